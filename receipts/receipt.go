@@ -1,0 +1,51 @@
+package receipts
+
+import (
+	"time"
+
+	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/money"
+)
+
+// Copy is which copy of a receipt this is.
+type Copy int
+
+const (
+	MerchantCopy Copy = iota + 1 // 商户存根, printed first, kept by the merchant
+	CustomerCopy                 // 持卡人存根 / 顾客联, handed to the customer
+)
+
+// Type is the transaction type printed on the receipt.
+type Type string
+
+const (
+	Sale Type = "sale" // 消费
+)
+
+// Receipt is everything printed on a receipt. It never holds a full card
+// number: MaskedPAN is already masked (621234******0001).
+type Receipt struct {
+	Lang         i18n.Lang
+	Copy         Copy
+	Demo         bool // 演示 DEMO: printed in demo mode, not a real payment
+	Reprint      bool // 重打印 REPRINT
+	MerchantName string
+	MerchantID   string
+	TerminalID   string
+	Operator     string
+	Channel      string // "alipay", "wechat" or "card"
+	Type         Type
+	Amount       money.Fen
+	// Wallet payments.
+	OrderNo string // our out_trade_no
+	TradeNo string // the wallet's transaction number
+	// Card payments.
+	MaskedPAN string
+	Expiry    string // MM/YY
+	Entry     string // chip, swipe, contactless
+	AuthCode  string
+	RRN       string
+	Batch     string
+	Trace     string
+	Time      time.Time
+}

@@ -1,0 +1,159 @@
+package api
+
+import (
+	"fmt"
+	"time"
+)
+
+// Header carrying the calling terminal's id (mutual TLS replaces it later).
+const TerminalHeader = "X-Terminal-ID"
+
+// MaxWait caps the long-poll wait of GET /v1/orders/{id}.
+const MaxWait = 30 * time.Second
+
+// Channel is a payment channel of the multi-channel unit.
+type Channel string
+
+const (
+	Alipay Channel = "alipay"
+	WeChat Channel = "wechat"
+	Card   Channel = "card"
+)
+
+// Channels lists the channels in the order the terminal numbers them (1, 2, 3).
+var Channels = []Channel{Alipay, WeChat, Card}
+
+// Wallet reports whether the channel pays by QR code.
+func (c Channel) Wallet() bool { return c == Alipay || c == WeChat }
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool { return c == Alipay || c == WeChat || c == Card }
+
+// Kind is the kind of transaction.
+type Kind string
+
+const (
+	KindWalletQR Kind = "wallet_qr" // merchant-presented QR code (扫码支付)
+	KindCardSale Kind = "card_sale" // bank card sale (消费)
+)
+
+// State is where a transaction stands. CREATED is journaled before anything
+// is sent to the channel; SUCCESS, FAILED and CLOSED are final and never change.
+type State string
+
+const (
+	StateCreated State = "CREATED" // journaled, not yet answered by the channel
+	StatePending State = "PENDING" // QR shown, waiting for the customer
+	StateUnknown State = "UNKNOWN" // sent, outcome not known (timeout); resolved later
+	StateSuccess State = "SUCCESS" // paid / approved
+	StateFailed  State = "FAILED"  // declined or refused by the channel or the customer
+	StateClosed  State = "CLOSED"  // closed before payment: cancelled or expired
+)
+
+// Final reports whether s can no longer change.
+func (s State) Final() bool { return s == StateSuccess || s == StateFailed || s == StateClosed }
+
+// Reasons for FAILED and CLOSED orders (Order.Reason). Card declines carry the
+// ISO 8583 response code in Order.ResponseCode as well.
+const (
+	ReasonCustomerDeclined = "customer_declined" // the customer refused on the phone
+	ReasonCancelled        = "cancelled"         // closed by the cashier
+	ReasonExpired          = "expired"           // the QR code expired unpaid
+	ReasonDeclined         = "declined"          // the bank declined (see ResponseCode)
+	ReasonChannelError     = "channel_error"     // the channel refused the request
+)
+
+// CreateWalletOrder asks for a QR-code order on a wallet channel.
+type CreateWalletOrder struct {
+	Trace   string  `json:"trace"`   // terminal trace number, 6 digits, unique per terminal
+	Channel Channel `json:"channel"` // alipay or wechat
+	Amount  int64   `json:"amount"`  // fen
+	Subject string  `json:"subject,omitempty"`
+}
+
+// CardSale asks for a bank card sale. PAN and Track2 travel to the acquirer
+// and are never stored; PINBlock is the ISO 9564 format 0 block encrypted under
+// the terminal's PIN key, hex-encoded.
+type CardSale struct {
+	Trace    string `json:"trace"`
+	Amount   int64  `json:"amount"`
+	PAN      string `json:"pan"`
+	Expiry   string `json:"expiry"` // YYMM
+	Track2   string `json:"track2,omitempty"`
+	Entry    string `json:"entry"` // chip, swipe, contactless
+	PINBlock string `json:"pin_block"`
+}
+
+// Order is a transaction as the server knows it. Version rises by one at every
+// state change; long-polls wait for it to pass a known value.
+type Order struct {
+	ID         string    `json:"id"`
+	TerminalID string    `json:"terminal_id"`
+	Trace      string    `json:"trace"`
+	Channel    Channel   `json:"channel"`
+	Kind       Kind      `json:"kind"`
+	Amount     int64     `json:"amount"`
+	State      State     `json:"state"`
+	Reason     string    `json:"reason,omitempty"`
+	Version    int       `json:"version"`
+	OutTradeNo string    `json:"out_trade_no,omitempty"` // our order number at the channel
+	TradeNo    string    `json:"trade_no,omitempty"`     // the channel's transaction number
+	QRContent  string    `json:"qr_content,omitempty"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	// Card sales.
+	MaskedPAN    string `json:"masked_pan,omitempty"`
+	Entry        string `json:"entry,omitempty"`
+	ResponseCode string `json:"response_code,omitempty"`
+	AuthCode     string `json:"auth_code,omitempty"`
+	RRN          string `json:"rrn,omitempty"`
+	Batch        string `json:"batch,omitempty"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ChannelInfo is one channel as configured for a terminal.
+type ChannelInfo struct {
+	Channel     Channel `json:"channel"`
+	Enabled     bool    `json:"enabled"`
+	SingleLimit int64   `json:"single_limit"` // fen, per payment; 0 = none
+	DailyLimit  int64   `json:"daily_limit"`  // fen, per terminal per day; 0 = none
+	DailyUsed   int64   `json:"daily_used"`   // fen taken today on this terminal
+}
+
+// TerminalInfo is what a terminal learns about itself at start-up.
+type TerminalInfo struct {
+	TerminalID   string        `json:"terminal_id"`
+	MerchantID   string        `json:"merchant_id"`
+	MerchantName string        `json:"merchant_name"`
+	Channels     []ChannelInfo `json:"channels"`
+	QRTTLSeconds int           `json:"qr_ttl_seconds"`
+	Demo         bool          `json:"demo"`
+	ServerTime   time.Time     `json:"server_time"`
+}
+
+// Error codes of Error.Code.
+const (
+	CodeBadRequest          = "bad_request"
+	CodeUnknownTerminal     = "unknown_terminal"
+	CodeNotFound            = "not_found"
+	CodeOverLimit           = "over_limit"       // Limit holds the single-payment limit
+	CodeOverDailyLimit      = "over_daily_limit" // Limit holds what is left today
+	CodeChannelDisabled     = "channel_disabled"
+	CodeIdempotencyConflict = "idempotency_conflict"
+	CodeChannelError        = "channel_error" // the channel refused or failed; Message says why
+	CodeNotCancellable      = "not_cancellable"
+	CodeInternal            = "internal"
+)
+
+// Error is the body of every non-2xx answer.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Limit   int64  `json:"limit,omitempty"` // fen, for the limit codes
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("posserver: %s: %s", e.Code, e.Message)
+}

@@ -1,0 +1,101 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrUnknownOutcome wraps errors after which the channel may or may not have
+// acted (timeouts, dropped links, 5xx): the server must query before deciding.
+var ErrUnknownOutcome = errors.New("outcome unknown")
+
+// ErrNotFound is returned by Query and Close for an order the channel does not know.
+var ErrNotFound = errors.New("order not found at the channel")
+
+// ErrAlreadyPaid is returned by Close when the customer paid before the close.
+var ErrAlreadyPaid = errors.New("order already paid")
+
+// Precreate registers a merchant-presented QR order at a wallet.
+type Precreate struct {
+	OutTradeNo string // our order number, unique per channel
+	Amount     int64  // fen
+	Subject    string
+	TerminalID string
+	ExpiresAt  time.Time
+}
+
+// WalletState is a wallet order's state at the channel.
+type WalletState string
+
+const (
+	WalletWaiting  WalletState = "WAITING"  // created, not paid (Alipay WAIT_BUYER_PAY, WeChat NOTPAY)
+	WalletPaid     WalletState = "PAID"     // TRADE_SUCCESS / SUCCESS
+	WalletClosed   WalletState = "CLOSED"   // TRADE_CLOSED / CLOSED
+	WalletDeclined WalletState = "DECLINED" // the customer refused or the payment failed (PAYERROR)
+)
+
+// WalletStatus is the answer to a query.
+type WalletStatus struct {
+	OutTradeNo string
+	TradeNo    string // the channel's transaction id
+	State      WalletState
+	Amount     int64 // fen
+	PaidAt     time.Time
+}
+
+// Wallet is one wallet channel.
+type Wallet interface {
+	// Precreate creates the order and returns the QR content the customer scans.
+	Precreate(ctx context.Context, req Precreate) (qrContent string, err error)
+	// Query asks the channel for the order's state.
+	Query(ctx context.Context, outTradeNo string) (WalletStatus, error)
+	// Close closes an unpaid order; ErrAlreadyPaid when it was paid meanwhile.
+	Close(ctx context.Context, outTradeNo string) error
+}
+
+// Notification is a verified asynchronous payment result from a wallet.
+type Notification struct {
+	Channel    string // "alipay" or "wechat"
+	OutTradeNo string
+	TradeNo    string
+	State      WalletState
+	Amount     int64 // fen, as the channel says; checked against the order
+	At         time.Time
+}
+
+// Notifier receives notifications; posserver implements it. A nil error
+// acknowledges the notification, an error asks the channel to send it again.
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}
+
+// Sale is a card sale as sent to the acquirer.
+type Sale struct {
+	TerminalID string
+	MerchantID string
+	Trace      string
+	Amount     int64 // fen
+	PAN        string
+	Expiry     string // YYMM
+	Track2     string
+	Entry      string
+	PINBlock   [8]byte // format 0, encrypted under the terminal's PIN key
+}
+
+// SaleResult is the acquirer's answer. ResponseCode "00" approves; anything
+// else declines (ISO 8583 field 39).
+type SaleResult struct {
+	ResponseCode string
+	AuthCode     string // field 38
+	RRN          string // field 37, retrieval reference number
+	Batch        string
+}
+
+// Approved reports whether the sale was approved.
+func (r SaleResult) Approved() bool { return r.ResponseCode == "00" }
+
+// Acquirer is the bank card channel.
+type Acquirer interface {
+	Sale(ctx context.Context, s Sale) (SaleResult, error)
+}

@@ -14,6 +14,12 @@
 //	POST /v1/orders/{id}/cancel         close a wallet order at the channel → Order
 //	POST /v1/card/sales                 CardSale → Order (SUCCESS or FAILED)
 //
+// Demo mode only (TerminalInfo.Demo), for the trainer playing the customer
+// when the wallets are the sandbox stand-ins:
+//
+//	POST /v1/demo/orders/{id}/pay       the customer pays the QR order → Order
+//	POST /v1/demo/orders/{id}/decline   the customer refuses it → Order
+//
 // Mutating calls are idempotent on terminal id + trace: a replay returns the
 // order created by the first call; the same trace with other parameters is
 // refused with CodeIdempotencyConflict. Errors come back as an Error body with

@@ -1,0 +1,50 @@
+# multipos: the two commands for users are `make demo` and `make test`.
+GO          ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Debian packages the tests use: tmux drives the built app like a person,
+# zbar-tools decodes the QR codes the app draws.
+TEST_DEBS   := tmux zbar-tools
+FUZZTIME    ?= 8s
+
+.PHONY: all build demo test vet fmt-check fuzz lint bench clean
+
+all: build
+
+build:
+	@scripts/need-go
+	@mkdir -p bin
+	$(GO) build -o bin/ ./cmd/...
+
+## demo: build and start the cashier app in training mode (no hardware, no accounts)
+demo: build
+	./bin/pos --demo
+
+## test: install what the tests need, then vet, race-test and briefly fuzz everything
+test:
+	@scripts/need-go
+	@scripts/need-apt $(TEST_DEBS)
+	@$(MAKE) --no-print-directory fmt-check vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## fuzz: run each fuzz target for FUZZTIME
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadTerminal$$' -fuzztime $(FUZZTIME) ./config
+
+lint: fmt-check vet
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: keystroke-to-frame benchmarks and pos --demo start-up time
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./tui
+	./bin/posbench startup -n 10 -bin bin/pos
+
+clean:
+	rm -rf bin

@@ -1,0 +1,149 @@
+package channels_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/sandbox/wallet"
+	"github.com/multipos/multipos/server"
+	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/store"
+)
+
+// newServer runs a real posserver with a sandbox Alipay behind wrap.
+func newServer(t *testing.T, wrap func(http.Handler) http.Handler) (string, *wallet.Wallet) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "pos.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	ali := wallet.New(wallet.Alipay, wallet.Options{Logger: quiet})
+	srv, err := server.New(server.Options{
+		Store:     st,
+		Wallets:   map[api.Channel]connector.Wallet{api.Alipay: ali},
+		Terminals: []config.TerminalEntry{{ID: "T1"}},
+		Logger:    quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ali.SetNotifier(srv)
+	h := srv.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := httptest.NewServer(h)
+	t.Cleanup(func() { hs.Close(); ali.Stop(); st.Close() })
+	return hs.URL, ali
+}
+
+func TestOffline(t *testing.T) {
+	hs := httptest.NewServer(http.NotFoundHandler())
+	url := hs.URL
+	hs.Close() // nothing listens there any more
+	c := channels.NewClient(url, "T1", nil)
+	ctx := context.Background()
+	if _, err := c.Ping(ctx); !errors.Is(err, channels.ErrOffline) {
+		t.Fatalf("ping: %v", err)
+	}
+	if _, err := c.CreateWalletOrder(ctx, api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 1}); !errors.Is(err, channels.ErrOffline) {
+		t.Fatalf("create: %v", err)
+	}
+	if _, err := c.WaitOrder(ctx, "x", 0, time.Second); !errors.Is(err, channels.ErrOffline) {
+		t.Fatalf("wait: %v", err)
+	}
+	// A proxy answering for a missing server is offline too.
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "upstream down", http.StatusBadGateway)
+	}))
+	defer gw.Close()
+	if _, err := channels.NewClient(gw.URL, "T1", nil).Terminal(ctx); !errors.Is(err, channels.ErrOffline) {
+		t.Fatalf("behind a gateway: %v", err)
+	}
+}
+
+func TestCallerCancelIsNotOffline(t *testing.T) {
+	url, _ := newServer(t, nil)
+	c := channels.NewClient(url, "T1", nil)
+	o, err := c.CreateWalletOrder(context.Background(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	_, err = c.WaitOrder(ctx, o.ID, o.Version, 10*time.Second)
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, channels.ErrOffline) {
+		t.Fatalf("cancelled long-poll: %v", err)
+	}
+}
+
+func TestServerErrors(t *testing.T) {
+	url, _ := newServer(t, nil)
+	ctx := context.Background()
+	_, err := channels.NewClient(url, "T9", nil).Terminal(ctx)
+	var e *api.Error
+	if !errors.As(err, &e) || e.Code != api.CodeUnknownTerminal || e.Status != http.StatusUnauthorized || errors.Is(err, channels.ErrOffline) {
+		t.Fatalf("unknown terminal: %v", err)
+	}
+	c := channels.NewClient(url+"/", "T1", nil) // a trailing slash is fine
+	info, err := c.Terminal(ctx)
+	if err != nil || info.TerminalID != "T1" || len(info.Channels) != 3 {
+		t.Fatalf("terminal: %+v, %v", info, err)
+	}
+	if d, err := c.Ping(ctx); err != nil || d <= 0 {
+		t.Fatalf("ping: %v, %v", d, err)
+	}
+	_, err = c.CreateWalletOrder(ctx, api.CreateWalletOrder{Trace: "1", Channel: api.Alipay, Amount: 5})
+	if !errors.As(err, &e) || e.Code != api.CodeBadRequest || e.Status != http.StatusBadRequest {
+		t.Fatalf("bad request: %v", err)
+	}
+}
+
+// The link drops after the server took the order but before the answer
+// arrives: the client sends the same request again and gets the same order,
+// and the wallet saw a single precreate.
+func TestRetryAfterDroppedAnswer(t *testing.T) {
+	var dropped atomic.Int32
+	url, ali := newServer(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && dropped.Add(1) == 1 {
+				next.ServeHTTP(httptest.NewRecorder(), r) // the server does the work…
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					conn.(*net.TCPConn).SetLinger(0)
+					conn.Close() // …and the answer is lost
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	c := channels.NewClient(url, "T1", nil)
+	o, err := c.CreateWalletOrder(context.Background(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropped.Load() != 2 {
+		t.Fatalf("%d POSTs, want the dropped one and a retry", dropped.Load())
+	}
+	if o.State != api.StatePending || ali.Calls(wallet.OpPrecreate) != 1 {
+		t.Fatalf("order %+v after %d precreates", o, ali.Calls(wallet.OpPrecreate))
+	}
+	byTrace, err := c.OrderByTrace(context.Background(), "000001")
+	if err != nil || byTrace.ID != o.ID {
+		t.Fatalf("by trace: %+v, %v", byTrace, err)
+	}
+}

@@ -1,0 +1,173 @@
+// Command pos is the multipos cashier station: a full-screen terminal app
+// that takes Alipay, WeChat Pay and bank-card payments. `pos --demo` runs a
+// complete training station in one process, with no hardware and no accounts.
+package main
+
+import (
+	// termguard's init runs before bubbletea's and keeps it from stalling
+	// start-up on terminals that never answer a colour query (see its doc).
+	"github.com/multipos/multipos/cmd/pos/internal/termguard"
+
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"golang.org/x/term"
+
+	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/demo"
+	"github.com/multipos/multipos/devices/fileprinter"
+	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/tui"
+)
+
+func main() {
+	termguard.Restore()
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "pos:", err)
+		os.Exit(2)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pos", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	demoMode := fs.Bool("demo", false, "training mode: embedded server, wallet and bank stand-ins, simulated reader and printer")
+	cfgPath := fs.String("config", "", "configuration file (default: $XDG_CONFIG_HOME/multipos/pos.toml when it exists)")
+	lang := fs.String("lang", "", "display language: zh or en (overrides the config file)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see pos -h)", fs.Arg(0))
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *lang != "" {
+		l, err := i18n.Parse(*lang)
+		if err != nil {
+			return fmt.Errorf("--lang: %w", err)
+		}
+		cfg.Lang = l
+	}
+	if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
+		return errors.New("the cashier app needs a terminal (run it in a terminal window, or under tmux)")
+	}
+
+	var opts tui.Options
+	var closeAll func() error
+	var note string
+	if *demoMode {
+		env, err := demo.Start(context.Background(), demo.Options{Width: cfg.Printer.Width})
+		if err != nil {
+			return fmt.Errorf("start demo: %w", err)
+		}
+		closeAll = env.Close
+		opts = env.TUIOptions(cfg)
+		note = fmt.Sprintf("demo files (database, receipts, log): %s", env.Dir)
+	} else {
+		opts, closeAll, err = station(cfg)
+		if err != nil {
+			return err
+		}
+	}
+	defer func() { _ = closeAll() }()
+
+	m, err := tui.New(opts)
+	if err != nil {
+		return err
+	}
+	popts := []tea.ProgramOption{}
+	if os.Getenv("POS_NO_ALTSCREEN") == "" {
+		popts = append(popts, tea.WithAltScreen())
+	}
+	final, err := tea.NewProgram(m, popts...).Run()
+	if err != nil {
+		return fmt.Errorf("cashier app: %w", err)
+	}
+	if fm, ok := final.(tui.Model); ok {
+		last := fm.LastResult()
+		if last.ID != "" {
+			fmt.Fprintf(stdout, "last payment: %s %s %s trace %s\n", last.Channel, last.State, last.OutTradeNo, last.Trace)
+		}
+	}
+	if note != "" {
+		fmt.Fprintln(stdout, note)
+	}
+	return nil
+}
+
+// loadConfig reads the config file: the one named, else the user's when it
+// exists, else the defaults.
+func loadConfig(path string) (config.Terminal, error) {
+	if path == "" {
+		if d, err := os.UserConfigDir(); err == nil {
+			p := filepath.Join(d, "multipos", "pos.toml")
+			if _, err := os.Stat(p); err == nil {
+				path = p
+			}
+		}
+	}
+	if path == "" {
+		return config.DefaultTerminal(), nil
+	}
+	return config.LoadTerminal(path)
+}
+
+// station wires the app to a real posserver and the configured devices.
+func station(cfg config.Terminal) (tui.Options, func() error, error) {
+	dir := cfg.StateDir
+	if dir == "" {
+		d, err := config.StateDir()
+		if err != nil {
+			return tui.Options{}, nil, err
+		}
+		dir = d
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return tui.Options{}, nil, fmt.Errorf("state directory: %w", err)
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, "pos.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return tui.Options{}, nil, fmt.Errorf("log file: %w", err)
+	}
+	slog.SetDefault(slog.New(slog.NewJSONHandler(logf, nil)))
+	traces, err := channels.OpenTraces(filepath.Join(dir, "trace-"+cfg.TerminalID))
+	if err != nil {
+		_ = logf.Close()
+		return tui.Options{}, nil, err
+	}
+	var key []byte
+	if cfg.PINKey != "" {
+		if key, err = hex.DecodeString(cfg.PINKey); err != nil {
+			_ = logf.Close()
+			return tui.Options{}, nil, fmt.Errorf("pin_key: %w", err)
+		}
+	}
+	opts := tui.Options{
+		Gateway:      channels.NewClient(cfg.Server, cfg.TerminalID, &http.Client{Timeout: 60 * time.Second}),
+		Traces:       traces,
+		Keys:         cfg.Keys,
+		Lang:         cfg.Lang,
+		TerminalID:   cfg.TerminalID,
+		PINKey:       key,
+		PrinterWidth: cfg.Printer.Width,
+		PowerRoot:    "/sys/class/power_supply",
+	}
+	if cfg.Printer.Kind == "file" {
+		opts.Printer = fileprinter.New(cfg.Printer.Path, cfg.Printer.Width)
+	}
+	return opts, logf.Close, nil
+}

@@ -1,0 +1,372 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// LoadTerminal reads pos.toml: the defaults overlaid by the file. An empty
+// path means no file: the defaults. On error the Terminal is zero and the
+// error is an *Error, or several joined with errors.Join, each naming the
+// file and line.
+func LoadTerminal(path string) (Terminal, error) {
+	if path == "" {
+		return DefaultTerminal(), nil
+	}
+	data, err := readFile(path)
+	if err != nil {
+		return Terminal{}, err
+	}
+	return parseTerminal(path, data)
+}
+
+// LoadServer reads posserver.toml as LoadTerminal reads pos.toml. A
+// [[terminals]] list in the file replaces the default list; a channel's
+// table under [limits] overrides only the keys it sets.
+func LoadServer(path string) (Server, error) {
+	if path == "" {
+		return DefaultServer(), nil
+	}
+	data, err := readFile(path)
+	if err != nil {
+		return Server{}, err
+	}
+	return parseServer(path, data)
+}
+
+func readFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", &Error{File: path, Msg: "file not found", Err: err}
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return "", &Error{File: path, Msg: pe.Err.Error(), Err: err}
+		}
+		return "", &Error{File: path, Msg: err.Error(), Err: err}
+	}
+	return string(data), nil
+}
+
+func parseTerminal(path, data string) (Terminal, error) {
+	t := DefaultTerminal()
+	md, err := toml.Decode(data, &t)
+	if err != nil {
+		return Terminal{}, decodeError(path, data, md, err)
+	}
+	p := &problems{file: path, loc: locate(data)}
+	checkKeys(p, md, reflect.TypeOf(Terminal{}))
+	validateTerminal(p, md, &t)
+	if err := p.err(); err != nil {
+		return Terminal{}, err
+	}
+	t.Path = path
+	return t, nil
+}
+
+// serverFile is Server as decoded: limits stay raw until each channel's
+// defaults are in place, because the decoder would otherwise start every
+// channel from zero and a file setting only "single" would lift the daily
+// limit without saying so.
+type serverFile struct {
+	Listen    string                    `toml:"listen"`
+	DB        string                    `toml:"db"`
+	QRTTL     time.Duration             `toml:"qr_ttl"`
+	Merchant  Merchant                  `toml:"merchant"`
+	Terminals []TerminalEntry           `toml:"terminals"`
+	Limits    map[string]toml.Primitive `toml:"limits"`
+}
+
+func parseServer(path, data string) (Server, error) {
+	s := DefaultServer()
+	f := serverFile{Listen: s.Listen, DB: s.DB, QRTTL: s.QRTTL, Merchant: s.Merchant}
+	md, err := toml.Decode(data, &f)
+	if err != nil {
+		return Server{}, decodeError(path, data, md, err)
+	}
+	s.Listen, s.DB, s.QRTTL, s.Merchant = f.Listen, f.DB, f.QRTTL, f.Merchant
+	if md.IsDefined("terminals") {
+		s.Terminals = f.Terminals
+	}
+	for _, ch := range slices.Sorted(maps.Keys(f.Limits)) {
+		prim := f.Limits[ch]
+		rule := s.Limits[ch]
+		if err := md.PrimitiveDecode(prim, &rule); err != nil {
+			return Server{}, decodeError(path, data, md, err)
+		}
+		s.Limits[ch] = rule
+	}
+	p := &problems{file: path, loc: locate(data)}
+	checkKeys(p, md, reflect.TypeOf(Server{}))
+	validateServer(p, md, &s)
+	if err := p.err(); err != nil {
+		return Server{}, err
+	}
+	s.Path = path
+	return s, nil
+}
+
+// lastKeyRE reads the key and line out of the decoder's type errors, which
+// are plain errors rather than toml.ParseError.
+var lastKeyRE = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "((?:[^"\\]|\\.)*)"\): (.*)$`)
+
+// decodeError turns the decoder's syntax and type errors into an *Error
+// with the file's name, the line and a message an operator can act on.
+func decodeError(path, data string, md toml.MetaData, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		e := &Error{File: path, Line: pe.Position.Line, Msg: pe.Message, Err: err}
+		if md.Keys() == nil { // the text did not parse: a syntax error, where the column helps
+			e.Line, e.Col = lineCol(data, pe.Position)
+			e.Msg = "syntax error: " + pe.Message
+			return e
+		}
+		e.Msg = pe.LastKey + ": " + pe.Message
+		if md.Type(splitKey(pe.LastKey)...) == "Float" && strings.HasPrefix(pe.LastKey, "limits.") {
+			e.Msg = pe.LastKey + `: write amounts as text in quotes, e.g. "20000.00" (a TOML float cannot hold money exactly)`
+		}
+		return e
+	}
+	m := lastKeyRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &Error{File: path, Msg: strings.TrimPrefix(err.Error(), "toml: "), Err: err}
+	}
+	key := strings.ReplaceAll(m[2], `\"`, `"`)
+	line := 0
+	fmt.Sscan(m[1], &line)
+	if line == 0 {
+		segs := make([]any, 0, 4)
+		for _, s := range splitKey(key) {
+			segs = append(segs, s)
+		}
+		line = locate(data).line(segs...)
+	}
+	return &Error{File: path, Line: line, Msg: key + ": " + typeMessage(m[3]), Err: err}
+}
+
+// lineCol recomputes the position from the byte offset: the decoder counts
+// an error at the end of a line as the start of the next one. Offsets are
+// into the text after a byte-order mark, as the decoder drops it.
+func lineCol(data string, p toml.Position) (int, int) {
+	for _, bom := range []string{"\xef\xbb\xbf", "\xff\xfe", "\xfe\xff"} {
+		if strings.HasPrefix(data, bom) {
+			data = data[len(bom):]
+			break
+		}
+	}
+	if p.Start < 0 || p.Start > len(data) {
+		return p.Line, p.Col
+	}
+	before := data[:p.Start]
+	return strings.Count(before, "\n") + 1, p.Start - strings.LastIndexByte(before, '\n')
+}
+
+var (
+	badTypeRE  = regexp.MustCompile(`^incompatible types: TOML value has type (.+); destination has type (.+)$`)
+	notTableRE = regexp.MustCompile(`^type mismatch for .*: expected table but found (.+)$`)
+)
+
+// typeMessage rewords the decoder's Go-flavoured type errors for people who
+// write TOML, not Go.
+func typeMessage(msg string) string {
+	if m := badTypeRE.FindStringSubmatch(msg); m != nil {
+		want := map[string]string{
+			"string": "text in quotes", "integer": "a whole number", "slice": `an array such as ["enter"]`,
+			"boolean": "true or false", "map": "a table", "float": "a number",
+			"primitive (string-like)": "text in quotes",
+		}[m[2]]
+		if want == "" {
+			want = m[2]
+		}
+		return fmt.Sprintf("expected %s, found %s", want, tomlTypeName(m[1]))
+	}
+	if m := notTableRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("expected a table, found %s", tomlTypeName(m[1]))
+	}
+	return msg
+}
+
+func tomlTypeName(goType string) string {
+	switch {
+	case goType == "string":
+		return "text"
+	case goType == "int64":
+		return "a whole number"
+	case goType == "float64":
+		return "a decimal number"
+	case goType == "bool":
+		return "true/false"
+	case strings.HasPrefix(goType, "[]map"):
+		return "an array of tables"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map"):
+		return "a table"
+	case strings.Contains(goType, "Time") || strings.Contains(goType, "Local"):
+		return "a date/time"
+	}
+	return goType
+}
+
+// splitKey splits a key as MetaData prints it ("limits.alipay.single").
+// Quoted segments are rare in these files; a split inside one only costs
+// precision in the line found.
+func splitKey(k string) []string {
+	parts := strings.Split(k, ".")
+	for i, s := range parts {
+		parts[i] = strings.Trim(s, `"`)
+	}
+	return parts
+}
+
+// checkKeys reports keys the file sets that the configuration does not have,
+// and keys written in the wrong case, which the decoder accepts silently.
+func checkKeys(p *problems, md toml.MetaData, root reflect.Type) {
+	undecoded := map[string]bool{}
+	for _, k := range md.Undecoded() {
+		undecoded[k.String()] = true
+	}
+	reported := map[string]bool{}
+	for _, k := range md.Undecoded() {
+		ks := k.String()
+		if reported[ks] || (len(k) > 1 && undecoded[toml.Key(k[:len(k)-1]).String()]) {
+			continue // reported already, or inside an unknown table
+		}
+		reported[ks] = true
+		name := k[len(k)-1]
+		where := tableName(md, k[:len(k)-1])
+		msg := fmt.Sprintf("unknown key %q%s", name, where)
+		switch md.Type(k...) {
+		case "Hash":
+			msg = fmt.Sprintf("unknown table [%s]", ks)
+		case "ArrayHash":
+			msg = fmt.Sprintf("unknown table [[%s]]", ks)
+		}
+		if s := closest(name, setOf(knownKeys(root, k[:len(k)-1])...)); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		for _, line := range dedupe(p.loc.loose[ks]) {
+			p.addLine(line, "%s", msg)
+		}
+		if len(p.loc.loose[ks]) == 0 {
+			p.addLine(0, "%s", msg)
+		}
+	}
+	for _, k := range md.Keys() {
+		if undecoded[k.String()] {
+			continue
+		}
+		if i, want := miscased(root, k); i >= 0 {
+			segs := make([]any, 0, i+1)
+			for _, s := range k[:i+1] {
+				segs = append(segs, s)
+			}
+			p.at(segs, "key %q must be written %q (keys are case-sensitive)", k[i], want)
+		}
+	}
+}
+
+func tableName(md toml.MetaData, table []string) string {
+	if len(table) == 0 {
+		return ""
+	}
+	if md.Type(table...) == "ArrayHash" {
+		return fmt.Sprintf(" in [[%s]]", toml.Key(table))
+	}
+	return fmt.Sprintf(" in [%s]", toml.Key(table))
+}
+
+func dedupe(lines []int) []int {
+	var out []int
+	seen := map[int]bool{}
+	for _, l := range lines {
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// walk follows a key path through the configuration types: struct fields by
+// their toml tag, any map key, slice elements transparently.
+func walk(t reflect.Type, path []string, visit func(i int, t reflect.Type) bool) reflect.Type {
+	for i, name := range path {
+		for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Map:
+			t = t.Elem()
+		case reflect.Struct:
+			if !visit(i, t) {
+				return nil
+			}
+			f, ok := fieldByTag(t, name)
+			if !ok {
+				return nil
+			}
+			t = f.Type
+		default:
+			return nil
+		}
+	}
+	for t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer) {
+		t = t.Elem()
+	}
+	return t
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); tag == name && tag != "-" {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// knownKeys lists the keys the table at path may hold.
+func knownKeys(root reflect.Type, table []string) []string {
+	t := walk(root, table, func(int, reflect.Type) bool { return true })
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); tag != "" && tag != "-" {
+			names = append(names, tag)
+		}
+	}
+	return names
+}
+
+// miscased returns the index of the first segment of k that names a field
+// only case-insensitively, and the field's real name; -1 if none.
+func miscased(root reflect.Type, k toml.Key) (int, string) {
+	at, want := -1, ""
+	walk(root, k, func(i int, t reflect.Type) bool {
+		if _, ok := fieldByTag(t, k[i]); ok {
+			return true
+		}
+		for _, name := range knownKeys(t, nil) {
+			if strings.EqualFold(name, k[i]) {
+				at, want = i, name
+			}
+		}
+		return false
+	})
+	return at, want
+}

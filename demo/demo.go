@@ -1,0 +1,283 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/devices/sim"
+	"github.com/multipos/multipos/sandbox/acquirer"
+	"github.com/multipos/multipos/sandbox/wallet"
+	"github.com/multipos/multipos/server"
+	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/store"
+	"github.com/multipos/multipos/tui"
+)
+
+// Options tune a demo environment; the zero value is what `pos --demo` uses.
+type Options struct {
+	Dir        string           // where this run keeps its files; "" = a fresh directory under the user's state dir
+	Now        func() time.Time // the server's and the app's clock; nil = time.Now
+	Logger     *slog.Logger     // nil = a JSON log file in Dir
+	QRTTL      time.Duration    // life of a QR order; 0 = the server default
+	TerminalID string           // "" = config.DefaultTerminal().TerminalID
+	Width      int              // receipt width; 0 = 32
+}
+
+// Env is a running demo: server, stand-ins and simulated devices.
+type Env struct {
+	Dir        string
+	URL        string
+	TerminalID string
+	PINKey     []byte
+	Server     *server.Server
+	Store      *store.Store
+	Client     *channels.Client
+	Traces     *channels.Traces
+	Alipay     *wallet.Wallet
+	WeChat     *wallet.Wallet
+	Acquirer   *acquirer.Acquirer
+	Reader     *sim.Reader
+	Printer    *sim.Printer
+	Log        *slog.Logger
+
+	http    *http.Server
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+	logFile *os.File
+	width   int
+}
+
+// Start brings up a demo environment. Close it when done.
+func Start(ctx context.Context, o Options) (_ *Env, err error) {
+	e := &Env{Dir: o.Dir, TerminalID: o.TerminalID}
+	defer func() {
+		if err != nil {
+			_ = e.Close()
+		}
+	}()
+	if e.Dir == "" {
+		base, err := config.StateDir()
+		if err != nil {
+			return nil, err
+		}
+		e.Dir = filepath.Join(base, "demo", time.Now().Format("20060102-150405.000"))
+	}
+	if err := os.MkdirAll(filepath.Join(e.Dir, "receipts"), 0o755); err != nil {
+		return nil, fmt.Errorf("demo directory: %w", err)
+	}
+	e.Log = o.Logger
+	if e.Log == nil {
+		f, err := os.OpenFile(filepath.Join(e.Dir, "pos.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("demo log: %w", err)
+		}
+		e.logFile = f
+		e.Log = slog.New(slog.NewJSONHandler(f, nil))
+	}
+	if e.TerminalID == "" {
+		e.TerminalID = config.DefaultTerminal().TerminalID
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	// A fresh terminal PIN key for every run; the bank stand-in knows it as
+	// the server's key table would.
+	e.PINKey = make([]byte, 16)
+	if _, err := rand.Read(e.PINKey); err != nil {
+		return nil, fmt.Errorf("demo PIN key: %w", err)
+	}
+
+	e.Store, err = store.Open(ctx, filepath.Join(e.Dir, "posserver.db"))
+	if err != nil {
+		return nil, fmt.Errorf("demo store: %w", err)
+	}
+	e.Alipay = wallet.New(wallet.Alipay, wallet.Options{Now: now, Logger: e.Log})
+	e.WeChat = wallet.New(wallet.WeChat, wallet.Options{Now: now, Logger: e.Log})
+	key := e.PINKey
+	tid := e.TerminalID
+	e.Acquirer = acquirer.New(acquirer.Options{Now: now, Logger: e.Log, PINKey: func(t string) ([]byte, bool) {
+		return key, t == tid
+	}})
+
+	def := config.DefaultServer()
+	limits := map[api.Channel]config.ChannelRule{}
+	for name, rule := range def.Limits {
+		limits[api.Channel(name)] = rule
+	}
+	ttl := o.QRTTL
+	if ttl == 0 {
+		ttl = def.QRTTL
+	}
+	e.Server, err = server.New(server.Options{
+		Store:     e.Store,
+		Wallets:   map[api.Channel]connector.Wallet{api.Alipay: e.Alipay, api.WeChat: e.WeChat},
+		Acquirer:  e.Acquirer,
+		Merchant:  def.Merchant,
+		Terminals: []config.TerminalEntry{{ID: e.TerminalID, PINKey: hex.EncodeToString(e.PINKey)}},
+		Limits:    limits,
+		QRTTL:     ttl,
+		Now:       now,
+		Logger:    e.Log,
+		Demo:      true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("demo server: %w", err)
+	}
+	e.Alipay.SetNotifier(e.Server)
+	e.WeChat.SetNotifier(e.Server)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo server listen: %w", err)
+	}
+	e.URL = "http://" + ln.Addr().String()
+	runCtx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.http = &http.Server{Handler: e.Server.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	e.done.Add(2)
+	go func() {
+		defer e.done.Done()
+		if err := e.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.Log.Error("demo server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer e.done.Done()
+		if err := e.Server.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+			e.Log.Error("demo server background work stopped", "err", err)
+		}
+	}()
+
+	e.Client = channels.NewClient(e.URL, e.TerminalID, &http.Client{})
+	e.Traces, err = channels.OpenTraces(filepath.Join(e.Dir, "trace"))
+	if err != nil {
+		return nil, fmt.Errorf("demo trace counter: %w", err)
+	}
+	e.Reader = sim.NewReader("demo reader")
+	e.width = o.Width
+	if e.width == 0 {
+		e.width = 32
+	}
+	e.Printer = sim.NewPrinter(filepath.Join(e.Dir, "receipts"), e.width)
+	e.Log.Info("demo started", "dir", e.Dir, "server", e.URL, "terminal", e.TerminalID)
+	return e, nil
+}
+
+// Close stops the server and the stand-ins.
+func (e *Env) Close() error {
+	var errs []error
+	if e.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, e.http.Shutdown(ctx))
+		cancel()
+	}
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.done.Wait()
+	for _, w := range []*wallet.Wallet{e.Alipay, e.WeChat} {
+		if w != nil {
+			w.Stop()
+		}
+	}
+	if e.Reader != nil {
+		errs = append(errs, e.Reader.Close())
+	}
+	if e.Store != nil {
+		errs = append(errs, e.Store.Close())
+	}
+	if e.logFile != nil {
+		errs = append(errs, e.logFile.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// TUIOptions wires the cashier app to this environment.
+func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
+	return tui.Options{
+		Gateway:      e.Client,
+		Traces:       e.Traces,
+		Reader:       e.Reader,
+		Printer:      e.Printer,
+		Trainer:      e,
+		Keys:         cfg.Keys,
+		Lang:         cfg.Lang,
+		TerminalID:   e.TerminalID,
+		PINKey:       e.PINKey,
+		PrinterWidth: e.width,
+		Demo:         true,
+		PowerRoot:    "/sys/class/power_supply",
+	}
+}
+
+// CustomerPays plays the customer scanning the code and paying on the phone.
+func (e *Env) CustomerPays(ctx context.Context, ch api.Channel, outTradeNo string) error {
+	w, err := e.wallet(ch)
+	if err != nil {
+		return err
+	}
+	return w.Pay(ctx, outTradeNo)
+}
+
+// CustomerDeclines plays the customer refusing to pay on the phone.
+func (e *Env) CustomerDeclines(ctx context.Context, ch api.Channel, outTradeNo string) error {
+	w, err := e.wallet(ch)
+	if err != nil {
+		return err
+	}
+	return w.Decline(ctx, outTradeNo)
+}
+
+func (e *Env) wallet(ch api.Channel) (*wallet.Wallet, error) {
+	switch ch {
+	case api.Alipay:
+		return e.Alipay, nil
+	case api.WeChat:
+		return e.WeChat, nil
+	}
+	return nil, fmt.Errorf("no wallet stand-in for channel %q", ch)
+}
+
+// TestCards lists the bank stand-in's test cards for the trainer.
+func (e *Env) TestCards() []tui.TestCard {
+	var out []tui.TestCard
+	for _, c := range acquirer.TestCards() {
+		out = append(out, tui.TestCard{ID: c.ID, LabelZH: c.LabelZH, LabelEN: c.LabelEN, Hint: "PIN " + c.PIN})
+	}
+	return out
+}
+
+// InsertTestCard puts test card id into the simulated chip reader, taking out
+// any card still in it first.
+func (e *Env) InsertTestCard(_ context.Context, id string) error {
+	for _, c := range acquirer.TestCards() {
+		if c.ID == id {
+			if e.Reader.State() == devices.ReaderCardPresent {
+				e.Reader.Remove()
+			}
+			e.Reader.Insert(cards.Card{
+				PAN: c.PAN, Expiry: c.Expiry, Track2: c.Track2, ServiceCode: "220",
+				Entry: cards.EntryChip, AID: "A000000333010101", Label: "UnionPay Debit",
+			})
+			return nil
+		}
+	}
+	return fmt.Errorf("no test card %q", id)
+}

@@ -1,0 +1,145 @@
+package sim
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/devices"
+)
+
+var testCard = cards.Card{PAN: "6212345678900001", Expiry: "2812", Entry: cards.EntryChip}
+
+func next(t *testing.T, r *Reader) devices.CardEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-r.Events():
+		if !ok {
+			t.Fatal("events closed")
+		}
+		return ev
+	case <-time.After(time.Second):
+		t.Fatal("no event")
+	}
+	return devices.CardEvent{}
+}
+
+func TestReaderLifecycle(t *testing.T) {
+	r := NewReader("demo reader")
+	if r.Name() != "demo reader" || r.State() != devices.ReaderReady {
+		t.Fatalf("new reader: %q %v", r.Name(), r.State())
+	}
+	if err := r.Remove(); !errors.Is(err, ErrNoCard) {
+		t.Errorf("Remove with no card: %v", err)
+	}
+	if err := r.Insert(testCard); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, r); ev.Kind != devices.CardInserted || ev.Reader != "demo reader" || ev.Card.PAN != testCard.PAN {
+		t.Errorf("insert event %+v", ev)
+	}
+	if r.State() != devices.ReaderCardPresent {
+		t.Errorf("state after insert %v", r.State())
+	}
+	if err := r.Insert(testCard); !errors.Is(err, ErrCardPresent) {
+		t.Errorf("second insert: %v", err)
+	}
+	if err := r.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, r); ev.Kind != devices.CardRemoved || r.State() != devices.ReaderReady {
+		t.Errorf("remove: %+v, state %v", ev, r.State())
+	}
+	swiped := testCard
+	swiped.Entry = cards.EntrySwipe
+	if err := r.Swipe(swiped); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, r); ev.Kind != devices.CardSwiped || ev.Card.Entry != cards.EntrySwipe || r.State() != devices.ReaderReady {
+		t.Errorf("swipe: %+v, state %v", ev, r.State())
+	}
+	boom := errors.New("chip mute")
+	r.Fail(boom)
+	if ev := next(t, r); ev.Kind != devices.CardReadError || !errors.Is(ev.Err, boom) {
+		t.Errorf("fail: %+v", ev)
+	}
+	r.Fail(nil)
+	if ev := next(t, r); !errors.Is(ev.Err, ErrCardRead) {
+		t.Errorf("fail(nil): %+v", ev)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-r.Events(); ok {
+		t.Error("events still open after Close")
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if err := r.Insert(testCard); !errors.Is(err, ErrClosed) {
+		t.Errorf("insert after close: %v", err)
+	}
+	if r.State() != devices.ReaderNone {
+		t.Errorf("state after close %v", r.State())
+	}
+}
+
+// Nobody reading: actions still return at once, the newest events are kept.
+func TestReaderDropsOldest(t *testing.T) {
+	r := NewReader("r")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range EventBuffer + 5 {
+			c := testCard
+			c.Holder = string(rune('A' + i))
+			r.Swipe(c)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Swipe blocked with a full buffer")
+	}
+	if r.Dropped() != 5 {
+		t.Errorf("dropped %d, want 5", r.Dropped())
+	}
+	if ev := next(t, r); ev.Card.Holder != "F" {
+		t.Errorf("oldest kept event is %q, want F", ev.Card.Holder)
+	}
+}
+
+func TestReaderConcurrent(t *testing.T) {
+	r := NewReader("r")
+	var got sync.WaitGroup
+	got.Add(1)
+	n := 0
+	go func() {
+		defer got.Done()
+		for range r.Events() {
+			n++
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				if r.Insert(testCard) == nil {
+					r.Remove()
+				}
+				r.Swipe(testCard)
+				_ = r.State()
+			}
+		}()
+	}
+	wg.Wait()
+	r.Close()
+	got.Wait()
+	if n+r.Dropped() < 8*200 {
+		t.Errorf("received %d + dropped %d events, want at least %d swipes", n, r.Dropped(), 8*200)
+	}
+}

@@ -1,0 +1,229 @@
+package receipts
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/i18n"
+)
+
+// Paper widths in characters (terminal cells).
+const (
+	Width58 = 32 // 58 mm paper
+	Width80 = 48 // 80 mm paper
+)
+
+// minWidth keeps the layout meaningful when a caller passes nonsense.
+const minWidth = 20
+
+// label is one field name in both languages. Chinese receipts print
+// "商户名称(MERCHANT NAME)" where it fits the paper, as UnionPay slips do.
+type label struct{ zh, en string }
+
+var (
+	lMerchantName = label{"商户名称", "MERCHANT NAME"}
+	lMerchantID   = label{"商户编号", "MERCHANT NO."}
+	lTerminalID   = label{"终端编号", "TERMINAL NO."}
+	lOperator     = label{"操作员号", "OPERATOR NO."}
+	lCardNo       = label{"卡号", "CARD NO."}
+	lExpiry       = label{"有效期", "EXP DATE"}
+	lEntry        = label{"输入方式", "ENTRY MODE"}
+	lType         = label{"交易类型", "TRANS TYPE"}
+	lBatch        = label{"批次号", "BATCH NO."}
+	lTrace        = label{"凭证号", "TRACE NO."}
+	lAuth         = label{"授权码", "AUTH CODE"}
+	lRRN          = label{"参考号", "REF NO."}
+	lOrderNo      = label{"商户单号", "ORDER NO."}
+	lTradeNo      = label{"交易单号", "TRADE NO."}
+	lTime         = label{"日期/时间", "DATE/TIME"}
+	lAmount       = label{"金额", "AMOUNT"}
+	lSignature    = label{"持卡人签名", "CARDHOLDER SIGNATURE"}
+)
+
+// text returns the label as printed in lang on paper w cells wide.
+func (l label) text(lang i18n.Lang, w int) string {
+	if lang == i18n.EN {
+		return l.en
+	}
+	if both := l.zh + "(" + l.en + ")"; cells(both) <= w {
+		return both
+	}
+	return l.zh
+}
+
+// both returns "中文 English" in Chinese receipts and "English" in English ones.
+func both(lang i18n.Lang, zh, en string) string {
+	if lang == i18n.EN {
+		return en
+	}
+	return zh + " " + en
+}
+
+var channelTitles = map[string][2]label{ // title, subtitle
+	"card":   {{"银联", "UnionPay"}, {"POS签购单", "SALES SLIP"}},
+	"alipay": {{"支付宝", "Alipay"}, {"收款凭证", "PAYMENT RECEIPT"}},
+	"wechat": {{"微信支付", "WeChat Pay"}, {"收款凭证", "PAYMENT RECEIPT"}},
+}
+
+var entryNames = map[string]label{
+	string(cards.EntryChip):        {"插卡", "CHIP"},
+	string(cards.EntrySwipe):       {"刷卡", "SWIPE"},
+	string(cards.EntryContactless): {"挥卡", "CONTACTLESS"},
+}
+
+var typeNames = map[Type]label{Sale: {"消费", "SALE"}}
+
+// Text renders the receipt as plain text for the screen, the demo printer
+// and logs: width cells per line (Width58 or Width80; below 20 counts as
+// 20), every line ending in "\n", no line wider than width and none ending
+// in spaces. A card number that arrives unmasked is masked.
+func Text(r Receipt, width int) string {
+	if width < minWidth {
+		width = minWidth
+	}
+	s := &sheet{w: width}
+	lang := r.Lang
+	if lang != i18n.EN {
+		lang = i18n.ZH
+	}
+	card := r.Channel == "card"
+
+	if r.Demo {
+		demoBanner(s, lang)
+	}
+	if t, ok := channelTitles[r.Channel]; ok {
+		s.center(both(lang, t[0].zh, t[0].en))
+		s.center(pick(lang, t[1]))
+	} else {
+		s.center(strings.ToUpper(clean(r.Channel)))
+	}
+	if r.Reprint {
+		s.banner(both(lang, "重打印", "REPRINT"), "=")
+	}
+	s.rule("-")
+	switch {
+	case r.Copy == MerchantCopy:
+		s.center(both(lang, "商户存根", "MERCHANT COPY"))
+	case r.Copy == CustomerCopy && card:
+		s.center(both(lang, "持卡人存根", "CARDHOLDER COPY"))
+	case r.Copy == CustomerCopy:
+		s.center(both(lang, "顾客联", "CUSTOMER COPY"))
+	}
+	if r.Copy == MerchantCopy || r.Copy == CustomerCopy {
+		s.rule("-")
+	}
+
+	// Free text could carry a card number by mistake (an operator typing
+	// it into a field); on a card receipt any such number is masked.
+	v := func(x string) string {
+		if card {
+			return maskPANs(x)
+		}
+		return x
+	}
+	f := func(l label, value string) { s.field(l.text(lang, width), value) }
+	f(lMerchantName, v(r.MerchantName))
+	f(lMerchantID, r.MerchantID)
+	f(lTerminalID, v(r.TerminalID))
+	f(lOperator, v(r.Operator))
+	s.rule("-")
+	if card {
+		f(lCardNo, maskedPAN(r.MaskedPAN))
+		f(lExpiry, v(r.Expiry))
+		if e, ok := entryNames[r.Entry]; ok {
+			f(lEntry, pick(lang, e))
+		} else {
+			f(lEntry, strings.ToUpper(v(r.Entry)))
+		}
+	}
+	if t, ok := typeNames[r.Type]; ok {
+		f(lType, pick(lang, t))
+	} else {
+		f(lType, strings.ToUpper(v(string(r.Type))))
+	}
+	if card {
+		f(lBatch, v(r.Batch))
+	}
+	f(lTrace, v(r.Trace))
+	if card {
+		f(lAuth, v(r.AuthCode))
+		f(lRRN, v(r.RRN))
+	} else {
+		f(lOrderNo, r.OrderNo)
+		f(lTradeNo, r.TradeNo)
+	}
+	if !r.Time.IsZero() {
+		f(lTime, r.Time.Format("2006/01/02 15:04:05"))
+	}
+	s.rule("-")
+	f(lAmount, "RMB "+r.Amount.Grouped())
+	s.rule("-")
+
+	if card {
+		if r.Copy == MerchantCopy {
+			s.para(lSignature.text(lang, width))
+			s.blank()
+			s.blank()
+			s.blank()
+			s.rule("-")
+		}
+		acknowledge(s, lang)
+	}
+	if r.Demo {
+		demoBanner(s, lang)
+	}
+	return s.String()
+}
+
+// pick prints a coded value or subtitle: "消费(SALE)" or "SALE".
+func pick(lang i18n.Lang, l label) string {
+	if lang == i18n.EN {
+		return l.en
+	}
+	return l.zh + "(" + l.en + ")"
+}
+
+func demoBanner(s *sheet, lang i18n.Lang) {
+	s.rule("*")
+	s.banner(both(lang, "演示", "DEMO"), "*")
+	s.center(both(lang, "非真实交易", "NOT A REAL PAYMENT"))
+	s.rule("*")
+}
+
+// acknowledge prints the cardholder's statement UnionPay slips carry; the
+// Chinese one breaks at its comma when it needs two lines.
+func acknowledge(s *sheet, lang i18n.Lang) {
+	if lang != i18n.EN {
+		const zh = "本人确认以上交易，同意将其记入本卡账户"
+		if cells(zh) <= s.w {
+			s.add(zh)
+		} else {
+			s.para("本人确认以上交易，")
+			s.para("同意将其记入本卡账户")
+		}
+	}
+	s.para("I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES")
+}
+
+// maskedPAN masks a card number that arrives in full, with or without
+// spaces; an already masked one is printed as it is.
+func maskedPAN(p string) string {
+	digits := strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(p))
+	if len(digits) >= 12 && strings.Trim(digits, "0123456789") == "" {
+		return cards.Mask(digits)
+	}
+	return maskPANs(p)
+}
+
+var digitRun = regexp.MustCompile(`\d+`)
+
+// maskPANs masks every run of 13 to 19 digits that passes the Luhn check.
+func maskPANs(s string) string {
+	return digitRun.ReplaceAllStringFunc(s, func(run string) string {
+		if len(run) >= 13 && len(run) <= 19 && cards.Luhn(run) {
+			return cards.Mask(run)
+		}
+		return run
+	})
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
+)
+
+// customer is what a stand-in wallet offers the trainer: playing the
+// customer on the phone (package sandbox/wallet implements it).
+type customer interface {
+	Pay(ctx context.Context, outTradeNo string) error
+	Decline(ctx context.Context, outTradeNo string) error
+}
+
+// demoWait bounds how long the trainer endpoints wait for the notification.
+const demoWait = 5 * time.Second
+
+// demoPay is POST /v1/demo/orders/{id}/pay (demo mode only): the customer
+// pays the order on the phone. It answers with the order once the wallet's
+// notification has arrived, or as it stands after a few seconds.
+func (s *Server) demoPay(r *http.Request, tid string) (int, any, error) {
+	return s.playCustomer(r, tid, customer.Pay)
+}
+
+// demoDecline is POST /v1/demo/orders/{id}/decline (demo mode only).
+func (s *Server) demoDecline(r *http.Request, tid string) (int, any, error) {
+	return s.playCustomer(r, tid, customer.Decline)
+}
+
+func (s *Server) playCustomer(r *http.Request, tid string, act func(customer, context.Context, string) error) (int, any, error) {
+	o, err := s.ownOrder(r.Context(), tid, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	c, ok := s.opts.Wallets[o.Channel].(customer)
+	if !ok {
+		return 0, nil, badRequest("order %s is not on a stand-in wallet", o.ID)
+	}
+	if err := act(c, r.Context(), o.OutTradeNo); err != nil {
+		if errors.Is(err, connector.ErrNotFound) {
+			return 0, nil, notFound("order " + o.ID + " at " + string(o.Channel))
+		}
+		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelError, Message: err.Error()}
+	}
+	o, err = s.waitFor(r.Context(), o.ID, o.Version, demoWait)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, o, nil
+}

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/store"
+)
+
+// ErrRefused is returned by Notify for a notification that does not match
+// an order (unknown order, other channel, other amount). The channel will
+// send it again; it is logged for the operator, never applied.
+var ErrRefused = errors.New("notification refused")
+
+// Notify applies a wallet's payment result to its order. It implements
+// connector.Notifier. Duplicates are acknowledged without a second change.
+// A result contradicting a final order (paid after it was closed) is
+// acknowledged and logged as an error: reconciliation settles it, the order
+// does not change.
+func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
+	ch := api.Channel(n.Channel)
+	if !ch.Wallet() {
+		s.log.Error("notification from an unknown channel refused", "channel", n.Channel, "out_trade_no", n.OutTradeNo)
+		return fmt.Errorf("%w: unknown channel %q", ErrRefused, n.Channel)
+	}
+	o, err := s.st.ByOutTradeNo(ctx, ch, n.OutTradeNo)
+	if errors.Is(err, store.ErrNotFound) {
+		s.log.Error("notification for an unknown order refused", "channel", n.Channel, "out_trade_no", n.OutTradeNo,
+			"state", string(n.State), "amount", n.Amount)
+		return fmt.Errorf("%w: no %s order %s", ErrRefused, ch, n.OutTradeNo)
+	}
+	if err != nil {
+		return fmt.Errorf("notify %s %s: %w", ch, n.OutTradeNo, err)
+	}
+	if n.Amount != o.Amount {
+		s.log.Error("notification amount differs from the order; refused", append(orderAttrs(o),
+			"notified_amount", n.Amount, "notified_state", string(n.State))...)
+		return fmt.Errorf("%w: %s order %s is %d fen, notification says %d", ErrRefused, ch, n.OutTradeNo, o.Amount, n.Amount)
+	}
+	for range 5 {
+		if o.State.Final() {
+			if target := walletTarget(n.State); target != "" && target != o.State {
+				s.log.Error("notification contradicts a final order; left for reconciliation",
+					append(orderAttrs(o), "notified_state", string(n.State), "trade_no", n.TradeNo)...)
+			}
+			return nil
+		}
+		o, err = s.applyWalletState(ctx, o, n.State, n.TradeNo, n.Amount, api.ReasonExpired)
+		if !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrFinal) {
+			return err
+		}
+	}
+	return fmt.Errorf("notify %s %s: order keeps changing", ch, n.OutTradeNo)
+}
+
+// walletTarget is the order state a wallet state leads to ("" for none).
+func walletTarget(s connector.WalletState) api.State {
+	switch s {
+	case connector.WalletPaid:
+		return api.StateSuccess
+	case connector.WalletDeclined:
+		return api.StateFailed
+	case connector.WalletClosed:
+		return api.StateClosed
+	}
+	return ""
+}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/store"
+)
+
+// DefaultWait is the long-poll wait when the request names none.
+const DefaultWait = 25 * time.Second
+
+// ownOrder returns an order of the terminal; another terminal's order is
+// "not found", so that ids reveal nothing.
+func (s *Server) ownOrder(ctx context.Context, tid, id string) (api.Order, error) {
+	o, err := s.st.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && o.TerminalID != tid {
+		return api.Order{}, notFound("order " + id)
+	}
+	return o, err
+}
+
+// getOrder is the long-poll: with after=V it answers as soon as the order's
+// version passes V, or after wait (capped at api.MaxWait).
+func (s *Server) getOrder(r *http.Request, tid string) (int, any, error) {
+	o, err := s.ownOrder(r.Context(), tid, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	q := r.URL.Query()
+	if !q.Has("after") {
+		return http.StatusOK, o, nil
+	}
+	after, err := strconv.Atoi(q.Get("after"))
+	if err != nil {
+		return 0, nil, badRequest("after=%q is not a version number", q.Get("after"))
+	}
+	wait, err := parseWait(q.Get("wait"))
+	if err != nil {
+		return 0, nil, err
+	}
+	o, err = s.waitFor(r.Context(), o.ID, after, wait)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, o, nil
+}
+
+// parseWait reads a wait as a Go duration ("25s") or whole seconds ("25").
+func parseWait(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultWait, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, badRequest("wait=%q is not a duration", v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 {
+		return 0, badRequest("wait=%q is negative", v)
+	}
+	return min(d, api.MaxWait), nil
+}
+
+func (s *Server) orderByTrace(r *http.Request, tid string) (int, any, error) {
+	trace := r.URL.Query().Get("trace")
+	if !validTrace(trace) {
+		return 0, nil, badRequest("trace=%q is not 6 digits", trace)
+	}
+	o, _, err := s.st.ByTrace(r.Context(), tid, trace)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil, notFound("order with trace " + trace)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, o, nil
+}

@@ -1,0 +1,218 @@
+package tui
+
+import (
+	"errors"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/server/api"
+)
+
+// Model is the root of the cashier app.
+type Model struct {
+	c      *Common
+	active Screen
+	help   help.Model
+}
+
+// New builds the cashier app. Options.Gateway and Options.Traces are required.
+func New(o Options) (Model, error) {
+	if o.Gateway == nil || o.Traces == nil {
+		return Model{}, errors.New("tui: a gateway and a trace source are required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Lang == "" {
+		o.Lang = i18n.ZH
+	}
+	if o.PrinterWidth == 0 {
+		o.PrinterWidth = 32
+	}
+	c := &Common{
+		opts:   o,
+		Lang:   o.Lang,
+		Keys:   NewKeyMap(o.Keys, o.Lang, o.Demo),
+		Styles: DefaultStyles(lipgloss.DefaultRenderer()),
+		Clock:  o.Now(),
+	}
+	if len(o.Keys.Confirm) == 0 || len(o.Keys.Cancel) == 0 {
+		return Model{}, errors.New("tui: the key map needs confirm and cancel keys")
+	}
+	return newModel(c, newChannelList(c)), nil
+}
+
+func newModel(c *Common, active Screen) Model {
+	h := help.New()
+	h.ShortSeparator = " · "
+	h.Styles.ShortKey = c.Styles.HelpKey
+	h.Styles.ShortDesc = c.Styles.HelpDesc
+	h.Styles.ShortSeparator = c.Styles.HelpSep
+	h.Styles.Ellipsis = c.Styles.HelpSep
+	return Model{c: c, active: active, help: h}
+}
+
+// Init starts the background checks: server link, terminal info, devices,
+// clock, power and the card reader.
+func (m Model) Init() tea.Cmd {
+	o := m.c.opts
+	return tea.Batch(fetchTerminal(o), ping(o, 0), clockTick(), readPower(o, 0), readDevices(o, 0), listenReader(o))
+}
+
+// Screen returns the active screen's name ("channels", "qr", …).
+func (m Model) Screen() string { return m.active.Name() }
+
+// Active returns the active screen, for tests.
+func (m Model) Active() Screen { return m.active }
+
+// LastResult returns the order of the last payment that reached a result.
+func (m Model) LastResult() api.Order { return m.c.lastResult }
+
+// Lang returns the display language.
+func (m Model) Lang() string { return string(m.c.Lang) }
+
+func (m Model) busy() bool {
+	if p, ok := m.active.(paying); ok {
+		return p.Busy()
+	}
+	return false
+}
+
+func (m Model) activePay() int {
+	if p, ok := m.active.(paying); ok && p.Payment() != nil {
+		return p.Payment().id
+	}
+	return -1
+}
+
+// Update handles global keys and background results, then hands the message
+// to the active screen only.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	c := m.c
+	o := c.opts
+	if k, ok := msg.(tea.KeyMsg); ok {
+		if parts := splitRunes(k); len(parts) > 1 {
+			var next tea.Model = m
+			cmds := make([]tea.Cmd, 0, len(parts))
+			for _, p := range parts {
+				var cmd tea.Cmd
+				next, cmd = next.Update(p)
+				cmds = append(cmds, cmd)
+			}
+			return next, tea.Batch(cmds...)
+		}
+	}
+	var cmds []tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		c.Width, c.Height = msg.Width, msg.Height
+		m.help.Width = msg.Width
+		return m, nil
+	case tea.KeyMsg:
+		c.Flash = ""
+		switch {
+		case key.Matches(msg, c.Keys.Function):
+			c.Lang = c.Lang.Other()
+			c.Keys = NewKeyMap(o.Keys, c.Lang, o.Demo)
+			return m, nil
+		case key.Matches(msg, c.Keys.Quit):
+			if m.busy() {
+				c.Flash = c.t("quit.busy")
+				return m, nil
+			}
+			return m, tea.Quit
+		}
+	case terminalMsg:
+		if msg.err != nil {
+			c.noteLink(msg.err)
+			return m, tea.Tick(3*time.Second, func(time.Time) tea.Msg { return refetchMsg{} })
+		}
+		c.Info, c.InfoOK = msg.info, true
+		return m, nil
+	case refetchMsg:
+		return m, fetchTerminal(o)
+	case pingMsg:
+		wasUp := c.LinkUp
+		c.LinkKnown = true
+		c.LinkUp = msg.err == nil
+		c.LinkRTT = msg.rtt
+		c.LinkErr = ""
+		if msg.err != nil {
+			c.LinkErr = msg.err.Error()
+		}
+		cmds = append(cmds, ping(o, o.pingEvery()))
+		if c.LinkUp && !wasUp {
+			// Back online: limits may have changed while we were away.
+			cmds = append(cmds, fetchTerminal(o))
+		}
+		return m, tea.Batch(cmds...)
+	case clockMsg:
+		c.Clock = o.Now() // the injected clock, so tests and goldens are stable
+		return m, clockTick()
+	case powerMsg:
+		c.Power = msg.text
+		return m, readPower(o, 30*time.Second)
+	case deviceMsg:
+		c.Printer, c.Reader = msg.printer, msg.reader
+		return m, readDevices(o, 5*time.Second)
+	case readerMsg:
+		switch msg.ev.Kind {
+		case devices.CardInserted:
+			c.Reader = devices.ReaderCardPresent
+		case devices.CardRemoved, devices.ReaderAdded:
+			c.Reader = devices.ReaderReady
+		case devices.ReaderRemoved:
+			c.Reader = devices.ReaderNone
+		}
+		cmds = append(cmds, listenReader(o))
+	case printedMsg:
+		if msg.err != nil {
+			c.Printer = printerStateOf(msg.err)
+		} else if o.Printer != nil {
+			c.Printer = devices.PrinterReady
+		}
+	case orderMsg:
+		if msg.err != nil {
+			c.noteLink(msg.err)
+		}
+	}
+	if t, ok := msg.(tagged); ok && t.payID() != m.activePay() {
+		return m, tea.Batch(cmds...) // a late answer for a payment that is gone
+	}
+	next, cmd := m.active.Update(msg)
+	m.active = next
+	if p, ok := next.(paying); ok && p.Payment() != nil && p.Payment().order.State.Final() {
+		ord := p.Payment().order
+		if ord.ID != c.lastResult.ID || ord.Version != c.lastResult.Version {
+			c.lastResult = ord
+			// Today's totals changed: refresh what is left of the daily limits.
+			cmds = append(cmds, fetchTerminal(o))
+		}
+	}
+	return m, tea.Batch(append(cmds, cmd)...)
+}
+
+type refetchMsg struct{}
+
+// noteLink marks the link down when a call failed for lack of a server.
+func (c *Common) noteLink(err error) {
+	if isOffline(err) {
+		c.LinkKnown, c.LinkUp, c.LinkErr = true, false, err.Error()
+	}
+}
+
+func printerStateOf(err error) devices.PrinterState {
+	switch {
+	case errors.Is(err, devices.ErrPaperOut):
+		return devices.PrinterPaperOut
+	case errors.Is(err, devices.ErrCoverOpen):
+		return devices.PrinterCoverOpen
+	default:
+		return devices.PrinterOffline
+	}
+}

@@ -1,0 +1,69 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/server/api"
+)
+
+// Gateway is what the cashier app needs from posserver; channels.Client is it.
+type Gateway interface {
+	Ping(ctx context.Context) (time.Duration, error)
+	Terminal(ctx context.Context) (api.TerminalInfo, error)
+	CreateWalletOrder(ctx context.Context, req api.CreateWalletOrder) (api.Order, error)
+	WaitOrder(ctx context.Context, id string, after int, wait time.Duration) (api.Order, error)
+	CancelOrder(ctx context.Context, id string) (api.Order, error)
+	CardSale(ctx context.Context, req api.CardSale) (api.Order, error)
+}
+
+// Traces hands out the terminal's trace numbers; channels.Traces is it.
+type Traces interface {
+	Next() (string, error)
+}
+
+// Trainer plays the customer in demo mode: it pays or declines at the wallet
+// stand-in and inserts test cards into the simulated reader.
+type Trainer interface {
+	CustomerPays(ctx context.Context, ch api.Channel, outTradeNo string) error
+	CustomerDeclines(ctx context.Context, ch api.Channel, outTradeNo string) error
+	TestCards() []TestCard
+	InsertTestCard(ctx context.Context, id string) error
+}
+
+// TestCard is a demo card the trainer can insert.
+type TestCard struct {
+	ID      string
+	LabelZH string
+	LabelEN string
+	Hint    string // e.g. "PIN 123456"
+}
+
+// Label returns the card's label in lang.
+func (t TestCard) Label(lang i18n.Lang) string { return lang.Pick(t.LabelZH, t.LabelEN) }
+
+// Options wire the cashier app to its server, devices and settings.
+type Options struct {
+	Gateway      Gateway
+	Traces       Traces
+	Reader       devices.CardReader // nil: no card reader
+	Printer      devices.Printer    // nil: no printer
+	Trainer      Trainer            // nil outside demo mode
+	Keys         config.Keys
+	Lang         i18n.Lang
+	TerminalID   string
+	PINKey       []byte // TDES key PIN blocks are encrypted under
+	PrinterWidth int    // receipt width in columns (32 or 48)
+	Demo         bool
+	Now          func() time.Time
+	PowerRoot    string        // "/sys/class/power_supply"; "" hides power
+	PingEvery    time.Duration // link check period; 0 = 2s
+	RequestWait  time.Duration // long-poll wait per request; 0 = 25s
+	Timeout      time.Duration // per-request timeout for short calls; 0 = 15s
+}
+
+// contextT keeps trainer closures short.
+type contextT = context.Context

@@ -1,0 +1,204 @@
+package tui
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/devices/power"
+	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/receipts"
+	"github.com/multipos/multipos/server/api"
+)
+
+// Every function here returns a tea.Cmd: the only place the app does I/O.
+// A Cmd captures plain values and returns a message; it never touches a model.
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return 15 * time.Second
+}
+
+func (o Options) pingEvery() time.Duration {
+	if o.PingEvery > 0 {
+		return o.PingEvery
+	}
+	return 2 * time.Second
+}
+
+func (o Options) requestWait() time.Duration {
+	if o.RequestWait > 0 {
+		return o.RequestWait
+	}
+	return 25 * time.Second
+}
+
+func fetchTerminal(o Options) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		defer cancel()
+		info, err := o.Gateway.Terminal(ctx)
+		return terminalMsg{info: info, err: err}
+	}
+}
+
+func ping(o Options, after time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		if after > 0 {
+			time.Sleep(after)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		rtt, err := o.Gateway.Ping(ctx)
+		return pingMsg{rtt: rtt, err: err}
+	}
+}
+
+func clockTick() tea.Cmd {
+	return tea.Every(time.Second, func(t time.Time) tea.Msg { return clockMsg(t) })
+}
+
+func readPower(o Options, after time.Duration) tea.Cmd {
+	if o.PowerRoot == "" {
+		return nil
+	}
+	return func() tea.Msg {
+		if after > 0 {
+			time.Sleep(after)
+		}
+		st, err := power.Read(o.PowerRoot)
+		if err != nil {
+			return powerMsg{}
+		}
+		return powerMsg{text: [2]string{st.Text(i18n.ZH), st.Text(i18n.EN)}}
+	}
+}
+
+func readDevices(o Options, after time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		if after > 0 {
+			time.Sleep(after)
+		}
+		var m deviceMsg
+		if o.Reader != nil {
+			m.reader = o.Reader.State()
+		}
+		if o.Printer != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			st, err := o.Printer.Status(ctx)
+			if err != nil {
+				st = devices.PrinterOffline
+			}
+			m.printer = st
+		}
+		return m
+	}
+}
+
+// listenReader waits for the next card reader event; the root issues it
+// again after each one (glow's one-result-per-Cmd streaming pattern).
+func listenReader(o Options) tea.Cmd {
+	if o.Reader == nil {
+		return nil
+	}
+	ch := o.Reader.Events()
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return readerClosedMsg{}
+		}
+		return readerMsg{ev: ev}
+	}
+}
+
+// createOrder takes a trace number and creates the wallet QR order.
+func createOrder(o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
+	return func() tea.Msg {
+		trace, err := o.Traces.Next()
+		if err != nil {
+			return orderMsg{pay: pay, op: opCreate, err: fmt.Errorf("next trace number: %w", err)}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		defer cancel()
+		ord, err := o.Gateway.CreateWalletOrder(ctx, api.CreateWalletOrder{
+			Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch),
+		})
+		return orderMsg{pay: pay, op: opCreate, trace: trace, order: ord, err: err}
+	}
+}
+
+// waitOrder long-polls the server until the order changes past version after.
+func waitOrder(o Options, pay int, id string, after int) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), o.requestWait()+o.timeout())
+		defer cancel()
+		ord, err := o.Gateway.WaitOrder(ctx, id, after, o.requestWait())
+		return orderMsg{pay: pay, op: opWait, order: ord, err: err}
+	}
+}
+
+func cancelOrder(o Options, pay int, id string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		defer cancel()
+		ord, err := o.Gateway.CancelOrder(ctx, id)
+		return orderMsg{pay: pay, op: opCancel, order: ord, err: err}
+	}
+}
+
+// cardSale sends the sale. The trace is taken once per payment and reused on
+// a retry, so the server's idempotency makes a retry safe.
+func cardSale(o Options, pay int, trace string, req api.CardSale, pinBlock [8]byte) tea.Cmd {
+	return func() tea.Msg {
+		if trace == "" {
+			t, err := o.Traces.Next()
+			if err != nil {
+				return orderMsg{pay: pay, op: opSale, err: fmt.Errorf("next trace number: %w", err)}
+			}
+			trace = t
+		}
+		req.Trace = trace
+		req.PINBlock = hex.EncodeToString(pinBlock[:])
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		defer cancel()
+		ord, err := o.Gateway.CardSale(ctx, req)
+		return orderMsg{pay: pay, op: opSale, trace: trace, order: ord, err: err}
+	}
+}
+
+func retryAfter(pay int, op orderOp, d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return retryMsg{pay: pay, op: op} })
+}
+
+func countdown(pay int) tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg{pay: pay, at: t} })
+}
+
+func trainerAct(o Options, pay int, act func(context.Context) error) tea.Cmd {
+	if o.Trainer == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		defer cancel()
+		return trainerMsg{pay: pay, err: act(ctx)}
+	}
+}
+
+func printReceipt(o Options, pay int, r receipts.Receipt) tea.Cmd {
+	return func() tea.Msg {
+		if o.Printer == nil {
+			return printedMsg{pay: pay, copy: int(r.Copy)}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p, err := o.Printer.Print(ctx, r)
+		return printedMsg{pay: pay, copy: int(r.Copy), where: p.Location, err: err}
+	}
+}

@@ -1,0 +1,121 @@
+package tui
+
+import (
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/money"
+	"github.com/multipos/multipos/server/api"
+)
+
+// Screen is one step of a flow. Update returns the screen that is active
+// afterwards: returning another screen is how a screen change happens, inside
+// the same Update call.
+type Screen interface {
+	Update(msg tea.Msg) (Screen, tea.Cmd)
+	View() string
+	Help() []key.Binding
+	// Name identifies the screen for tests and logs ("channels", "qr", …).
+	Name() string
+}
+
+// paying is implemented by screens that belong to a payment; async results
+// for any other payment id are dropped.
+type paying interface {
+	Payment() *payment
+	// Busy reports whether leaving now could leave something half-done.
+	Busy() bool
+}
+
+// Common is shared by every screen: settings, styles, keys, size, language
+// and what the station knows about its server and devices. It is only touched
+// from Update, never from a tea.Cmd.
+type Common struct {
+	opts   Options
+	Lang   i18n.Lang
+	Keys   KeyMap
+	Styles Styles
+	Width  int
+	Height int
+
+	Info   api.TerminalInfo
+	InfoOK bool
+
+	LinkKnown  bool
+	LinkUp     bool
+	LinkRTT    time.Duration
+	LinkErr    string
+	Printer    devices.PrinterState
+	Reader     devices.ReaderState
+	Power      [2]string // status-bar text in zh and en
+	Clock      time.Time
+	Flash      string // one-shot message from the root (e.g. quit refused)
+	lastPayID  int
+	lastResult api.Order
+}
+
+func (c *Common) t(key string) string            { return T(c.Lang, key) }
+func (c *Common) tf(key string, a ...any) string { return Tf(c.Lang, key, a...) }
+func (c *Common) now() time.Time                 { return c.opts.Now() }
+
+// channelInfo returns what the server said about ch; ok is false when the
+// terminal has not heard from the server yet.
+func (c *Common) channelInfo(ch api.Channel) (api.ChannelInfo, bool) {
+	if !c.InfoOK {
+		return api.ChannelInfo{Channel: ch, Enabled: true}, false
+	}
+	for _, i := range c.Info.Channels {
+		if i.Channel == ch {
+			return i, true
+		}
+	}
+	return api.ChannelInfo{Channel: ch}, true
+}
+
+// newPayment starts a payment on ch with a fresh id.
+func (c *Common) newPayment(ch api.Channel) *payment {
+	c.lastPayID++
+	return &payment{id: c.lastPayID, channel: ch}
+}
+
+// payment is one payment attempt from amount entry to receipt.
+type payment struct {
+	id      int
+	channel api.Channel
+	amount  money.Fen
+	trace   string
+	order   api.Order
+	expired bool // the terminal closed the order because its QR code expired
+
+	// Card sales: the card is held in memory only until the sale is answered.
+	card     cards.Card
+	pinBlock [8]byte
+	hasPIN   bool
+}
+
+// forgetCard drops the full card data once it is no longer needed.
+func (p *payment) forgetCard() {
+	p.card = cards.Card{Entry: p.card.Entry, Expiry: p.card.Expiry, PAN: maskedOnly(p.card.PAN)}
+	p.pinBlock = [8]byte{}
+}
+
+// maskedOnly keeps a masked PAN in the PAN field so later screens and
+// receipts can only ever show the masked form.
+func maskedOnly(pan string) string { return cards.Mask(pan) }
+
+// channelName is the bilingual brand name shown everywhere.
+func channelName(ch api.Channel) string {
+	switch ch {
+	case api.Alipay:
+		return "支付宝 Alipay"
+	case api.WeChat:
+		return "微信支付 WeChat Pay"
+	case api.Card:
+		return "银行卡 Bank card"
+	}
+	return string(ch)
+}

@@ -1,0 +1,73 @@
+package tui
+
+import (
+	"time"
+
+	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/server/api"
+)
+
+// Results of async work. Those about a payment carry its id (paid); the root
+// drops any whose payment is no longer the active one.
+type tagged interface{ payID() int }
+
+type (
+	terminalMsg struct {
+		info api.TerminalInfo
+		err  error
+	}
+	pingMsg struct {
+		rtt time.Duration
+		err error
+	}
+	clockMsg  time.Time
+	powerMsg  struct{ text [2]string }
+	deviceMsg struct {
+		printer devices.PrinterState
+		reader  devices.ReaderState
+	}
+	readerMsg       struct{ ev devices.CardEvent }
+	readerClosedMsg struct{}
+
+	// orderMsg answers create, wait, cancel and card-sale calls.
+	orderMsg struct {
+		pay   int
+		op    orderOp
+		trace string
+		order api.Order
+		err   error
+	}
+	tickMsg struct {
+		pay int
+		at  time.Time
+	}
+	retryMsg struct {
+		pay int
+		op  orderOp
+	}
+	trainerMsg struct {
+		pay int
+		err error
+	}
+	printedMsg struct {
+		pay   int
+		copy  int
+		where string
+		err   error
+	}
+)
+
+type orderOp int
+
+const (
+	opCreate orderOp = iota + 1
+	opWait
+	opCancel
+	opSale
+)
+
+func (m orderMsg) payID() int   { return m.pay }
+func (m tickMsg) payID() int    { return m.pay }
+func (m retryMsg) payID() int   { return m.pay }
+func (m trainerMsg) payID() int { return m.pay }
+func (m printedMsg) payID() int { return m.pay }

@@ -1,0 +1,355 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/money"
+	"github.com/multipos/multipos/server/api"
+)
+
+// cardPrompt asks for the card (patent S305): swipe or insert.
+type cardPrompt struct {
+	c        *Common
+	p        *payment
+	prev     *amountScreen
+	choosing bool // demo: the test-card list is open
+	hint     string
+}
+
+func newCardPrompt(c *Common, p *payment, prev *amountScreen) *cardPrompt {
+	s := &cardPrompt{c: c, p: p, prev: prev}
+	if len(c.opts.PINKey) == 0 {
+		s.hint = c.t("card.nokey")
+	}
+	return s
+}
+
+func (s *cardPrompt) Name() string      { return "card" }
+func (s *cardPrompt) Title() string     { return channelName(api.Card) + " › " + s.c.t("menu.sale") }
+func (s *cardPrompt) Payment() *payment { return s.p }
+func (s *cardPrompt) Busy() bool        { return false }
+
+func (s *cardPrompt) Help() []key.Binding {
+	c := s.c
+	if s.choosing {
+		return []key.Binding{digitsHelp(c, fmt.Sprintf("1-%d", len(c.opts.Trainer.TestCards())), c.t("help.select")), as(c.Keys.Cancel, c.t("help.back"))}
+	}
+	return []key.Binding{as(c.Keys.Cancel, c.t("help.back")), c.Keys.InsertCard}
+}
+
+func (s *cardPrompt) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	c := s.c
+	o := c.opts
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, c.Keys.Cancel) && s.choosing:
+			s.choosing = false
+		case key.Matches(msg, c.Keys.Cancel):
+			return s.prev, nil
+		case key.Matches(msg, c.Keys.InsertCard) && o.Trainer != nil:
+			s.choosing = true
+		case s.choosing:
+			tcs := o.Trainer.TestCards()
+			if d := digitOf(msg); d >= 1 && d <= len(tcs) {
+				s.choosing = false
+				id := tcs[d-1].ID
+				return s, trainerAct(o, s.p.id, func(ctx contextT) error { return o.Trainer.InsertTestCard(ctx, id) })
+			}
+		}
+	case trainerMsg:
+		if msg.err != nil {
+			s.hint = c.tf("trainer.error", msg.err)
+		}
+	case readerMsg:
+		return s.cardEvent(msg.ev)
+	}
+	return s, nil
+}
+
+func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
+	c := s.c
+	switch ev.Kind {
+	case devices.CardInserted, devices.CardSwiped:
+		if len(c.opts.PINKey) == 0 {
+			s.hint = c.t("card.nokey")
+			return s, nil
+		}
+		if !cards.ValidPAN(ev.Card.PAN) {
+			s.hint = c.t("card.badpan")
+			return s, nil
+		}
+		s.p.card = ev.Card
+		return &cardConfirm{c: c, p: s.p, prompt: s}, nil
+	case devices.CardReadError:
+		s.hint = c.tf("card.readfail", ev.Err)
+	}
+	return s, nil
+}
+
+func (s *cardPrompt) View() string {
+	c := s.c
+	st := c.Styles
+	var b strings.Builder
+	b.WriteString("\n  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n\n")
+	box := st.Box.Padding(1, 4).Render(st.Title.Render(c.t("card.title")))
+	b.WriteString(indent(box, 2) + "\n")
+	if c.opts.Reader == nil {
+		b.WriteString("\n  " + st.Warn.Render(c.t("card.noreader")) + "\n")
+	}
+	if s.choosing {
+		b.WriteString("\n  " + st.Title.Render(c.t("card.choose")) + "\n")
+		for i, tc := range c.opts.Trainer.TestCards() {
+			b.WriteString(fmt.Sprintf("  %s  %s  %s\n", st.ItemNum.Render(fmt.Sprint(i+1)), padRight(tc.Label(c.Lang), 24), st.Subtle.Render(tc.Hint)))
+		}
+	}
+	if s.hint != "" {
+		b.WriteString("\n  " + st.Bad.Render(s.hint) + "\n")
+	}
+	return b.String()
+}
+
+// cardConfirm shows the masked card number for the cashier to check (S306).
+type cardConfirm struct {
+	c      *Common
+	p      *payment
+	prompt *cardPrompt
+}
+
+func (s *cardConfirm) Name() string      { return "card-confirm" }
+func (s *cardConfirm) Title() string     { return s.prompt.Title() }
+func (s *cardConfirm) Payment() *payment { return s.p }
+func (s *cardConfirm) Busy() bool        { return false }
+
+func (s *cardConfirm) Help() []key.Binding {
+	return []key.Binding{s.c.Keys.Confirm, as(s.c.Keys.Cancel, s.c.t("help.back"))}
+}
+
+func (s *cardConfirm) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	c := s.c
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, c.Keys.Confirm):
+			return &pinEntry{c: c, p: s.p, prompt: s.prompt}, nil
+		case key.Matches(msg, c.Keys.Cancel):
+			s.p.card = cards.Card{}
+			return s.prompt, nil
+		}
+	case readerMsg:
+		if msg.ev.Kind == devices.CardRemoved {
+			return s.prompt.removed(), nil
+		}
+	}
+	return s, nil
+}
+
+// removed returns the prompt after the card left the reader mid-flow.
+func (s *cardPrompt) removed() *cardPrompt {
+	s.p.card = cards.Card{}
+	s.hint = s.c.t("card.removed")
+	return s
+}
+
+func (s *cardConfirm) View() string {
+	c := s.c
+	st := c.Styles
+	var b strings.Builder
+	b.WriteString("\n  " + st.Title.Render(c.t("card.check")) + "\n\n")
+	b.WriteString("  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
+	b.WriteString("  " + padRight(c.t("card.number"), 10) + st.Title.Render(s.p.card.Masked()) + "\n")
+	if e := s.p.card.ExpiryText(); e != "" {
+		b.WriteString("  " + padRight(c.t("card.expiry"), 10) + e + "\n")
+	}
+	if s.p.card.Label != "" {
+		b.WriteString("  " + padRight("", 10) + st.Subtle.Render(s.p.card.Label) + "\n")
+	}
+	return b.String()
+}
+
+// pinEntry takes the cardholder's PIN, masked, and encrypts it into a PIN
+// block the moment it is confirmed; the clear digits are then wiped.
+type pinEntry struct {
+	c      *Common
+	p      *payment
+	prompt *cardPrompt
+	pin    []byte
+	hint   string
+}
+
+func (s *pinEntry) Name() string      { return "pin" }
+func (s *pinEntry) Title() string     { return s.prompt.Title() }
+func (s *pinEntry) Payment() *payment { return s.p }
+func (s *pinEntry) Busy() bool        { return false }
+
+func (s *pinEntry) Help() []key.Binding {
+	c := s.c
+	return []key.Binding{c.Keys.Digits, c.Keys.Delete, c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back"))}
+}
+
+func (s *pinEntry) wipe() {
+	for i := range s.pin {
+		s.pin[i] = 0
+	}
+	s.pin = s.pin[:0]
+}
+
+func (s *pinEntry) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	c := s.c
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		s.hint = ""
+		switch {
+		case key.Matches(msg, c.Keys.Cancel):
+			s.wipe()
+			s.p.card = cards.Card{}
+			return s.prompt, nil
+		case key.Matches(msg, c.Keys.Delete):
+			if len(s.pin) > 0 {
+				s.pin[len(s.pin)-1] = 0
+				s.pin = s.pin[:len(s.pin)-1]
+			}
+		case key.Matches(msg, c.Keys.Confirm):
+			return s.submit()
+		default:
+			if d := digitOf(msg); d >= 0 {
+				if len(s.pin) >= cards.MaxPIN {
+					s.hint = c.tf("card.pinfull", cards.MaxPIN)
+				} else {
+					s.pin = append(s.pin, byte('0'+d))
+				}
+			} else if isText(msg) {
+				s.hint = c.t("amount.digits")
+			}
+		}
+	case readerMsg:
+		if msg.ev.Kind == devices.CardRemoved {
+			s.wipe()
+			return s.prompt.removed(), nil
+		}
+	}
+	return s, nil
+}
+
+func (s *pinEntry) submit() (Screen, tea.Cmd) {
+	c := s.c
+	if len(s.pin) < cards.MinPIN {
+		s.hint = c.tf("card.pinlen", cards.MinPIN, cards.MaxPIN)
+		return s, nil
+	}
+	block, err := cards.EncryptPIN(c.opts.PINKey, string(s.pin), s.p.card.PAN)
+	s.wipe()
+	if err != nil {
+		s.hint = c.tf("card.pinerror", err)
+		return s, nil
+	}
+	s.p.pinBlock, s.p.hasPIN = block, true
+	pr := &processing{c: c, p: s.p, sending: true}
+	return pr, pr.send()
+}
+
+func (s *pinEntry) View() string {
+	c := s.c
+	st := c.Styles
+	var b strings.Builder
+	b.WriteString("\n  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
+	b.WriteString("  " + padRight(c.t("card.number"), 10) + s.p.card.Masked() + "\n\n")
+	b.WriteString("  " + st.Title.Render(c.t("card.pin")) + "\n\n")
+	mask := strings.Repeat("*", len(s.pin))
+	b.WriteString(indent(st.Box.Width(18).Render(st.PINMask.Render(mask)), 2) + "\n")
+	b.WriteString("  " + st.Subtle.Render(c.tf("card.pinlen", cards.MinPIN, cards.MaxPIN)) + "\n")
+	if s.hint != "" {
+		b.WriteString("\n  " + st.Bad.Render(s.hint) + "\n")
+	}
+	return b.String()
+}
+
+// processing sends the sale and waits for the bank's answer.
+type processing struct {
+	c       *Common
+	p       *payment
+	sending bool
+	hint    string
+	failed  error
+}
+
+func (s *processing) Name() string      { return "processing" }
+func (s *processing) Title() string     { return channelName(api.Card) + " › " + s.c.t("menu.sale") }
+func (s *processing) Payment() *payment { return s.p }
+func (s *processing) Busy() bool        { return s.sending }
+
+func (s *processing) Help() []key.Binding {
+	if s.sending {
+		return nil
+	}
+	c := s.c
+	if isOffline(s.failed) {
+		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), c.Keys.Cancel}
+	}
+	return []key.Binding{as(c.Keys.Confirm, c.t("help.back")), as(c.Keys.Cancel, c.t("help.back"))}
+}
+
+func (s *processing) send() tea.Cmd {
+	c := s.c
+	p := s.p
+	req := api.CardSale{
+		Amount: int64(p.amount), PAN: p.card.PAN, Expiry: p.card.Expiry,
+		Track2: p.card.Track2, Entry: string(p.card.Entry),
+	}
+	return cardSale(c.opts, p.id, p.trace, req, p.pinBlock)
+}
+
+func (s *processing) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	c := s.c
+	switch msg := msg.(type) {
+	case orderMsg:
+		s.sending = false
+		if msg.trace != "" {
+			s.p.trace = msg.trace
+		}
+		if msg.err != nil {
+			s.failed = msg.err
+			s.hint = errText(c, msg.err)
+			if isOffline(msg.err) {
+				s.hint = c.tf("card.offline", c.Keys.Confirm.Help().Key)
+			}
+			return s, nil
+		}
+		s.p.order = msg.order
+		s.p.forgetCard()
+		return newResult(c, s.p), nil
+	case tea.KeyMsg:
+		if s.sending {
+			return s, nil
+		}
+		switch {
+		case key.Matches(msg, c.Keys.Confirm) && isOffline(s.failed):
+			s.sending, s.hint, s.failed = true, "", nil
+			return s, s.send()
+		case key.Matches(msg, c.Keys.Confirm), key.Matches(msg, c.Keys.Cancel):
+			s.p.forgetCard()
+			return newChannelList(c), nil
+		}
+	}
+	return s, nil
+}
+
+func (s *processing) View() string {
+	c := s.c
+	st := c.Styles
+	var b strings.Builder
+	b.WriteString("\n  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
+	b.WriteString("  " + padRight(c.t("card.number"), 10) + s.p.card.Masked() + "\n\n")
+	if s.sending {
+		b.WriteString("  " + st.Title.Render(c.t("card.processing")) + "\n")
+	}
+	if s.hint != "" {
+		b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(s.hint) + "\n")
+	}
+	return b.String()
+}

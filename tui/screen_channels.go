@@ -1,0 +1,95 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/money"
+	"github.com/multipos/multipos/server/api"
+)
+
+// channelList is the first screen: the numbered payment channels and their limits.
+type channelList struct {
+	c    *Common
+	hint string
+}
+
+func newChannelList(c *Common) *channelList { return &channelList{c: c} }
+
+func (s *channelList) Name() string { return "channels" }
+
+func (s *channelList) Help() []key.Binding {
+	return []key.Binding{digitsHelp(s.c, fmt.Sprintf("1-%d", len(api.Channels)), s.c.t("help.select"))}
+}
+
+func (s *channelList) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return s, nil
+	}
+	s.hint = ""
+	c := s.c
+	if d := digitOf(k); d >= 0 {
+		if d < 1 || d > len(api.Channels) {
+			s.hint = c.tf("channels.nosuch", string(k.Runes), len(api.Channels))
+			return s, nil
+		}
+		ch := api.Channels[d-1]
+		if info, known := c.channelInfo(ch); known && !info.Enabled {
+			s.hint = c.tf("channels.isoff", channelName(ch))
+			return s, nil
+		}
+		return newWelcome(c, ch), nil
+	}
+	if key.Matches(k, c.Keys.Confirm) || isText(k) {
+		s.hint = c.t("channels.pick")
+	}
+	return s, nil
+}
+
+func (s *channelList) View() string {
+	c := s.c
+	st := c.Styles
+	var b strings.Builder
+	b.WriteString("\n  " + st.Title.Render(c.t("channels.title")) + "\n\n")
+	for i, ch := range api.Channels {
+		info, known := c.channelInfo(ch)
+		num := st.ItemNum.Render(fmt.Sprintf("%d", i+1))
+		name := padRight(channelName(ch), 22)
+		limit := limitText(c, info, known)
+		line := "  " + num + "  " + st.Item.Render(name) + st.Subtle.Render(limit)
+		if known && !info.Enabled {
+			line = "  " + num + "  " + st.Disabled.Render(name+c.t("channels.off"))
+		}
+		b.WriteString(line + "\n\n")
+	}
+	if !c.InfoOK {
+		b.WriteString("  " + st.Warn.Render(c.t("channels.noinfo")) + "\n")
+	}
+	if s.hint != "" {
+		b.WriteString("  " + st.Hint.Render(s.hint) + "\n")
+	}
+	return b.String()
+}
+
+// limitText is the limit column: per-payment limit and, with a daily limit,
+// what is left today.
+func limitText(c *Common, info api.ChannelInfo, known bool) string {
+	if !known {
+		return c.tf("channels.limit", "—")
+	}
+	t := c.t("channels.nolim")
+	if info.SingleLimit > 0 {
+		t = c.tf("channels.limit", money.Fen(info.SingleLimit).Yuan())
+	}
+	if info.DailyLimit > 0 {
+		left := info.DailyLimit - info.DailyUsed
+		if left < 0 {
+			left = 0
+		}
+		t += "  " + c.tf("channels.left", money.Fen(left).Yuan())
+	}
+	return t
+}

@@ -58,6 +58,11 @@ type Common struct {
 	lastResult api.Order
 }
 
+// demo reports whether this is training mode: the app's own demo, or a
+// server that says its channels are stand-ins. Either way every screen and
+// receipt is marked 演示 DEMO.
+func (c *Common) demo() bool { return c.opts.Demo || (c.InfoOK && c.Info.Demo) }
+
 func (c *Common) t(key string) string            { return T(c.Lang, key) }
 func (c *Common) tf(key string, a ...any) string { return Tf(c.Lang, key, a...) }
 func (c *Common) now() time.Time                 { return c.opts.Now() }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/money"
@@ -104,8 +105,13 @@ func (s *cardPrompt) View() string {
 	}
 	if s.choosing {
 		b.WriteString("\n  " + st.Title.Render(c.t("card.choose")) + "\n")
-		for i, tc := range c.opts.Trainer.TestCards() {
-			b.WriteString(fmt.Sprintf("  %s  %s  %s\n", st.ItemNum.Render(fmt.Sprint(i+1)), padRight(tc.Label(c.Lang), 24), st.Subtle.Render(tc.Hint)))
+		tcs := c.opts.Trainer.TestCards()
+		w := 0
+		for _, tc := range tcs {
+			w = max(w, ansi.StringWidth(tc.Label(c.Lang)))
+		}
+		for i, tc := range tcs {
+			b.WriteString(fmt.Sprintf("  %s  %s  %s\n", st.ItemNum.Render(fmt.Sprint(i+1)), padRight(tc.Label(c.Lang), w), st.Subtle.Render(tc.Hint)))
 		}
 	}
 	if s.hint != "" {
@@ -239,7 +245,7 @@ func (s *pinEntry) Update(msg tea.Msg) (Screen, tea.Cmd) {
 func (s *pinEntry) submit() (Screen, tea.Cmd) {
 	c := s.c
 	if len(s.pin) < cards.MinPIN {
-		s.hint = c.tf("card.pinlen", cards.MinPIN, cards.MaxPIN)
+		s.hint = c.tf("card.pinshort", cards.MinPIN, cards.MaxPIN)
 		return s, nil
 	}
 	block, err := cards.EncryptPIN(c.opts.PINKey, string(s.pin), s.p.card.PAN)

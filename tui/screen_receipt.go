@@ -47,7 +47,7 @@ func (s *receiptScreen) receipt() receipts.Receipt {
 	r := receipts.Receipt{
 		Lang:         c.Lang,
 		Copy:         s.copy,
-		Demo:         c.opts.Demo,
+		Demo:         c.demo(),
 		MerchantName: c.Info.MerchantName,
 		MerchantID:   c.Info.MerchantID,
 		TerminalID:   c.opts.TerminalID,
@@ -123,7 +123,8 @@ func (s *receiptScreen) View() string {
 	paper := st.Receipt.Render(strings.Join(shown, "\n"))
 
 	var side strings.Builder
-	side.WriteString(st.Title.Render(s.copyName()) + "\n\n")
+	side.WriteString(st.Title.Render(s.copyName()) + "\n")
+	side.WriteString(padRight(c.t("qr.amount"), 8) + st.Amount.Render(money.Fen(s.p.order.Amount).Yuan()) + "\n\n")
 	switch {
 	case s.printing:
 		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")

@@ -78,6 +78,7 @@ var texts = map[string][2]string{
 	"card.badpan":     {"卡号无效，请换卡", "Invalid card number: use another card"},
 	"card.pin":        {"请持卡人输入密码", "Cardholder: enter the PIN"},
 	"card.pinlen":     {"密码为 %d-%d 位数字", "The PIN has %d to %d digits"},
+	"card.pinshort":   {"密码太短：需 %d-%d 位数字", "PIN too short: %d to %d digits"},
 	"card.pinfull":    {"密码最多 %d 位", "At most %d digits"},
 	"card.processing": {"交易处理中，请稍候…", "Processing, please wait…"},
 	"card.offline":    {"无法连接服务器，交易未完成。按 %s 重试（同一凭证号，不会重复扣款）", "Server unreachable: the sale did not complete. Press %s to retry (same trace number, never charged twice)"},

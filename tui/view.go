@@ -64,7 +64,7 @@ func (m Model) header() string {
 	}
 	leftR := s.Header.Render(left)
 	rightR := s.HeaderDim.Render(right)
-	if c.opts.Demo {
+	if c.demo() {
 		rightR = s.HeaderDim.Render(right) + s.Demo.Render(" "+c.t("demo.badge")+" ")
 	}
 	return fillBar(leftR, rightR, c.Width, s.Header)

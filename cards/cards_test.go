@@ -45,7 +45,7 @@ func TestPINBlock0Vectors(t *testing.T) {
 		{"1234", "43219876543210987", "0412AC89ABCDEF67"},
 		{"92389", "4000001234562", "0592789FFFEDCBA9"},
 	} {
-		b, err := PINBlock0(v.pin, v.pan)
+		b, err := PINBlock0([]byte(v.pin), v.pan)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestPINBlock0Vectors(t *testing.T) {
 
 func TestPINLength(t *testing.T) {
 	for _, pin := range []string{"123", "1234567890123", "12a4"} {
-		if _, err := PINBlock0(pin, "4000001234562"); err == nil {
+		if _, err := PINBlock0([]byte(pin), "4000001234562"); err == nil {
 			t.Errorf("PIN %q accepted", pin)
 		}
 	}
@@ -69,11 +69,11 @@ func TestPINLength(t *testing.T) {
 
 func TestEncryptRoundTrip(t *testing.T) {
 	key, _ := hex.DecodeString("0123456789ABCDEFFEDCBA9876543210")
-	enc, err := EncryptPIN(key, "123456", "6212345678900001")
+	enc, err := EncryptPIN(key, []byte("123456"), "6212345678900001")
 	if err != nil {
 		t.Fatal(err)
 	}
-	clear, _ := PINBlock0("123456", "6212345678900001")
+	clear, _ := PINBlock0([]byte("123456"), "6212345678900001")
 	if enc == clear {
 		t.Fatal("block not encrypted")
 	}

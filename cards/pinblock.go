@@ -19,25 +19,33 @@ var ErrPINLength = fmt.Errorf("PIN must be %d to %d digits", MinPIN, MaxPIN)
 
 // PINBlock0 builds the clear ISO 9564-1 format 0 PIN block:
 // (0 L PIN F…F) XOR (0000 + the 12 rightmost PAN digits without the check digit).
-func PINBlock0(pin, pan string) ([8]byte, error) {
+// The PIN comes as bytes, never a string, so that callers can wipe it; no
+// copy of it outlives this call.
+func PINBlock0(pin []byte, pan string) ([8]byte, error) {
 	var out [8]byte
-	if len(pin) < MinPIN || len(pin) > MaxPIN || !allDigits(pin) {
+	if len(pin) < MinPIN || len(pin) > MaxPIN || !allDigitBytes(pin) {
 		return out, ErrPINLength
 	}
 	if len(pan) < 13 || !allDigits(pan) {
 		return out, errors.New("PIN block: card number must be 13 to 19 digits")
 	}
-	pinField := fmt.Sprintf("0%X%s", len(pin), pin)
-	for len(pinField) < 16 {
-		pinField += "F"
+	var p, a [16]byte // nibbles
+	p[1] = byte(len(pin))
+	for i := 2; i < 16; i++ {
+		p[i] = 0xF
+	}
+	for i, d := range pin {
+		p[2+i] = d - '0'
 	}
 	body := pan[:len(pan)-1]
-	panField := "0000" + body[len(body)-12:]
-	p, _ := hex.DecodeString(pinField)
-	a, _ := hex.DecodeString(panField)
-	for i := range out {
-		out[i] = p[i] ^ a[i]
+	acct := body[len(body)-12:]
+	for i := 0; i < 12; i++ {
+		a[4+i] = acct[i] - '0'
 	}
+	for i := range out {
+		out[i] = (p[2*i]^a[2*i])<<4 | (p[2*i+1] ^ a[2*i+1])
+	}
+	clear(p[:])
 	return out, nil
 }
 
@@ -100,15 +108,13 @@ func DecryptPINBlock(key []byte, enc [8]byte) ([8]byte, error) {
 
 // EncryptPIN builds the format 0 block for pin and pan and encrypts it under
 // key. The caller should drop its copy of the clear PIN right after.
-func EncryptPIN(key []byte, pin, pan string) ([8]byte, error) {
+func EncryptPIN(key, pin []byte, pan string) ([8]byte, error) {
 	b, err := PINBlock0(pin, pan)
 	if err != nil {
 		return [8]byte{}, err
 	}
 	enc, err := EncryptPINBlock(key, b)
-	for i := range b {
-		b[i] = 0
-	}
+	clear(b[:])
 	return enc, err
 }
 
@@ -127,6 +133,15 @@ func tdes(key []byte) (cipher.Block, error) {
 		return nil, fmt.Errorf("PIN key: %w", err)
 	}
 	return c, nil
+}
+
+func allDigitBytes(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func allDigits(s string) bool {

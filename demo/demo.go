@@ -150,7 +150,10 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	e.URL = "http://" + ln.Addr().String()
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	e.http = &http.Server{Handler: e.Server.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Requests run under runCtx, so Close answers open long-polls at once
+	// instead of waiting for them.
+	e.http = &http.Server{Handler: e.Server.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return runCtx }}
 	e.done.Add(2)
 	go func() {
 		defer e.done.Done()
@@ -183,13 +186,13 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 // Close stops the server and the stand-ins.
 func (e *Env) Close() error {
 	var errs []error
+	if e.cancel != nil {
+		e.cancel()
+	}
 	if e.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errs = append(errs, e.http.Shutdown(ctx))
 		cancel()
-	}
-	if e.cancel != nil {
-		e.cancel()
 	}
 	e.done.Wait()
 	for _, w := range []*wallet.Wallet{e.Alipay, e.WeChat} {
@@ -221,6 +224,7 @@ func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
 		Lang:         cfg.Lang,
 		TerminalID:   e.TerminalID,
 		PINKey:       e.PINKey,
+		PINKeyIsDemo: true,
 		PrinterWidth: e.width,
 		Demo:         true,
 		PowerRoot:    "/sys/class/power_supply",
@@ -270,12 +274,17 @@ func (e *Env) InsertTestCard(_ context.Context, id string) error {
 	for _, c := range acquirer.TestCards() {
 		if c.ID == id {
 			if e.Reader.State() == devices.ReaderCardPresent {
-				e.Reader.Remove()
+				if err := e.Reader.Remove(); err != nil {
+					return fmt.Errorf("take out the card in the reader: %w", err)
+				}
 			}
-			e.Reader.Insert(cards.Card{
+			err := e.Reader.Insert(cards.Card{
 				PAN: c.PAN, Expiry: c.Expiry, Track2: c.Track2, ServiceCode: "220",
 				Entry: cards.EntryChip, AID: "A000000333010101", Label: "UnionPay Debit",
 			})
+			if err != nil {
+				return fmt.Errorf("insert test card %s: %w", id, err)
+			}
 			return nil
 		}
 	}

@@ -205,7 +205,7 @@ func cardSale(t *testing.T, id, pin, keyOf, trace string, amount int64) api.Card
 		c = acquirer.TestCard{PAN: id, Expiry: "3012"} // a number the bank does not know
 	}
 	key, _ := hex.DecodeString(pinKeys[keyOf])
-	blk, err := cards.EncryptPIN(key, pin, c.PAN)
+	blk, err := cards.EncryptPIN(key, []byte(pin), c.PAN)
 	if err != nil {
 		t.Fatal(err)
 	}

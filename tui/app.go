@@ -61,6 +61,7 @@ func newModel(c *Common, active Screen) Model {
 // clock, power and the card reader.
 func (m Model) Init() tea.Cmd {
 	o := m.c.opts
+	m.c.infoPending = true
 	return tea.Batch(fetchTerminal(o), ping(o, 0), clockTick(), readPower(o, 0), readDevices(o, 0), listenReader(o))
 }
 
@@ -128,14 +129,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		}
 	case terminalMsg:
+		c.infoPending = false
 		if msg.err != nil {
+			c.InfoErr = msg.err
 			c.noteLink(msg.err)
 			return m, tea.Tick(3*time.Second, func(time.Time) tea.Msg { return refetchMsg{} })
 		}
-		c.Info, c.InfoOK = msg.info, true
+		c.Info, c.InfoOK, c.InfoErr = msg.info, true, nil
+		if !msg.info.ServerTime.IsZero() {
+			c.skew = msg.info.ServerTime.Sub(o.Now())
+		}
 		return m, nil
 	case refetchMsg:
-		return m, fetchTerminal(o)
+		return m, c.fetchInfo()
 	case pingMsg:
 		wasUp := c.LinkUp
 		c.LinkKnown = true
@@ -148,7 +154,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, ping(o, o.pingEvery()))
 		if c.LinkUp && !wasUp {
 			// Back online: limits may have changed while we were away.
-			cmds = append(cmds, fetchTerminal(o))
+			cmds = append(cmds, c.fetchInfo())
 		}
 		return m, tea.Batch(cmds...)
 	case clockMsg:
@@ -191,13 +197,36 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if ord.ID != c.lastResult.ID || ord.Version != c.lastResult.Version {
 			c.lastResult = ord
 			// Today's totals changed: refresh what is left of the daily limits.
-			cmds = append(cmds, fetchTerminal(o))
+			cmds = append(cmds, c.fetchInfo())
 		}
 	}
 	return m, tea.Batch(append(cmds, cmd)...)
 }
 
 type refetchMsg struct{}
+
+// fetchInfo asks for the terminal info unless a request is already out.
+func (c *Common) fetchInfo() tea.Cmd {
+	if c.infoPending {
+		return nil
+	}
+	c.infoPending = true
+	return fetchTerminal(c.opts)
+}
+
+// OpenOrder returns the wallet order of the payment on screen when it is
+// still open at the server, so that whoever stops the app can close it.
+func (m Model) OpenOrder() (api.Order, bool) {
+	p, ok := m.active.(paying)
+	if !ok || p.Payment() == nil {
+		return api.Order{}, false
+	}
+	ord := p.Payment().order
+	if ord.ID == "" || !ord.Channel.Wallet() || ord.State.Final() {
+		return api.Order{}, false
+	}
+	return ord, true
+}
 
 // noteLink marks the link down when a call failed for lack of a server.
 func (c *Common) noteLink(err error) {

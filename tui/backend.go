@@ -18,6 +18,8 @@ type Gateway interface {
 	WaitOrder(ctx context.Context, id string, after int, wait time.Duration) (api.Order, error)
 	CancelOrder(ctx context.Context, id string) (api.Order, error)
 	CardSale(ctx context.Context, req api.CardSale) (api.Order, error)
+	// OrderByTrace finds what became of a request whose answer was lost.
+	OrderByTrace(ctx context.Context, trace string) (api.Order, error)
 }
 
 // Traces hands out the terminal's trace numbers; channels.Traces is it.
@@ -56,6 +58,7 @@ type Options struct {
 	Lang         i18n.Lang
 	TerminalID   string
 	PINKey       []byte // TDES key PIN blocks are encrypted under
+	PINKeyIsDemo bool   // PINKey is the published demo key: cards only against a demo server
 	PrinterWidth int    // receipt width in columns (32 or 48)
 	Demo         bool
 	Now          func() time.Time
@@ -63,6 +66,7 @@ type Options struct {
 	PingEvery    time.Duration // link check period; 0 = 2s
 	RequestWait  time.Duration // long-poll wait per request; 0 = 25s
 	Timeout      time.Duration // per-request timeout for short calls; 0 = 15s
+	PayTimeout   time.Duration // for calls that reach a channel (create, sale, cancel); 0 = 75s
 }
 
 // contextT keeps trainer closures short.

@@ -36,7 +36,7 @@ func BenchmarkKeystrokeQR(b *testing.B) {
 	p.amount = 1234
 	p.order = api.Order{ID: "o1", OutTradeNo: "T000000120261125165407000001", State: api.StatePending, Version: 2,
 		QRContent: "https://qr.alipay.com/bax03431ljhokirwl38f00a7", ExpiresAt: c.now().Add(2 * time.Minute)}
-	s := &qrScreen{c: c, p: p, prev: newAmount(c, api.Alipay, "扫码支付"), phase: qrShowing}
+	s := &qrScreen{c: c, p: p, prev: newAmount(c, api.Alipay, "menu.qr"), phase: qrShowing}
 	code, err := renderQR(p.order.QRContent)
 	if err != nil {
 		b.Fatal(err)

@@ -24,6 +24,16 @@ func (o Options) timeout() time.Duration {
 	return 15 * time.Second
 }
 
+// payTimeout bounds calls that wait for a wallet or the bank: well above the
+// server's own channel timeout, so the terminal never gives up on a payment
+// the server is still finishing.
+func (o Options) payTimeout() time.Duration {
+	if o.PayTimeout > 0 {
+		return o.PayTimeout
+	}
+	return 75 * time.Second
+}
+
 func (o Options) pingEvery() time.Duration {
 	if o.PingEvery > 0 {
 		return o.PingEvery
@@ -124,7 +134,7 @@ func createOrder(o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
 		if err != nil {
 			return orderMsg{pay: pay, op: opCreate, err: fmt.Errorf("next trace number: %w", err)}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		ord, err := o.Gateway.CreateWalletOrder(ctx, api.CreateWalletOrder{
 			Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch),
@@ -145,10 +155,38 @@ func waitOrder(o Options, pay int, id string, after int) tea.Cmd {
 
 func cancelOrder(o Options, pay int, id string) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		ord, err := o.Gateway.CancelOrder(ctx, id)
 		return orderMsg{pay: pay, op: opCancel, order: ord, err: err}
+	}
+}
+
+// lookupTrace asks the server what became of the request sent with trace.
+// An *api.Error with CodeNotFound means the request never arrived.
+func lookupTrace(o Options, pay int, trace string) tea.Cmd {
+	return func() tea.Msg {
+		if trace == "" { // no trace was even taken: nothing was sent
+			return orderMsg{pay: pay, op: opLookup, err: &api.Error{Code: api.CodeNotFound, Message: "no trace number"}}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		defer cancel()
+		ord, err := o.Gateway.OrderByTrace(ctx, trace)
+		return orderMsg{pay: pay, op: opLookup, trace: trace, order: ord, err: err}
+	}
+}
+
+// cancelTrace closes the wallet order created with trace, if there is one:
+// for a create whose answer was lost.
+func cancelTrace(o Options, pay int, trace string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		defer cancel()
+		ord, err := o.Gateway.OrderByTrace(ctx, trace)
+		if err == nil && !ord.State.Final() {
+			ord, err = o.Gateway.CancelOrder(ctx, ord.ID)
+		}
+		return orderMsg{pay: pay, op: opCancel, trace: trace, order: ord, err: err}
 	}
 }
 
@@ -165,7 +203,7 @@ func cardSale(o Options, pay int, trace string, req api.CardSale, pinBlock [8]by
 		}
 		req.Trace = trace
 		req.PINBlock = hex.EncodeToString(pinBlock[:])
-		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		ord, err := o.Gateway.CardSale(ctx, req)
 		return orderMsg{pay: pay, op: opSale, trace: trace, order: ord, err: err}

@@ -42,8 +42,13 @@ type Common struct {
 	Width  int
 	Height int
 
-	Info   api.TerminalInfo
-	InfoOK bool
+	Info        api.TerminalInfo
+	InfoOK      bool
+	InfoErr     error // why the last terminal-info request failed
+	infoPending bool
+	// skew is the server's clock minus ours: QR expiry times are the
+	// server's, and a counter PC's clock can be minutes off.
+	skew time.Duration
 
 	LinkKnown  bool
 	LinkUp     bool
@@ -66,6 +71,9 @@ func (c *Common) demo() bool { return c.opts.Demo || (c.InfoOK && c.Info.Demo) }
 func (c *Common) t(key string) string            { return T(c.Lang, key) }
 func (c *Common) tf(key string, a ...any) string { return Tf(c.Lang, key, a...) }
 func (c *Common) now() time.Time                 { return c.opts.Now() }
+
+// serverNow is the server's time as best known here.
+func (c *Common) serverNow() time.Time { return c.opts.Now().Add(c.skew) }
 
 // channelInfo returns what the server said about ch; ok is false when the
 // terminal has not heard from the server yet.

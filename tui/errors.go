@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 
 	"github.com/multipos/multipos/channels"
@@ -10,22 +11,36 @@ import (
 
 func isOffline(err error) bool { return errors.Is(err, channels.ErrOffline) }
 
-// errText says in the cashier's language why a call failed.
+// errText says in the cashier's language why a call failed; raw Go errors
+// never reach the screen.
 func errText(c *Common, err error) string {
 	if isOffline(err) {
 		return c.t("amount.offline")
 	}
-	var ae *api.Error
-	if errors.As(err, &ae) {
-		switch ae.Code {
-		case api.CodeOverLimit:
-			return c.tf("amount.over", money.Fen(ae.Limit).Yuan())
-		case api.CodeOverDailyLimit:
-			return c.tf("amount.daily", money.Fen(ae.Limit).Yuan())
-		case api.CodeChannelDisabled:
-			return c.tf("channels.isoff", "")
-		}
-		return ae.Message
+	if errors.Is(err, context.DeadlineExceeded) {
+		return c.t("err.timeout")
 	}
-	return err.Error()
+	var ae *api.Error
+	if !errors.As(err, &ae) {
+		return c.t("err.other")
+	}
+	switch ae.Code {
+	case api.CodeOverLimit:
+		return c.tf("amount.over", money.Fen(ae.Limit).Yuan())
+	case api.CodeOverDailyLimit:
+		return c.tf("amount.daily", money.Fen(ae.Limit).Yuan())
+	case api.CodeChannelDisabled:
+		return c.t("err.disabled")
+	case api.CodeUnknownTerminal:
+		return c.tf("err.terminal", c.opts.TerminalID)
+	case api.CodeIdempotencyConflict:
+		return c.t("err.conflict")
+	case api.CodeChannelError:
+		return c.t("err.channel")
+	case api.CodeNotFound:
+		return c.t("err.notfound")
+	case api.CodeBadRequest:
+		return c.tf("err.bad", ae.Message)
+	}
+	return c.tf("err.server", ae.Code)
 }

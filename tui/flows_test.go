@@ -20,6 +20,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
+	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/demo"
@@ -95,7 +96,6 @@ type flow struct {
 	tm    *teatest.TestModel
 	env   *demo.Env
 	shots *[]shot
-	out   *bytes.Buffer // everything the app drew, kept across WaitFors
 }
 
 func newFlow(t *testing.T, env *demo.Env, o tui.Options) *flow {
@@ -106,14 +106,13 @@ func newFlow(t *testing.T, env *demo.Env, o tui.Options) *flow {
 	}
 	shots := &[]shot{}
 	tm := teatest.NewTestModel(t, recorder{Model: m, shots: shots}, teatest.WithInitialTermSize(width, height))
-	return &flow{t: t, tm: tm, env: env, shots: shots, out: &bytes.Buffer{}}
+	return &flow{t: t, tm: tm, env: env, shots: shots}
 }
 
 // waitFor waits until the screen shows all of texts.
 func (f *flow) waitFor(texts ...string) {
 	f.t.Helper()
 	teatest.WaitFor(f.t, f.tm.Output(), func(b []byte) bool {
-		f.out.Write(b)
 		for _, s := range texts {
 			if !bytes.Contains(b, []byte(s)) {
 				return false
@@ -206,7 +205,7 @@ func walletFlow(t *testing.T, ch api.Channel, digit, welcome, leftToday string) 
 	now := func() time.Time { return fixedNow }
 	f := newFlow(t, env, appOptions(env, i18n.ZH, now))
 
-	f.waitFor("单笔限额", "在线") // channel list with limits, server reached
+	f.waitFor("单笔限额 ¥", "在线") // channel list with limits, server reached
 	f.keys(digit)
 	f.waitFor(welcome)
 	f.key(tea.KeyEnter)
@@ -259,7 +258,7 @@ func cardFlow(t *testing.T, lang i18n.Lang, card, pin string, waitResult string)
 	env := startDemo(t, demo.Options{})
 	now := func() time.Time { return fixedNow }
 	f := newFlow(t, env, appOptions(env, lang, now))
-	f.waitFor(lang.Pick("单笔限额", "per payment"), lang.Pick("在线", "online"))
+	f.waitFor(lang.Pick("单笔限额 ¥", "limit ¥"), lang.Pick("在线", "online"))
 	f.keys("3")
 	f.waitFor(lang.Pick("欢迎使用银联刷卡收款", "Welcome to UnionPay"))
 	f.key(tea.KeyEnter)
@@ -274,11 +273,11 @@ func cardFlow(t *testing.T, lang i18n.Lang, card, pin string, waitResult string)
 	f.key(tea.KeyF7) // trainer: insert a test card
 	f.waitFor(lang.Pick("选择测试卡", "Choose a test card"))
 	f.keys(card)
-	f.waitFor(lang.Pick("请核对卡号", "Check the card number"), "******")
+	f.waitFor(lang.Pick("请核对卡号", "Check the card number"), cards.Mask(testCard(t, card).PAN))
 	f.key(tea.KeyEnter)
 	f.waitFor(lang.Pick("请持卡人输入密码", "Cardholder: enter the PIN"))
 	f.keys(pin)
-	f.waitFor(strings.Repeat("*", len(pin)))
+	f.waitFor("│ " + strings.Repeat("*", len(pin)) + " ") // the PIN box, masked
 	f.key(tea.KeyEnter)
 	f.waitFor(waitResult)
 	return f, env
@@ -310,7 +309,7 @@ func TestCardFlowApproved(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(b), ord.MaskedPAN) || strings.Contains(string(b), acquirer.TestCards()[0].PAN) {
+		if !strings.Contains(string(b), ord.MaskedPAN) || strings.Contains(string(b), testCard(t, "1").PAN) {
 			t.Fatalf("receipt %s: masked PAN missing or a full number printed:\n%s", p, b)
 		}
 	}
@@ -353,7 +352,7 @@ func TestCardFlowDeclines(t *testing.T) {
 func TestQRCancelClosesOrder(t *testing.T) {
 	env := startDemo(t, demo.Options{})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, func() time.Time { return fixedNow }))
-	f.waitFor("单笔限额", "在线")
+	f.waitFor("单笔限额 ¥", "在线")
 	f.keys("1")
 	f.key(tea.KeyEnter)
 	f.key(tea.KeyEnter)
@@ -385,7 +384,7 @@ func TestQRCancelClosesOrder(t *testing.T) {
 func TestQRExpires(t *testing.T) {
 	env := startDemo(t, demo.Options{Now: time.Now, QRTTL: 2 * time.Second})
 	f := newFlow(t, env, appOptions(env, i18n.EN, time.Now))
-	f.waitFor("per payment", "online")
+	f.waitFor("limit ¥", "online")
 	f.keys("2")
 	f.key(tea.KeyEnter)
 	f.key(tea.KeyEnter)
@@ -427,7 +426,7 @@ func TestServerOffline(t *testing.T) {
 func TestQuitRefusedDuringPayment(t *testing.T) {
 	env := startDemo(t, demo.Options{})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, func() time.Time { return fixedNow }))
-	f.waitFor("单笔限额", "在线")
+	f.waitFor("单笔限额 ¥", "在线")
 	f.keys("1")
 	f.key(tea.KeyEnter)
 	f.key(tea.KeyEnter)
@@ -441,6 +440,17 @@ func TestQuitRefusedDuringPayment(t *testing.T) {
 	f.key(tea.KeyCtrlC)
 	f.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	serverOrder(t, env, "000001", 100, api.StateClosed)
+}
+
+// testCard is the bank stand-in's test card the trainer picks with digit n.
+func testCard(t *testing.T, n string) acquirer.TestCard {
+	t.Helper()
+	i := int(n[0] - '1')
+	tcs := acquirer.TestCards()
+	if i < 0 || i >= len(tcs) {
+		t.Fatalf("no test card %s", n)
+	}
+	return tcs[i]
 }
 
 // offlineGateway is a real client aimed at a loopback port nobody listens on.

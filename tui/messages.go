@@ -64,6 +64,7 @@ const (
 	opWait
 	opCancel
 	opSale
+	opLookup
 )
 
 func (m orderMsg) payID() int   { return m.pay }

@@ -14,7 +14,7 @@ import (
 type amountScreen struct {
 	c     *Common
 	ch    api.Channel
-	op    string // the menu item, e.g. 扫码支付
+	op    string // text key of the menu item, e.g. "menu.qr"
 	entry amountEntry
 	hint  string
 }
@@ -24,7 +24,7 @@ func newAmount(c *Common, ch api.Channel, op string) *amountScreen {
 }
 
 func (s *amountScreen) Name() string  { return "amount" }
-func (s *amountScreen) Title() string { return channelName(s.ch) + " › " + s.op }
+func (s *amountScreen) Title() string { return channelName(s.ch) + " › " + s.c.t(s.op) }
 
 func (s *amountScreen) Help() []key.Binding {
 	c := s.c
@@ -97,7 +97,7 @@ func (s *amountScreen) View() string {
 	c := s.c
 	st := c.Styles
 	var b strings.Builder
-	b.WriteString("\n  " + st.Title.Render(s.op+" · "+c.t("amount.title")) + "\n\n")
+	b.WriteString("\n  " + st.Title.Render(c.t(s.op)+" · "+c.t("amount.title")) + "\n\n")
 	shown := "¥ " + s.entry.value().Grouped()
 	box := st.Box.Width(28).Align(lipgloss.Right).Render(st.Amount.Render(shown))
 	b.WriteString(indent(box, 2) + "\n")

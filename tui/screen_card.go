@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,10 +25,20 @@ type cardPrompt struct {
 
 func newCardPrompt(c *Common, p *payment, prev *amountScreen) *cardPrompt {
 	s := &cardPrompt{c: c, p: p, prev: prev}
-	if len(c.opts.PINKey) == 0 {
-		s.hint = c.t("card.nokey")
-	}
+	s.hint = s.keyProblem()
 	return s
+}
+
+// keyProblem says why cards cannot be taken with this terminal's PIN key.
+func (s *cardPrompt) keyProblem() string {
+	c := s.c
+	switch {
+	case len(c.opts.PINKey) == 0:
+		return c.t("card.nokey")
+	case c.opts.PINKeyIsDemo && !c.demo():
+		return c.t("card.demokey")
+	}
+	return ""
 }
 
 func (s *cardPrompt) Name() string      { return "card" }
@@ -77,8 +88,8 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 	c := s.c
 	switch ev.Kind {
 	case devices.CardInserted, devices.CardSwiped:
-		if len(c.opts.PINKey) == 0 {
-			s.hint = c.t("card.nokey")
+		if why := s.keyProblem(); why != "" {
+			s.hint = why
 			return s, nil
 		}
 		if !cards.ValidPAN(ev.Card.PAN) {
@@ -142,7 +153,8 @@ func (s *cardConfirm) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, c.Keys.Confirm):
-			return &pinEntry{c: c, p: s.p, prompt: s.prompt}, nil
+			// The buffer never grows, so no copy of the digits is left behind.
+			return &pinEntry{c: c, p: s.p, prompt: s.prompt, confirm: s, pin: make([]byte, 0, cards.MaxPIN)}, nil
 		case key.Matches(msg, c.Keys.Cancel):
 			s.p.card = cards.Card{}
 			return s.prompt, nil
@@ -181,11 +193,12 @@ func (s *cardConfirm) View() string {
 // pinEntry takes the cardholder's PIN, masked, and encrypts it into a PIN
 // block the moment it is confirmed; the clear digits are then wiped.
 type pinEntry struct {
-	c      *Common
-	p      *payment
-	prompt *cardPrompt
-	pin    []byte
-	hint   string
+	c       *Common
+	p       *payment
+	prompt  *cardPrompt
+	confirm *cardConfirm
+	pin     []byte
+	hint    string
 }
 
 func (s *pinEntry) Name() string      { return "pin" }
@@ -199,9 +212,7 @@ func (s *pinEntry) Help() []key.Binding {
 }
 
 func (s *pinEntry) wipe() {
-	for i := range s.pin {
-		s.pin[i] = 0
-	}
+	clear(s.pin[:cap(s.pin)])
 	s.pin = s.pin[:0]
 }
 
@@ -213,8 +224,7 @@ func (s *pinEntry) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		switch {
 		case key.Matches(msg, c.Keys.Cancel):
 			s.wipe()
-			s.p.card = cards.Card{}
-			return s.prompt, nil
+			return s.confirm, nil
 		case key.Matches(msg, c.Keys.Delete):
 			if len(s.pin) > 0 {
 				s.pin[len(s.pin)-1] = 0
@@ -248,14 +258,14 @@ func (s *pinEntry) submit() (Screen, tea.Cmd) {
 		s.hint = c.tf("card.pinshort", cards.MinPIN, cards.MaxPIN)
 		return s, nil
 	}
-	block, err := cards.EncryptPIN(c.opts.PINKey, string(s.pin), s.p.card.PAN)
+	block, err := cards.EncryptPIN(c.opts.PINKey, s.pin, s.p.card.PAN)
 	s.wipe()
 	if err != nil {
 		s.hint = c.tf("card.pinerror", err)
 		return s, nil
 	}
 	s.p.pinBlock, s.p.hasPIN = block, true
-	pr := &processing{c: c, p: s.p, sending: true}
+	pr := &processing{c: c, p: s.p}
 	return pr, pr.send()
 }
 
@@ -275,29 +285,41 @@ func (s *pinEntry) View() string {
 	return b.String()
 }
 
-// processing sends the sale and waits for the bank's answer.
+// procPhase is where a sale stands on the processing screen.
+type procPhase int
+
+const (
+	procSending  procPhase = iota // the sale is on its way
+	procUnknown                   // no answer: the sale may or may not have been made
+	procChecking                  // asking the server what became of the sale
+	procRefused                   // the server refused the request: nothing was sent to the bank
+)
+
+// processing sends the sale and waits for the bank's answer. When the
+// answer is lost it never lets the cashier go without knowing the outcome:
+// Confirm resends with the same trace (the server answers a replay with the
+// sale it already made), Esc asks the server what became of that trace.
 type processing struct {
-	c       *Common
-	p       *payment
-	sending bool
-	hint    string
-	failed  error
+	c     *Common
+	p     *payment
+	phase procPhase
+	hint  string
 }
 
 func (s *processing) Name() string      { return "processing" }
 func (s *processing) Title() string     { return channelName(api.Card) + " › " + s.c.t("menu.sale") }
 func (s *processing) Payment() *payment { return s.p }
-func (s *processing) Busy() bool        { return s.sending }
+func (s *processing) Busy() bool        { return s.phase != procRefused }
 
 func (s *processing) Help() []key.Binding {
-	if s.sending {
-		return nil
-	}
 	c := s.c
-	if isOffline(s.failed) {
-		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), c.Keys.Cancel}
+	switch s.phase {
+	case procUnknown:
+		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), as(c.Keys.Cancel, c.t("help.check"))}
+	case procRefused:
+		return []key.Binding{as(c.Keys.Confirm, c.t("help.back"))}
 	}
-	return []key.Binding{as(c.Keys.Confirm, c.t("help.back")), as(c.Keys.Cancel, c.t("help.back"))}
+	return nil
 }
 
 func (s *processing) send() tea.Cmd {
@@ -314,31 +336,38 @@ func (s *processing) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	c := s.c
 	switch msg := msg.(type) {
 	case orderMsg:
-		s.sending = false
 		if msg.trace != "" {
 			s.p.trace = msg.trace
 		}
-		if msg.err != nil {
-			s.failed = msg.err
-			s.hint = errText(c, msg.err)
-			if isOffline(msg.err) {
-				s.hint = c.tf("card.offline", c.Keys.Confirm.Help().Key)
-			}
-			return s, nil
-		}
-		s.p.order = msg.order
-		s.p.forgetCard()
-		return newResult(c, s.p), nil
-	case tea.KeyMsg:
-		if s.sending {
-			return s, nil
-		}
+		var ae *api.Error
 		switch {
-		case key.Matches(msg, c.Keys.Confirm) && isOffline(s.failed):
-			s.sending, s.hint, s.failed = true, "", nil
-			return s, s.send()
-		case key.Matches(msg, c.Keys.Confirm), key.Matches(msg, c.Keys.Cancel):
+		case msg.err == nil:
+			s.p.order = msg.order
 			s.p.forgetCard()
+			return newResult(c, s.p), nil
+		case msg.op == opLookup && errors.As(msg.err, &ae) && ae.Code == api.CodeNotFound:
+			// The sale never reached the server: nothing can have been charged.
+			s.p.forgetCard()
+			c.Flash = c.t("card.notsent")
+			return newChannelList(c), nil
+		case msg.op == opSale && errors.As(msg.err, &ae):
+			s.phase = procRefused
+			s.hint = errText(c, msg.err)
+			s.p.forgetCard()
+		default:
+			s.phase = procUnknown
+			s.hint = c.tf("card.unknown", errText(c, msg.err), c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key)
+		}
+		return s, nil
+	case tea.KeyMsg:
+		switch {
+		case s.phase == procUnknown && key.Matches(msg, c.Keys.Confirm):
+			s.phase, s.hint = procSending, ""
+			return s, s.send()
+		case s.phase == procUnknown && key.Matches(msg, c.Keys.Cancel):
+			s.phase = procChecking
+			return s, lookupTrace(c.opts, s.p.id, s.p.trace)
+		case s.phase == procRefused && (key.Matches(msg, c.Keys.Confirm) || key.Matches(msg, c.Keys.Cancel)):
 			return newChannelList(c), nil
 		}
 	}
@@ -350,9 +379,16 @@ func (s *processing) View() string {
 	st := c.Styles
 	var b strings.Builder
 	b.WriteString("\n  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
-	b.WriteString("  " + padRight(c.t("card.number"), 10) + s.p.card.Masked() + "\n\n")
-	if s.sending {
+	b.WriteString("  " + padRight(c.t("card.number"), 10) + s.p.card.Masked() + "\n")
+	if s.p.trace != "" {
+		b.WriteString("  " + padRight(c.t("result.trace"), 10) + s.p.trace + "\n")
+	}
+	b.WriteString("\n")
+	switch s.phase {
+	case procSending:
 		b.WriteString("  " + st.Title.Render(c.t("card.processing")) + "\n")
+	case procChecking:
+		b.WriteString("  " + st.Title.Render(c.t("card.checking")) + "\n")
 	}
 	if s.hint != "" {
 		b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(s.hint) + "\n")

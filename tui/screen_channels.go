@@ -66,7 +66,14 @@ func (s *channelList) View() string {
 		b.WriteString(line + "\n\n")
 	}
 	if !c.InfoOK {
-		b.WriteString("  " + st.Warn.Render(c.t("channels.noinfo")) + "\n")
+		switch {
+		case c.InfoErr == nil:
+			b.WriteString("  " + st.Subtle.Render(c.t("channels.loading")) + "\n")
+		case isOffline(c.InfoErr):
+			b.WriteString("  " + st.Warn.Render(c.t("channels.noinfo")) + "\n")
+		default:
+			b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(errText(c, c.InfoErr)) + "\n")
+		}
 	}
 	if s.hint != "" {
 		b.WriteString("  " + st.Hint.Render(s.hint) + "\n")

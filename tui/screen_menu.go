@@ -80,7 +80,7 @@ func (s *menu) choose(i int) (Screen, tea.Cmd) {
 		s.hint = s.c.tf("menu.notyet", s.c.t(it.label))
 		return s, nil
 	}
-	return newAmount(s.c, s.ch, s.c.t(it.label)), nil
+	return newAmount(s.c, s.ch, it.label), nil
 }
 
 func (s *menu) View() string {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,19 +20,20 @@ const (
 	qrShowing                    // QR on screen, waiting for the customer
 	qrClosing                    // close requested (cashier or expiry)
 	qrCloseFailed                // close failed; Esc retries
-	qrNotCreated                 // the order could not be created
+	qrNotCreated                 // the server refused the order: nothing is open
 )
 
 // qrScreen shows the wallet QR code and waits for the result (patent S105-S108).
+// It never lets the cashier walk away from an order that may still be open.
 type qrScreen struct {
-	c        *Common
-	p        *payment
-	prev     *amountScreen
-	phase    qrPhase
-	expired  bool // the close was asked because the code expired
-	code     string
-	hint     string
-	linkLost bool
+	c           *Common
+	p           *payment
+	prev        *amountScreen
+	phase       qrPhase
+	cancelAsked bool // Esc while the order was being created
+	code        string
+	hint        string
+	linkLost    bool
 }
 
 func newQR(c *Common, p *payment, prev *amountScreen) (Screen, tea.Cmd) {
@@ -42,16 +44,36 @@ func newQR(c *Common, p *payment, prev *amountScreen) (Screen, tea.Cmd) {
 func (s *qrScreen) Name() string      { return "qr" }
 func (s *qrScreen) Title() string     { return channelName(s.p.channel) + " › " + s.c.t("menu.qr") }
 func (s *qrScreen) Payment() *payment { return s.p }
-func (s *qrScreen) Busy() bool        { return s.phase != qrNotCreated }
+
+// Busy is false only when nothing can be open at the server, or when an
+// unreachable server will close the order itself because it has expired.
+func (s *qrScreen) Busy() bool {
+	switch s.phase {
+	case qrNotCreated:
+		return false
+	case qrCloseFailed:
+		return !s.expired()
+	}
+	return true
+}
+
+func (s *qrScreen) expired() bool {
+	return !s.p.order.ExpiresAt.IsZero() && s.remaining() <= 0
+}
 
 func (s *qrScreen) Help() []key.Binding {
 	c := s.c
 	switch s.phase {
 	case qrNotCreated:
 		return []key.Binding{as(c.Keys.Cancel, c.t("help.back"))}
+	case qrCreating:
+		return []key.Binding{as(c.Keys.Cancel, c.t("help.cancel"))}
 	case qrShowing:
 		return []key.Binding{as(c.Keys.Cancel, c.t("help.cancel")), c.Keys.CustomerPays, c.Keys.CustomerDeclines}
 	case qrCloseFailed:
+		if s.expired() {
+			return []key.Binding{as(c.Keys.Cancel, c.t("help.retry")), as(c.Keys.Confirm, c.t("help.leave"))}
+		}
 		return []key.Binding{as(c.Keys.Cancel, c.t("help.retry"))}
 	}
 	return nil
@@ -62,20 +84,7 @@ func (s *qrScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	o := c.opts
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
-		s.hint = ""
-		switch {
-		case key.Matches(msg, c.Keys.Cancel) && s.phase == qrNotCreated:
-			return s.prev, nil
-		case key.Matches(msg, c.Keys.Cancel) && (s.phase == qrShowing || s.phase == qrCloseFailed):
-			s.phase = qrClosing
-			return s, cancelOrder(o, s.p.id, s.p.order.ID)
-		case key.Matches(msg, c.Keys.CustomerPays) && s.phase == qrShowing:
-			ch, no := s.p.channel, s.p.order.OutTradeNo
-			return s, trainerAct(o, s.p.id, func(ctx contextT) error { return o.Trainer.CustomerPays(ctx, ch, no) })
-		case key.Matches(msg, c.Keys.CustomerDeclines) && s.phase == qrShowing:
-			ch, no := s.p.channel, s.p.order.OutTradeNo
-			return s, trainerAct(o, s.p.id, func(ctx contextT) error { return o.Trainer.CustomerDeclines(ctx, ch, no) })
-		}
+		return s.key(msg)
 	case trainerMsg:
 		if msg.err != nil {
 			s.hint = c.tf("trainer.error", msg.err)
@@ -83,11 +92,41 @@ func (s *qrScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	case tickMsg:
 		return s.tick()
 	case retryMsg:
-		if s.phase == qrShowing || s.phase == qrClosing {
+		if s.phase == qrShowing || s.phase == qrClosing || s.phase == qrCloseFailed {
 			return s, waitOrder(o, s.p.id, s.p.order.ID, s.p.order.Version)
 		}
 	case orderMsg:
 		return s.answer(msg)
+	}
+	return s, nil
+}
+
+func (s *qrScreen) key(k tea.KeyMsg) (Screen, tea.Cmd) {
+	c := s.c
+	o := c.opts
+	s.hint = ""
+	switch {
+	case key.Matches(k, c.Keys.Cancel):
+		switch s.phase {
+		case qrNotCreated:
+			return s.prev, nil
+		case qrCreating:
+			s.cancelAsked = true // closed as soon as the server answers
+		case qrShowing, qrCloseFailed:
+			s.phase = qrClosing
+			return s, cancelOrder(o, s.p.id, s.p.order.ID)
+		}
+	case key.Matches(k, c.Keys.Confirm) && s.phase == qrCloseFailed && s.expired():
+		// The server is out of reach, but the code has expired: the server's
+		// sweeper closes the order at the wallet, so leaving is safe.
+		c.Flash = c.t("qr.leftopen")
+		return newChannelList(c), nil
+	case key.Matches(k, c.Keys.CustomerPays) && s.phase == qrShowing:
+		ch, no := s.p.channel, s.p.order.OutTradeNo
+		return s, trainerAct(o, s.p.id, func(ctx contextT) error { return o.Trainer.CustomerPays(ctx, ch, no) })
+	case key.Matches(k, c.Keys.CustomerDeclines) && s.phase == qrShowing:
+		ch, no := s.p.channel, s.p.order.OutTradeNo
+		return s, trainerAct(o, s.p.id, func(ctx contextT) error { return o.Trainer.CustomerDeclines(ctx, ch, no) })
 	}
 	return s, nil
 }
@@ -99,31 +138,20 @@ func (s *qrScreen) answer(msg orderMsg) (Screen, tea.Cmd) {
 		s.p.trace = msg.trace
 	}
 	if msg.err != nil {
-		switch msg.op {
-		case opCreate:
-			s.phase = qrNotCreated
-			s.hint = c.tf("qr.failed", errText(c, msg.err))
-			if isOffline(msg.err) {
-				s.hint = c.t("qr.offline")
-			}
-			return s, nil
-		case opCancel:
-			s.phase = qrCloseFailed
-			s.hint = c.tf("qr.closefail", errText(c, msg.err), c.Keys.Cancel.Help().Key)
-			return s, nil
-		default: // the long-poll: keep trying, the order is still open
-			s.linkLost = true
-			return s, retryAfter(s.p.id, opWait, 2*time.Second)
-		}
+		return s.failed(msg)
 	}
 	s.linkLost = false
 	if msg.order.Version < s.p.order.Version {
+		if msg.op == opCancel {
+			s.phase = qrCloseFailed
+			s.hint = c.tf("qr.closefail", c.t("qr.stillopen"), c.Keys.Cancel.Help().Key)
+		}
 		return s, nil // an older view of the order than we have
 	}
 	s.p.order = msg.order
 	ord := msg.order
 	if ord.State.Final() {
-		if ord.State == api.StateClosed && ord.Reason == api.ReasonCancelled && !s.expired {
+		if ord.State == api.StateClosed && ord.Reason == api.ReasonCancelled && !s.p.expired {
 			// The cashier closed it: one step back, amount kept.
 			s.prev.hint = c.t("qr.closed")
 			return s.prev, nil
@@ -132,6 +160,10 @@ func (s *qrScreen) answer(msg orderMsg) (Screen, tea.Cmd) {
 	}
 	switch msg.op {
 	case opCreate:
+		if s.cancelAsked {
+			s.phase = qrClosing
+			return s, cancelOrder(o, s.p.id, ord.ID)
+		}
 		if ord.QRContent != "" {
 			code, err := renderQR(ord.QRContent)
 			if err != nil {
@@ -143,34 +175,78 @@ func (s *qrScreen) answer(msg orderMsg) (Screen, tea.Cmd) {
 		}
 		s.phase = qrShowing
 		return s, tea.Batch(waitOrder(o, s.p.id, ord.ID, ord.Version), countdown(s.p.id))
+	case opCancel:
+		// The server answered but the order is still open at the wallet.
+		s.phase = qrCloseFailed
+		s.hint = c.tf("qr.closefail", c.t("qr.stillopen"), c.Keys.Cancel.Help().Key)
+		return s, tea.Batch(waitOrder(o, s.p.id, ord.ID, ord.Version), countdown(s.p.id))
 	case opWait:
 		return s, waitOrder(o, s.p.id, ord.ID, ord.Version)
 	}
 	return s, nil
 }
 
+func (s *qrScreen) failed(msg orderMsg) (Screen, tea.Cmd) {
+	c := s.c
+	var ae *api.Error
+	refused := errors.As(msg.err, &ae)
+	switch msg.op {
+	case opCreate:
+		if refused {
+			// The server said no: nothing was created.
+			if s.cancelAsked {
+				return s.prev, nil
+			}
+			s.phase = qrNotCreated
+			s.hint = c.tf("qr.failed", errText(c, msg.err))
+			return s, nil
+		}
+		// The answer was lost: the order may exist. Close it by its trace
+		// before going back; the code was never shown, so nobody can pay it.
+		s.phase = qrClosing
+		s.hint = errText(c, msg.err)
+		return s, cancelTrace(c.opts, s.p.id, s.p.trace)
+	case opCancel:
+		if s.p.order.ID == "" {
+			// A lost create being cleaned up: no code was ever shown.
+			if refused && ae.Code == api.CodeNotFound {
+				s.prev.hint = c.t("qr.notcreated")
+			} else {
+				s.prev.hint = c.t("qr.leftopen")
+			}
+			return s.prev, nil
+		}
+		s.phase = qrCloseFailed
+		s.hint = c.tf("qr.closefail", errText(c, msg.err), c.Keys.Cancel.Help().Key)
+		return s, countdown(s.p.id)
+	default: // the long-poll: keep trying, the order is still open
+		s.linkLost = true
+		return s, retryAfter(s.p.id, opWait, 2*time.Second)
+	}
+}
+
 func (s *qrScreen) remaining() time.Duration {
 	if s.p.order.ExpiresAt.IsZero() {
 		return 0
 	}
-	d := s.p.order.ExpiresAt.Sub(s.c.now())
-	if d < 0 {
-		return 0
-	}
-	return d
+	return max(0, s.p.order.ExpiresAt.Sub(s.c.serverNow()))
 }
 
+// tick runs the countdown while the code is on screen and while a failed
+// close waits for a retry; at zero it closes the order.
 func (s *qrScreen) tick() (Screen, tea.Cmd) {
-	if s.phase != qrShowing {
-		return s, nil
+	switch s.phase {
+	case qrShowing:
+		if s.expired() {
+			s.p.expired = true
+			s.phase = qrClosing
+			return s, cancelOrder(s.c.opts, s.p.id, s.p.order.ID)
+		}
+		return s, countdown(s.p.id)
+	case qrCloseFailed:
+		return s, countdown(s.p.id)
 	}
-	if !s.p.order.ExpiresAt.IsZero() && s.remaining() <= 0 {
-		s.expired = true
-		s.p.expired = true
-		s.phase = qrClosing
-		return s, cancelOrder(s.c.opts, s.p.id, s.p.order.ID)
-	}
-	return s, countdown(s.p.id)
+	return s, nil
 }
 
 func (s *qrScreen) View() string {
@@ -185,6 +261,9 @@ func (s *qrScreen) View() string {
 	switch s.phase {
 	case qrCreating:
 		info.WriteString("\n" + st.Subtle.Render(c.t("qr.creating")) + "\n")
+		if s.cancelAsked {
+			info.WriteString(st.Subtle.Render(c.t("qr.closing")) + "\n")
+		}
 	case qrShowing:
 		r := s.remaining()
 		info.WriteString(padRight(c.t("qr.expires"), 10) + fmt.Sprintf("%02d:%02d", int(r.Minutes()), int(r.Seconds())%60) + "\n\n")
@@ -196,12 +275,15 @@ func (s *qrScreen) View() string {
 	case qrClosing:
 		info.WriteString("\n" + st.Subtle.Render(c.t("qr.closing")) + "\n")
 	}
+	width := max(20, c.Width-42)
+	if s.code == "" {
+		width = max(20, c.Width-6)
+	}
 	if s.hint != "" {
-		info.WriteString("\n" + st.Bad.Width(max(20, c.Width-44)).Render(s.hint) + "\n")
+		info.WriteString("\n" + st.Bad.Width(width).Render(s.hint) + "\n")
 	}
 	if s.code == "" {
 		return "\n" + indent(info.String(), 2)
 	}
-	qrBlock := st.QR.Render(s.code)
-	return "\n" + lipgloss.JoinHorizontal(lipgloss.Top, "  ", qrBlock, "   ", info.String())
+	return "\n" + lipgloss.JoinHorizontal(lipgloss.Top, "  ", st.QR.Render(s.code), "   ", info.String())
 }

@@ -138,7 +138,7 @@ func (s *receiptScreen) View() string {
 			side.WriteString(st.Good.Render("✓ "+c.tf("receipt.printed", s.copyName())) + "\n")
 		}
 		if s.where != "" {
-			side.WriteString(st.Subtle.Width(max(20, c.Width-c.opts.PrinterWidth-10)).Render(c.tf("receipt.saved", filepath.Base(s.where))) + "\n")
+			side.WriteString(st.Subtle.Render(c.tf("receipt.saved", filepath.Base(s.where))) + "\n")
 		}
 		side.WriteString("\n")
 		if s.copy == receipts.MerchantCopy {
@@ -147,7 +147,8 @@ func (s *receiptScreen) View() string {
 			side.WriteString(c.tf("receipt.done", c.Keys.Confirm.Help().Key) + "\n")
 		}
 	}
-	return "\n" + lipgloss.JoinHorizontal(lipgloss.Top, "  ", paper, "   ", side.String())
+	sideW := max(16, c.Width-lipgloss.Width(paper)-6)
+	return "\n" + lipgloss.JoinHorizontal(lipgloss.Top, "  ", paper, "   ", lipgloss.NewStyle().Width(sideW).Render(side.String()))
 }
 
 // page returns the receipt's lines and how many fit on screen.

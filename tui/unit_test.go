@@ -76,6 +76,7 @@ func testCommon(t testing.TB) *Common {
 			{Channel: api.Card, Enabled: true},
 		}},
 		LinkKnown: true, LinkUp: true,
+		Width: 80, Height: 24,
 	}
 	c.Styles = DefaultStyles(lipgloss.DefaultRenderer())
 	return c
@@ -83,7 +84,7 @@ func testCommon(t testing.TB) *Common {
 
 func TestAmountLimits(t *testing.T) {
 	c := testCommon(t)
-	s := newAmount(c, api.Alipay, "扫码支付")
+	s := newAmount(c, api.Alipay, "menu.qr")
 	for in, want := range map[money.Fen]string{
 		0:         "金额不能为零",
 		2_000_001: "超过单笔限额 ¥20,000.00",
@@ -100,14 +101,14 @@ func TestAmountLimits(t *testing.T) {
 	}
 	// No limit on the card channel.
 	c.LinkUp = true
-	if got := newAmount(c, api.Card, "消费").check(money.Max); got != "" {
+	if got := newAmount(c, api.Card, "menu.sale").check(money.Max); got != "" {
 		t.Errorf("card without limits refused: %q", got)
 	}
 }
 
 func TestAmountScreenKeys(t *testing.T) {
 	c := testCommon(t)
-	var s Screen = newAmount(c, api.Alipay, "扫码支付")
+	var s Screen = newAmount(c, api.Alipay, "menu.qr")
 	for _, k := range []tea.KeyMsg{runes("5"), runes("x"), runes("0")} {
 		s, _ = s.Update(k)
 	}

@@ -17,7 +17,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -93,15 +96,41 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if os.Getenv("POS_NO_ALTSCREEN") == "" {
 		popts = append(popts, tea.WithAltScreen())
 	}
-	final, err := tea.NewProgram(m, popts...).Run()
-	if err != nil {
-		return fmt.Errorf("cashier app: %w", err)
-	}
-	if fm, ok := final.(tui.Model); ok {
-		last := fm.LastResult()
-		if last.ID != "" {
-			fmt.Fprintf(stdout, "last payment: %s %s %s trace %s\n", last.Channel, last.State, last.OutTradeNo, last.Trace)
+	p := tea.NewProgram(m, popts...)
+	// Bubble Tea turns SIGTERM into a quit; a closed terminal window (SIGHUP)
+	// must end the same way, so that the open order below gets closed.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		if _, ok := <-hup; ok {
+			p.Quit()
 		}
+	}()
+	final, runErr := p.Run()
+	fm, _ := final.(tui.Model)
+	// Ctrl+C is refused while a QR code is open, but a signal is not: close
+	// the order at the wallet so that nobody can pay a code nobody watches.
+	if ord, open := fm.OpenOrder(); open {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		closed, err := opts.Gateway.CancelOrder(ctx, ord.ID)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(stderr, "pos: could not close open order %s (%v); the server closes it when its code expires at %s\n",
+				ord.OutTradeNo, err, ord.ExpiresAt.Local().Format("15:04:05"))
+		} else {
+			fmt.Fprintf(stdout, "open order %s: %s\n", closed.OutTradeNo, closed.State)
+		}
+	}
+	if runErr != nil {
+		return fmt.Errorf("cashier app: %w", runErr)
+	}
+	if last := fm.LastResult(); last.ID != "" {
+		ref := last.OutTradeNo
+		if ref == "" {
+			ref = last.MaskedPAN
+		}
+		fmt.Fprintf(stdout, "last payment: %s %s %s trace %s\n", last.Channel, last.State, ref, last.Trace)
 	}
 	if note != "" {
 		fmt.Fprintln(stdout, note)
@@ -163,6 +192,7 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 		Lang:         cfg.Lang,
 		TerminalID:   cfg.TerminalID,
 		PINKey:       key,
+		PINKeyIsDemo: strings.EqualFold(cfg.PINKey, config.DemoPINKey),
 		PrinterWidth: cfg.Printer.Width,
 		PowerRoot:    "/sys/class/power_supply",
 	}

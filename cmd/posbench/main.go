@@ -86,7 +86,7 @@ func runOnce(bin, state string, control bool) (result, error) {
 	defer master.Close()
 	cmd := exec.Command(bin, "--demo")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.Env = append(os.Environ(), "TERM=xterm-256color", "XDG_STATE_HOME="+state)
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color", "XDG_STATE_HOME="+state, "XDG_CONFIG_HOME="+state)
 	if control {
 		cmd.Env = append(cmd.Env, "MULTIPOS_NO_TERMGUARD=1")
 	}

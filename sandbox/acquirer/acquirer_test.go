@@ -41,7 +41,7 @@ func card(t *testing.T, id string) TestCard {
 
 func sale(t *testing.T, c TestCard, pin string, k []byte, trace string) connector.Sale {
 	t.Helper()
-	blk, err := cards.EncryptPIN(k, pin, c.PAN)
+	blk, err := cards.EncryptPIN(k, []byte(pin), c.PAN)
 	if err != nil {
 		t.Fatal(err)
 	}

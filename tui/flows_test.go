@@ -122,6 +122,19 @@ func (f *flow) waitFor(texts ...string) {
 	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
+// openQR walks from the channel list to a QR code for amount (typed digits)
+// on the channel numbered digit, in Chinese.
+func (f *flow) openQR(digit, amount string) {
+	f.t.Helper()
+	f.waitFor("单笔限额 ¥", "在线")
+	f.keys(digit)
+	f.key(tea.KeyEnter)
+	f.key(tea.KeyEnter)
+	f.keys(amount)
+	f.key(tea.KeyEnter)
+	f.waitFor("等待顾客付款")
+}
+
 func (f *flow) keys(s string) {
 	for _, r := range s {
 		f.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
@@ -352,13 +365,7 @@ func TestCardFlowDeclines(t *testing.T) {
 func TestQRCancelClosesOrder(t *testing.T) {
 	env := startDemo(t, demo.Options{})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, func() time.Time { return fixedNow }))
-	f.waitFor("单笔限额 ¥", "在线")
-	f.keys("1")
-	f.key(tea.KeyEnter)
-	f.key(tea.KeyEnter)
-	f.keys("500")
-	f.key(tea.KeyEnter)
-	f.waitFor("等待顾客付款")
+	f.openQR("1", "500")
 	f.key(tea.KeyEsc)
 	f.waitFor("订单已关闭", "请输入金额")
 	ord := serverOrder(t, env, "000001", 500, api.StateClosed)
@@ -426,13 +433,7 @@ func TestServerOffline(t *testing.T) {
 func TestQuitRefusedDuringPayment(t *testing.T) {
 	env := startDemo(t, demo.Options{})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, func() time.Time { return fixedNow }))
-	f.waitFor("单笔限额 ¥", "在线")
-	f.keys("1")
-	f.key(tea.KeyEnter)
-	f.key(tea.KeyEnter)
-	f.keys("100")
-	f.key(tea.KeyEnter)
-	f.waitFor("等待顾客付款")
+	f.openQR("1", "100")
 	f.key(tea.KeyCtrlC)
 	f.waitFor("交易进行中")
 	f.key(tea.KeyEsc)

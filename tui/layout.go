@@ -16,6 +16,11 @@ func padRight(s string, w int) string {
 	return s
 }
 
+// field is one "label value" line of a screen, labels aligned at w cells.
+func field(label, value string, w int) string {
+	return "  " + padRight(label, w) + value + "\n"
+}
+
 // indent prefixes every line of s with n spaces.
 func indent(s string, n int) string {
 	pad := strings.Repeat(" ", n)

@@ -108,7 +108,7 @@ func (s *cardPrompt) View() string {
 	c := s.c
 	st := c.Styles
 	var b strings.Builder
-	b.WriteString("\n  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n\n")
+	b.WriteString("\n" + field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 10) + "\n")
 	box := st.Box.Padding(1, 4).Render(st.Title.Render(c.t("card.title")))
 	b.WriteString(indent(box, 2) + "\n")
 	if c.opts.Reader == nil {
@@ -179,13 +179,13 @@ func (s *cardConfirm) View() string {
 	st := c.Styles
 	var b strings.Builder
 	b.WriteString("\n  " + st.Title.Render(c.t("card.check")) + "\n\n")
-	b.WriteString("  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
-	b.WriteString("  " + padRight(c.t("card.number"), 10) + st.Title.Render(s.p.card.Masked()) + "\n")
+	b.WriteString(field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 10))
+	b.WriteString(field(c.t("card.number"), st.Title.Render(s.p.card.Masked()), 10))
 	if e := s.p.card.ExpiryText(); e != "" {
-		b.WriteString("  " + padRight(c.t("card.expiry"), 10) + e + "\n")
+		b.WriteString(field(c.t("card.expiry"), e, 10))
 	}
 	if s.p.card.Label != "" {
-		b.WriteString("  " + padRight("", 10) + st.Subtle.Render(s.p.card.Label) + "\n")
+		b.WriteString(field("", st.Subtle.Render(s.p.card.Label), 10))
 	}
 	return b.String()
 }
@@ -273,8 +273,7 @@ func (s *pinEntry) View() string {
 	c := s.c
 	st := c.Styles
 	var b strings.Builder
-	b.WriteString("\n  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
-	b.WriteString("  " + padRight(c.t("card.number"), 10) + s.p.card.Masked() + "\n\n")
+	b.WriteString("\n" + saleHeader(c, s.p) + "\n")
 	b.WriteString("  " + st.Title.Render(c.t("card.pin")) + "\n\n")
 	mask := strings.Repeat("*", len(s.pin))
 	b.WriteString(indent(st.Box.Width(18).Render(st.PINMask.Render(mask)), 2) + "\n")
@@ -378,10 +377,9 @@ func (s *processing) View() string {
 	c := s.c
 	st := c.Styles
 	var b strings.Builder
-	b.WriteString("\n  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
-	b.WriteString("  " + padRight(c.t("card.number"), 10) + s.p.card.Masked() + "\n")
+	b.WriteString("\n" + saleHeader(c, s.p))
 	if s.p.trace != "" {
-		b.WriteString("  " + padRight(c.t("result.trace"), 10) + s.p.trace + "\n")
+		b.WriteString(field(c.t("result.trace"), s.p.trace, 10))
 	}
 	b.WriteString("\n")
 	switch s.phase {
@@ -394,4 +392,11 @@ func (s *processing) View() string {
 		b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(s.hint) + "\n")
 	}
 	return b.String()
+}
+
+// saleHeader is the amount and masked card lines that head the PIN and
+// processing screens.
+func saleHeader(c *Common, p *payment) string {
+	return field(c.t("qr.amount"), c.Styles.Amount.Render(money.Fen(p.amount).Yuan()), 10) +
+		field(c.t("card.number"), p.card.Masked(), 10)
 }

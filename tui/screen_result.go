@@ -92,10 +92,10 @@ func (s *result) View() string {
 	}
 	row := func(label, value string) {
 		if value != "" {
-			b.WriteString("  " + padRight(label, 12) + value + "\n")
+			b.WriteString(field(label, value, 12))
 		}
 	}
-	b.WriteString("  " + padRight(c.t("qr.amount"), 12) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
+	row(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()))
 	if s.p.channel == api.Card {
 		row(c.t("card.number"), o.MaskedPAN)
 		row(c.t("result.auth"), o.AuthCode)

@@ -204,3 +204,23 @@ func TestQRRenderRefusesOversizedContent(t *testing.T) {
 		t.Fatalf("QR is %d lines, too tall for 80x24", lines)
 	}
 }
+
+// Trainer keys appear in the help line in demo mode only, and do nothing
+// outside it.
+func TestTrainerKeysOnlyInDemo(t *testing.T) {
+	for _, demo := range []bool{false, true} {
+		c := testCommon(t)
+		c.opts.Demo = demo
+		c.Keys = NewKeyMap(config.DefaultTerminal().Keys, i18n.ZH, demo)
+		p := c.newPayment(api.Alipay)
+		p.order = api.Order{ID: "o1", Channel: api.Alipay, State: api.StatePending, Version: 2, ExpiresAt: c.serverNow().Add(time.Minute)}
+		m := newModel(c, &qrScreen{c: c, p: p, prev: newAmount(c, api.Alipay, "menu.qr"), phase: qrShowing})
+		help := m.helpLine()
+		if strings.Contains(help, "顾客付款") != demo {
+			t.Errorf("demo=%v: help line %q", demo, help)
+		}
+		if key.Matches(tea.KeyMsg{Type: tea.KeyF5}, c.Keys.CustomerPays) != demo {
+			t.Errorf("demo=%v: F5 bound to the customer paying", demo)
+		}
+	}
+}

@@ -19,11 +19,10 @@ import (
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/sim"
+	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/tui"
 )
@@ -48,9 +47,7 @@ type Env struct {
 	Store      *store.Store
 	Client     *channels.Client
 	Traces     *channels.Traces
-	Alipay     *wallet.Wallet
-	WeChat     *wallet.Wallet
-	Acquirer   *acquirer.Acquirer
+	StandIns   *sandbox.StandIns
 	Reader     *sim.Reader
 	Printer    *sim.Printer
 	Log        *slog.Logger
@@ -108,30 +105,23 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo store: %w", err)
 	}
-	e.Alipay = wallet.New(wallet.Alipay, wallet.Options{Now: now, Logger: e.Log})
-	e.WeChat = wallet.New(wallet.WeChat, wallet.Options{Now: now, Logger: e.Log})
-	key := e.PINKey
-	tid := e.TerminalID
-	e.Acquirer = acquirer.New(acquirer.Options{Now: now, Logger: e.Log, PINKey: func(t string) ([]byte, bool) {
-		return key, t == tid
-	}})
-
-	def := config.DefaultServer()
-	limits := map[api.Channel]config.ChannelRule{}
-	for name, rule := range def.Limits {
-		limits[api.Channel(name)] = rule
+	terminals := []config.TerminalEntry{{ID: e.TerminalID, PINKey: hex.EncodeToString(e.PINKey)}}
+	e.StandIns, err = sandbox.New(sandbox.Options{Terminals: terminals, Now: now, Logger: e.Log})
+	if err != nil {
+		return nil, fmt.Errorf("demo stand-ins: %w", err)
 	}
+	def := config.DefaultServer()
 	ttl := o.QRTTL
 	if ttl == 0 {
 		ttl = def.QRTTL
 	}
 	e.Server, err = server.New(server.Options{
 		Store:     e.Store,
-		Wallets:   map[api.Channel]connector.Wallet{api.Alipay: e.Alipay, api.WeChat: e.WeChat},
-		Acquirer:  e.Acquirer,
+		Wallets:   e.StandIns.Wallets(),
+		Acquirer:  e.StandIns.Acquirer,
 		Merchant:  def.Merchant,
-		Terminals: []config.TerminalEntry{{ID: e.TerminalID, PINKey: hex.EncodeToString(e.PINKey)}},
-		Limits:    limits,
+		Terminals: terminals,
+		Limits:    server.ChannelLimits(def.Limits),
 		QRTTL:     ttl,
 		Now:       now,
 		Logger:    e.Log,
@@ -140,8 +130,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo server: %w", err)
 	}
-	e.Alipay.SetNotifier(e.Server)
-	e.WeChat.SetNotifier(e.Server)
+	e.StandIns.SetNotifier(e.Server)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -195,10 +184,8 @@ func (e *Env) Close() error {
 		cancel()
 	}
 	e.done.Wait()
-	for _, w := range []*wallet.Wallet{e.Alipay, e.WeChat} {
-		if w != nil {
-			w.Stop()
-		}
+	if e.StandIns != nil {
+		e.StandIns.Stop()
 	}
 	if e.Reader != nil {
 		errs = append(errs, e.Reader.Close())
@@ -233,7 +220,7 @@ func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
 
 // CustomerPays plays the customer scanning the code and paying on the phone.
 func (e *Env) CustomerPays(ctx context.Context, ch api.Channel, outTradeNo string) error {
-	w, err := e.wallet(ch)
+	w, err := e.StandIns.Wallet(ch)
 	if err != nil {
 		return err
 	}
@@ -242,21 +229,11 @@ func (e *Env) CustomerPays(ctx context.Context, ch api.Channel, outTradeNo strin
 
 // CustomerDeclines plays the customer refusing to pay on the phone.
 func (e *Env) CustomerDeclines(ctx context.Context, ch api.Channel, outTradeNo string) error {
-	w, err := e.wallet(ch)
+	w, err := e.StandIns.Wallet(ch)
 	if err != nil {
 		return err
 	}
 	return w.Decline(ctx, outTradeNo)
-}
-
-func (e *Env) wallet(ch api.Channel) (*wallet.Wallet, error) {
-	switch ch {
-	case api.Alipay:
-		return e.Alipay, nil
-	case api.WeChat:
-		return e.WeChat, nil
-	}
-	return nil, fmt.Errorf("no wallet stand-in for channel %q", ch)
 }
 
 // TestCards lists the bank stand-in's test cards for the trainer.

@@ -44,6 +44,15 @@ type Options struct {
 	SweepInterval time.Duration
 }
 
+// ChannelLimits keys the config file's per-channel rules by channel.
+func ChannelLimits(rules map[string]config.ChannelRule) map[api.Channel]config.ChannelRule {
+	out := make(map[api.Channel]config.ChannelRule, len(rules))
+	for name, rule := range rules {
+		out[api.Channel(name)] = rule
+	}
+	return out
+}
+
 // Server is posserver's core. It is safe for concurrent use.
 type Server struct {
 	opts      Options

@@ -68,6 +68,3 @@ type Options struct {
 	Timeout      time.Duration // per-request timeout for short calls; 0 = 15s
 	PayTimeout   time.Duration // for calls that reach a channel (create, sale, cancel); 0 = 75s
 }
-
-// contextT keeps trainer closures short.
-type contextT = context.Context

@@ -112,13 +112,11 @@ type payment struct {
 
 // forgetCard drops the full card data once it is no longer needed.
 func (p *payment) forgetCard() {
-	p.card = cards.Card{Entry: p.card.Entry, Expiry: p.card.Expiry, PAN: maskedOnly(p.card.PAN)}
+	// Keep a masked PAN in the PAN field, so later screens and receipts can
+	// only ever show the masked form (Mask of a masked number is itself).
+	p.card = cards.Card{Entry: p.card.Entry, Expiry: p.card.Expiry, PAN: cards.Mask(p.card.PAN)}
 	p.pinBlock = [8]byte{}
 }
-
-// maskedOnly keeps a masked PAN in the PAN field so later screens and
-// receipts can only ever show the masked form.
-func maskedOnly(pan string) string { return cards.Mask(pan) }
 
 // channelName is the bilingual brand name shown everywhere.
 func channelName(ch api.Channel) string {

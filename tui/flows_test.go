@@ -372,7 +372,7 @@ func TestQRCancelClosesOrder(t *testing.T) {
 	if ord.Reason != api.ReasonCancelled {
 		t.Fatalf("reason %q", ord.Reason)
 	}
-	st, err := env.Alipay.Query(context.Background(), ord.OutTradeNo)
+	st, err := env.StandIns.Alipay.Query(context.Background(), ord.OutTradeNo)
 	if err != nil || st.State != "CLOSED" {
 		t.Fatalf("wallet stand-in says %+v, %v", st, err)
 	}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -71,7 +72,7 @@ func (s *cardPrompt) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			if d := digitOf(msg); d >= 1 && d <= len(tcs) {
 				s.choosing = false
 				id := tcs[d-1].ID
-				return s, trainerAct(o, s.p.id, func(ctx contextT) error { return o.Trainer.InsertTestCard(ctx, id) })
+				return s, trainerAct(o, s.p.id, func(ctx context.Context) error { return o.Trainer.InsertTestCard(ctx, id) })
 			}
 		}
 	case trainerMsg:

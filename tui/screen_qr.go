@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -123,10 +124,10 @@ func (s *qrScreen) key(k tea.KeyMsg) (Screen, tea.Cmd) {
 		return newChannelList(c), nil
 	case key.Matches(k, c.Keys.CustomerPays) && s.phase == qrShowing:
 		ch, no := s.p.channel, s.p.order.OutTradeNo
-		return s, trainerAct(o, s.p.id, func(ctx contextT) error { return o.Trainer.CustomerPays(ctx, ch, no) })
+		return s, trainerAct(o, s.p.id, func(ctx context.Context) error { return o.Trainer.CustomerPays(ctx, ch, no) })
 	case key.Matches(k, c.Keys.CustomerDeclines) && s.phase == qrShowing:
 		ch, no := s.p.channel, s.p.order.OutTradeNo
-		return s, trainerAct(o, s.p.id, func(ctx contextT) error { return o.Trainer.CustomerDeclines(ctx, ch, no) })
+		return s, trainerAct(o, s.p.id, func(ctx context.Context) error { return o.Trainer.CustomerDeclines(ctx, ch, no) })
 	}
 	return s, nil
 }

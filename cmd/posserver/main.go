@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,11 +17,9 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/config"
-	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/sandbox/wallet"
+	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -72,24 +69,20 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	}
 	defer st.Close()
 
-	conn, err := standIns(cfg, log)
+	conn, err := sandbox.New(sandbox.Options{Terminals: cfg.Terminals, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer conn.stop()
+	defer conn.Stop()
 	log.Warn("connectors are the in-process stand-ins (sandbox): no real Alipay, WeChat Pay or bank is reached; demo mode is on")
 
-	limits := make(map[api.Channel]config.ChannelRule, len(cfg.Limits))
-	for name, rule := range cfg.Limits {
-		limits[api.Channel(name)] = rule
-	}
 	srv, err := server.New(server.Options{
 		Store:     st,
-		Wallets:   conn.wallets,
-		Acquirer:  conn.bank,
+		Wallets:   conn.Wallets(),
+		Acquirer:  conn.Acquirer,
 		Merchant:  cfg.Merchant,
 		Terminals: cfg.Terminals,
-		Limits:    limits,
+		Limits:    server.ChannelLimits(cfg.Limits),
 		QRTTL:     cfg.QRTTL,
 		Logger:    log,
 		Demo:      true,
@@ -97,7 +90,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	if err != nil {
 		return err
 	}
-	conn.setNotifier(srv)
+	conn.SetNotifier(srv)
 	return serve(ctx, srv, cfg.Listen, log, ready)
 }
 
@@ -118,46 +111,6 @@ func loadConfig(fl *flag.FlagSet, path string, log *slog.Logger) (config.Server,
 	}
 	log.Info("configuration read", "file", path)
 	return cfg, nil
-}
-
-// connectors are the stand-ins posserver runs on for now.
-type connectors struct {
-	wallets map[api.Channel]connector.Wallet
-	sandbox []*wallet.Wallet
-	bank    *acquirer.Acquirer
-}
-
-func standIns(cfg config.Server, log *slog.Logger) (*connectors, error) {
-	keys := make(map[string][]byte, len(cfg.Terminals))
-	for _, t := range cfg.Terminals {
-		k, err := hex.DecodeString(t.PINKey)
-		if err != nil || (len(k) != 16 && len(k) != 24) {
-			return nil, fmt.Errorf("terminal %s: pin_key must be 32 or 48 hex digits", t.ID)
-		}
-		keys[t.ID] = k
-	}
-	ali := wallet.New(wallet.Alipay, wallet.Options{Logger: log})
-	wx := wallet.New(wallet.WeChat, wallet.Options{Logger: log})
-	return &connectors{
-		wallets: map[api.Channel]connector.Wallet{api.Alipay: ali, api.WeChat: wx},
-		sandbox: []*wallet.Wallet{ali, wx},
-		bank: acquirer.New(acquirer.Options{Logger: log, PINKey: func(tid string) ([]byte, bool) {
-			k, ok := keys[tid]
-			return k, ok
-		}}),
-	}, nil
-}
-
-func (c *connectors) setNotifier(n connector.Notifier) {
-	for _, w := range c.sandbox {
-		w.SetNotifier(n)
-	}
-}
-
-func (c *connectors) stop() {
-	for _, w := range c.sandbox {
-		w.Stop()
-	}
 }
 
 // serve runs the HTTP server and the expiry sweeper until ctx ends, then

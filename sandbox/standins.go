@@ -1,0 +1,77 @@
+package sandbox
+
+import (
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/sandbox/acquirer"
+	"github.com/multipos/multipos/sandbox/wallet"
+	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
+)
+
+// Options configure the stand-ins.
+type Options struct {
+	Terminals []config.TerminalEntry // whose PIN keys the bank knows
+	Now       func() time.Time       // nil = time.Now
+	Logger    *slog.Logger           // nil = slog.Default()
+}
+
+// StandIns are the wallet and bank stand-ins behind the server's connectors.
+type StandIns struct {
+	Alipay   *wallet.Wallet
+	WeChat   *wallet.Wallet
+	Acquirer *acquirer.Acquirer
+}
+
+// New builds the stand-ins. A terminal PIN key that is not 32 or 48 hex
+// digits is an error.
+func New(o Options) (*StandIns, error) {
+	keys := make(map[string][]byte, len(o.Terminals))
+	for _, t := range o.Terminals {
+		k, err := hex.DecodeString(t.PINKey)
+		if err != nil || (len(k) != 16 && len(k) != 24) {
+			return nil, fmt.Errorf("terminal %s: pin_key must be 32 or 48 hex digits", t.ID)
+		}
+		keys[t.ID] = k
+	}
+	return &StandIns{
+		Alipay: wallet.New(wallet.Alipay, wallet.Options{Now: o.Now, Logger: o.Logger}),
+		WeChat: wallet.New(wallet.WeChat, wallet.Options{Now: o.Now, Logger: o.Logger}),
+		Acquirer: acquirer.New(acquirer.Options{Now: o.Now, Logger: o.Logger, PINKey: func(tid string) ([]byte, bool) {
+			k, ok := keys[tid]
+			return k, ok
+		}}),
+	}, nil
+}
+
+// Wallets is the server's wallet connector table.
+func (s *StandIns) Wallets() map[api.Channel]connector.Wallet {
+	return map[api.Channel]connector.Wallet{api.Alipay: s.Alipay, api.WeChat: s.WeChat}
+}
+
+// Wallet returns the stand-in of a wallet channel, for playing the customer.
+func (s *StandIns) Wallet(ch api.Channel) (*wallet.Wallet, error) {
+	switch ch {
+	case api.Alipay:
+		return s.Alipay, nil
+	case api.WeChat:
+		return s.WeChat, nil
+	}
+	return nil, fmt.Errorf("no wallet stand-in for channel %q", ch)
+}
+
+// SetNotifier sends the wallets' asynchronous notifications to n.
+func (s *StandIns) SetNotifier(n connector.Notifier) {
+	s.Alipay.SetNotifier(n)
+	s.WeChat.SetNotifier(n)
+}
+
+// Stop ends the wallets' notification retries.
+func (s *StandIns) Stop() {
+	s.Alipay.Stop()
+	s.WeChat.Stop()
+}

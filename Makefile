@@ -6,7 +6,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_DEBS   := tmux zbar-tools
 FUZZTIME    ?= 8s
 
-.PHONY: all build demo test vet fmt-check fuzz lint bench clean
+.PHONY: all build demo test vet fmt-check fuzz lint bench clean postgres-stop
 
 all: build
 
@@ -19,12 +19,14 @@ build:
 demo: build
 	./bin/pos --demo
 
-## test: install what the tests need, then vet, race-test and briefly fuzz everything
+## test: install what the tests need, start a private PostgreSQL, then vet,
+## race-test (every store test on SQLite and PostgreSQL) and briefly fuzz
 test:
 	@scripts/need-go
 	@scripts/need-apt $(TEST_DEBS)
 	@$(MAKE) --no-print-directory fmt-check vet
-	$(GO) test -race -count=1 -timeout 15m ./...
+	@scripts/need-postgres >/dev/null
+	MULTIPOS_TEST_PG="$$(scripts/need-postgres)" $(GO) test -race -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz
 
 fmt-check:
@@ -41,10 +43,17 @@ fuzz:
 lint: fmt-check vet
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: keystroke-to-frame benchmarks and pos --demo start-up time
+## bench: keystroke-to-frame benchmarks, pos --demo start-up time, and the
+## posserver load test (N = 1, 100, 1000 terminals on SQLite and PostgreSQL,
+## next to pgbench TPC-B on the same machine), written to bench.md
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./tui
 	./bin/posbench startup -n 10 -bin bin/pos
+	./bin/posserver loadtest -pg "$$(scripts/need-postgres)" -terminals 1,100,1000 -duration 10s -out bench.md
+
+## postgres-stop: stop the private PostgreSQL that test and bench start
+postgres-stop:
+	scripts/need-postgres stop
 
 clean:
 	rm -rf bin

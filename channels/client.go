@@ -3,6 +3,9 @@ package channels
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/pki"
 )
 
 // ErrOffline wraps every failure to reach posserver (connection refused,
@@ -21,8 +25,15 @@ import (
 // link as down and may try again with the same trace.
 var ErrOffline = errors.New("posserver unreachable")
 
+// ErrCertificate wraps a TLS handshake that failed on a certificate: the
+// server's is not from the bundle's CA, or the server refused this
+// terminal's. The link works, so this is not offline, and retrying the same
+// certificate cannot help.
+var ErrCertificate = errors.New("TLS certificate refused")
+
 // Retries of mutating calls after a transport failure. The server is
-// idempotent on terminal id + trace, so resending the same request is safe.
+// idempotent on terminal id + request id, so resending the same request is
+// safe.
 const (
 	attempts     = 3
 	retryBackoff = 150 * time.Millisecond
@@ -38,8 +49,9 @@ type Client struct {
 }
 
 // NewClient returns a client of the server at baseURL (e.g.
-// "http://127.0.0.1:8080") for the terminal. A nil hc uses a client of its
-// own; timeouts come from the contexts and a per-attempt bound.
+// "https://pos.example.com:8443") for the terminal. hc must present the
+// terminal's certificate (see FromBundle); timeouts come from the contexts
+// and a per-attempt bound.
 func NewClient(baseURL, terminalID string, hc *http.Client) *Client {
 	if hc == nil {
 		hc = &http.Client{}
@@ -47,13 +59,38 @@ func NewClient(baseURL, terminalID string, hc *http.Client) *Client {
 	return &Client{base: strings.TrimRight(baseURL, "/"), terminalID: terminalID, hc: hc}
 }
 
+// FromBundle returns a client for the terminal a bundle provisions, over
+// mutual TLS with the bundle's certificate, trusting only the bundle's CA.
+// A non-empty server overrides the bundle's server URL.
+func FromBundle(b pki.Bundle, server string) (*Client, error) {
+	tc, err := b.ClientTLSConfig()
+	if err != nil {
+		return nil, fmt.Errorf("terminal %s: %w", b.TerminalID, err)
+	}
+	if server == "" {
+		server = b.Server
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     tc,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+	return NewClient(server, b.TerminalID, &http.Client{Transport: tr}), nil
+}
+
+// NewRequestID returns a fresh request id for a mutating call (see
+// api.IdempotencyHeader). Keep it with the call and send the same id again
+// when repeating that call.
+func NewRequestID() string { return strings.ToLower(rand.Text()) }
+
 // TerminalID returns the terminal the client speaks for.
 func (c *Client) TerminalID() string { return c.terminalID }
 
 // Ping measures a round trip to the server.
 func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
-	if err := c.do(ctx, http.MethodGet, "/v1/ping", nil, nil, 0); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/v1/ping", "", nil, nil, 0); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil
@@ -63,15 +100,23 @@ func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 // channels, limits and what was used today.
 func (c *Client) Terminal(ctx context.Context) (api.TerminalInfo, error) {
 	var info api.TerminalInfo
-	err := c.do(ctx, http.MethodGet, "/v1/terminal", nil, &info, 0)
+	err := c.do(ctx, http.MethodGet, "/v1/terminal", "", nil, &info, 0)
 	return info, err
 }
 
-// CreateWalletOrder asks for a QR order. A replay with the same trace gets
-// the same order back.
-func (c *Client) CreateWalletOrder(ctx context.Context, req api.CreateWalletOrder) (api.Order, error) {
+// Heartbeat tells the server the terminal is alive and acknowledges the
+// results it has shown; the answer lists results it has not.
+func (c *Client) Heartbeat(ctx context.Context, hb api.Heartbeat) (api.HeartbeatAnswer, error) {
+	var ans api.HeartbeatAnswer
+	err := c.do(ctx, http.MethodPost, "/v1/heartbeat", "", hb, &ans, 0)
+	return ans, err
+}
+
+// CreateWalletOrder asks for a QR order. A replay with the same request id
+// gets the first answer back.
+func (c *Client) CreateWalletOrder(ctx context.Context, requestID string, req api.CreateWalletOrder) (api.Order, error) {
 	var o api.Order
-	err := c.mutate(ctx, "/v1/orders", req, &o)
+	err := c.mutate(ctx, "/v1/orders", requestID, req, &o)
 	return o, err
 }
 
@@ -81,7 +126,7 @@ func (c *Client) WaitOrder(ctx context.Context, id string, after int, wait time.
 	wait = min(max(wait, 0), api.MaxWait)
 	q := url.Values{"after": {strconv.Itoa(after)}, "wait": {wait.String()}}
 	var o api.Order
-	err := c.do(ctx, http.MethodGet, "/v1/orders/"+url.PathEscape(id)+"?"+q.Encode(), nil, &o, wait)
+	err := c.do(ctx, http.MethodGet, "/v1/orders/"+url.PathEscape(id)+"?"+q.Encode(), "", nil, &o, wait)
 	return o, err
 }
 
@@ -89,42 +134,44 @@ func (c *Client) WaitOrder(ctx context.Context, id string, after int, wait time.
 // terminal learns what became of a request whose answer it never got.
 func (c *Client) OrderByTrace(ctx context.Context, trace string) (api.Order, error) {
 	var o api.Order
-	err := c.do(ctx, http.MethodGet, "/v1/orders?"+url.Values{"trace": {trace}}.Encode(), nil, &o, 0)
+	err := c.do(ctx, http.MethodGet, "/v1/orders?"+url.Values{"trace": {trace}}.Encode(), "", nil, &o, 0)
 	return o, err
 }
 
 // CancelOrder closes a QR order at its wallet. If the customer paid first,
-// the order comes back SUCCESS.
+// the order comes back SUCCESS. Cancelling is idempotent in itself, so each
+// call takes a request id of its own.
 func (c *Client) CancelOrder(ctx context.Context, id string) (api.Order, error) {
 	var o api.Order
-	err := c.mutate(ctx, "/v1/orders/"+url.PathEscape(id)+"/cancel", nil, &o)
+	err := c.mutate(ctx, "/v1/orders/"+url.PathEscape(id)+"/cancel", NewRequestID(), nil, &o)
 	return o, err
 }
 
-// CardSale sends a card sale. A replay with the same trace gets the same
-// order back, never a second charge.
-func (c *Client) CardSale(ctx context.Context, req api.CardSale) (api.Order, error) {
+// CardSale sends a card sale. A replay with the same request id gets the
+// first answer back, never a second charge.
+func (c *Client) CardSale(ctx context.Context, requestID string, req api.CardSale) (api.Order, error) {
 	var o api.Order
-	err := c.mutate(ctx, "/v1/card/sales", req, &o)
+	err := c.mutate(ctx, "/v1/card/sales", requestID, req, &o)
 	return o, err
 }
 
 // DemoPay plays the customer paying a QR order (servers in demo mode only).
 func (c *Client) DemoPay(ctx context.Context, id string) (api.Order, error) {
 	var o api.Order
-	err := c.mutate(ctx, "/v1/demo/orders/"+url.PathEscape(id)+"/pay", nil, &o)
+	err := c.mutate(ctx, "/v1/demo/orders/"+url.PathEscape(id)+"/pay", NewRequestID(), nil, &o)
 	return o, err
 }
 
 // DemoDecline plays the customer refusing a QR order (demo mode only).
 func (c *Client) DemoDecline(ctx context.Context, id string) (api.Order, error) {
 	var o api.Order
-	err := c.mutate(ctx, "/v1/demo/orders/"+url.PathEscape(id)+"/decline", nil, &o)
+	err := c.mutate(ctx, "/v1/demo/orders/"+url.PathEscape(id)+"/decline", NewRequestID(), nil, &o)
 	return o, err
 }
 
-// mutate POSTs body, resending it after transport failures within ctx.
-func (c *Client) mutate(ctx context.Context, path string, body, out any) error {
+// mutate POSTs body under a request id, resending it after transport
+// failures within ctx.
+func (c *Client) mutate(ctx context.Context, path, requestID string, body, out any) error {
 	var err error
 	for i := range attempts {
 		if i > 0 {
@@ -134,7 +181,7 @@ func (c *Client) mutate(ctx context.Context, path string, body, out any) error {
 			case <-time.After(retryBackoff << (i - 1)):
 			}
 		}
-		err = c.do(ctx, http.MethodPost, path, body, out, 0)
+		err = c.do(ctx, http.MethodPost, path, requestID, body, out, 0)
 		if !errors.Is(err, ErrOffline) {
 			return err
 		}
@@ -144,7 +191,7 @@ func (c *Client) mutate(ctx context.Context, path string, body, out any) error {
 
 // do makes one request. extra lengthens the attempt's time bound (for
 // long-polls). A non-2xx answer with an error body comes back as *api.Error.
-func (c *Client) do(ctx context.Context, method, path string, body, out any, extra time.Duration) error {
+func (c *Client) do(ctx context.Context, method, path, requestID string, body, out any, extra time.Duration) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -159,7 +206,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, ext
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	req.Header.Set(api.TerminalHeader, c.terminalID)
+	if requestID != "" {
+		req.Header.Set(api.IdempotencyHeader, requestID)
+	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -168,6 +217,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, ext
 	if err != nil {
 		if ctx.Err() != nil { // the caller gave up: not a link failure
 			return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+		}
+		if certificateError(err) {
+			return fmt.Errorf("%s %s: %w: %w", method, path, ErrCertificate, err)
 		}
 		return fmt.Errorf("%s %s: %w: %w", method, path, ErrOffline, err)
 	}
@@ -206,4 +258,20 @@ func (c *Client) serverError(method, path string, resp *http.Response, data []by
 	}
 	return fmt.Errorf("%s %s: %w", method, path, &api.Error{Status: resp.StatusCode, Code: api.CodeInternal,
 		Message: fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(data)))})
+}
+
+// certificateError reports whether a request failed because a certificate
+// was refused, by us (the server's does not chain to our CA or does not
+// name the host) or by the server (a TLS alert about ours).
+func certificateError(err error) bool {
+	var verr *tls.CertificateVerificationError
+	var herr x509.HostnameError
+	var alert tls.AlertError
+	if errors.As(err, &verr) || errors.As(err, &herr) || errors.As(err, &alert) {
+		return true
+	}
+	// The server's alert reaches the client as a net.OpError text on
+	// TLS 1.3 (the handshake completed before the server checked).
+	msg := err.Error()
+	return strings.Contains(msg, "remote error: tls: ") && (strings.Contains(msg, "certificate") || strings.Contains(msg, "unknown ca"))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,29 +12,33 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 )
 
-// newServer runs a real posserver with a sandbox Alipay behind wrap.
-func newServer(t *testing.T, wrap func(http.Handler) http.Handler) (string, *wallet.Wallet) {
+// newServer runs a real posserver with a sandbox Alipay behind wrap, over
+// mutual TLS, and returns a client of its terminal T1.
+func newServer(t *testing.T, wrap func(http.Handler) http.Handler) (*channels.Client, *wallet.Wallet, string) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "pos.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ca, err := pki.NewMemory([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	quiet := slog.New(slog.DiscardHandler)
 	ali := wallet.New(wallet.Alipay, wallet.Options{Logger: quiet})
 	srv, err := server.New(server.Options{
-		Store:     st,
-		Wallets:   map[api.Channel]connector.Wallet{api.Alipay: ali},
-		Terminals: []config.TerminalEntry{{ID: "T1"}},
-		Logger:    quiet,
+		Store:   st,
+		Wallets: map[api.Channel]connector.Wallet{api.Alipay: ali},
+		Logger:  quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,9 +48,19 @@ func newServer(t *testing.T, wrap func(http.Handler) http.Handler) (string, *wal
 	if wrap != nil {
 		h = wrap(h)
 	}
-	hs := httptest.NewServer(h)
+	hs := httptest.NewUnstartedServer(h)
+	hs.TLS = ca.ServerTLSConfig()
+	hs.StartTLS()
 	t.Cleanup(func() { hs.Close(); ali.Stop(); st.Close() })
-	return hs.URL, ali
+	b, err := server.Provision(ctx, st, ca, pki.TerminalIdentity{TerminalID: "T1", MerchantID: "M1", StoreID: "S1"}, "Shop", hs.URL, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := channels.FromBundle(b, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ali, hs.URL
 }
 
 func TestOffline(t *testing.T) {
@@ -59,7 +72,7 @@ func TestOffline(t *testing.T) {
 	if _, err := c.Ping(ctx); !errors.Is(err, channels.ErrOffline) {
 		t.Fatalf("ping: %v", err)
 	}
-	if _, err := c.CreateWalletOrder(ctx, api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 1}); !errors.Is(err, channels.ErrOffline) {
+	if _, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 1}); !errors.Is(err, channels.ErrOffline) {
 		t.Fatalf("create: %v", err)
 	}
 	if _, err := c.WaitOrder(ctx, "x", 0, time.Second); !errors.Is(err, channels.ErrOffline) {
@@ -76,9 +89,8 @@ func TestOffline(t *testing.T) {
 }
 
 func TestCallerCancelIsNotOffline(t *testing.T) {
-	url, _ := newServer(t, nil)
-	c := channels.NewClient(url, "T1", nil)
-	o, err := c.CreateWalletOrder(context.Background(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
+	c, _, _ := newServer(t, nil)
+	o, err := c.CreateWalletOrder(context.Background(), channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,14 +103,9 @@ func TestCallerCancelIsNotOffline(t *testing.T) {
 }
 
 func TestServerErrors(t *testing.T) {
-	url, _ := newServer(t, nil)
+	c, _, _ := newServer(t, nil)
 	ctx := context.Background()
-	_, err := channels.NewClient(url, "T9", nil).Terminal(ctx)
 	var e *api.Error
-	if !errors.As(err, &e) || e.Code != api.CodeUnknownTerminal || e.Status != http.StatusUnauthorized || errors.Is(err, channels.ErrOffline) {
-		t.Fatalf("unknown terminal: %v", err)
-	}
-	c := channels.NewClient(url+"/", "T1", nil) // a trailing slash is fine
 	info, err := c.Terminal(ctx)
 	if err != nil || info.TerminalID != "T1" || len(info.Channels) != 3 {
 		t.Fatalf("terminal: %+v, %v", info, err)
@@ -106,9 +113,14 @@ func TestServerErrors(t *testing.T) {
 	if d, err := c.Ping(ctx); err != nil || d <= 0 {
 		t.Fatalf("ping: %v, %v", d, err)
 	}
-	_, err = c.CreateWalletOrder(ctx, api.CreateWalletOrder{Trace: "1", Channel: api.Alipay, Amount: 5})
-	if !errors.As(err, &e) || e.Code != api.CodeBadRequest || e.Status != http.StatusBadRequest {
+	_, err = c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "1", Channel: api.Alipay, Amount: 5})
+	if !errors.As(err, &e) || e.Code != api.CodeBadRequest || e.Status != http.StatusBadRequest || errors.Is(err, channels.ErrOffline) {
 		t.Fatalf("bad request: %v", err)
+	}
+	// A request id is required on calls that move money.
+	_, err = c.CreateWalletOrder(ctx, "", api.CreateWalletOrder{Trace: "000009", Channel: api.Alipay, Amount: 5})
+	if !errors.As(err, &e) || e.Code != api.CodeBadRequest {
+		t.Fatalf("no request id: %v", err)
 	}
 }
 
@@ -117,13 +129,12 @@ func TestServerErrors(t *testing.T) {
 // and the wallet saw a single precreate.
 func TestRetryAfterDroppedAnswer(t *testing.T) {
 	var dropped atomic.Int32
-	url, ali := newServer(t, func(next http.Handler) http.Handler {
+	c, ali, _ := newServer(t, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPost && dropped.Add(1) == 1 {
 				next.ServeHTTP(httptest.NewRecorder(), r) // the server does the work…
 				conn, _, err := http.NewResponseController(w).Hijack()
 				if err == nil {
-					conn.(*net.TCPConn).SetLinger(0)
 					conn.Close() // …and the answer is lost
 				}
 				return
@@ -131,8 +142,7 @@ func TestRetryAfterDroppedAnswer(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	})
-	c := channels.NewClient(url, "T1", nil)
-	o, err := c.CreateWalletOrder(context.Background(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
+	o, err := c.CreateWalletOrder(context.Background(), channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +155,33 @@ func TestRetryAfterDroppedAnswer(t *testing.T) {
 	byTrace, err := c.OrderByTrace(context.Background(), "000001")
 	if err != nil || byTrace.ID != o.ID {
 		t.Fatalf("by trace: %+v, %v", byTrace, err)
+	}
+}
+
+// A refused certificate is not a dead link: the cashier is told so, and the
+// client does not retry it as if the server were down.
+func TestCertificateRefusedIsNotOffline(t *testing.T) {
+	_, _, url := newServer(t, nil)
+	ctx := context.Background()
+	other, err := pki.NewMemory([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "other.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := server.Provision(ctx, st, other, pki.TerminalIdentity{TerminalID: "T1", MerchantID: "M1", StoreID: "S1"}, "", url, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server's certificate is not from this bundle's CA.
+	c, err := channels.FromBundle(b, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Terminal(ctx); !errors.Is(err, channels.ErrCertificate) || errors.Is(err, channels.ErrOffline) {
+		t.Fatalf("untrusted server: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +44,8 @@ func load(t *testing.T, name, text string) (any, string) {
 
 func TestDefaultTerminal(t *testing.T) {
 	d := DefaultTerminal()
-	if d.TerminalID != "T0000001" || d.Lang != i18n.ZH || d.Server != "http://127.0.0.1:8080" ||
-		d.Printer != (Printer{Kind: "none", Width: 32}) || d.PINKey != DemoPINKey {
+	if d.Bundle != "" || d.Lang != i18n.ZH || d.Server != "" || d.StateDir != "" ||
+		d.Printer != (Printer{Kind: "none", Width: 32}) {
 		t.Errorf("DefaultTerminal() = %+v", d)
 	}
 	want := Keys{
@@ -68,12 +69,12 @@ func TestDefaultTerminal(t *testing.T) {
 
 func TestDefaultServer(t *testing.T) {
 	d := DefaultServer()
-	if d.Listen != "127.0.0.1:8080" || d.DB != "posserver.db" || d.QRTTL != 2*time.Minute ||
-		d.Merchant.ID != "898310048160001" || d.Merchant.Name == "" {
+	if d.Listen != "127.0.0.1:8443" || d.OpsListen != "127.0.0.1:9464" || d.DB != "posserver.db" ||
+		d.PKIDir != "pki" || d.PublicURL != "" || d.QRTTL != 2*time.Minute || d.RequestRetention != 168*time.Hour {
 		t.Errorf("DefaultServer() = %+v", d)
 	}
-	if len(d.Terminals) != 1 || d.Terminals[0].ID != DefaultTerminal().TerminalID || d.Terminals[0].PINKey != DefaultTerminal().PINKey {
-		t.Errorf("default terminals %+v do not match DefaultTerminal", d.Terminals)
+	if !reflect.DeepEqual(d.Hosts, []string{"localhost", "127.0.0.1", "::1"}) {
+		t.Errorf("default hosts = %q", d.Hosts)
 	}
 	want := map[string]ChannelRule{
 		"alipay": {Single: 2000000, Daily: 20000000},
@@ -83,8 +84,19 @@ func TestDefaultServer(t *testing.T) {
 	if !reflect.DeepEqual(d.Limits, want) {
 		t.Errorf("default limits = %+v", d.Limits)
 	}
-	if got, err := LoadServer(""); err != nil || !reflect.DeepEqual(got, d) {
+	if d.MerchantLimits == nil || len(d.MerchantLimits) != 0 {
+		t.Errorf("default merchant limits = %#v, want an empty map", d.MerchantLimits)
+	}
+	got, err := LoadServer("")
+	if err != nil || !reflect.DeepEqual(got, d) {
 		t.Errorf(`LoadServer("") = %+v, %v`, got, err)
+	}
+	// Each call returns fresh slices and maps.
+	got.Hosts[0] = "example.com"
+	got.Limits["card"] = ChannelRule{}
+	got.MerchantLimits["card"] = ChannelRule{Daily: 1}
+	if d := DefaultServer(); d.Hosts[0] != "localhost" || d.Limits["card"].Daily == 0 || len(d.MerchantLimits) != 0 {
+		t.Error("DefaultServer shares its hosts or limits between calls")
 	}
 }
 
@@ -99,14 +111,21 @@ func TestEmptyFilesAreDefaults(t *testing.T) {
 	if !reflect.DeepEqual(term, DefaultTerminal()) {
 		t.Errorf("empty pos.toml = %+v", term)
 	}
-	v, msg = load(t, "posserver.toml", "")
-	if msg != "" {
-		t.Fatal(msg)
+	// Without a file the paths stay relative to the working directory;
+	// with one, they are beside it.
+	dir := t.TempDir()
+	p := filepath.Join(dir, "posserver.toml")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	srv := v.(Server)
-	srv.Path = ""
-	if !reflect.DeepEqual(srv, DefaultServer()) {
-		t.Errorf("empty posserver.toml = %+v", srv)
+	srv, err := LoadServer(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultServer()
+	want.Path, want.DB, want.PKIDir = p, filepath.Join(dir, "posserver.db"), filepath.Join(dir, "pki")
+	if !reflect.DeepEqual(srv, want) {
+		t.Errorf("empty posserver.toml = %+v\nwant %+v", srv, want)
 	}
 }
 
@@ -177,27 +196,36 @@ symbol = ["alt+X", "#"]
 		!reflect.DeepEqual(term.Keys.Symbol, []string{"alt+X", "#"}) {
 		t.Errorf("keys not as Bubble Tea spells them: %+v", term.Keys)
 	}
-	if !reflect.DeepEqual(term.Keys.Cancel, []string{"esc"}) || term.TerminalID != "T0000001" {
+	if !reflect.DeepEqual(term.Keys.Cancel, []string{"esc"}) || term.Server != "" || term.Bundle != "" {
 		t.Errorf("keys the file does not set lost their defaults: %+v", term)
 	}
 }
 
 func TestServerOverlay(t *testing.T) {
 	v, msg := load(t, "posserver.toml", `
-[[terminals]]
-id = "T2"
-pin_key = "00112233445566778899AABBCCDDEEFF0011223344556677"
+ops_listen = ""
+hosts = ["pos.example.com", "10.0.0.5"]
+public_url = "https://POS.example.com:443"
+request_retention = "720h"
 [limits.alipay]
 single = "1,000.50"
 [limits.card]
+enabled = false
+[merchant_limits.wechat]
+daily = "500000"
+[merchant_limits.alipay]
 enabled = false
 `)
 	if msg != "" {
 		t.Fatal(msg)
 	}
 	s := v.(Server)
-	if len(s.Terminals) != 1 || s.Terminals[0].ID != "T2" {
-		t.Errorf("terminals = %+v; the file's list should replace the default one", s.Terminals)
+	if s.OpsListen != "" || s.Listen != "127.0.0.1:8443" || s.PublicURL != "https://POS.example.com:443" ||
+		s.RequestRetention != 30*24*time.Hour || s.QRTTL != 2*time.Minute {
+		t.Errorf("server = %+v", s)
+	}
+	if !reflect.DeepEqual(s.Hosts, []string{"pos.example.com", "10.0.0.5"}) {
+		t.Errorf("hosts = %q; the file's list should replace the default one", s.Hosts)
 	}
 	if a := s.Limits["alipay"]; a.Single != money.Fen(100050) || a.Daily != money.Fen(20000000) {
 		t.Errorf("alipay = %+v; daily should keep its default", a)
@@ -208,19 +236,84 @@ enabled = false
 	if w := s.Limits["wechat"]; w.Single != 1000000 {
 		t.Errorf("wechat = %+v; a channel the file omits keeps its defaults", w)
 	}
-	// A terminal in the file does not inherit the demo key.
-	_, msg = load(t, "posserver.toml", "[[terminals]]\nid = \"T2\"\n")
-	if want := "posserver.toml:1: terminals[0].pin_key: must be set: 32 or 48 hex digits"; msg != want {
-		t.Errorf("got  %s\nwant %s", msg, want)
+	if len(s.MerchantLimits) != 2 {
+		t.Errorf("merchant limits = %+v; only the channels the file names", s.MerchantLimits)
+	}
+	if w := s.MerchantLimits["wechat"]; w != (ChannelRule{Daily: 50000000}) {
+		t.Errorf("merchant wechat = %+v", w)
+	}
+	if a := s.MerchantLimits["alipay"]; a.Enabled == nil || *a.Enabled || a.Single != 0 || a.Daily != 0 {
+		t.Errorf("merchant alipay = %+v", a)
 	}
 }
 
-// The PIN key is a secret: a message about it must not quote it.
-func TestPINKeyNotEchoed(t *testing.T) {
-	for _, key := range []string{"0123456789ABCDEFFEDCBA987654321", "0123456789ABCDEFFEDCBA987654321Z"} {
-		_, msg := load(t, "pos.toml", "pin_key = \""+key+"\"\n")
-		if msg == "" || strings.Contains(msg, key[:20]) {
-			t.Errorf("message %q", msg)
+// The bundle is looked for beside pos.toml, wherever the app starts.
+func TestBundlePath(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pos.toml")
+	abs := filepath.Join(t.TempDir(), "T001.pem")
+	for _, c := range []struct{ in, want string }{
+		{"", ""},
+		{"T001.pem", filepath.Join(dir, "T001.pem")},
+		{"./keys/T001.pem", filepath.Join(dir, "keys", "T001.pem")},
+		{"../T001.pem", filepath.Join(filepath.Dir(dir), "T001.pem")},
+		{abs, abs},
+	} {
+		if err := os.WriteFile(p, []byte("bundle = "+strconv.Quote(c.in)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		term, err := LoadTerminal(p)
+		if err != nil || term.Bundle != c.want {
+			t.Errorf("bundle = %q: got %q, %v; want %q", c.in, term.Bundle, err, c.want)
+		}
+	}
+	// A relative config path gives a bundle path relative to the same directory.
+	if term, err := LoadTerminal(filepath.Join("testdata", "pos.toml")); err != nil || term.Bundle != filepath.Join("testdata", "T001.pem") {
+		t.Errorf("testdata/pos.toml: bundle %q, %v", term.Bundle, err)
+	}
+	// The bundle need not exist: the app reports a missing one.
+	if _, err := os.Stat(filepath.Join("testdata", "T001.pem")); err == nil {
+		t.Fatal("testdata/T001.pem should not exist")
+	}
+}
+
+func TestServerPaths(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "posserver.toml")
+	abs := t.TempDir()
+	for _, c := range []struct{ db, pki, wantDB, wantPKI string }{
+		{"data/pos.db", "ca", filepath.Join(dir, "data", "pos.db"), filepath.Join(dir, "ca")},
+		{filepath.Join(abs, "pos.db"), abs, filepath.Join(abs, "pos.db"), abs},
+		{"postgres://pos:secret@db.example.com/multipos", "../pki", "postgres://pos:secret@db.example.com/multipos", filepath.Join(filepath.Dir(dir), "pki")},
+		{"postgresql://db.example.com/multipos?sslmode=verify-full", "pki", "postgresql://db.example.com/multipos?sslmode=verify-full", filepath.Join(dir, "pki")},
+	} {
+		text := "db = " + strconv.Quote(c.db) + "\npki_dir = " + strconv.Quote(c.pki) + "\n"
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := LoadServer(p)
+		if err != nil || s.DB != c.wantDB || s.PKIDir != c.wantPKI {
+			t.Errorf("%s: got db %q, pki_dir %q, %v; want %q, %q", text, s.DB, s.PKIDir, err, c.wantDB, c.wantPKI)
+		}
+	}
+	s, err := LoadServer(filepath.Join("testdata", "posserver.toml"))
+	if err != nil || s.DB != filepath.Join("testdata", "posserver.db") || s.PKIDir != filepath.Join("testdata", "pki") {
+		t.Errorf("testdata/posserver.toml: db %q, pki_dir %q, %v", s.DB, s.PKIDir, err)
+	}
+}
+
+// A database password is a secret: a message about the URL must not show it.
+func TestDBPasswordNotEchoed(t *testing.T) {
+	for _, c := range []struct{ db, want string }{
+		{"postgres://pos:s3cret@/multipos", `posserver.toml:1: db: "postgres://pos:xxxxx@/multipos" names no host (postgres://user:password@host:5432/multipos)`},
+		{"postgresql:///multipos?user=pos&password=s3cret", `posserver.toml:1: db: "postgresql:///multipos?password=xxxxx&user=pos" names no host (postgres://user:password@host:5432/multipos)`},
+		{"postgres://pos:s3cret@db:5x/multipos", `posserver.toml:1: db: not a valid PostgreSQL URL (postgres://user:password@host:5432/multipos); percent-encode @ : / ? # % in the user name and password`},
+		{"postgres://pos:s3/cret@db/multipos", `posserver.toml:1: db: not a valid PostgreSQL URL (postgres://user:password@host:5432/multipos); percent-encode @ : / ? # % in the user name and password`},
+		{"postgres://pos:s3%cret@db/multipos", `posserver.toml:1: db: not a valid PostgreSQL URL (postgres://user:password@host:5432/multipos); percent-encode @ : / ? # % in the user name and password`},
+	} {
+		_, msg := load(t, "posserver.toml", "db = "+strconv.Quote(c.db)+"\n")
+		if msg != c.want || strings.Contains(msg, "s3") {
+			t.Errorf("db = %q:\ngot  %s\nwant %s", c.db, msg, c.want)
 		}
 	}
 }

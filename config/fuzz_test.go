@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,12 @@ func FuzzLoadTerminal(f *testing.F) {
 	if ex, err := os.ReadFile("posserver.example.toml"); err == nil {
 		f.Add(string(ex))
 	}
+	testdata, _ := filepath.Glob(filepath.Join("testdata", "*.toml"))
+	for _, name := range testdata {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(string(b))
+		}
+	}
 	for _, c := range terminalErrors {
 		f.Add(c.text)
 	}
@@ -25,6 +32,8 @@ func FuzzLoadTerminal(f *testing.F) {
 	f.Add("[[keys]]\n[keys.x]\n")
 	f.Add("a = '''\n[keys]\n'''\n[keys]\nconfirm = [\"\"]\n")
 	f.Add("keys = { confirm = [ { a = 1 } ] }\n")
+	f.Add("merchant.id = 1\n[[terminals]]\n[terminals.x]\nMerchant = 2\n")
+	f.Add("hosts = [\"\", \"::1\"]\npublic_url = \"https://[::1]:8443\"\ndb = \"postgres://u:p@[::1\"\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		for _, file := range []string{"/x/pos.toml", "/x/posserver.toml"} {
 			var err error

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -16,9 +17,11 @@ import (
 )
 
 // LoadTerminal reads pos.toml: the defaults overlaid by the file. An empty
-// path means no file: the defaults. On error the Terminal is zero and the
-// error is an *Error, or several joined with errors.Join, each naming the
-// file and line.
+// path means no file: the defaults. A relative bundle path is resolved
+// against the file's directory, where `posserver terminal add` tells the
+// operator to put the bundle. On error the Terminal is zero and the error
+// is an *Error, or several joined with errors.Join, each naming the file
+// and line.
 func LoadTerminal(path string) (Terminal, error) {
 	if path == "" {
 		return DefaultTerminal(), nil
@@ -31,8 +34,10 @@ func LoadTerminal(path string) (Terminal, error) {
 }
 
 // LoadServer reads posserver.toml as LoadTerminal reads pos.toml. A
-// [[terminals]] list in the file replaces the default list; a channel's
-// table under [limits] overrides only the keys it sets.
+// channel's table under [limits] or [merchant_limits] overrides only the
+// keys it sets. Relative paths (db when it is not a URL, pki_dir) are
+// resolved against the file's directory, defaults included, so that a
+// server started from another directory still finds its database.
 func LoadServer(path string) (Server, error) {
 	if path == "" {
 		return DefaultServer(), nil
@@ -66,12 +71,13 @@ func parseTerminal(path, data string) (Terminal, error) {
 		return Terminal{}, decodeError(path, data, md, err)
 	}
 	p := &problems{file: path, loc: locate(data)}
-	checkKeys(p, md, reflect.TypeOf(Terminal{}))
+	checkKeys(p, md, reflect.TypeOf(Terminal{}), retiredTerminal)
 	validateTerminal(p, md, &t)
 	if err := p.err(); err != nil {
 		return Terminal{}, err
 	}
 	t.Path = path
+	t.Bundle = besideFile(path, t.Bundle)
 	return t, nil
 }
 
@@ -80,41 +86,71 @@ func parseTerminal(path, data string) (Terminal, error) {
 // channel from zero and a file setting only "single" would lift the daily
 // limit without saying so.
 type serverFile struct {
-	Listen    string                    `toml:"listen"`
-	DB        string                    `toml:"db"`
-	QRTTL     time.Duration             `toml:"qr_ttl"`
-	Merchant  Merchant                  `toml:"merchant"`
-	Terminals []TerminalEntry           `toml:"terminals"`
-	Limits    map[string]toml.Primitive `toml:"limits"`
+	Listen           string                    `toml:"listen"`
+	OpsListen        string                    `toml:"ops_listen"`
+	DB               string                    `toml:"db"`
+	PKIDir           string                    `toml:"pki_dir"`
+	Hosts            []string                  `toml:"hosts"`
+	PublicURL        string                    `toml:"public_url"`
+	QRTTL            time.Duration             `toml:"qr_ttl"`
+	RequestRetention time.Duration             `toml:"request_retention"`
+	Limits           map[string]toml.Primitive `toml:"limits"`
+	MerchantLimits   map[string]toml.Primitive `toml:"merchant_limits"`
 }
 
 func parseServer(path, data string) (Server, error) {
 	s := DefaultServer()
-	f := serverFile{Listen: s.Listen, DB: s.DB, QRTTL: s.QRTTL, Merchant: s.Merchant}
+	f := serverFile{
+		Listen: s.Listen, OpsListen: s.OpsListen, DB: s.DB, PKIDir: s.PKIDir, Hosts: s.Hosts,
+		PublicURL: s.PublicURL, QRTTL: s.QRTTL, RequestRetention: s.RequestRetention,
+	}
 	md, err := toml.Decode(data, &f)
 	if err != nil {
 		return Server{}, decodeError(path, data, md, err)
 	}
-	s.Listen, s.DB, s.QRTTL, s.Merchant = f.Listen, f.DB, f.QRTTL, f.Merchant
-	if md.IsDefined("terminals") {
-		s.Terminals = f.Terminals
-	}
-	for _, ch := range slices.Sorted(maps.Keys(f.Limits)) {
-		prim := f.Limits[ch]
-		rule := s.Limits[ch]
-		if err := md.PrimitiveDecode(prim, &rule); err != nil {
-			return Server{}, decodeError(path, data, md, err)
+	// The decoder leaves a map untouched, without an error, when the file
+	// gives something other than a table for it; this is that type error.
+	for _, key := range []string{"limits", "merchant_limits"} {
+		if typ := md.Type(key); typ != "" && typ != "Hash" {
+			return Server{}, &Error{File: path, Line: locate(data).line(key), Msg: key + ": expected a table, found " + tomlKinds[typ]}
 		}
-		s.Limits[ch] = rule
+	}
+	s.Listen, s.OpsListen, s.DB, s.PKIDir, s.Hosts = f.Listen, f.OpsListen, f.DB, f.PKIDir, f.Hosts
+	s.PublicURL, s.QRTTL, s.RequestRetention = f.PublicURL, f.QRTTL, f.RequestRetention
+	for _, l := range []struct {
+		raw   map[string]toml.Primitive
+		rules map[string]ChannelRule
+	}{{f.Limits, s.Limits}, {f.MerchantLimits, s.MerchantLimits}} {
+		for _, ch := range slices.Sorted(maps.Keys(l.raw)) {
+			rule := l.rules[ch]
+			if err := md.PrimitiveDecode(l.raw[ch], &rule); err != nil {
+				return Server{}, decodeError(path, data, md, err)
+			}
+			l.rules[ch] = rule
+		}
 	}
 	p := &problems{file: path, loc: locate(data)}
-	checkKeys(p, md, reflect.TypeOf(Server{}))
+	checkKeys(p, md, reflect.TypeOf(Server{}), retiredServer)
 	validateServer(p, md, &s)
 	if err := p.err(); err != nil {
 		return Server{}, err
 	}
 	s.Path = path
+	if !isPostgres(s.DB) {
+		s.DB = besideFile(path, s.DB)
+	}
+	s.PKIDir = besideFile(path, s.PKIDir)
 	return s, nil
+}
+
+// besideFile resolves a path written in the configuration file at path
+// against the file's directory: whoever wrote it was thinking of the files
+// next to it, not of the directory the program happens to start in.
+func besideFile(path, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(path), p)
 }
 
 // lastKeyRE reads the key and line out of the decoder's type errors, which
@@ -133,7 +169,8 @@ func decodeError(path, data string, md toml.MetaData, err error) error {
 			return e
 		}
 		e.Msg = pe.LastKey + ": " + pe.Message
-		if md.Type(splitKey(pe.LastKey)...) == "Float" && strings.HasPrefix(pe.LastKey, "limits.") {
+		if md.Type(splitKey(pe.LastKey)...) == "Float" &&
+			(strings.HasPrefix(pe.LastKey, "limits.") || strings.HasPrefix(pe.LastKey, "merchant_limits.")) {
 			e.Msg = pe.LastKey + `: write amounts as text in quotes, e.g. "20000.00" (a TOML float cannot hold money exactly)`
 		}
 		return e
@@ -170,6 +207,12 @@ func lineCol(data string, p toml.Position) (int, int) {
 	}
 	before := data[:p.Start]
 	return strings.Count(before, "\n") + 1, p.Start - strings.LastIndexByte(before, '\n')
+}
+
+// tomlKinds words MetaData's type names as tomlTypeName words the decoder's.
+var tomlKinds = map[string]string{
+	"String": "text", "Integer": "a whole number", "Float": "a decimal number", "Bool": "true/false",
+	"Array": "an array", "ArrayHash": "an array of tables", "Datetime": "a date/time",
 }
 
 var (
@@ -230,20 +273,43 @@ func splitKey(k string) []string {
 	return parts
 }
 
+// retiredTerminal and retiredServer are keys earlier versions read, each
+// with where its setting went: an operator upgrading keeps the old file,
+// and "unknown key" would not tell them what to do instead.
+var (
+	retiredTerminal = map[string]string{
+		"terminal_id": "terminal_id: no longer set here: the terminal id comes from the terminal bundle (bundle = \"…\") that `posserver terminal add` issues",
+		"pin_key":     "pin_key: no longer set here: the terminal's key comes from its bundle (bundle = \"…\")",
+	}
+	retiredServer = map[string]string{
+		"terminals": "terminals: no longer read from this file: terminals live in the database; register each with `posserver terminal add --merchant M --store S --id T001`",
+		"merchant":  "merchant: no longer read from this file: a merchant is created with its first terminal (posserver terminal add --merchant ID --merchant-name NAME)",
+	}
+)
+
 // checkKeys reports keys the file sets that the configuration does not have,
 // and keys written in the wrong case, which the decoder accepts silently.
-func checkKeys(p *problems, md toml.MetaData, root reflect.Type) {
+// A retired key is reported once, at its first line: the whole setting goes,
+// so one message per [[terminals]] table would only repeat itself.
+func checkKeys(p *problems, md toml.MetaData, root reflect.Type, retired map[string]string) {
 	undecoded := map[string]bool{}
 	for _, k := range md.Undecoded() {
 		undecoded[k.String()] = true
 	}
-	reported := map[string]bool{}
+	reported, retiredSeen := map[string]bool{}, map[string]bool{}
 	for _, k := range md.Undecoded() {
 		ks := k.String()
 		if reported[ks] || (len(k) > 1 && undecoded[toml.Key(k[:len(k)-1]).String()]) {
 			continue // reported already, or inside an unknown table
 		}
 		reported[ks] = true
+		if r := retiredPrefix(k, retired); r != "" {
+			if !retiredSeen[r] {
+				retiredSeen[r] = true
+				p.addLine(firstLine(p.loc.loose[toml.Key(k[:1]).String()]), "%s", retired[r])
+			}
+			continue
+		}
 		name := k[len(k)-1]
 		where := tableName(md, k[:len(k)-1])
 		msg := fmt.Sprintf("unknown key %q%s", name, where)
@@ -285,6 +351,25 @@ func tableName(md toml.MetaData, table []string) string {
 		return fmt.Sprintf(" in [[%s]]", toml.Key(table))
 	}
 	return fmt.Sprintf(" in [%s]", toml.Key(table))
+}
+
+// retiredPrefix returns the retired key that k is or lies inside, in
+// lower case, or "". Retired keys are all top-level; looking at the first
+// segment catches "merchant.id = …", whose implicit table "merchant"
+// MetaData never lists.
+func retiredPrefix(k toml.Key, retired map[string]string) string {
+	r := strings.ToLower(k[0])
+	if _, ok := retired[r]; ok {
+		return r
+	}
+	return ""
+}
+
+func firstLine(lines []int) int {
+	if len(lines) == 0 {
+		return 0
+	}
+	return slices.Min(lines)
 }
 
 func dedupe(lines []int) []int {

@@ -7,16 +7,17 @@ import (
 	"github.com/multipos/multipos/money"
 )
 
-// Terminal is the cashier app's configuration (pos.toml).
+// Terminal is the cashier app's configuration (pos.toml). Who the station
+// is (terminal id, certificate, keys) is not here but in its bundle, so that
+// an identity is issued by the server and cannot be typed in wrong.
 type Terminal struct {
-	Path       string    `toml:"-"`           // the file it was read from; "" for defaults
-	TerminalID string    `toml:"terminal_id"` // e.g. "T0000001"
-	Lang       i18n.Lang `toml:"lang"`        // zh or en
-	Server     string    `toml:"server"`      // posserver base URL, e.g. "http://127.0.0.1:8080"
-	StateDir   string    `toml:"state_dir"`   // trace counter, saved receipts; "" = user state dir
-	PINKey     string    `toml:"pin_key"`     // terminal PIN key, 32 or 48 hex digits (TDES)
-	Printer    Printer   `toml:"printer"`
-	Keys       Keys      `toml:"keys"`
+	Path     string    `toml:"-"`         // the file it was read from; "" for defaults
+	Bundle   string    `toml:"bundle"`    // terminal bundle from `posserver terminal add`, "" = none; resolved against the file's directory on load
+	Lang     i18n.Lang `toml:"lang"`      // zh or en
+	Server   string    `toml:"server"`    // posserver base URL, https://…; "" = the server URL in the bundle
+	StateDir string    `toml:"state_dir"` // trace counter, saved receipts; "" = user state dir
+	Printer  Printer   `toml:"printer"`
+	Keys     Keys      `toml:"keys"`
 }
 
 // Printer configures the receipt printer.
@@ -42,27 +43,21 @@ type Keys struct {
 	InsertCard       []string `toml:"insert_card"`
 }
 
-// Server is posserver's configuration (posserver.toml).
+// Server is posserver's configuration (posserver.toml). Merchants and
+// terminals are not here but in the database, where `posserver terminal`
+// changes them while the server runs.
 type Server struct {
-	Path      string                 `toml:"-"`
-	Listen    string                 `toml:"listen"` // e.g. "127.0.0.1:8080"
-	DB        string                 `toml:"db"`     // SQLite file path
-	QRTTL     time.Duration          `toml:"qr_ttl"` // life of a QR order, e.g. "2m"
-	Merchant  Merchant               `toml:"merchant"`
-	Terminals []TerminalEntry        `toml:"terminals"`
-	Limits    map[string]ChannelRule `toml:"limits"` // keyed by channel: alipay, wechat, card
-}
-
-// Merchant identifies the merchant on receipts and at the channels.
-type Merchant struct {
-	ID   string `toml:"id"`   // 15 characters, as ISO 8583 field 42
-	Name string `toml:"name"` // printed on receipts
-}
-
-// TerminalEntry is one terminal the server serves.
-type TerminalEntry struct {
-	ID     string `toml:"id"`
-	PINKey string `toml:"pin_key"` // hex, the key the terminal encrypts PIN blocks under
+	Path             string                 `toml:"-"`
+	Listen           string                 `toml:"listen"`            // terminal API (HTTPS, mutual TLS), e.g. "127.0.0.1:8443"
+	OpsListen        string                 `toml:"ops_listen"`        // /healthz /readyz /metrics over plain HTTP; "" = off
+	DB               string                 `toml:"db"`                // SQLite file path, or a postgres:// / postgresql:// URL
+	PKIDir           string                 `toml:"pki_dir"`           // the server's CA, certificate and key-encryption key
+	Hosts            []string               `toml:"hosts"`             // names and IPs the server certificate covers
+	PublicURL        string                 `toml:"public_url"`        // the URL written into terminal bundles; "" = https://<first host>:<listen port>
+	QRTTL            time.Duration          `toml:"qr_ttl"`            // life of a QR order, e.g. "2m"
+	RequestRetention time.Duration          `toml:"request_retention"` // how long request ids are remembered for replays
+	Limits           map[string]ChannelRule `toml:"limits"`            // per terminal, keyed by channel: alipay, wechat, card
+	MerchantLimits   map[string]ChannelRule `toml:"merchant_limits"`   // per merchant (all its terminals together), keyed by channel
 }
 
 // ChannelRule is one channel's switch and limits. Amounts are yuan text in
@@ -70,5 +65,5 @@ type TerminalEntry struct {
 type ChannelRule struct {
 	Enabled *bool     `toml:"enabled"` // nil = enabled
 	Single  money.Fen `toml:"single"`  // per payment
-	Daily   money.Fen `toml:"daily"`   // per terminal per day
+	Daily   money.Fen `toml:"daily"`   // per day: per terminal under limits, per merchant under merchant_limits
 }

@@ -1,7 +1,7 @@
 package config
 
 import (
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -16,19 +16,15 @@ import (
 )
 
 func validateTerminal(p *problems, md toml.MetaData, t *Terminal) {
-	if err := checkID(t.TerminalID, 8); err != nil {
-		p.at(path("terminal_id"), "terminal_id: %v", err)
-	}
 	if l, err := i18n.Parse(string(t.Lang)); err != nil {
 		p.at(path("lang"), "lang: %v", err)
 	} else {
 		t.Lang = l
 	}
-	if err := checkServerURL(t.Server); err != nil {
-		p.at(path("server"), "server: %v", err)
-	}
-	if err := checkPINKey(t.PINKey); err != nil {
-		p.at(path("pin_key"), "pin_key: %v", err)
+	if t.Server != "" {
+		if _, err := checkHTTPSURL(t.Server); err != nil {
+			p.at(path("server"), "server: %v", err)
+		}
 	}
 	switch t.Printer.Kind {
 	case "none":
@@ -95,112 +91,167 @@ func validateKeys(p *problems, md toml.MetaData, k *Keys) {
 }
 
 func validateServer(p *problems, md toml.MetaData, s *Server) {
-	if err := checkListen(s.Listen); err != nil {
+	if err := checkListen(s.Listen, "8443"); err != nil {
 		p.at(path("listen"), "listen: %v", err)
 	}
-	if strings.TrimSpace(s.DB) == "" {
-		p.at(path("db"), "db: the database file must be named")
-	}
-	if s.QRTTL < 30*time.Second || s.QRTTL > 10*time.Minute {
-		msg := fmt.Sprintf("qr_ttl: %v is out of range (30s to 10m)", s.QRTTL)
-		if md.Type("qr_ttl") == "Integer" {
-			msg += `; write it as text with a unit, e.g. "2m"`
-		}
-		p.at(path("qr_ttl"), "%s", msg)
-	}
-	if err := checkID(s.Merchant.ID, 15); err != nil {
-		p.at(path("merchant", "id"), "merchant.id: %v", err)
-	} else if len(s.Merchant.ID) != 15 {
-		p.at(path("merchant", "id"), "merchant.id: %q has %d characters; a merchant id has 15", s.Merchant.ID, len(s.Merchant.ID))
-	}
-	if strings.TrimSpace(s.Merchant.Name) == "" {
-		p.at(path("merchant", "name"), "merchant.name: the name printed on receipts must be set")
-	}
-	if len(s.Terminals) == 0 {
-		p.at(path("terminals"), "terminals: at least one terminal is needed")
-	}
-	seen := map[string]int{}
-	for i, t := range s.Terminals {
-		if err := checkID(t.ID, 8); err != nil {
-			p.at(path("terminals", i, "id"), "terminals[%d].id: %v", i, err)
-		} else if j, dup := seen[t.ID]; dup {
-			p.at(path("terminals", i, "id"), "terminals[%d].id: %q is already the id of terminals[%d]", i, t.ID, j)
-		} else {
-			seen[t.ID] = i
-		}
-		if err := checkPINKey(t.PINKey); err != nil {
-			p.at(path("terminals", i, "pin_key"), "terminals[%d].pin_key: %v", i, err)
+	if s.OpsListen != "" {
+		if err := checkListen(s.OpsListen, "9464"); err != nil {
+			p.at(path("ops_listen"), `ops_listen: %v; "" turns it off`, err)
 		}
 	}
-	for _, ch := range slices.Sorted(maps.Keys(s.Limits)) {
-		r := s.Limits[ch]
+	if err := checkDB(s.DB); err != nil {
+		p.at(path("db"), "db: %v", err)
+	}
+	if strings.TrimSpace(s.PKIDir) == "" {
+		p.at(path("pki_dir"), "pki_dir: must name the directory of the server's CA and keys (created if missing)")
+	}
+	if len(s.Hosts) == 0 {
+		p.at(path("hosts"), "hosts: at least one name or IP address is needed: the server certificate must cover the address terminals connect to")
+	}
+	for i, h := range s.Hosts {
+		if !isHost(h) {
+			p.at(path("hosts", i), "hosts: %q is neither a DNS name (letters, digits, '-' and '.') nor an IP address", h)
+		}
+	}
+	if s.PublicURL != "" {
+		if u, err := checkHTTPSURL(s.PublicURL); err != nil {
+			p.at(path("public_url"), "public_url: %v", err)
+		} else if len(s.Hosts) > 0 && !slices.ContainsFunc(s.Hosts, func(h string) bool { return sameHost(h, u.Hostname()) }) {
+			p.at(path("public_url"), "public_url: the host %q is not in hosts, so terminals would refuse the server's certificate; add it to hosts", u.Hostname())
+		}
+	}
+	checkDuration(p, md, "qr_ttl", s.QRTTL, 30*time.Second, 10*time.Minute, "30s to 10m")
+	checkDuration(p, md, "request_retention", s.RequestRetention, time.Hour, 8760*time.Hour, "1h to 8760h")
+	checkLimits(p, "limits", s.Limits)
+	checkLimits(p, "merchant_limits", s.MerchantLimits)
+}
+
+// checkDuration rejects a duration outside [lo, hi]. A bare number in the
+// file is nanoseconds to the decoder, which is never what was meant.
+func checkDuration(p *problems, md toml.MetaData, key string, d, lo, hi time.Duration, rng string) {
+	if d >= lo && d <= hi {
+		return
+	}
+	msg := fmt.Sprintf("%s: %v is out of range (%s)", key, d, rng)
+	if md.Type(key) == "Integer" {
+		msg += `; write it as text with a unit, e.g. "2m"`
+	}
+	p.at(path(key), "%s", msg)
+}
+
+func checkLimits(p *problems, key string, rules map[string]ChannelRule) {
+	for _, ch := range slices.Sorted(maps.Keys(rules)) {
+		r := rules[ch]
 		if !slices.Contains(channelNames, ch) {
-			p.at(path("limits", ch), "limits: unknown channel %q (use %s)", ch, strings.Join(channelNames, ", "))
+			p.at(path(key, ch), "%s: unknown channel %q (use %s)", key, ch, strings.Join(channelNames, ", "))
 			continue
 		}
 		if r.Single < 0 || r.Daily < 0 {
-			p.at(path("limits", ch), "limits.%s: limits cannot be negative", ch)
+			p.at(path(key, ch), "%s.%s: limits cannot be negative", key, ch)
 		}
 		if r.Single > 0 && r.Daily > 0 && r.Single > r.Daily {
-			p.at(path("limits", ch, "single"), "limits.%s.single: %s is above the daily limit %s", ch, r.Single.Grouped(), r.Daily.Grouped())
+			p.at(path(key, ch, "single"), "%s.%s.single: %s is above the daily limit %s", key, ch, r.Single.Grouped(), r.Daily.Grouped())
 		}
 	}
 }
 
 func path(elems ...any) []any { return elems }
 
-// checkID accepts what fits ISO 8583 fields 41 (terminal, 8) and 42
-// (merchant, 15): ASCII letters and digits, at most max of them.
-func checkID(id string, max int) error {
-	if id == "" {
-		return fmt.Errorf("must be set (letters and digits, up to %d)", max)
+// checkHTTPSURL accepts only https: terminals reach the server with mutual
+// TLS, so any other URL would fail at the counter, at the first payment.
+func checkHTTPSURL(s string) (*url.URL, error) {
+	if len(s) >= len("http://") && strings.EqualFold(s[:len("http://")], "http://") {
+		return nil, errors.New("the terminal API is HTTPS with mutual TLS; write https://…")
 	}
-	if len(id) > max {
-		return fmt.Errorf("%q is too long (%d characters, at most %d)", id, len(id), max)
-	}
-	for _, r := range id {
-		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
-			return fmt.Errorf("%q may hold only letters and digits", id)
-		}
-	}
-	return nil
-}
-
-func checkServerURL(s string) error {
 	if !strings.Contains(s, "://") {
-		return fmt.Errorf("%q must start with http:// or https://", s)
+		return nil, fmt.Errorf("%q must start with https://", s)
 	}
 	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a URL", s)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%q is not a URL", s)
+	case u.Scheme != "https":
+		return nil, fmt.Errorf("%q must start with https://", s)
+	case u.Hostname() == "":
+		return nil, fmt.Errorf("%q names no host", s)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q must start with http:// or https://", s)
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%q names no host", s)
+	return u, nil
+}
+
+// isPostgres tells a PostgreSQL URL from a SQLite path as the store does.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// checkDB never shows a password: errors end up in logs. A URL that does not
+// parse cannot be redacted reliably, so it is not shown at all.
+func checkDB(db string) error {
+	const example = "postgres://user:password@host:5432/multipos"
+	switch {
+	case strings.TrimSpace(db) == "":
+		return errors.New("must name a SQLite file or a PostgreSQL URL (" + example + ")")
+	case isPostgres(db):
+		u, err := url.Parse(db)
+		if err != nil {
+			return errors.New("not a valid PostgreSQL URL (" + example + "); percent-encode @ : / ? # % in the user name and password")
+		}
+		if u.Hostname() == "" {
+			return fmt.Errorf("%q names no host (%s)", redact(u), example)
+		}
+	case strings.ContainsAny(db, "?#"):
+		// The store opens SQLite through a file: URI, where these would
+		// start a query or fragment and silently name another file.
+		return fmt.Errorf("%q: a SQLite file name cannot contain '?' or '#'", db)
 	}
 	return nil
 }
 
-// checkPINKey never quotes the key: it is a secret and errors end up in logs.
-func checkPINKey(k string) error {
-	if k == "" {
-		return fmt.Errorf("must be set: 32 or 48 hex digits")
+// redact hides the password in the user info and in a password parameter,
+// where PostgreSQL also accepts one.
+func redact(u *url.URL) string {
+	r := *u
+	if q := r.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		r.RawQuery = q.Encode()
 	}
-	if len(k) != 32 && len(k) != 48 {
-		return fmt.Errorf("must be 32 or 48 hex digits (a double- or triple-length TDES key), found %d characters", len(k))
-	}
-	if _, err := hex.DecodeString(k); err != nil {
-		return fmt.Errorf("must hold only hex digits 0-9 and A-F")
-	}
-	return nil
+	return r.Redacted()
 }
 
-func checkListen(s string) error {
+// isHost accepts what can go into the server certificate's subject
+// alternative names: an IP address or a DNS name.
+func isHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func sameHost(a, b string) bool {
+	if ia, ib := net.ParseIP(a), net.ParseIP(b); ia != nil || ib != nil {
+		return ia.Equal(ib)
+	}
+	return strings.EqualFold(a, b)
+}
+
+// checkListen takes the default port for its example, so that the message
+// about each address shows a value that would make sense there.
+func checkListen(s, examplePort string) error {
 	_, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return fmt.Errorf("%q is not host:port (e.g. \"127.0.0.1:8080\" or \":8080\")", s)
+		return fmt.Errorf("%q is not host:port (e.g. \"127.0.0.1:%s\" or \":%s\")", s, examplePort, examplePort)
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 0 || n > 65535 {

@@ -2,8 +2,6 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +21,7 @@ import (
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/tui"
 )
@@ -33,16 +32,28 @@ type Options struct {
 	Now        func() time.Time // the server's and the app's clock; nil = time.Now
 	Logger     *slog.Logger     // nil = a JSON log file in Dir
 	QRTTL      time.Duration    // life of a QR order; 0 = the server default
-	TerminalID string           // "" = config.DefaultTerminal().TerminalID
+	TerminalID string           // "" = DefaultTerminalID
 	Width      int              // receipt width; 0 = 32
 }
 
-// Env is a running demo: server, stand-ins and simulated devices.
+// The demo's merchant and terminal, registered afresh in every run.
+const (
+	DefaultTerminalID = "T0000001"
+	MerchantID        = "898310048160001"
+	MerchantName      = "多通道示范商户"
+	StoreID           = "DEMO01"
+)
+
+// Env is a running demo: server, stand-ins and simulated devices. The
+// server speaks mutual TLS on loopback with a CA made for this run, as a
+// real posserver does; the terminal is provisioned with a bundle from it.
 type Env struct {
 	Dir        string
 	URL        string
 	TerminalID string
-	PINKey     []byte
+	PINKey     []byte // the terminal's master key, under which it encrypts PIN blocks
+	Authority  *pki.Authority
+	Bundle     pki.Bundle
 	Server     *server.Server
 	Store      *store.Store
 	Client     *channels.Client
@@ -87,66 +98,69 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		e.Log = slog.New(slog.NewJSONHandler(f, nil))
 	}
 	if e.TerminalID == "" {
-		e.TerminalID = config.DefaultTerminal().TerminalID
+		e.TerminalID = DefaultTerminalID
 	}
 	now := o.Now
 	if now == nil {
 		now = time.Now
 	}
 
-	// A fresh terminal PIN key for every run; the bank stand-in knows it as
-	// the server's key table would.
-	e.PINKey = make([]byte, 16)
-	if _, err := rand.Read(e.PINKey); err != nil {
-		return nil, fmt.Errorf("demo PIN key: %w", err)
-	}
-
 	e.Store, err = store.Open(ctx, filepath.Join(e.Dir, "posserver.db"))
 	if err != nil {
 		return nil, fmt.Errorf("demo store: %w", err)
 	}
-	terminals := []config.TerminalEntry{{ID: e.TerminalID, PINKey: hex.EncodeToString(e.PINKey)}}
-	e.StandIns, err = sandbox.New(sandbox.Options{Terminals: terminals, Now: now, Logger: e.Log})
-	if err != nil {
-		return nil, fmt.Errorf("demo stand-ins: %w", err)
+	if e.Authority, err = pki.NewMemory([]string{"127.0.0.1"}); err != nil {
+		return nil, fmt.Errorf("demo CA: %w", err)
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo server listen: %w", err)
+	}
+	e.URL = "https://" + ln.Addr().String()
+	e.Bundle, err = server.Provision(ctx, e.Store, e.Authority,
+		pki.TerminalIdentity{TerminalID: e.TerminalID, MerchantID: MerchantID, StoreID: StoreID}, MerchantName, e.URL, now())
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("demo terminal: %w", err)
+	}
+	e.PINKey = e.Bundle.MasterKey
+
+	keys := server.NewKeyring(e.Store, e.Authority)
+	e.StandIns = sandbox.New(sandbox.Options{PINKey: keys.PINKey, Now: now, Logger: e.Log})
 	def := config.DefaultServer()
 	ttl := o.QRTTL
 	if ttl == 0 {
 		ttl = def.QRTTL
 	}
 	e.Server, err = server.New(server.Options{
-		Store:     e.Store,
-		Wallets:   e.StandIns.Wallets(),
-		Acquirer:  e.StandIns.Acquirer,
-		Merchant:  def.Merchant,
-		Terminals: terminals,
-		Limits:    server.ChannelLimits(def.Limits),
-		QRTTL:     ttl,
-		Now:       now,
-		Logger:    e.Log,
-		Demo:      true,
+		Store:          e.Store,
+		Wallets:        e.StandIns.Wallets(),
+		Acquirer:       e.StandIns.Acquirer,
+		Limits:         server.ChannelLimits(def.Limits),
+		MerchantLimits: server.ChannelLimits(def.MerchantLimits),
+		QRTTL:          ttl,
+		Now:            now,
+		Logger:         e.Log,
+		Demo:           true,
 	})
 	if err != nil {
+		ln.Close()
 		return nil, fmt.Errorf("demo server: %w", err)
 	}
 	e.StandIns.SetNotifier(e.Server)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("demo server listen: %w", err)
-	}
-	e.URL = "http://" + ln.Addr().String()
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	// Requests run under runCtx, so Close answers open long-polls at once
 	// instead of waiting for them.
 	e.http = &http.Server{Handler: e.Server.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return runCtx }}
+		TLSConfig:   e.Authority.ServerTLSConfig(),
+		BaseContext: func(net.Listener) context.Context { return runCtx },
+		ErrorLog:    slog.NewLogLogger(e.Log.Handler(), slog.LevelWarn)}
 	e.done.Add(2)
 	go func() {
 		defer e.done.Done()
-		if err := e.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := e.http.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.Log.Error("demo server stopped", "err", err)
 		}
 	}()
@@ -156,8 +170,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			e.Log.Error("demo server background work stopped", "err", err)
 		}
 	}()
+	e.Server.SetReady(true)
 
-	e.Client = channels.NewClient(e.URL, e.TerminalID, &http.Client{})
+	if e.Client, err = channels.FromBundle(e.Bundle, ""); err != nil {
+		return nil, fmt.Errorf("demo client: %w", err)
+	}
 	e.Traces, err = channels.OpenTraces(filepath.Join(e.Dir, "trace"))
 	if err != nil {
 		return nil, fmt.Errorf("demo trace counter: %w", err)
@@ -211,7 +228,7 @@ func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
 		Lang:         cfg.Lang,
 		TerminalID:   e.TerminalID,
 		PINKey:       e.PINKey,
-		PINKeyIsDemo: true,
+		AppVersion:   "demo",
 		PrinterWidth: e.width,
 		Demo:         true,
 		PowerRoot:    "/sys/class/power_supply",

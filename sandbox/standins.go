@@ -1,12 +1,10 @@
 package sandbox
 
 import (
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server/api"
@@ -15,9 +13,11 @@ import (
 
 // Options configure the stand-ins.
 type Options struct {
-	Terminals []config.TerminalEntry // whose PIN keys the bank knows
-	Now       func() time.Time       // nil = time.Now
-	Logger    *slog.Logger           // nil = slog.Default()
+	// PINKey returns the key a terminal encrypts PIN blocks under, as the
+	// bank knows it; false for a terminal it does not know.
+	PINKey func(terminalID string) ([]byte, bool)
+	Now    func() time.Time // nil = time.Now
+	Logger *slog.Logger     // nil = slog.Default()
 }
 
 // StandIns are the wallet and bank stand-ins behind the server's connectors.
@@ -27,25 +27,13 @@ type StandIns struct {
 	Acquirer *acquirer.Acquirer
 }
 
-// New builds the stand-ins. A terminal PIN key that is not 32 or 48 hex
-// digits is an error.
-func New(o Options) (*StandIns, error) {
-	keys := make(map[string][]byte, len(o.Terminals))
-	for _, t := range o.Terminals {
-		k, err := hex.DecodeString(t.PINKey)
-		if err != nil || (len(k) != 16 && len(k) != 24) {
-			return nil, fmt.Errorf("terminal %s: pin_key must be 32 or 48 hex digits", t.ID)
-		}
-		keys[t.ID] = k
-	}
+// New builds the stand-ins.
+func New(o Options) *StandIns {
 	return &StandIns{
-		Alipay: wallet.New(wallet.Alipay, wallet.Options{Now: o.Now, Logger: o.Logger}),
-		WeChat: wallet.New(wallet.WeChat, wallet.Options{Now: o.Now, Logger: o.Logger}),
-		Acquirer: acquirer.New(acquirer.Options{Now: o.Now, Logger: o.Logger, PINKey: func(tid string) ([]byte, bool) {
-			k, ok := keys[tid]
-			return k, ok
-		}}),
-	}, nil
+		Alipay:   wallet.New(wallet.Alipay, wallet.Options{Now: o.Now, Logger: o.Logger}),
+		WeChat:   wallet.New(wallet.WeChat, wallet.Options{Now: o.Now, Logger: o.Logger}),
+		Acquirer: acquirer.New(acquirer.Options{Now: o.Now, Logger: o.Logger, PINKey: o.PINKey}),
+	}
 }
 
 // Wallets is the server's wallet connector table.

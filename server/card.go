@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/server/api"
@@ -16,7 +17,11 @@ import (
 // cardSale is POST /v1/card/sales. The full card number, track 2 and PIN
 // block go to the acquirer and nowhere else: the journal, the logs and the
 // idempotency fingerprint see the masked number only.
-func (s *Server) cardSale(r *http.Request, tid string) (int, any, error) {
+func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
+	rid, err := requestID(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var req api.CardSale
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
@@ -25,36 +30,48 @@ func (s *Server) cardSale(r *http.Request, tid string) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if err := checkSaleID(req.SaleID); err != nil {
+		return 0, nil, err
+	}
 	masked := cards.Mask(req.PAN)
 	ctx := r.Context()
 	// The fingerprint leaves the PIN block out (the same PIN encrypts the
 	// same way, so it adds nothing) and uses the masked number: a hash of a
 	// full card number can be reversed by trying the few possible numbers.
-	o, fresh, err := s.journal(ctx, api.Order{TerminalID: tid, Trace: req.Trace, Channel: api.Card,
+	o, rep, err := s.journal(ctx, t, api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: api.Card,
 		Kind: api.KindCardSale, Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry},
-		requestHash(string(api.KindCardSale), strconv.FormatInt(req.Amount, 10), masked, req.Expiry, req.Entry))
-	if err != nil || !fresh {
-		return http.StatusOK, o, err
+		rid, string(api.KindCardSale),
+		requestHash(strconv.FormatInt(req.Amount, 10), masked, req.Expiry, req.Entry, req.Trace, req.SaleID))
+	if err != nil {
+		return 0, nil, err
+	}
+	if rep != nil {
+		return rep.status, rep.body, nil
 	}
 	cctx, cancel := s.callCtx(ctx)
-	res, err := s.opts.Acquirer.Sale(cctx, connector.Sale{TerminalID: tid, MerchantID: s.opts.Merchant.ID,
+	start := time.Now()
+	res, err := s.opts.Acquirer.Sale(cctx, connector.Sale{TerminalID: t.ID, MerchantID: t.MerchantID,
 		Trace: req.Trace, Amount: req.Amount, PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2,
 		Entry: req.Entry, PINBlock: pinBlock})
 	cancel()
-	var c store.Change
+	c := store.Change{Actor: "terminal", Answer: &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}}
+	result := outcome(err)
 	switch {
 	case err == nil && res.Approved():
-		c = store.Change{To: api.StateSuccess, ResponseCode: res.ResponseCode, AuthCode: res.AuthCode, RRN: res.RRN, Batch: res.Batch}
+		c.To, c.ResponseCode, c.AuthCode, c.RRN, c.Batch = api.StateSuccess, res.ResponseCode, res.AuthCode, res.RRN, res.Batch
 	case err == nil:
-		c = store.Change{To: api.StateFailed, Reason: api.ReasonDeclined, ResponseCode: res.ResponseCode}
+		result = "declined"
+		c.To, c.Reason, c.ResponseCode = api.StateFailed, api.ReasonDeclined, res.ResponseCode
 	case unknownOutcome(err):
-		// A later issue sends the reversal; until then the order says so.
+		// The sweeper reverses it: the bank may have approved it. No answer
+		// is recorded, so a replay gets the sale as it stands then.
 		s.log.Warn("card sale outcome unknown", append(orderAttrs(o), "err", err)...)
-		c = store.Change{To: api.StateUnknown}
+		c.To, c.Answer = api.StateUnknown, nil
 	default:
 		s.log.Warn("card sale refused by the acquirer link", append(orderAttrs(o), "err", err)...)
-		c = store.Change{To: api.StateFailed, Reason: api.ReasonChannelError}
+		c.To, c.Reason = api.StateFailed, api.ReasonChannelError
 	}
+	s.metrics.ChannelCall(string(api.Card), "sale", result, time.Since(start))
 	o, err = s.settle(context.WithoutCancel(ctx), o, c)
 	return http.StatusCreated, o, err
 }

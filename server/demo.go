@@ -23,17 +23,17 @@ const demoWait = 5 * time.Second
 // demoPay is POST /v1/demo/orders/{id}/pay (demo mode only): the customer
 // pays the order on the phone. It answers with the order once the wallet's
 // notification has arrived, or as it stands after a few seconds.
-func (s *Server) demoPay(r *http.Request, tid string) (int, any, error) {
-	return s.playCustomer(r, tid, customer.Pay)
+func (s *Server) demoPay(r *http.Request, t *terminal) (int, any, error) {
+	return s.playCustomer(r, t, "demo_pay", customer.Pay)
 }
 
 // demoDecline is POST /v1/demo/orders/{id}/decline (demo mode only).
-func (s *Server) demoDecline(r *http.Request, tid string) (int, any, error) {
-	return s.playCustomer(r, tid, customer.Decline)
+func (s *Server) demoDecline(r *http.Request, t *terminal) (int, any, error) {
+	return s.playCustomer(r, t, "demo_decline", customer.Decline)
 }
 
-func (s *Server) playCustomer(r *http.Request, tid string, act func(customer, context.Context, string) error) (int, any, error) {
-	o, err := s.ownOrder(r.Context(), tid, r.PathValue("id"))
+func (s *Server) playCustomer(r *http.Request, t *terminal, op string, act func(customer, context.Context, string) error) (int, any, error) {
+	o, err := s.ownOrder(r.Context(), t.ID, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -41,15 +41,14 @@ func (s *Server) playCustomer(r *http.Request, tid string, act func(customer, co
 	if !ok {
 		return 0, nil, badRequest("order %s is not on a stand-in wallet", o.ID)
 	}
-	if err := act(c, r.Context(), o.OutTradeNo); err != nil {
-		if errors.Is(err, connector.ErrNotFound) {
-			return 0, nil, notFound("order " + o.ID + " at " + string(o.Channel))
+	return s.once(r, t, op, requestHash(op, o.ID), o.ID, func(ctx context.Context) (int, api.Order, error) {
+		if err := act(c, ctx, o.OutTradeNo); err != nil {
+			if errors.Is(err, connector.ErrNotFound) {
+				return 0, o, notFound("order " + o.ID + " at " + string(o.Channel))
+			}
+			return 0, o, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelError, Message: err.Error()}
 		}
-		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelError, Message: err.Error()}
-	}
-	o, err = s.waitFor(r.Context(), o.ID, o.Version, demoWait)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, o, nil
+		o, err := s.waitFor(ctx, o.ID, o.Version, demoWait)
+		return http.StatusOK, o, err
+	})
 }

@@ -16,29 +16,6 @@ import (
 // maxBody bounds request bodies; the largest real one is a card sale.
 const maxBody = 64 << 10
 
-// handler serves one endpoint for a known terminal. It returns the status
-// and body to send, or an error: an *api.Error is sent as it is, anything
-// else is logged and answered 500 without details.
-type handler func(r *http.Request, terminalID string) (int, any, error)
-
-func (s *Server) route(h handler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		tid := r.Header.Get(api.TerminalHeader)
-		if _, ok := s.terminals[tid]; !ok {
-			s.log.Warn("request from unknown terminal", "terminal", tid, "path", r.URL.Path, "remote", r.RemoteAddr)
-			writeJSON(w, http.StatusUnauthorized, &api.Error{Code: api.CodeUnknownTerminal,
-				Message: fmt.Sprintf("terminal %q is not registered with this server", tid)})
-			return
-		}
-		status, body, err := h(r, tid)
-		if err != nil {
-			s.writeError(w, r, tid, err)
-			return
-		}
-		writeJSON(w, status, body)
-	}
-}
-
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, tid string, err error) {
 	var apiErr *api.Error
 	if !errors.As(err, &apiErr) {

@@ -1,71 +1,114 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"time"
 
+	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/store"
 )
 
-// channelRule is a channel's switch and limits as they apply now.
-type channelRule struct {
-	enabled       bool
-	single, daily int64 // fen; 0 = no limit
+// Limits are a channel's switch and limits as they apply to one terminal.
+// Amounts are fen; 0 means no limit.
+type Limits struct {
+	Enabled       bool
+	Single        int64 // per payment
+	Daily         int64 // per day on this terminal
+	MerchantDaily int64 // per day on all the merchant's terminals
 }
 
-// rule returns the channel's rule. A channel is enabled when its limits do
-// not switch it off and it has a connector to send payments to.
-func (s *Server) rule(ch api.Channel) channelRule {
-	r := s.opts.Limits[ch]
-	enabled := r.Enabled == nil || *r.Enabled
-	if ch.Wallet() {
-		enabled = enabled && s.opts.Wallets[ch] != nil
-	} else {
-		enabled = enabled && s.opts.Acquirer != nil
+// EffectiveLimits layers the limits: the configuration file's defaults
+// (per terminal and per merchant), then the merchant's rules, then the
+// terminal's. The single-payment limit is the lower of the terminal's and
+// its merchant's; a channel is on only if no level switches it off.
+func EffectiveLimits(terminalDefaults, merchantDefaults map[api.Channel]config.ChannelRule, rules []store.LimitRule) map[api.Channel]Limits {
+	out := make(map[api.Channel]Limits, len(api.Channels))
+	for _, ch := range api.Channels {
+		term := fromConfig(terminalDefaults[ch])
+		merch := fromConfig(merchantDefaults[ch])
+		for _, r := range rules {
+			if r.Channel != ch {
+				continue
+			}
+			switch r.Scope {
+			case store.ScopeTerminal:
+				term = term.overlay(r)
+			case store.ScopeMerchant:
+				merch = merch.overlay(r)
+			}
+		}
+		out[ch] = Limits{
+			Enabled:       term.enabled && merch.enabled,
+			Single:        lowest(term.single, merch.single),
+			Daily:         term.daily,
+			MerchantDaily: merch.daily,
+		}
 	}
-	return channelRule{enabled: enabled, single: int64(r.Single), daily: int64(r.Daily)}
+	return out
 }
 
-// today returns the bounds of the current day in the server clock's zone.
-func (s *Server) today() (from, to time.Time) {
-	now := s.now()
-	from = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
-	return from, from.AddDate(0, 0, 1)
+// effectiveRules is EffectiveLimits with the server's defaults, and a
+// channel without a connector switched off.
+func (s *Server) effectiveRules(rules []store.LimitRule) map[api.Channel]Limits {
+	out := EffectiveLimits(s.opts.Limits, s.opts.MerchantLimits, rules)
+	for ch, r := range out {
+		connected := s.opts.Acquirer != nil
+		if ch.Wallet() {
+			connected = s.opts.Wallets[ch] != nil
+		}
+		r.Enabled = r.Enabled && connected
+		out[ch] = r
+	}
+	return out
 }
 
-// dailyUsed is what the terminal took on the channel today (SUCCESS only).
-func (s *Server) dailyUsed(ctx context.Context, terminalID string, ch api.Channel) (int64, error) {
-	from, to := s.today()
-	return s.st.SuccessTotal(ctx, terminalID, ch, from, to)
+type level struct {
+	enabled       bool
+	single, daily int64
 }
 
-// checkLimits refuses a payment the channel must not take: switched off,
-// over the single-payment limit, or over what is left of the daily limit.
-// Only SUCCESS payments count toward the day, so payments still open can
-// together pass it; the channel's own limits stay the last word.
-func (s *Server) checkLimits(ctx context.Context, terminalID string, ch api.Channel, amount int64) error {
-	r := s.rule(ch)
-	if !r.enabled {
+func fromConfig(r config.ChannelRule) level {
+	return level{enabled: r.Enabled == nil || *r.Enabled, single: int64(r.Single), daily: int64(r.Daily)}
+}
+
+func (l level) overlay(r store.LimitRule) level {
+	if r.Enabled != nil {
+		l.enabled = *r.Enabled
+	}
+	if r.Single != nil {
+		l.single = *r.Single
+	}
+	if r.Daily != nil {
+		l.daily = *r.Daily
+	}
+	return l
+}
+
+// lowest is the stricter of two limits where 0 means none.
+func lowest(a, b int64) int64 {
+	switch {
+	case a == 0:
+		return b
+	case b == 0:
+		return a
+	}
+	return min(a, b)
+}
+
+// checkLimits refuses a payment the channel must not take: switched off or
+// over the single-payment limit. The daily limits are checked by the store
+// as the payment is journaled, in the same database transaction.
+func (s *Server) checkLimits(t *terminal, ch api.Channel, amount int64) error {
+	r := t.rules[ch]
+	if !r.Enabled {
 		return &api.Error{Status: http.StatusForbidden, Code: api.CodeChannelDisabled,
 			Message: fmt.Sprintf("channel %s is disabled", ch)}
 	}
-	if r.single > 0 && amount > r.single {
-		return &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeOverLimit, Limit: r.single,
-			Message: fmt.Sprintf("%s above the %s limit per payment on %s", money.Fen(amount).Yuan(), money.Fen(r.single).Yuan(), ch)}
-	}
-	if r.daily > 0 {
-		used, err := s.dailyUsed(ctx, terminalID, ch)
-		if err != nil {
-			return err
-		}
-		if used+amount > r.daily {
-			left := max(r.daily-used, 0)
-			return &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeOverDailyLimit, Limit: left,
-				Message: fmt.Sprintf("%s above what is left today on %s (%s)", money.Fen(amount).Yuan(), ch, money.Fen(left).Yuan())}
-		}
+	if r.Single > 0 && amount > r.Single {
+		return &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeOverLimit, Limit: r.Single,
+			Message: fmt.Sprintf("%s above the %s limit per payment on %s", money.Fen(amount).Yuan(), money.Fen(r.Single).Yuan(), ch)}
 	}
 	return nil
 }
@@ -78,27 +121,38 @@ func checkAmount(amount int64) error {
 	return nil
 }
 
-func (s *Server) ping(*http.Request, string) (int, any, error) {
+func (s *Server) ping(*http.Request, *terminal) (int, any, error) {
 	return http.StatusNoContent, nil, nil
 }
 
-func (s *Server) terminalInfo(r *http.Request, tid string) (int, any, error) {
+// terminalInfo is GET /v1/terminal: who the terminal is, and its channels
+// with their limits and what is used of them today.
+func (s *Server) terminalInfo(r *http.Request, t *terminal) (int, any, error) {
+	now := s.now()
 	info := api.TerminalInfo{
-		TerminalID:   tid,
-		MerchantID:   s.opts.Merchant.ID,
-		MerchantName: s.opts.Merchant.Name,
-		QRTTLSeconds: int(s.opts.QRTTL / time.Second),
+		TerminalID:   t.ID,
+		MerchantID:   t.MerchantID,
+		MerchantName: t.MerchantName,
+		StoreID:      t.StoreID,
+		QRTTLSeconds: int(s.opts.QRTTL.Seconds()),
 		Demo:         s.opts.Demo,
-		ServerTime:   s.now(),
+		ServerTime:   now,
 	}
+	day := s.day(now)
 	for _, ch := range api.Channels {
-		rl := s.rule(ch)
-		used, err := s.dailyUsed(r.Context(), tid, ch)
+		rl := t.rules[ch]
+		used, err := s.st.DailyTotal(r.Context(), t.ID, ch, day)
 		if err != nil {
 			return 0, nil, err
 		}
-		info.Channels = append(info.Channels, api.ChannelInfo{Channel: ch, Enabled: rl.enabled,
-			SingleLimit: rl.single, DailyLimit: rl.daily, DailyUsed: used})
+		ci := api.ChannelInfo{Channel: ch, Enabled: rl.Enabled, SingleLimit: rl.Single, DailyLimit: rl.Daily, DailyUsed: used}
+		if rl.MerchantDaily > 0 {
+			ci.MerchantDailyLimit = rl.MerchantDaily
+			if ci.MerchantDailyUsed, err = s.st.MerchantDailyTotal(r.Context(), t.MerchantID, ch, day); err != nil {
+				return 0, nil, err
+			}
+		}
+		info.Channels = append(info.Channels, ci)
 	}
 	return http.StatusOK, info, nil
 }

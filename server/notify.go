@@ -28,6 +28,7 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 	}
 	o, err := s.st.ByOutTradeNo(ctx, ch, n.OutTradeNo)
 	if errors.Is(err, store.ErrNotFound) {
+		s.metrics.Notification(n.Channel, "refused")
 		s.log.Error("notification for an unknown order refused", "channel", n.Channel, "out_trade_no", n.OutTradeNo,
 			"state", string(n.State), "amount", n.Amount)
 		return fmt.Errorf("%w: no %s order %s", ErrRefused, ch, n.OutTradeNo)
@@ -36,6 +37,7 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 		return fmt.Errorf("notify %s %s: %w", ch, n.OutTradeNo, err)
 	}
 	if n.Amount != o.Amount {
+		s.metrics.Notification(n.Channel, "refused")
 		s.log.Error("notification amount differs from the order; refused", append(orderAttrs(o),
 			"notified_amount", n.Amount, "notified_state", string(n.State))...)
 		return fmt.Errorf("%w: %s order %s is %d fen, notification says %d", ErrRefused, ch, n.OutTradeNo, o.Amount, n.Amount)
@@ -46,10 +48,15 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 				s.log.Error("notification contradicts a final order; left for reconciliation",
 					append(orderAttrs(o), "notified_state", string(n.State), "trade_no", n.TradeNo)...)
 			}
+			s.metrics.Notification(n.Channel, "duplicate")
 			return nil
 		}
-		o, err = s.applyWalletState(ctx, o, n.State, n.TradeNo, n.Amount, api.ReasonExpired)
+		before := o.Version
+		o, err = s.applyWalletState(ctx, o, n.State, n.TradeNo, n.Amount, api.ReasonExpired, "notification")
 		if !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrFinal) {
+			if err == nil && o.Version > before {
+				s.metrics.Notification(n.Channel, "applied")
+			}
 			return err
 		}
 	}

@@ -26,8 +26,8 @@ func (s *Server) ownOrder(ctx context.Context, tid, id string) (api.Order, error
 
 // getOrder is the long-poll: with after=V it answers as soon as the order's
 // version passes V, or after wait (capped at api.MaxWait).
-func (s *Server) getOrder(r *http.Request, tid string) (int, any, error) {
-	o, err := s.ownOrder(r.Context(), tid, r.PathValue("id"))
+func (s *Server) getOrder(r *http.Request, t *terminal) (int, any, error) {
+	o, err := s.ownOrder(r.Context(), t.ID, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -69,12 +69,12 @@ func parseWait(v string) (time.Duration, error) {
 	return min(d, api.MaxWait), nil
 }
 
-func (s *Server) orderByTrace(r *http.Request, tid string) (int, any, error) {
+func (s *Server) orderByTrace(r *http.Request, t *terminal) (int, any, error) {
 	trace := r.URL.Query().Get("trace")
 	if !validTrace(trace) {
 		return 0, nil, badRequest("trace=%q is not 6 digits", trace)
 	}
-	o, _, err := s.st.ByTrace(r.Context(), tid, trace)
+	o, err := s.st.ByTrace(r.Context(), t.ID, trace)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil, notFound("order with trace " + trace)
 	}

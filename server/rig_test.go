@@ -3,30 +3,45 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
-	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/metrics"
+	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
+	"github.com/multipos/multipos/server/store/storetest"
 )
 
 const ttl = 2 * time.Minute
 
-var pinKeys = map[string]string{
-	"T1": "0123456789ABCDEFFEDCBA9876543210",
-	"T2": "FEDCBA98765432100123456789ABCDEF",
+// The chain the rig provisions: T1 and T2 in store S1 of merchant M1, T3
+// in store S2 of merchant M2.
+const (
+	m1, m1Name = "898310048160001", "多通道测试店"
+	m2, m2Name = "898310048160002", "另一家店"
+)
+
+var terminals = []pki.TerminalIdentity{
+	{TerminalID: "T1", MerchantID: m1, StoreID: "S1"},
+	{TerminalID: "T2", MerchantID: m1, StoreID: "S1"},
+	{TerminalID: "T3", MerchantID: m2, StoreID: "S2"},
 }
 
 // clock is a settable clock shared by the server and the stand-ins.
@@ -47,6 +62,12 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// newClock starts at 23:00 in China: a day boundary is an hour away, as it
+// is for real shops.
+func newClock() *clock {
+	return &clock{now: time.Date(2026, 3, 1, 23, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+}
+
 // logBuffer collects the server's log lines for leak checks.
 type logBuffer struct {
 	mu sync.Mutex
@@ -65,78 +86,148 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// rig is a real server on a temporary SQLite file, behind httptest, with the
-// sandbox wallets and bank as its connectors.
+// rig is a real server on a fresh store, behind an httptest TLS server that
+// asks for terminal certificates, with the sandbox wallets and bank as its
+// connectors and terminals T1, T2 (merchant M1) and T3 (merchant M2)
+// provisioned through Provision.
 type rig struct {
-	t      *testing.T
-	srv    *Server
-	ali    *wallet.Wallet
-	wx     *wallet.Wallet
-	bank   *acquirer.Acquirer
-	clock  *clock
-	logs   *logBuffer
-	url    string
-	dbPath string
+	t       *testing.T
+	d       store.Dialect
+	dsn     string
+	st      *store.Store
+	ca      *pki.Authority
+	srv     *Server
+	met     *metrics.Metrics
+	ali, wx *wallet.Wallet
+	bank    *acquirer.Acquirer
+	clock   *clock
+	logs    *logBuffer
+	url     string
+	bundles map[string]pki.Bundle
+
+	mu      sync.Mutex
+	clients map[string]*channels.Client
+	raw     map[string]*http.Client
 }
 
-func newRig(t *testing.T, mod func(*Options)) *rig {
+func newRig(t *testing.T, d store.Dialect, mod func(*Options)) *rig {
 	t.Helper()
-	ctx := context.Background()
-	r := &rig{t: t, logs: &logBuffer{},
-		// 23:00 in China: a day boundary is an hour away, as it is for real shops.
-		clock: &clock{now: time.Date(2026, 3, 1, 23, 0, 0, 0, time.FixedZone("CST", 8*3600))}}
-	r.dbPath = filepath.Join(t.TempDir(), "posserver.db")
-	st, err := store.Open(ctx, r.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	wopts := wallet.Options{Now: r.clock.Now, Logger: log, RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond}
-	r.ali, r.wx = wallet.New(wallet.Alipay, wopts), wallet.New(wallet.WeChat, wopts)
-	r.bank = acquirer.New(acquirer.Options{Now: r.clock.Now, Logger: log, PINKey: func(tid string) ([]byte, bool) {
-		k, ok := pinKeys[tid]
-		b, _ := hex.DecodeString(k)
-		return b, ok
-	}})
+	r := &rig{t: t, d: d, logs: &logBuffer{}, clock: newClock(), clients: map[string]*channels.Client{}, raw: map[string]*http.Client{}}
+	r.dsn = storetest.DSN(t, d)
+	r.st = storetest.OpenDSN(t, r.dsn)
+	r.ca = newAuthority(t)
+	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r.ali, r.wx, r.bank = standIns(t, r.clock, logger, NewKeyring(r.st, r.ca))
+	r.met = metrics.New()
 	opts := Options{
-		Store:     st,
-		Wallets:   map[api.Channel]connector.Wallet{api.Alipay: r.ali, api.WeChat: r.wx},
-		Acquirer:  r.bank,
-		Merchant:  config.Merchant{ID: "898310048160001", Name: "多通道测试店"},
-		Terminals: []config.TerminalEntry{{ID: "T1", PINKey: pinKeys["T1"]}, {ID: "T2", PINKey: pinKeys["T2"]}},
-		QRTTL:     ttl,
-		Now:       r.clock.Now,
-		Logger:    log,
-		Demo:      true,
+		Store:    r.st,
+		Wallets:  map[api.Channel]connector.Wallet{api.Alipay: r.ali, api.WeChat: r.wx},
+		Acquirer: r.bank,
+		QRTTL:    ttl,
+		Now:      r.clock.Now,
+		Logger:   logger,
+		Metrics:  r.met,
+		Demo:     true,
+		Instance: "rig",
 	}
 	if mod != nil {
 		mod(&opts)
 	}
-	r.srv, err = New(opts)
-	if err != nil {
+	var err error
+	if r.srv, err = New(opts); err != nil {
 		t.Fatal(err)
 	}
 	r.ali.SetNotifier(r.srv)
 	r.wx.SetNotifier(r.srv)
-	hs := httptest.NewServer(r.srv.Handler())
-	r.url = hs.URL
-	t.Cleanup(func() {
-		hs.Close()
-		r.ali.Stop()
-		r.wx.Stop()
-		st.Close()
-	})
+	r.url = serveTLS(t, r.srv.Handler(), r.ca)
+	r.bundles = provision(t, r.st, r.ca, r.url, r.clock.Now())
 	return r
 }
 
+func newAuthority(t *testing.T) *pki.Authority {
+	t.Helper()
+	ca, err := pki.NewMemory([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// standIns builds the sandbox wallets and bank; the bank finds PIN keys in
+// the keyring, as posserver's demo mode wires it.
+func standIns(t *testing.T, c *clock, logger *slog.Logger, keys *Keyring) (ali, wx *wallet.Wallet, bank *acquirer.Acquirer) {
+	wopts := wallet.Options{Now: c.Now, Logger: logger, RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond}
+	ali, wx = wallet.New(wallet.Alipay, wopts), wallet.New(wallet.WeChat, wopts)
+	bank = acquirer.New(acquirer.Options{Now: c.Now, Logger: logger, PINKey: keys.PINKey})
+	t.Cleanup(func() {
+		ali.Stop()
+		wx.Stop()
+	})
+	return ali, wx, bank
+}
+
+// serveTLS serves h over mutual TLS with the authority's server
+// certificate and returns its https://127.0.0.1:port URL.
+func serveTLS(t *testing.T, h http.Handler, ca *pki.Authority) string {
+	t.Helper()
+	hs := httptest.NewUnstartedServer(h)
+	hs.TLS = ca.ServerTLSConfig()
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
+	hs.StartTLS()
+	t.Cleanup(hs.Close)
+	if !strings.HasPrefix(hs.URL, "https://127.0.0.1:") {
+		t.Fatalf("server URL %s", hs.URL)
+	}
+	return hs.URL
+}
+
+// provision registers the rig's terminals and returns their bundles.
+func provision(t *testing.T, st *store.Store, ca *pki.Authority, url string, now time.Time) map[string]pki.Bundle {
+	t.Helper()
+	out := map[string]pki.Bundle{}
+	for _, id := range terminals {
+		name := m1Name
+		if id.MerchantID == m2 {
+			name = m2Name
+		}
+		b, err := Provision(context.Background(), st, ca, id, name, url, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Server != url || len(b.MasterKey) != 16 {
+			t.Fatalf("bundle of %s: server %q, key of %d bytes", id.TerminalID, b.Server, len(b.MasterKey))
+		}
+		out[id.TerminalID] = b
+	}
+	return out
+}
+
+// client returns the terminal's API client, built from its bundle.
 func (r *rig) client(tid string) *channels.Client {
-	return channels.NewClient(r.url, tid, nil)
+	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.clients[tid]; c != nil {
+		return c
+	}
+	c, err := channels.FromBundle(r.bundles[tid], r.url)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.clients[tid] = c
+	return c
 }
 
 // order creates a wallet order on T1 and checks it is PENDING.
 func (r *rig) order(ch api.Channel, trace string, amount int64) api.Order {
 	r.t.Helper()
-	o, err := r.client("T1").CreateWalletOrder(context.Background(), api.CreateWalletOrder{Trace: trace, Channel: ch, Amount: amount})
+	return r.orderOn("T1", ch, trace, amount)
+}
+
+func (r *rig) orderOn(tid string, ch api.Channel, trace string, amount int64) api.Order {
+	r.t.Helper()
+	o, err := r.client(tid).CreateWalletOrder(context.Background(), channels.NewRequestID(),
+		api.CreateWalletOrder{Trace: trace, Channel: ch, Amount: amount})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -146,7 +237,7 @@ func (r *rig) order(ch api.Channel, trace string, amount int64) api.Order {
 	return o
 }
 
-// wait long-polls until the order passes version after (or 10 s).
+// wait long-polls until the order passes its version (or 10 s).
 func (r *rig) wait(tid string, o api.Order) api.Order {
 	r.t.Helper()
 	got, err := r.client(tid).WaitOrder(context.Background(), o.ID, o.Version, 10*time.Second)
@@ -158,15 +249,95 @@ func (r *rig) wait(tid string, o api.Order) api.Order {
 
 func (r *rig) history(id string) []api.State {
 	r.t.Helper()
-	h, err := r.srv.History(context.Background(), id)
+	return statesOf(r.t, r.srv, id)
+}
+
+func statesOf(t *testing.T, srv *Server, id string) []api.State {
+	t.Helper()
+	h, err := srv.History(context.Background(), id)
 	if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var out []api.State
 	for _, tr := range h {
 		out = append(out, tr.To)
 	}
 	return out
+}
+
+// sweep runs one sweep and fails the test on an error.
+func (r *rig) sweep() {
+	r.t.Helper()
+	if err := r.srv.Sweep(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// httpClient is a plain HTTP client presenting the terminal's certificate,
+// for requests channels.Client would not send.
+func (r *rig) httpClient(tid string) *http.Client {
+	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.raw[tid]; c != nil {
+		return c
+	}
+	c := tlsClient(r.t, r.bundles[tid])
+	r.raw[tid] = c
+	return c
+}
+
+func tlsClient(t *testing.T, b pki.Bundle) *http.Client {
+	t.Helper()
+	tc, err := b.ClientTLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clientWith(t, tc)
+}
+
+func clientWith(t *testing.T, tc *tls.Config) *http.Client {
+	tr := &http.Transport{TLSClientConfig: tc}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// post sends a POST as terminal tid under request id rid ("" for none) and
+// returns the status and the body.
+func (r *rig) post(tid, path, rid string, body any) (int, []byte) {
+	r.t.Helper()
+	status, data, err := r.tryPost(tid, path, rid, body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return status, data
+}
+
+// tryPost is post for goroutines other than the test's.
+func (r *rig) tryPost(tid, path, rid string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(http.MethodPost, r.url+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if rid != "" {
+		req.Header.Set(api.IdempotencyHeader, rid)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.httpClient(tid).Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
 }
 
 // apiErr returns the *api.Error in err, failing the test if there is none.
@@ -177,6 +348,16 @@ func apiErr(t *testing.T, err error) *api.Error {
 		t.Fatalf("want an *api.Error, got %v", err)
 	}
 	return e
+}
+
+// errCode is the error code of an error body.
+func errCode(t *testing.T, body []byte) string {
+	t.Helper()
+	var e api.Error
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("error body %q: %v", body, err)
+	}
+	return e.Code
 }
 
 func sameStates(a, b []api.State) bool {
@@ -191,9 +372,14 @@ func sameStates(a, b []api.State) bool {
 	return true
 }
 
-// cardSale builds a sale with a test card and a PIN encrypted under the key
-// of terminal keyOf.
-func cardSale(t *testing.T, id, pin, keyOf, trace string, amount int64) api.CardSale {
+// cardSale builds a sale with a test card and a PIN encrypted under the
+// master key of terminal keyOf, from its bundle.
+func (r *rig) cardSale(id, pin, keyOf, trace string, amount int64) api.CardSale {
+	r.t.Helper()
+	return cardSaleWith(r.t, r.bundles[keyOf].MasterKey, id, pin, trace, amount)
+}
+
+func cardSaleWith(t *testing.T, key []byte, id, pin, trace string, amount int64) api.CardSale {
 	t.Helper()
 	var c acquirer.TestCard
 	for _, tc := range acquirer.TestCards() {
@@ -204,11 +390,66 @@ func cardSale(t *testing.T, id, pin, keyOf, trace string, amount int64) api.Card
 	if c.PAN == "" {
 		c = acquirer.TestCard{PAN: id, Expiry: "3012"} // a number the bank does not know
 	}
-	key, _ := hex.DecodeString(pinKeys[keyOf])
 	blk, err := cards.EncryptPIN(key, []byte(pin), c.PAN)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return api.CardSale{Trace: trace, Amount: amount, PAN: c.PAN, Expiry: c.Expiry, Track2: c.Track2,
 		Entry: "chip", PINBlock: hex.EncodeToString(blk[:])}
+}
+
+// sell sends a card sale from T1 under a fresh request id.
+func (r *rig) sell(s api.CardSale) (api.Order, error) {
+	return r.client("T1").CardSale(context.Background(), channels.NewRequestID(), s)
+}
+
+// metric sums the samples of a counter whose labels include want.
+func metric(t *testing.T, m *metrics.Metrics, name string, want map[string]string) float64 {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	sample:
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue sample
+				}
+			}
+			sum += s.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
+
+// onBoth runs f on a fresh rig of each dialect.
+func onBoth(t *testing.T, mod func(*Options), f func(t *testing.T, r *rig)) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) { f(t, newRig(t, d, mod)) })
+}
+
+// onSQLite runs f on a SQLite rig: for what does not depend on the engine.
+func onSQLite(t *testing.T, mod func(*Options), f func(t *testing.T, r *rig)) {
+	f(t, newRig(t, store.SQLite, mod))
+}
+
+// eventually waits up to 10 s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still not there after 10s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

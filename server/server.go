@@ -2,46 +2,65 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/metrics"
 	"github.com/multipos/multipos/server/store"
 )
 
 // Defaults for the zero values of Options.
 const (
-	DefaultQRTTL          = 2 * time.Minute
-	DefaultChannelTimeout = 20 * time.Second
-	DefaultSweepInterval  = time.Second
+	DefaultQRTTL            = 2 * time.Minute
+	DefaultChannelTimeout   = 20 * time.Second
+	DefaultSweepInterval    = time.Second
+	DefaultRequestRetention = 7 * 24 * time.Hour
+	DefaultCacheTTL         = 2 * time.Second
 )
 
 // Options assembles a server. Store is required; a channel without a
 // connector (no Wallets entry, nil Acquirer) is shown to terminals as
 // disabled.
 type Options struct {
-	Store     *store.Store
-	Wallets   map[api.Channel]connector.Wallet
-	Acquirer  connector.Acquirer
-	Merchant  config.Merchant
-	Terminals []config.TerminalEntry
-	Limits    map[api.Channel]config.ChannelRule
-	QRTTL     time.Duration    // life of a QR order; default DefaultQRTTL
-	Now       func() time.Time // default time.Now; its location decides where "today" starts
-	Logger    *slog.Logger     // default slog.Default()
-	Demo      bool             // training mode: connectors are stand-ins, trainer endpoints are on
+	Store    *store.Store
+	Wallets  map[api.Channel]connector.Wallet
+	Acquirer connector.Acquirer
+	// Limits are the configuration file's defaults: per terminal (single
+	// payment and daily total) and per merchant (daily total of all its
+	// terminals). Rules set with `posserver limits` override them.
+	Limits         map[api.Channel]config.ChannelRule
+	MerchantLimits map[api.Channel]config.ChannelRule
+	QRTTL          time.Duration    // life of a QR order; default DefaultQRTTL
+	Now            func() time.Time // default time.Now; its location decides where the business day starts
+	Logger         *slog.Logger     // default slog.Default()
+	Metrics        *metrics.Metrics // nil: no metrics
+	Demo           bool             // training mode: connectors are stand-ins, trainer endpoints are on
+	// Instance names this server among those sharing the database (leases,
+	// logs). Default: host name, process id and a random suffix.
+	Instance string
 
 	// ChannelTimeout bounds each call to a channel; when it runs out the
 	// outcome is unknown. Default DefaultChannelTimeout.
 	ChannelTimeout time.Duration
-	// SweepInterval is how often Run looks for expired QR orders.
+	// SweepInterval is how often Run looks for transactions to resolve.
 	// Default DefaultSweepInterval.
 	SweepInterval time.Duration
+	// RequestRetention is how long request ids are remembered for replays.
+	RequestRetention time.Duration
+	// CacheTTL bounds how long a terminal's record and limits are reused
+	// between requests: a disabled terminal is refused within this time.
+	CacheTTL time.Duration
 }
 
 // ChannelLimits keys the config file's per-channel rules by channel.
@@ -53,14 +72,18 @@ func ChannelLimits(rules map[string]config.ChannelRule) map[api.Channel]config.C
 	return out
 }
 
-// Server is posserver's core. It is safe for concurrent use.
+// Server is posserver's core. It is safe for concurrent use, and several
+// servers may share one PostgreSQL database.
 type Server struct {
 	opts      Options
 	st        *store.Store
 	log       *slog.Logger
 	now       func() time.Time
-	terminals map[string]config.TerminalEntry
 	hub       *hub
+	metrics   *metrics.Metrics
+	terminals *terminalCache
+	seen      seenTimes
+	ready     atomic.Bool
 }
 
 // New checks the options and returns a server.
@@ -73,20 +96,12 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("server: %q is not a wallet channel", ch)
 		}
 	}
-	for ch := range opts.Limits {
-		if !ch.Valid() {
-			return nil, fmt.Errorf("server: limits for unknown channel %q", ch)
+	for _, m := range []map[api.Channel]config.ChannelRule{opts.Limits, opts.MerchantLimits} {
+		for ch := range m {
+			if !ch.Valid() {
+				return nil, fmt.Errorf("server: limits for unknown channel %q", ch)
+			}
 		}
-	}
-	terminals := make(map[string]config.TerminalEntry, len(opts.Terminals))
-	for _, t := range opts.Terminals {
-		if t.ID == "" {
-			return nil, errors.New("server: a terminal without an id")
-		}
-		if _, dup := terminals[t.ID]; dup {
-			return nil, fmt.Errorf("server: terminal %s listed twice", t.ID)
-		}
-		terminals[t.ID] = t
 	}
 	if opts.QRTTL <= 0 {
 		opts.QRTTL = DefaultQRTTL
@@ -97,39 +112,60 @@ func New(opts Options) (*Server, error) {
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = DefaultSweepInterval
 	}
+	if opts.RequestRetention <= 0 {
+		opts.RequestRetention = DefaultRequestRetention
+	}
+	if opts.CacheTTL <= 0 {
+		opts.CacheTTL = DefaultCacheTTL
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Server{opts: opts, st: opts.Store, log: opts.Logger, now: opts.Now, terminals: terminals, hub: newHub()}, nil
+	if opts.Instance == "" {
+		host, _ := os.Hostname()
+		opts.Instance = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(rand.Text()[:6]))
+	}
+	s := &Server{opts: opts, st: opts.Store, log: opts.Logger.With("instance", opts.Instance), now: opts.Now,
+		hub: newHub(), metrics: opts.Metrics, seen: seenTimes{m: map[string]time.Time{}}}
+	s.terminals = newTerminalCache(s)
+	return s, nil
 }
 
-// Handler returns the terminal API (see package api).
+// Instance returns the server's name among instances.
+func (s *Server) Instance() string { return s.opts.Instance }
+
+// Handler returns the terminal API (see package api). It must be served
+// over mutual TLS: every request is the terminal its client certificate
+// names.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/ping", s.route(s.ping))
-	mux.HandleFunc("GET /v1/terminal", s.route(s.terminalInfo))
-	mux.HandleFunc("POST /v1/orders", s.route(s.createWalletOrder))
-	mux.HandleFunc("GET /v1/orders", s.route(s.orderByTrace))
-	mux.HandleFunc("GET /v1/orders/{id}", s.route(s.getOrder))
-	mux.HandleFunc("POST /v1/orders/{id}/cancel", s.route(s.cancelOrder))
-	mux.HandleFunc("POST /v1/card/sales", s.route(s.cardSale))
-	if s.opts.Demo {
-		mux.HandleFunc("POST /v1/demo/orders/{id}/pay", s.route(s.demoPay))
-		mux.HandleFunc("POST /v1/demo/orders/{id}/decline", s.route(s.demoDecline))
+	handle := func(pattern string, h handler) {
+		mux.Handle(pattern, s.metrics.Wrap(pattern, s.route(h)))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /v1/ping", s.ping)
+	handle("POST /v1/heartbeat", s.heartbeat)
+	handle("GET /v1/terminal", s.terminalInfo)
+	handle("POST /v1/orders", s.createWalletOrder)
+	handle("GET /v1/orders", s.orderByTrace)
+	handle("GET /v1/orders/{id}", s.getOrder)
+	handle("POST /v1/orders/{id}/cancel", s.cancelOrder)
+	handle("POST /v1/card/sales", s.cardSale)
+	if s.opts.Demo {
+		handle("POST /v1/demo/orders/{id}/pay", s.demoPay)
+		handle("POST /v1/demo/orders/{id}/decline", s.demoDecline)
+	}
+	mux.Handle("/", s.metrics.Wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, notFound(r.Method+" "+r.URL.Path))
-	})
+	})))
 	return mux
 }
 
 // OrderByTrace returns the order a terminal created with a trace.
 func (s *Server) OrderByTrace(ctx context.Context, terminalID, trace string) (api.Order, error) {
-	o, _, err := s.st.ByTrace(ctx, terminalID, trace)
-	return o, err
+	return s.st.ByTrace(ctx, terminalID, trace)
 }
 
 // History returns an order's state changes, oldest first.
@@ -137,72 +173,33 @@ func (s *Server) History(ctx context.Context, orderID string) ([]store.Transitio
 	return s.st.History(ctx, orderID)
 }
 
-// journal is the start of every mutating request. A replay of a trace
-// returns the order of the first request (once it has left CREATED), a
-// different request on the same trace is refused; otherwise the channel and
-// limits are checked and the order is journaled in state CREATED. Only the
-// caller that gets fresh true may go on to the channel.
-func (s *Server) journal(ctx context.Context, o api.Order, hash string) (order api.Order, fresh bool, err error) {
-	prev, prevHash, err := s.st.ByTrace(ctx, o.TerminalID, o.Trace)
-	switch {
-	case err == nil:
-		if prevHash != hash {
-			return api.Order{}, false, conflict(prev)
-		}
-		return s.settled(ctx, prev), false, nil
-	case !errors.Is(err, store.ErrNotFound):
-		return api.Order{}, false, err
-	}
-	if err := s.checkLimits(ctx, o.TerminalID, o.Channel, o.Amount); err != nil {
-		return api.Order{}, false, err
-	}
-	o.CreatedAt = s.now()
-	created, fresh, err := s.st.Create(ctx, o, hash)
-	switch {
-	case errors.Is(err, store.ErrRequestMismatch):
-		return api.Order{}, false, conflict(created)
-	case err != nil:
-		return api.Order{}, false, err
-	case !fresh: // a concurrent duplicate journaled it first
-		return s.settled(ctx, created), false, nil
-	}
-	s.log.Info("order journaled", orderAttrs(created)...)
-	return created, true, nil
-}
-
-func conflict(prev api.Order) *api.Error {
-	return &api.Error{Status: http.StatusConflict, Code: api.CodeIdempotencyConflict,
-		Message: fmt.Sprintf("trace %s was already used for another request (order %s)", prev.Trace, prev.ID)}
-}
-
-// settled waits, within the channel timeout, for an order still in CREATED
-// (its first request is talking to the channel) to get its answer, so that a
-// replay gets the same answer as the first request.
-func (s *Server) settled(ctx context.Context, o api.Order) api.Order {
-	if o.State != api.StateCreated {
-		return o
-	}
-	cur, err := s.waitFor(ctx, o.ID, o.Version, s.opts.ChannelTimeout)
-	if err != nil {
-		return o
-	}
-	return cur
-}
-
 // waitFor returns the order as soon as its version is above after, or as it
-// is when wait runs out or ctx ends.
+// is when wait runs out or ctx ends. Changes made by other instances arrive
+// through the store's Listen (see Run); a slow re-read covers a missed one.
 func (s *Server) waitFor(ctx context.Context, id string, after int, wait time.Duration) (api.Order, error) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	var known *api.Order // handed over by the last wake-up
 	for {
-		changed, done := s.hub.subscribe(id)
-		o, err := s.st.Get(ctx, id)
+		sig, done := s.hub.subscribe(id)
+		var (
+			o   api.Order
+			err error
+		)
+		if known != nil && known.Version > after {
+			o = *known
+		} else {
+			o, err = s.st.Get(ctx, id)
+		}
 		if err != nil || o.Version > after {
 			done()
 			return o, err
 		}
 		select {
-		case <-changed:
+		case <-sig.c:
+			known = sig.order
+			done()
+		case <-time.After(5 * time.Second):
 			done()
 		case <-timer.C:
 			done()
@@ -215,23 +212,60 @@ func (s *Server) waitFor(ctx context.Context, id string, after int, wait time.Du
 }
 
 // advance applies a state change (compare-and-set from o's state and
-// version), wakes the order's long-polls and logs it. When the order changed
-// meanwhile it returns the current order with store.ErrStale or
-// store.ErrFinal.
+// version), wakes the order's long-polls, counts and logs it. When the
+// order changed meanwhile it returns the current order with store.ErrStale
+// or store.ErrFinal.
 func (s *Server) advance(ctx context.Context, o api.Order, c store.Change) (api.Order, error) {
 	c.At = s.now()
+	if !c.To.Final() && c.CheckAfter.IsZero() {
+		c.CheckAfter = s.checkAfter(o, c)
+	}
+	if c.Answer != nil && c.Answer.Body == nil {
+		// The answer is the order as this change leaves it, worked out
+		// here so that the store can write it with the change in one go.
+		body, err := json.Marshal(store.Apply(o, c))
+		if err != nil {
+			return o, fmt.Errorf("answer to %s: %w", c.Answer.RequestID, err)
+		}
+		a := *c.Answer
+		a.Body = body
+		c.Answer = &a
+	}
 	n, err := s.st.Transition(ctx, o.ID, o.State, o.Version, c)
 	if err != nil {
 		return n, err
 	}
-	s.hub.publish(o.ID)
-	s.log.Info("order changed", append(orderAttrs(n), "from", string(o.State))...)
+	s.hub.publishOrder(n)
+	s.metrics.Transaction(string(n.Channel), string(n.State))
+	s.log.Info("order changed", append(orderAttrs(n), "from", string(o.State), "actor", c.Actor)...)
 	return n, nil
 }
 
-// settle records the channel's answer to the call made for a fresh order.
-// If something else changed the order meanwhile, the stored order wins.
+// checkAfter is when the sweeper next looks at an open transaction: a QR
+// order when its code expires, anything else whose outcome is unknown soon.
+func (s *Server) checkAfter(o api.Order, c store.Change) time.Time {
+	if c.To == api.StatePending {
+		exp := c.ExpiresAt
+		if exp.IsZero() {
+			exp = o.ExpiresAt
+		}
+		if !exp.IsZero() {
+			return exp
+		}
+	}
+	return c.At.Add(unknownRetry)
+}
+
+// unknownRetry is how soon the sweeper first asks about an unknown outcome.
+const unknownRetry = 5 * time.Second
+
+// settle records the channel's answer to the call made for a fresh order,
+// and with it the request's first answer. If something else changed the
+// order meanwhile, the stored order wins.
 func (s *Server) settle(ctx context.Context, o api.Order, c store.Change) (api.Order, error) {
+	// Only this call waits for its own answer; a replay elsewhere re-reads
+	// within seconds, so other instances need no notice.
+	c.Quiet = true
 	n, err := s.advance(ctx, o, c)
 	if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrFinal) {
 		s.log.Warn("order changed while its channel call was out", append(orderAttrs(n), "wanted", string(c.To))...)
@@ -251,10 +285,26 @@ func unknownOutcome(err error) bool {
 	return errors.Is(err, connector.ErrUnknownOutcome) || errors.Is(err, context.DeadlineExceeded)
 }
 
+// outcome names a channel call's result for the metrics.
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case unknownOutcome(err):
+		return "unknown"
+	}
+	return "error"
+}
+
+// day is the business day a time belongs to, in the server clock's zone.
+func (s *Server) day(t time.Time) string {
+	return t.In(s.now().Location()).Format("2006-01-02")
+}
+
 // orderAttrs is what the logs say about an order: never more than the
 // masked card number.
 func orderAttrs(o api.Order) []any {
-	a := []any{"order", o.ID, "terminal", o.TerminalID, "trace", o.Trace, "channel", string(o.Channel),
+	a := []any{"order", o.ID, "sale", o.SaleID, "terminal", o.TerminalID, "trace", o.Trace, "channel", string(o.Channel),
 		"amount", o.Amount, "state", string(o.State), "version", o.Version}
 	if o.Reason != "" {
 		a = append(a, "reason", o.Reason)

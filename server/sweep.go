@@ -3,21 +3,40 @@ package server
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 )
 
-// sweepBatch bounds the orders one sweep closes.
-const sweepBatch = 100
+// sweepBatch bounds the transactions one sweep leases.
+const sweepBatch = 50
 
-// Run closes expired QR orders until ctx ends, every SweepInterval and once
-// at start (orders that expired while the server was down). It returns nil
-// when ctx ends.
+// housekeepingEvery is how often old request ids are forgotten and the
+// online gauge is refreshed.
+const housekeepingEvery = time.Minute
+
+// Run does the server's background work until ctx ends: the sweeper
+// (every SweepInterval, and once at start for what was left while the
+// server was down), housekeeping, and listening for other instances'
+// changes to wake this one's long-polls. It returns nil when ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	t := time.NewTicker(s.opts.SweepInterval)
-	defer t.Stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.st.Listen(ctx, s.hub.publish, s.hub.publishAll, func(err error) {
+			s.log.Warn("listening for other instances' changes failed; reconnecting", "err", err)
+		})
+	}()
+	defer wg.Wait()
+	sweep := time.NewTicker(s.opts.SweepInterval)
+	defer sweep.Stop()
+	house := time.NewTicker(housekeepingEvery)
+	defer house.Stop()
+	s.housekeeping(ctx)
 	for {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("sweep incomplete; retrying at the next one", "err", err)
@@ -25,26 +44,112 @@ func (s *Server) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-house.C:
+			s.housekeeping(ctx)
+		case <-sweep.C:
 		}
 	}
 }
 
-// Sweep closes, at the wallet and here, the open QR orders whose code has
-// expired: PENDING ones, and UNKNOWN ones (the precreate's answer was lost,
-// so closing is what makes sure the code can never be paid). An order paid
-// at the last moment becomes SUCCESS instead.
+// housekeeping forgets request ids past their retention and refreshes the
+// online-terminals gauge. Running it in two instances at once is harmless.
+func (s *Server) housekeeping(ctx context.Context) {
+	now := s.now()
+	n, err := s.st.ForgetRequests(ctx, now.Add(-s.opts.RequestRetention))
+	if err != nil {
+		s.log.Warn("housekeeping: forgetting old request ids failed", "err", err)
+	} else if n > 0 {
+		s.log.Info("housekeeping: old request ids forgotten", "count", n)
+	}
+	online, err := s.st.CountOnline(ctx, now.Add(-OnlineWindow))
+	if err != nil {
+		s.log.Warn("housekeeping: counting online terminals failed", "err", err)
+		return
+	}
+	s.metrics.SetTerminalsOnline(online)
+}
+
+// Sweep resolves the transactions whose check time has come, leasing them
+// so that another instance never works on the same one:
+//   - a QR order whose code expired, or whose outcome is unknown: the
+//     wallet is asked (query) and what it knows is applied, else the order
+//     is closed there and here, so it can never be paid afterwards;
+//   - a card sale whose outcome is unknown (or left CREATED by a crash):
+//     it is reversed at the bank, then closed.
+//
+// When the channel cannot be reached the transaction is looked at again
+// later, less and less often.
 func (s *Server) Sweep(ctx context.Context) error {
-	due, err := s.st.Expired(ctx, s.now(), sweepBatch)
+	now := s.now()
+	due, err := s.st.ClaimDue(ctx, s.opts.Instance, now, now.Add(2*s.opts.ChannelTimeout+createdGrace), sweepBatch)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, o := range due {
-		_, err := s.closeAtChannel(ctx, o, api.ReasonExpired)
-		if err != nil && !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrFinal) {
+	for _, d := range due {
+		if err := s.resolve(ctx, d); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (s *Server) resolve(ctx context.Context, d store.Due) error {
+	o := d.Order
+	var err error
+	action := "settled"
+	if o.Channel.Wallet() {
+		reason := api.ReasonExpired
+		if o.State != api.StatePending && (o.ExpiresAt.IsZero() || s.now().Before(o.ExpiresAt)) {
+			reason = api.ReasonUnknownOutcome
+		}
+		o, err = s.closeAtChannel(ctx, o, reason, "sweeper")
+		if err == nil && o.State == api.StateClosed {
+			action = "closed"
+		}
+	} else {
+		o, err = s.reverse(ctx, o)
+		action = "reversed"
+	}
+	switch {
+	case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrFinal):
+		return nil // someone else (a notification, the terminal) got there first
+	case err != nil:
+		next := s.now().Add(backoff(d.Sweeps))
+		s.metrics.Sweep("deferred")
+		s.log.Warn("could not resolve; will try again", append(orderAttrs(o), "err", err, "next", next)...)
+		if derr := s.st.Defer(ctx, o.ID, d.Version, next); derr != nil {
+			return errors.Join(err, derr)
+		}
+		return nil
+	}
+	s.metrics.Sweep(action)
+	return nil
+}
+
+// backoff spaces the sweeper's tries at one transaction: 5 s, 10 s, 20 s,
+// … up to 5 minutes.
+func backoff(sweeps int) time.Duration {
+	d := unknownRetry << min(sweeps, 6)
+	return min(d, 5*time.Minute)
+}
+
+// reverse undoes a card sale whose outcome is unknown and closes it.
+func (s *Server) reverse(ctx context.Context, o api.Order) (api.Order, error) {
+	if s.opts.Acquirer == nil {
+		return o, channelError("no connector for cards")
+	}
+	cctx, cancel := s.callCtx(ctx)
+	defer cancel()
+	start := time.Now()
+	t, err := s.st.Terminal(ctx, o.TerminalID)
+	if err != nil {
+		return o, err
+	}
+	err = s.opts.Acquirer.Reverse(cctx, connector.Reversal{TerminalID: o.TerminalID, MerchantID: t.MerchantID, Trace: o.Trace, Amount: o.Amount})
+	s.metrics.ChannelCall(string(api.Card), "reverse", outcome(err), time.Since(start))
+	if err != nil {
+		return o, channelError("reversing sale %s: %v", o.ID, err)
+	}
+	return s.advance(ctx, o, store.Change{To: api.StateClosed, Reason: api.ReasonReversed, Actor: "sweeper"})
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
@@ -14,7 +15,11 @@ import (
 )
 
 // createWalletOrder is POST /v1/orders: a merchant-presented QR order.
-func (s *Server) createWalletOrder(r *http.Request, tid string) (int, any, error) {
+func (s *Server) createWalletOrder(r *http.Request, t *terminal) (int, any, error) {
+	rid, err := requestID(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var req api.CreateWalletOrder
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
@@ -30,33 +35,44 @@ func (s *Server) createWalletOrder(r *http.Request, tid string) (int, any, error
 	if err := checkAmount(req.Amount); err != nil {
 		return 0, nil, err
 	}
+	if err := checkSaleID(req.SaleID); err != nil {
+		return 0, nil, err
+	}
 	ctx := r.Context()
 	now := s.now()
-	o, fresh, err := s.journal(ctx, api.Order{TerminalID: tid, Trace: req.Trace, Channel: req.Channel,
-		Kind: api.KindWalletQR, Amount: req.Amount, OutTradeNo: outTradeNo(tid, now.Format("20060102150405"), req.Trace)},
-		requestHash(string(api.KindWalletQR), string(req.Channel), strconv.FormatInt(req.Amount, 10), req.Subject))
-	if err != nil || !fresh {
-		return http.StatusOK, o, err
+	o, rep, err := s.journal(ctx, t, api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: req.Channel,
+		Kind: api.KindWalletQR, Amount: req.Amount, OutTradeNo: outTradeNo(t.ID, now.Format("20060102150405"), req.Trace)},
+		rid, string(api.KindWalletQR),
+		requestHash(string(req.Channel), strconv.FormatInt(req.Amount, 10), req.Subject, req.Trace, req.SaleID))
+	if err != nil {
+		return 0, nil, err
+	}
+	if rep != nil {
+		return rep.status, rep.body, nil
 	}
 	subject := req.Subject
 	if subject == "" {
-		subject = s.opts.Merchant.Name
+		subject = t.MerchantName
 	}
 	expires := now.Add(s.opts.QRTTL)
 	cctx, cancel := s.callCtx(ctx)
+	start := time.Now()
 	qr, err := s.opts.Wallets[o.Channel].Precreate(cctx, connector.Precreate{OutTradeNo: o.OutTradeNo,
-		Amount: o.Amount, Subject: subject, TerminalID: tid, ExpiresAt: expires})
+		Amount: o.Amount, Subject: subject, TerminalID: t.ID, ExpiresAt: expires})
 	cancel()
-	var c store.Change
+	s.metrics.ChannelCall(string(o.Channel), "precreate", outcome(err), time.Since(start))
+	c := store.Change{Actor: "terminal", Answer: &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}}
 	switch {
 	case err == nil:
-		c = store.Change{To: api.StatePending, QRContent: qr, ExpiresAt: expires}
+		c.To, c.QRContent, c.ExpiresAt = api.StatePending, qr, expires
 	case unknownOutcome(err):
+		// The sweeper queries and closes it once the code would have expired.
+		// No answer is recorded: a replay gets the order as it stands then.
 		s.log.Warn("precreate outcome unknown", append(orderAttrs(o), "err", err)...)
-		c = store.Change{To: api.StateUnknown, ExpiresAt: expires} // the sweeper closes it then
+		c.To, c.ExpiresAt, c.CheckAfter, c.Answer = api.StateUnknown, expires, now.Add(unknownRetry), nil
 	default:
 		s.log.Warn("precreate refused", append(orderAttrs(o), "err", err)...)
-		c = store.Change{To: api.StateFailed, Reason: api.ReasonChannelError}
+		c.To, c.Reason = api.StateFailed, api.ReasonChannelError
 	}
 	o, err = s.settle(context.WithoutCancel(ctx), o, c)
 	return http.StatusCreated, o, err
@@ -81,8 +97,8 @@ func outTradeNo(tid, stamp, trace string) string {
 // cancelOrder is POST /v1/orders/{id}/cancel: the cashier gives up on a QR
 // order. The order is closed at the wallet first; if the customer paid in
 // the meantime the order comes back SUCCESS instead.
-func (s *Server) cancelOrder(r *http.Request, tid string) (int, any, error) {
-	o, err := s.ownOrder(r.Context(), tid, r.PathValue("id"))
+func (s *Server) cancelOrder(r *http.Request, t *terminal) (int, any, error) {
+	o, err := s.ownOrder(r.Context(), t.ID, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -90,52 +106,78 @@ func (s *Server) cancelOrder(r *http.Request, tid string) (int, any, error) {
 		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeNotCancellable,
 			Message: "a card sale cannot be cancelled; it needs a void"}
 	}
-	ctx := context.WithoutCancel(r.Context())
-	o = s.settled(ctx, o)
+	return s.once(r, t, "cancel", requestHash("cancel", o.ID), o.ID, func(ctx context.Context) (int, api.Order, error) {
+		o, err := s.cancel(ctx, o)
+		return http.StatusOK, o, err
+	})
+}
+
+func (s *Server) cancel(ctx context.Context, o api.Order) (api.Order, error) {
+	if o.State == api.StateCreated {
+		cur, err := s.waitFor(ctx, o.ID, o.Version, s.opts.ChannelTimeout)
+		if err != nil {
+			return o, err
+		}
+		o = cur
+	}
 	for range 3 {
 		switch {
 		case o.State.Final():
-			return http.StatusOK, o, nil
+			return o, nil
 		case o.State == api.StateCreated:
-			return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeNotCancellable,
+			return o, &api.Error{Status: http.StatusConflict, Code: api.CodeNotCancellable,
 				Message: "the order is still being sent to the channel; try again"}
 		}
-		o, err = s.closeAtChannel(ctx, o, api.ReasonCancelled)
+		var err error
+		o, err = s.closeAtChannel(ctx, o, api.ReasonCancelled, "terminal")
 		switch {
 		case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrFinal):
 			continue // changed meanwhile (a notification): look again
 		case errors.Is(err, ErrRefused):
-			return 0, nil, channelError("%v", err)
+			return o, channelError("%v", err)
 		case err != nil:
-			return 0, nil, err
+			return o, err
 		}
-		return http.StatusOK, o, nil
+		return o, nil
 	}
-	return http.StatusOK, o, nil
+	return o, nil
 }
 
-// closeAtChannel closes an open wallet order at the wallet and then here.
-// When the wallet says it was paid meanwhile, the order becomes SUCCESS.
-// A store.ErrStale comes back with the current order when something else
+// closeAtChannel makes sure an open wallet order can no longer be paid:
+// it asks the wallet first (query), applies a result the wallet already
+// has, and otherwise closes the order there and then here. A
+// store.ErrStale comes back with the current order when something else
 // changed it meanwhile.
-func (s *Server) closeAtChannel(ctx context.Context, o api.Order, reason string) (api.Order, error) {
+func (s *Server) closeAtChannel(ctx context.Context, o api.Order, reason, actor string) (api.Order, error) {
 	w := s.opts.Wallets[o.Channel]
 	if w == nil {
 		return o, channelError("no connector for %s", o.Channel)
 	}
 	cctx, cancel := s.callCtx(ctx)
 	defer cancel()
-	err := w.Close(cctx, o.OutTradeNo)
+	start := time.Now()
+	st, err := w.Query(cctx, o.OutTradeNo)
+	s.metrics.ChannelCall(string(o.Channel), "query", outcome(err), time.Since(start))
+	switch {
+	case err == nil && st.State != connector.WalletWaiting:
+		return s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, reason, actor)
+	case err != nil && !errors.Is(err, connector.ErrNotFound):
+		s.log.Warn("query at channel failed", append(orderAttrs(o), "err", err)...)
+		return o, channelError("asking %s about order %s: %v", o.Channel, o.ID, err)
+	}
+	start = time.Now()
+	err = w.Close(cctx, o.OutTradeNo)
+	s.metrics.ChannelCall(string(o.Channel), "close", outcome(err), time.Since(start))
 	switch {
 	case err == nil, errors.Is(err, connector.ErrNotFound):
 		// Not found: the precreate never arrived, so nothing can be paid.
-		return s.advance(ctx, o, store.Change{To: api.StateClosed, Reason: reason})
+		return s.advance(ctx, o, store.Change{To: api.StateClosed, Reason: reason, Actor: actor})
 	case errors.Is(err, connector.ErrAlreadyPaid):
 		st, qerr := w.Query(cctx, o.OutTradeNo)
 		if qerr != nil {
 			return o, channelError("%s says order %s is paid, but the query failed: %v", o.Channel, o.ID, qerr)
 		}
-		return s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, reason)
+		return s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, reason, actor)
 	default:
 		s.log.Warn("close at channel failed", append(orderAttrs(o), "err", err)...)
 		return o, channelError("closing order %s at %s: %v", o.ID, o.Channel, err)
@@ -144,7 +186,7 @@ func (s *Server) closeAtChannel(ctx context.Context, o api.Order, reason string)
 
 // applyWalletState moves an open order to what the wallet says. A paid
 // amount other than the order's is refused: never mark such an order paid.
-func (s *Server) applyWalletState(ctx context.Context, o api.Order, state connector.WalletState, tradeNo string, amount int64, closeReason string) (api.Order, error) {
+func (s *Server) applyWalletState(ctx context.Context, o api.Order, state connector.WalletState, tradeNo string, amount int64, closeReason, actor string) (api.Order, error) {
 	var c store.Change
 	switch state {
 	case connector.WalletPaid:
@@ -163,5 +205,14 @@ func (s *Server) applyWalletState(ctx context.Context, o api.Order, state connec
 	if o.State == c.To {
 		return o, nil
 	}
-	return s.advance(ctx, o, c)
+	c.Actor = actor
+	n, err := s.advance(ctx, o, c)
+	if errors.Is(err, store.ErrSalePaid) {
+		// Another attempt of the sale was paid first: the customer paid
+		// twice. The attempt stays open for the operator; never mark a
+		// sale paid twice.
+		s.log.Error("second payment of a sale that is already paid; refund due", append(orderAttrs(o), "trade_no", tradeNo)...)
+		return o, fmt.Errorf("%w: sale %s is already paid by another attempt", ErrRefused, o.SaleID)
+	}
+	return n, err
 }

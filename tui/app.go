@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -62,7 +63,7 @@ func newModel(c *Common, active Screen) Model {
 func (m Model) Init() tea.Cmd {
 	o := m.c.opts
 	m.c.infoPending = true
-	return tea.Batch(fetchTerminal(o), ping(o, 0), clockTick(), readPower(o, 0), readDevices(o, 0), listenReader(o))
+	return tea.Batch(fetchTerminal(o), ping(o, 0, nil), clockTick(), readPower(o, 0), readDevices(o, 0), listenReader(o))
 }
 
 // Screen returns the active screen's name ("channels", "qr", …).
@@ -150,8 +151,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		c.LinkErr = ""
 		if msg.err != nil {
 			c.LinkErr = msg.err.Error()
+		} else {
+			c.acks = slices.DeleteFunc(c.acks, func(id string) bool { return slices.Contains(msg.acked, id) })
+			c.noteUnseen(msg.unseen, m.active.Name() == "channels")
 		}
-		cmds = append(cmds, ping(o, o.pingEvery()))
+		cmds = append(cmds, ping(o, o.pingEvery(), c.acks))
 		if c.LinkUp && !wasUp {
 			// Back online: limits may have changed while we were away.
 			cmds = append(cmds, c.fetchInfo())
@@ -196,6 +200,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		ord := p.Payment().order
 		if ord.ID != c.lastResult.ID || ord.Version != c.lastResult.Version {
 			c.lastResult = ord
+			if !slices.Contains(c.acks, ord.ID) {
+				c.acks = append(c.acks, ord.ID)
+			}
 			// Today's totals changed: refresh what is left of the daily limits.
 			cmds = append(cmds, c.fetchInfo())
 		}
@@ -204,6 +211,22 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 type refetchMsg struct{}
+
+// noteUnseen keeps the results the server says were never acknowledged,
+// except those acknowledged since. Shown on the channel list, they count as
+// seen: the next heartbeat acknowledges them.
+func (c *Common) noteUnseen(unseen []api.Order, onList bool) {
+	c.Unseen = c.Unseen[:0]
+	for _, o := range unseen {
+		if slices.Contains(c.acks, o.ID) {
+			continue
+		}
+		c.Unseen = append(c.Unseen, o)
+		if onList {
+			c.acks = append(c.acks, o.ID)
+		}
+	}
+}
 
 // fetchInfo asks for the terminal info unless a request is already out.
 func (c *Common) fetchInfo() tea.Cmd {

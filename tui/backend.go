@@ -12,12 +12,17 @@ import (
 
 // Gateway is what the cashier app needs from posserver; channels.Client is it.
 type Gateway interface {
-	Ping(ctx context.Context) (time.Duration, error)
+	// Heartbeat keeps the terminal online at the server, acknowledges the
+	// results shown and returns those not yet seen; its round trip is the
+	// link's.
+	Heartbeat(ctx context.Context, hb api.Heartbeat) (api.HeartbeatAnswer, error)
 	Terminal(ctx context.Context) (api.TerminalInfo, error)
-	CreateWalletOrder(ctx context.Context, req api.CreateWalletOrder) (api.Order, error)
+	// CreateWalletOrder and CardSale are idempotent on requestID: a call
+	// repeated with the same id gets the first answer, never a second charge.
+	CreateWalletOrder(ctx context.Context, requestID string, req api.CreateWalletOrder) (api.Order, error)
 	WaitOrder(ctx context.Context, id string, after int, wait time.Duration) (api.Order, error)
 	CancelOrder(ctx context.Context, id string) (api.Order, error)
-	CardSale(ctx context.Context, req api.CardSale) (api.Order, error)
+	CardSale(ctx context.Context, requestID string, req api.CardSale) (api.Order, error)
 	// OrderByTrace finds what became of a request whose answer was lost.
 	OrderByTrace(ctx context.Context, trace string) (api.Order, error)
 }
@@ -63,7 +68,8 @@ type Options struct {
 	Demo         bool
 	Now          func() time.Time
 	PowerRoot    string        // "/sys/class/power_supply"; "" hides power
-	PingEvery    time.Duration // link check period; 0 = 2s
+	PingEvery    time.Duration // heartbeat period (link check); 0 = 2s
+	AppVersion   string        // sent with heartbeats
 	RequestWait  time.Duration // long-poll wait per request; 0 = 25s
 	Timeout      time.Duration // per-request timeout for short calls; 0 = 15s
 	PayTimeout   time.Duration // for calls that reach a channel (create, sale, cancel); 0 = 75s

@@ -2,8 +2,10 @@ package tui
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -57,17 +59,29 @@ func fetchTerminal(o Options) tea.Cmd {
 	}
 }
 
-func ping(o Options, after time.Duration) tea.Cmd {
+// ping is the heartbeat: it measures the link, acknowledges the results
+// in acks (a copy: the Cmd never touches the model's slice) and brings back
+// results the server has not seen acknowledged.
+func ping(o Options, after time.Duration, acks []string) tea.Cmd {
+	acks = append([]string(nil), acks...)
 	return func() tea.Msg {
 		if after > 0 {
 			time.Sleep(after)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		rtt, err := o.Gateway.Ping(ctx)
-		return pingMsg{rtt: rtt, err: err}
+		start := time.Now()
+		ans, err := o.Gateway.Heartbeat(ctx, api.Heartbeat{AppVersion: o.AppVersion, Acks: acks})
+		if err != nil {
+			return pingMsg{err: err}
+		}
+		return pingMsg{rtt: time.Since(start), acked: acks, unseen: ans.Undelivered}
 	}
 }
+
+// newRequestID is the id a payment's create or sale call is sent under,
+// kept with its trace so that a resend is recognised as the same call.
+func newRequestID() string { return strings.ToLower(rand.Text()) }
 
 func clockTick() tea.Cmd {
 	return tea.Every(time.Second, func(t time.Time) tea.Msg { return clockMsg(t) })
@@ -136,7 +150,7 @@ func createOrder(o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
-		ord, err := o.Gateway.CreateWalletOrder(ctx, api.CreateWalletOrder{
+		ord, err := o.Gateway.CreateWalletOrder(ctx, newRequestID(), api.CreateWalletOrder{
 			Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch),
 		})
 		return orderMsg{pay: pay, op: opCreate, trace: trace, order: ord, err: err}
@@ -190,23 +204,24 @@ func cancelTrace(o Options, pay int, trace string) tea.Cmd {
 	}
 }
 
-// cardSale sends the sale. The trace is taken once per payment and reused on
-// a retry, so the server's idempotency makes a retry safe.
-func cardSale(o Options, pay int, trace string, req api.CardSale, pinBlock [8]byte) tea.Cmd {
+// cardSale sends the sale. The trace and request id are taken once per
+// payment and reused on a retry, so the server's idempotency makes a retry
+// safe.
+func cardSale(o Options, pay int, trace, reqID string, req api.CardSale, pinBlock [8]byte) tea.Cmd {
 	return func() tea.Msg {
 		if trace == "" {
 			t, err := o.Traces.Next()
 			if err != nil {
 				return orderMsg{pay: pay, op: opSale, err: fmt.Errorf("next trace number: %w", err)}
 			}
-			trace = t
+			trace, reqID = t, newRequestID()
 		}
 		req.Trace = trace
 		req.PINBlock = hex.EncodeToString(pinBlock[:])
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
-		ord, err := o.Gateway.CardSale(ctx, req)
-		return orderMsg{pay: pay, op: opSale, trace: trace, order: ord, err: err}
+		ord, err := o.Gateway.CardSale(ctx, reqID, req)
+		return orderMsg{pay: pay, op: opSale, trace: trace, reqID: reqID, order: ord, err: err}
 	}
 }
 

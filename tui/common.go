@@ -61,6 +61,12 @@ type Common struct {
 	Flash      string // one-shot message from the root (e.g. quit refused)
 	lastPayID  int
 	lastResult api.Order
+	// acks are results shown on screen, to acknowledge with the next
+	// heartbeat; Unseen are results the server says this terminal never
+	// acknowledged (it was stopped or cut off while waiting), shown on the
+	// channel list.
+	acks   []string
+	Unseen []api.Order
 }
 
 // demo reports whether this is training mode: the app's own demo, or a
@@ -101,6 +107,7 @@ type payment struct {
 	channel api.Channel
 	amount  money.Fen
 	trace   string
+	reqID   string // the request id the card sale is sent under, with trace
 	order   api.Order
 	expired bool // the terminal closed the order because its QR code expired
 

@@ -20,6 +20,9 @@ func errText(c *Common, err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return c.t("err.timeout")
 	}
+	if errors.Is(err, channels.ErrCertificate) {
+		return c.t("err.cert")
+	}
 	var ae *api.Error
 	if !errors.As(err, &ae) {
 		return c.t("err.other")
@@ -31,8 +34,16 @@ func errText(c *Common, err error) string {
 		return c.tf("amount.daily", money.Fen(ae.Limit).Yuan())
 	case api.CodeChannelDisabled:
 		return c.t("err.disabled")
-	case api.CodeUnknownTerminal:
+	case api.CodeUnknownTerminal, api.CodeUnauthenticated:
 		return c.tf("err.terminal", c.opts.TerminalID)
+	case api.CodeTerminalDisabled:
+		return c.t("err.disabledterm")
+	case api.CodeCertificateRetired:
+		return c.t("err.retired")
+	case api.CodeSalePaid:
+		return c.t("err.salepaid")
+	case api.CodeSaleBusy:
+		return c.t("err.salebusy")
 	case api.CodeIdempotencyConflict:
 		return c.t("err.conflict")
 	case api.CodeChannelError:

@@ -17,8 +17,10 @@ type (
 		err  error
 	}
 	pingMsg struct {
-		rtt time.Duration
-		err error
+		rtt    time.Duration
+		acked  []string    // results acknowledged by this heartbeat
+		unseen []api.Order // final results the server has not seen acknowledged
+		err    error
 	}
 	clockMsg  time.Time
 	powerMsg  struct{ text [2]string }
@@ -34,6 +36,7 @@ type (
 		pay   int
 		op    orderOp
 		trace string
+		reqID string
 		order api.Order
 		err   error
 	}

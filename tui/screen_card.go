@@ -329,7 +329,7 @@ func (s *processing) send() tea.Cmd {
 		Amount: int64(p.amount), PAN: p.card.PAN, Expiry: p.card.Expiry,
 		Track2: p.card.Track2, Entry: string(p.card.Entry),
 	}
-	return cardSale(c.opts, p.id, p.trace, req, p.pinBlock)
+	return cardSale(c.opts, p.id, p.trace, p.reqID, req, p.pinBlock)
 }
 
 func (s *processing) Update(msg tea.Msg) (Screen, tea.Cmd) {
@@ -337,7 +337,7 @@ func (s *processing) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case orderMsg:
 		if msg.trace != "" {
-			s.p.trace = msg.trace
+			s.p.trace, s.p.reqID = msg.trace, msg.reqID
 		}
 		var ae *api.Error
 		switch {

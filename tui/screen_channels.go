@@ -75,6 +75,17 @@ func (s *channelList) View() string {
 			b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(errText(c, c.InfoErr)) + "\n")
 		}
 	}
+	if len(c.Unseen) > 0 {
+		b.WriteString("  " + st.Warn.Render(c.t("channels.unseen")) + "\n")
+		for i, o := range c.Unseen {
+			if i == 3 {
+				break
+			}
+			line := fmt.Sprintf("%s  %s  %s  %s %s", o.CreatedAt.In(c.now().Location()).Format("01-02 15:04"),
+				channelName(o.Channel), money.Fen(o.Amount).Yuan(), c.t("result.trace"), o.Trace)
+			b.WriteString("    " + st.Subtle.Render(line+"  ") + st.Warn.Render(c.t("state."+string(o.State))) + "\n")
+		}
+	}
 	if s.hint != "" {
 		b.WriteString("  " + st.Hint.Render(s.hint) + "\n")
 	}
@@ -91,12 +102,21 @@ func limitText(c *Common, info api.ChannelInfo, known bool) string {
 	if info.SingleLimit > 0 {
 		t = c.tf("channels.limit", money.Fen(info.SingleLimit).Yuan())
 	}
+	// What is left today is the smaller of the terminal's and the
+	// merchant's (all its terminals together) room.
+	left, limited := int64(0), false
 	if info.DailyLimit > 0 {
-		left := info.DailyLimit - info.DailyUsed
-		if left < 0 {
-			left = 0
+		left, limited = info.DailyLimit-info.DailyUsed, true
+	}
+	if info.MerchantDailyLimit > 0 {
+		m := info.MerchantDailyLimit - info.MerchantDailyUsed
+		if !limited || m < left {
+			left = m
 		}
-		t += "  " + c.tf("channels.left", money.Fen(left).Yuan())
+		limited = true
+	}
+	if limited {
+		t += "  " + c.tf("channels.left", money.Fen(max(left, 0)).Yuan())
 	}
 	return t
 }

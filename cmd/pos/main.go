@@ -9,17 +9,15 @@ import (
 	"github.com/multipos/multipos/cmd/pos/internal/termguard"
 
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -31,6 +29,7 @@ import (
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/devices/fileprinter"
 	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/tui"
 )
 
@@ -173,31 +172,47 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 		return tui.Options{}, nil, fmt.Errorf("log file: %w", err)
 	}
 	slog.SetDefault(slog.New(slog.NewJSONHandler(logf, nil)))
-	traces, err := channels.OpenTraces(filepath.Join(dir, "trace-"+cfg.TerminalID))
+	if cfg.Bundle == "" {
+		_ = logf.Close()
+		return tui.Options{}, nil, errors.New("no terminal bundle: set bundle = \"/path/to/T001.pem\" in pos.toml " +
+			"(the operator issues it with `posserver terminal add`), or try the app with `pos --demo`")
+	}
+	b, err := pki.LoadBundle(cfg.Bundle)
 	if err != nil {
 		_ = logf.Close()
 		return tui.Options{}, nil, err
 	}
-	var key []byte
-	if cfg.PINKey != "" {
-		if key, err = hex.DecodeString(cfg.PINKey); err != nil {
-			_ = logf.Close()
-			return tui.Options{}, nil, fmt.Errorf("pin_key: %w", err)
-		}
+	client, err := channels.FromBundle(b, cfg.Server)
+	if err != nil {
+		_ = logf.Close()
+		return tui.Options{}, nil, err
+	}
+	traces, err := channels.OpenTraces(filepath.Join(dir, "trace-"+b.TerminalID))
+	if err != nil {
+		_ = logf.Close()
+		return tui.Options{}, nil, err
 	}
 	opts := tui.Options{
-		Gateway:      channels.NewClient(cfg.Server, cfg.TerminalID, &http.Client{Timeout: 60 * time.Second}),
+		Gateway:      client,
 		Traces:       traces,
 		Keys:         cfg.Keys,
 		Lang:         cfg.Lang,
-		TerminalID:   cfg.TerminalID,
-		PINKey:       key,
-		PINKeyIsDemo: strings.EqualFold(cfg.PINKey, config.DemoPINKey),
+		TerminalID:   b.TerminalID,
+		PINKey:       b.MasterKey,
 		PrinterWidth: cfg.Printer.Width,
 		PowerRoot:    "/sys/class/power_supply",
+		AppVersion:   version(),
 	}
 	if cfg.Printer.Kind == "file" {
 		opts.Printer = fileprinter.New(cfg.Printer.Path, cfg.Printer.Width)
 	}
 	return opts, logf.Close, nil
+}
+
+// version is the app's module version as built ("(devel)" from a checkout).
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.Main.Version
+	}
+	return "unknown"
 }

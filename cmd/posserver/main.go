@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/metrics"
+	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -28,7 +31,8 @@ const defaultConfig = "posserver.toml"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "posserver:", err)
 		}
@@ -36,93 +40,184 @@ func main() {
 	}
 }
 
-// run serves until ctx ends. ready, if not nil, is told the address the
-// server listens on once it accepts connections.
-func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr string)) error {
-	fl := flag.NewFlagSet("posserver", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	cfgPath := fl.String("config", defaultConfig, "configuration file (TOML); the built-in demo configuration when the default file is absent")
-	listen := fl.String("listen", "", "address to listen on, overriding the configuration (e.g. 127.0.0.1:8080)")
-	dbPath := fl.String("db", "", "SQLite database file, overriding the configuration")
-	if err := fl.Parse(args); err != nil {
-		return err
+// dispatch runs a subcommand; no subcommand (or flags first) is serve.
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr, ops string)) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
 	}
-	if fl.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fl.Args())
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stderr, ready)
+	case "terminal":
+		return terminalCmd(ctx, args, stdout, stderr)
+	case "limits":
+		return limitsCmd(ctx, args, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, args, stdout, stderr)
+	case "loadtest":
+		return loadtestCmd(ctx, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
 
-	cfg, err := loadConfig(fl, *cfgPath, log)
+const usage = `usage:
+  posserver [serve] [-config F] [-listen ADDR] [-ops-listen ADDR] [-db PATH|postgres://…]
+  posserver terminal add -merchant M -store S -id T001 [-merchant-name NAME] [-out FILE]
+  posserver terminal list [-merchant M]
+  posserver terminal disable|enable|reissue ID
+  posserver limits set (-merchant M | -terminal T) -channel C [-single YUAN] [-daily YUAN] [-enabled true|false]
+  posserver limits clear (-merchant M | -terminal T) -channel C
+  posserver limits show -terminal T
+  posserver migrate
+  posserver loadtest [-terminals 1,100,1000] [-duration 10s]
+every command takes -config and -db
+`
+
+// common are the flags every subcommand shares.
+type common struct {
+	fl      *flag.FlagSet
+	cfgPath *string
+	db      *string
+}
+
+func newFlags(name string, stderr io.Writer) common {
+	fl := flag.NewFlagSet("posserver "+name, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	return common{
+		fl:      fl,
+		cfgPath: fl.String("config", defaultConfig, "configuration file (TOML); built-in defaults when the default file is absent"),
+		db:      fl.String("db", "", "database: a SQLite file or a postgres:// URL, overriding the configuration"),
+	}
+}
+
+// parse reads the flags and the configuration.
+func (c common) parse(args []string) (config.Server, error) {
+	if err := c.fl.Parse(args); err != nil {
+		return config.Server{}, err
+	}
+	explicit := false
+	c.fl.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	cfg := config.DefaultServer()
+	if _, err := os.Stat(*c.cfgPath); explicit || !errors.Is(err, fs.ErrNotExist) {
+		if cfg, err = config.LoadServer(*c.cfgPath); err != nil {
+			return config.Server{}, err
+		}
+	}
+	if *c.db != "" {
+		cfg.DB = *c.db
+	}
+	return cfg, nil
+}
+
+// openStore opens the configured database.
+func openStore(ctx context.Context, cfg config.Server) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return st, nil
+}
+
+func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newFlags("migrate", stderr)
+	cfg, err := c.parse(args)
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	if *dbPath != "" {
-		cfg.DB = *dbPath
-	}
-
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	fmt.Fprintf(stdout, "database schema is up to date (%s)\n", st.Dialect())
+	return nil
+}
 
-	conn, err := sandbox.New(sandbox.Options{Terminals: cfg.Terminals, Logger: log})
+// serve runs the terminal API and the background work until ctx ends, then
+// shuts down: it reports not ready, requests' contexts end (long-polls
+// answer at once), handlers finish the channel calls they started, and the
+// sweeper stops. ready, if not nil, is told the addresses once both
+// listeners accept connections.
+func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr, ops string)) error {
+	c := newFlags("serve", stderr)
+	listen := c.fl.String("listen", "", "terminal API address (HTTPS, mutual TLS), overriding the configuration")
+	opsListen := c.fl.String("ops-listen", "", "operations address (/healthz /readyz /metrics), overriding the configuration")
+	cfg, err := c.parse(args)
 	if err != nil {
 		return err
 	}
+	if c.fl.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", c.fl.Args())
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *opsListen != "" {
+		cfg.OpsListen = *opsListen
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if cfg.Path != "" {
+		log.Info("configuration read", "file", cfg.Path)
+	}
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ca, err := pki.Open(cfg.PKIDir, cfg.Hosts)
+	if err != nil {
+		return err
+	}
+	if list, err := st.Terminals(ctx, ""); err != nil {
+		return err
+	} else if len(list) == 0 {
+		log.Warn("no terminals registered yet; add one with: posserver terminal add -merchant M -store S -id T001")
+	}
+
+	keys := server.NewKeyring(st, ca)
+	conn := sandbox.New(sandbox.Options{PINKey: keys.PINKey, Logger: log})
 	defer conn.Stop()
 	log.Warn("connectors are the in-process stand-ins (sandbox): no real Alipay, WeChat Pay or bank is reached; demo mode is on")
 
 	srv, err := server.New(server.Options{
-		Store:     st,
-		Wallets:   conn.Wallets(),
-		Acquirer:  conn.Acquirer,
-		Merchant:  cfg.Merchant,
-		Terminals: cfg.Terminals,
-		Limits:    server.ChannelLimits(cfg.Limits),
-		QRTTL:     cfg.QRTTL,
-		Logger:    log,
-		Demo:      true,
+		Store:            st,
+		Wallets:          conn.Wallets(),
+		Acquirer:         conn.Acquirer,
+		Limits:           server.ChannelLimits(cfg.Limits),
+		MerchantLimits:   server.ChannelLimits(cfg.MerchantLimits),
+		QRTTL:            cfg.QRTTL,
+		RequestRetention: cfg.RequestRetention,
+		Logger:           log,
+		Metrics:          metrics.New(),
+		Demo:             true,
 	})
 	if err != nil {
 		return err
 	}
 	conn.SetNotifier(srv)
-	return serve(ctx, srv, cfg.Listen, log, ready)
+	return run(ctx, srv, ca, cfg, log, ready)
 }
 
-// loadConfig reads the configuration file; only the default file may be
-// absent (then the built-in demo configuration applies).
-func loadConfig(fl *flag.FlagSet, path string, log *slog.Logger) (config.Server, error) {
-	explicit := false
-	fl.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
-	if !explicit {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			log.Info("no configuration file; using the built-in demo configuration", "looked_for", path)
-			return config.DefaultServer(), nil
+func run(ctx context.Context, srv *server.Server, ca *pki.Authority, cfg config.Server, log *slog.Logger, ready func(string, string)) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	var opsLn net.Listener
+	if cfg.OpsListen != "" {
+		if opsLn, err = net.Listen("tcp", cfg.OpsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (ops): %w", cfg.OpsListen, err)
 		}
-	}
-	cfg, err := config.LoadServer(path)
-	if err != nil {
-		return config.Server{}, err
-	}
-	log.Info("configuration read", "file", path)
-	return cfg, nil
-}
-
-// serve runs the HTTP server and the expiry sweeper until ctx ends, then
-// shuts down: requests' contexts end (long-polls answer at once), handlers
-// finish the channel calls they started, and the sweeper stops.
-func serve(ctx context.Context, srv *server.Server, addr string, log *slog.Logger, ready func(string)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
+		TLSConfig:         ca.ServerTLSConfig(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      api.MaxWait + server.DefaultChannelTimeout + 10*time.Second,
@@ -130,32 +225,42 @@ func serve(ctx context.Context, srv *server.Server, addr string, log *slog.Logge
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	ops := &http.Server{Handler: srv.OpsHandler(), ReadHeaderTimeout: 5 * time.Second}
+
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if err := srv.Run(runCtx); err != nil {
-			log.Error("expiry sweeper stopped", "err", err)
+			log.Error("background work stopped", "err", err)
 		}
 	}()
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	log.Info("posserver listening", "addr", ln.Addr().String())
+	served := make(chan error, 2)
+	go func() { served <- hs.ServeTLS(ln, "", "") }()
+	opsAddr := ""
+	if opsLn != nil {
+		opsAddr = opsLn.Addr().String()
+		go func() { served <- ops.Serve(opsLn) }()
+	}
+	srv.SetReady(true)
+	log.Info("posserver listening", "addr", ln.Addr().String(), "ops", opsAddr, "instance", srv.Instance())
 	if ready != nil {
-		ready(ln.Addr().String())
+		ready(ln.Addr().String(), opsAddr)
 	}
 
 	select {
 	case err = <-served:
 	case <-ctx.Done():
-		log.Info("shutting down")
+		log.Info("shutting down: finishing requests in flight")
+		srv.SetReady(false)
 		sctx, cancel := context.WithTimeout(context.Background(), server.DefaultChannelTimeout+5*time.Second)
 		err = hs.Shutdown(sctx)
 		cancel()
 	}
 	stopRun()
 	wg.Wait()
+	ops.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

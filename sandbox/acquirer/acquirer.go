@@ -35,6 +35,7 @@ type Approval struct {
 	RRN        string
 	Batch      string
 	At         time.Time
+	Reversed   bool // undone by a reversal
 }
 
 type fault struct {
@@ -47,11 +48,14 @@ type Acquirer struct {
 	opts Options
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	seq    int
-	calls  int
-	ledger []Approval
-	faults []fault
+	mu        sync.Mutex
+	seq       int
+	calls     int
+	reversals int
+	ledger    []Approval
+	byTrace   map[string]int // terminal|trace|batch → index in ledger
+	faults    []fault
+	revFaults []error
 }
 
 // New returns a stand-in bank.
@@ -65,7 +69,7 @@ func New(opts Options) *Acquirer {
 	if opts.PINKey == nil {
 		opts.PINKey = func(string) ([]byte, bool) { return nil, false }
 	}
-	return &Acquirer{opts: opts, log: opts.Logger.With("sandbox", "acquirer")}
+	return &Acquirer{opts: opts, log: opts.Logger.With("sandbox", "acquirer"), byTrace: map[string]int{}}
 }
 
 // Sale authorises a card sale.
@@ -121,10 +125,8 @@ func (a *Acquirer) decide(s connector.Sale) connector.SaleResult {
 	if rule.code != "" {
 		return decline(rule.code)
 	}
-	for _, ap := range a.ledger {
-		if ap.TerminalID == s.TerminalID && ap.Trace == s.Trace && ap.Batch == Batch {
-			return decline(CodeDuplicate)
-		}
+	if _, dup := a.byTrace[traceKey(s.TerminalID, s.Trace)]; dup {
+		return decline(CodeDuplicate)
 	}
 	now := a.opts.Now()
 	a.seq++
@@ -134,9 +136,55 @@ func (a *Acquirer) decide(s connector.Sale) connector.SaleResult {
 		RRN:          fmt.Sprintf("%s%06d", now.Format("060102"), a.seq%1_000_000),
 		Batch:        Batch,
 	}
+	a.byTrace[traceKey(s.TerminalID, s.Trace)] = len(a.ledger)
 	a.ledger = append(a.ledger, Approval{TerminalID: s.TerminalID, MerchantID: s.MerchantID, Trace: s.Trace,
 		Amount: s.Amount, MaskedPAN: cards.Mask(s.PAN), AuthCode: res.AuthCode, RRN: res.RRN, Batch: res.Batch, At: now})
 	return res
+}
+
+func traceKey(terminalID, trace string) string { return terminalID + "|" + trace + "|" + Batch }
+
+// Reverse undoes the sale the terminal sent with that trace, if the bank
+// approved it; a reversal of a sale it never booked is answered all the
+// same (the host's "unable to locate", which the terminal treats as done).
+// Reversals are idempotent: a repeated one changes nothing.
+func (a *Acquirer) Reverse(ctx context.Context, r connector.Reversal) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("acquirer reversal: %w: %w", connector.ErrUnknownOutcome, err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.revFaults) > 0 {
+		err := a.revFaults[0]
+		a.revFaults = a.revFaults[1:]
+		return fmt.Errorf("acquirer reversal %s/%s: %w", r.TerminalID, r.Trace, err)
+	}
+	a.reversals++
+	i, ok := a.byTrace[traceKey(r.TerminalID, r.Trace)]
+	if !ok {
+		a.log.Info("reversal of a sale not booked", "terminal", r.TerminalID, "trace", r.Trace, "amount", r.Amount)
+		return nil
+	}
+	if a.ledger[i].Amount != r.Amount {
+		return fmt.Errorf("acquirer reversal %s/%s: amount %d does not match the sale's %d", r.TerminalID, r.Trace, r.Amount, a.ledger[i].Amount)
+	}
+	a.ledger[i].Reversed = true
+	a.log.Info("sale reversed", "terminal", r.TerminalID, "trace", r.Trace, "amount", r.Amount, "rrn", a.ledger[i].RRN)
+	return nil
+}
+
+// Reversals returns how many reversals arrived.
+func (a *Acquirer) Reversals() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reversals
+}
+
+// FailNextReversal makes the next reversal fail with err.
+func (a *Acquirer) FailNextReversal(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.revFaults = append(a.revFaults, err)
 }
 
 // expired reports whether a YYMM expiry is before the month of now (a card

@@ -141,3 +141,39 @@ func TestFaults(t *testing.T) {
 		t.Fatal("a sale whose reply was lost was not booked")
 	}
 }
+
+func TestReversal(t *testing.T) {
+	a := bank()
+	ctx := context.Background()
+	c := card(t, "approved")
+	if res, err := a.Sale(ctx, sale(t, c, c.PIN, key, "000001")); err != nil || !res.Approved() {
+		t.Fatalf("sale: %+v %v", res, err)
+	}
+	rev := connector.Reversal{TerminalID: "T1", MerchantID: "M1", Trace: "000001", Amount: 1000}
+	if err := a.Reverse(ctx, connector.Reversal{TerminalID: "T1", Trace: "000001", Amount: 999}); err == nil {
+		t.Fatal("a reversal of another amount was accepted")
+	}
+	for range 2 { // idempotent
+		if err := a.Reverse(ctx, rev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l := a.Ledger(); len(l) != 1 || !l[0].Reversed {
+		t.Fatalf("ledger after reversal: %+v", l)
+	}
+	// A sale the bank never booked: answered all the same, nothing changes.
+	if err := a.Reverse(ctx, connector.Reversal{TerminalID: "T1", Trace: "000002", Amount: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	a.FailNextReversal(connector.ErrUnknownOutcome)
+	if err := a.Reverse(ctx, rev); !errors.Is(err, connector.ErrUnknownOutcome) {
+		t.Fatalf("injected fault: %v", err)
+	}
+	if a.Reversals() != 4 {
+		t.Fatalf("%d reversals counted, want 4 (the failed one never arrived)", a.Reversals())
+	}
+	// The same trace again is a duplicate, reversed or not.
+	if res, _ := a.Sale(ctx, sale(t, c, c.PIN, key, "000001")); res.ResponseCode != CodeDuplicate {
+		t.Fatalf("repeated trace: %+v", res)
+	}
+}

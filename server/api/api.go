@@ -5,8 +5,12 @@ import (
 	"time"
 )
 
-// Header carrying the calling terminal's id (mutual TLS replaces it later).
-const TerminalHeader = "X-Terminal-ID"
+// IdempotencyHeader carries the client's request id on every call that
+// can move money (creating, paying, cancelling). The server keeps the first
+// answer to each (terminal, request id) and returns it to a replay; the
+// same id with other parameters is refused (CodeIdempotencyConflict). A
+// request id is 8 to 64 letters, digits, '-' or '_'.
+const IdempotencyHeader = "Idempotency-Key"
 
 // MaxWait caps the long-poll wait of GET /v1/orders/{id}.
 const MaxWait = 30 * time.Second
@@ -61,13 +65,16 @@ const (
 	ReasonExpired          = "expired"           // the QR code expired unpaid
 	ReasonDeclined         = "declined"          // the bank declined (see ResponseCode)
 	ReasonChannelError     = "channel_error"     // the channel refused the request
+	ReasonUnknownOutcome   = "unknown_outcome"   // the channel never answered; closed so it cannot be paid
+	ReasonReversed         = "reversed"          // a card sale whose answer was lost, undone at the bank
 )
 
 // CreateWalletOrder asks for a QR-code order on a wallet channel.
 type CreateWalletOrder struct {
-	Trace   string  `json:"trace"`   // terminal trace number, 6 digits, unique per terminal
-	Channel Channel `json:"channel"` // alipay or wechat
-	Amount  int64   `json:"amount"`  // fen
+	SaleID  string  `json:"sale_id,omitempty"` // pay this open sale again (after a failed attempt); empty: a new sale
+	Trace   string  `json:"trace"`             // terminal trace number, 6 digits, unique per terminal
+	Channel Channel `json:"channel"`           // alipay or wechat
+	Amount  int64   `json:"amount"`            // fen
 	Subject string  `json:"subject,omitempty"`
 }
 
@@ -75,6 +82,7 @@ type CreateWalletOrder struct {
 // and are never stored; PINBlock is the ISO 9564 format 0 block encrypted under
 // the terminal's PIN key, hex-encoded.
 type CardSale struct {
+	SaleID   string `json:"sale_id,omitempty"` // as in CreateWalletOrder
 	Trace    string `json:"trace"`
 	Amount   int64  `json:"amount"`
 	PAN      string `json:"pan"`
@@ -88,6 +96,7 @@ type CardSale struct {
 // state change; long-polls wait for it to pass a known value.
 type Order struct {
 	ID         string    `json:"id"`
+	SaleID     string    `json:"sale_id"` // the sale this attempt pays; at most one attempt of a sale succeeds
 	TerminalID string    `json:"terminal_id"`
 	Trace      string    `json:"trace"`
 	Channel    Channel   `json:"channel"`
@@ -118,7 +127,11 @@ type ChannelInfo struct {
 	Enabled     bool    `json:"enabled"`
 	SingleLimit int64   `json:"single_limit"` // fen, per payment; 0 = none
 	DailyLimit  int64   `json:"daily_limit"`  // fen, per terminal per day; 0 = none
-	DailyUsed   int64   `json:"daily_used"`   // fen taken today on this terminal
+	DailyUsed   int64   `json:"daily_used"`   // fen taken or in flight today on this terminal
+	// The merchant's daily limit across all its terminals, and what they
+	// have used of it (0 and 0 when there is none).
+	MerchantDailyLimit int64 `json:"merchant_daily_limit,omitempty"`
+	MerchantDailyUsed  int64 `json:"merchant_daily_used,omitempty"`
 }
 
 // TerminalInfo is what a terminal learns about itself at start-up.
@@ -126,6 +139,7 @@ type TerminalInfo struct {
 	TerminalID   string        `json:"terminal_id"`
 	MerchantID   string        `json:"merchant_id"`
 	MerchantName string        `json:"merchant_name"`
+	StoreID      string        `json:"store_id"`
 	Channels     []ChannelInfo `json:"channels"`
 	QRTTLSeconds int           `json:"qr_ttl_seconds"`
 	Demo         bool          `json:"demo"`
@@ -135,12 +149,17 @@ type TerminalInfo struct {
 // Error codes of Error.Code.
 const (
 	CodeBadRequest          = "bad_request"
-	CodeUnknownTerminal     = "unknown_terminal"
+	CodeUnauthenticated     = "unauthenticated"     // no valid terminal certificate
+	CodeUnknownTerminal     = "unknown_terminal"    // certificate of a terminal not registered
+	CodeCertificateRetired  = "certificate_retired" // a newer certificate was issued for the terminal
+	CodeTerminalDisabled    = "terminal_disabled"
 	CodeNotFound            = "not_found"
 	CodeOverLimit           = "over_limit"       // Limit holds the single-payment limit
 	CodeOverDailyLimit      = "over_daily_limit" // Limit holds what is left today
 	CodeChannelDisabled     = "channel_disabled"
 	CodeIdempotencyConflict = "idempotency_conflict"
+	CodeSalePaid            = "sale_paid"     // the sale was already paid by another attempt
+	CodeSaleBusy            = "sale_busy"     // the sale has an attempt still open
 	CodeChannelError        = "channel_error" // the channel refused or failed; Message says why
 	CodeNotCancellable      = "not_cancellable"
 	CodeInternal            = "internal"
@@ -156,4 +175,20 @@ type Error struct {
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("posserver: %s: %s", e.Code, e.Message)
+}
+
+// Heartbeat is what a terminal sends every few seconds: it keeps the
+// terminal online in `posserver terminal list` and acknowledges results the
+// terminal has shown (Acks: transaction ids).
+type Heartbeat struct {
+	AppVersion string   `json:"app_version,omitempty"`
+	Acks       []string `json:"acks,omitempty"`
+}
+
+// HeartbeatAnswer carries the server's time and the final results the
+// terminal has not acknowledged (a terminal that crashed or lost its link
+// while waiting learns the outcome here, until it acknowledges it).
+type HeartbeatAnswer struct {
+	ServerTime  time.Time `json:"server_time"`
+	Undelivered []Order   `json:"undelivered,omitempty"`
 }

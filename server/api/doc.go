@@ -1,18 +1,23 @@
-// Package api is the terminal-facing JSON-over-HTTP contract of posserver:
+// Package api is the terminal-facing JSON-over-HTTPS contract of posserver:
 // the request and response bodies, the transaction states and the error codes.
 // The server and the terminal's client (package channels) both use it, so the
 // two sides cannot drift apart.
 //
-// Endpoints (every request carries the X-Terminal-ID header):
+// Every request is made over mutual TLS with the terminal's client
+// certificate (from its bundle, see package server/pki); the certificate is
+// the terminal's identity, and a terminal sees and acts on its own
+// transactions only (another terminal's id is answered "not found").
 //
-//	GET  /v1/ping                       liveness and round-trip time
-//	GET  /v1/terminal                   TerminalInfo: merchant, channels and limits
+//	GET  /v1/ping                       round-trip time
+//	POST /v1/heartbeat                  Heartbeat → HeartbeatAnswer: online state,
+//	                                    acknowledgements, results not yet seen
+//	GET  /v1/terminal                   TerminalInfo: merchant, store, channels and limits
 //	POST /v1/orders                     CreateWalletOrder → Order (state PENDING, QR content)
 //	GET  /v1/orders/{id}?after=V&wait=D long-poll: answers as soon as the order's
 //	                                    Version is above V, or after D (≤ 30s)
 //	GET  /v1/orders?trace=T             the order this terminal created with trace T
 //	POST /v1/orders/{id}/cancel         close a wallet order at the channel → Order
-//	POST /v1/card/sales                 CardSale → Order (SUCCESS or FAILED)
+//	POST /v1/card/sales                 CardSale → Order (SUCCESS, FAILED or UNKNOWN)
 //
 // Demo mode only (TerminalInfo.Demo), for the trainer playing the customer
 // when the wallets are the sandbox stand-ins:
@@ -20,8 +25,11 @@
 //	POST /v1/demo/orders/{id}/pay       the customer pays the QR order → Order
 //	POST /v1/demo/orders/{id}/decline   the customer refuses it → Order
 //
-// Mutating calls are idempotent on terminal id + trace: a replay returns the
-// order created by the first call; the same trace with other parameters is
-// refused with CodeIdempotencyConflict. Errors come back as an Error body with
-// a 4xx or 5xx status.
+// Calls that can move money (the POSTs above but the heartbeat) carry a
+// request id in the Idempotency-Key header: a replay returns the first
+// answer, the same id with other parameters is refused with
+// CodeIdempotencyConflict. An order is one attempt to pay a sale; a sale may
+// be attempted again (SaleID) once its earlier attempts failed or were
+// closed, and at most one attempt of a sale succeeds. Errors come back as an
+// Error body with a 4xx or 5xx status.
 package api

@@ -95,7 +95,21 @@ type SaleResult struct {
 // Approved reports whether the sale was approved.
 func (r SaleResult) Approved() bool { return r.ResponseCode == "00" }
 
+// Reversal undoes a sale whose answer was lost (ISO 8583 0400). The bank
+// reverses the sale if it approved it and answers all the same if it never
+// booked it, so a reversal is safe to send, and to repeat, whenever the
+// outcome of a sale is unknown.
+type Reversal struct {
+	TerminalID string
+	MerchantID string
+	Trace      string // the sale's trace
+	Amount     int64  // fen, the sale's amount
+}
+
 // Acquirer is the bank card channel.
 type Acquirer interface {
 	Sale(ctx context.Context, s Sale) (SaleResult, error)
+	// Reverse sends a reversal; ErrUnknownOutcome when it may not have
+	// arrived (then it is sent again).
+	Reverse(ctx context.Context, r Reversal) error
 }

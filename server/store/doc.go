@@ -1,17 +1,21 @@
-// Package store is posserver's journal of transactions. Every payment is
-// written here in state CREATED before anything reaches a channel, so that a
-// crash, a timeout or a duplicate request can always be answered from the
-// journal instead of by asking the channel twice.
+// Package store is posserver's database: the chain's merchants, stores and
+// terminals, the limits set for them, and the journal of sales and their
+// transactions. Every payment is written here in state CREATED before
+// anything reaches a channel, so that a crash, a timeout or a duplicate
+// request can always be answered from the journal instead of by asking the
+// channel twice.
 //
-// State changes are compare-and-set on (state, version): two racing writers
-// (a notification and a cancel, say) cannot both win, and a final state
-// (SUCCESS, FAILED, CLOSED) never changes. Each change appends a row to the
-// history in the same database transaction, so the history is the audit
-// trail of how an order got where it is.
+// One schema (migrations/, embedded, applied in order and checksummed) runs
+// on SQLite (pure Go, nothing to install; the default) and on PostgreSQL
+// (pgx), with the SQL kept to what both accept. State changes are
+// compare-and-set on (state, version): two racing writers (a notification and
+// a cancel, say) cannot both win, and a final state (SUCCESS, FAILED,
+// CLOSED) never changes. Each change appends a row to the history in the
+// same database transaction, so the history is the audit trail of how a
+// transaction got where it is. A partial unique index makes "at most one
+// successful attempt per sale" a property of the data, and the daily totals
+// move in the same database transaction as the payment that moves them.
 //
-// The default engine is SQLite (pure Go, nothing to install). The SQL stays
-// within what PostgreSQL also accepts (BIGINT microsecond timestamps,
-// INSERT … ON CONFLICT DO NOTHING, CASE) so that a PostgreSQL store can take
-// the same schema later. A full card number, track data or PIN block never
-// reaches this package: only the masked number is accepted.
+// A full card number, track data or PIN block never reaches this package:
+// only the masked number is accepted.
 package store

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,8 +14,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -21,34 +27,64 @@ var migrations embed.FS
 
 // Errors of the store. Callers test them with errors.Is.
 var (
-	ErrNotFound        = errors.New("transaction not found")
+	ErrNotFound        = errors.New("not found")
 	ErrStale           = errors.New("transaction changed meanwhile") // the compare-and-set lost
 	ErrFinal           = errors.New("transaction is final")
 	ErrBadTransition   = errors.New("transition not allowed")
-	ErrRequestMismatch = errors.New("trace already used with other parameters")
+	ErrRequestMismatch = errors.New("request id already used with other parameters")
+	ErrTraceUsed       = errors.New("trace already used by another request")
+	ErrSalePaid        = errors.New("sale already paid")
+	ErrSaleBusy        = errors.New("sale has an attempt still open")
+	ErrSaleMismatch    = errors.New("sale belongs to another terminal or amount")
+	ErrOverLimit       = errors.New("daily limit reached")
+	ErrExists          = errors.New("already exists")
 )
 
-// Store is the transaction journal.
+// Dialect is the database engine behind a store.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is posserver's database: the chain's terminals and limits, and the
+// journal of sales and their transactions. It is safe for concurrent use,
+// also by several server instances sharing one PostgreSQL database.
 //
 // SQLite allows one writer at a time. Writes go through a single connection
 // whose transactions start IMMEDIATE (taking the write lock up front, so two
 // read-then-write transactions cannot deadlock into SQLITE_BUSY); reads use
-// a separate pool, which WAL mode lets run alongside the writer.
+// a separate pool, which WAL mode lets run alongside the writer. PostgreSQL
+// uses one pool for both; row locks and compare-and-set keep writers apart.
 type Store struct {
-	w *sql.DB // the one writer connection
-	r *sql.DB // readers
+	dialect Dialect
+	dsn     string  // PostgreSQL: for the LISTEN connection
+	w       *sql.DB // writes
+	r       *sql.DB // reads
+
+	mu      sync.Mutex
+	rebound map[string]string // query with ? → query with $n (PostgreSQL)
 }
 
-// Open opens (creating if needed) the SQLite database at path and brings its
-// schema up to date.
-func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("store: empty database path")
+// Open opens the database named by dsn, creating it if needed (SQLite), and
+// brings its schema up to date. A dsn starting with postgres:// or
+// postgresql:// is PostgreSQL; anything else is a SQLite file path.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if dsn == "" {
+		return nil, errors.New("store: empty database name")
 	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("store: database path %q must not contain '?' or '#'", path)
 	}
-	w, err := openDB(path, url.Values{
+	w, err := openSQLiteDB(path, url.Values{
 		"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
 		"_txlock": {"immediate"},
 	})
@@ -59,26 +95,27 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w); err != nil {
+	s := &Store{dialect: SQLite, w: w, r: w, rebound: map[string]string{}}
+	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
-	r, err := openDB(path, url.Values{
-		"_pragma": {"busy_timeout(10000)", "query_only(1)"},
-	})
+	r, err := openSQLiteDB(path, url.Values{"_pragma": {"busy_timeout(10000)", "query_only(1)"}})
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
+	r.SetMaxOpenConns(8)
 	if err := r.PingContext(ctx); err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	s.r = r
+	return s, nil
 }
 
-func openDB(path string, q url.Values) (*sql.DB, error) {
+func openSQLiteDB(path string, q url.Values) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -86,18 +123,89 @@ func openDB(path string, q url.Values) (*sql.DB, error) {
 	return db, nil
 }
 
+// PostgresPool bounds the connections one store opens to PostgreSQL.
+const PostgresPool = 32
+
+func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: PostgreSQL URL %s: %w", redact(dsn), err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(PostgresPool)
+	db.SetMaxIdleConns(PostgresPool)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to PostgreSQL %s: %w", redact(dsn), err)
+	}
+	s := &Store{dialect: Postgres, dsn: dsn, w: db, r: db, rebound: map[string]string{}}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// redact drops the password from a PostgreSQL URL for messages.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Dialect returns the database engine.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.r == s.w {
+		return s.w.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
+// q returns the query in the store's dialect: PostgreSQL numbers its
+// parameters ($1, $2…) where SQLite takes ?. Queries are written with ? and
+// never contain a literal question mark.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if out, ok := s.rebound[query]; ok {
+		return out
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	s.rebound[query] = out
+	return out
+}
+
+// begin starts a write transaction.
+func (s *Store) begin(ctx context.Context) (*sql.Tx, error) {
+	return s.w.BeginTx(ctx, nil)
+}
+
 // migrate applies the embedded migrations not applied yet, each in its own
-// transaction, in file-name order (001_…, 002_…).
-func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at BIGINT  NOT NULL)`); err != nil {
-		return fmt.Errorf("store: create schema_migrations: %w", err)
+// transaction, in file-name order (001_…, 002_…). An applied migration
+// whose text has changed since is an error: the database was made by
+// another build and must not be guessed at.
+func (s *Store) migrate(ctx context.Context) error {
+	if err := s.createMigrationsTable(ctx); err != nil {
+		return err
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -111,35 +219,79 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if err != nil {
 			return fmt.Errorf("store: migration %s: name must start with a number: %w", base, err)
 		}
-		if err := applyMigration(ctx, db, name, version); err != nil {
+		if err := s.applyMigration(ctx, name, version); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, name string, version int) error {
+// createMigrationsTable creates the table of applied migrations. On
+// PostgreSQL, CREATE TABLE IF NOT EXISTS is not safe against another
+// instance doing the same at the same moment, so it runs under the
+// migration lock.
+func (s *Store) createMigrationsTable(ctx context.Context) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	defer tx.Rollback()
+	if s.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+migrationLock+`)`); err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		checksum   TEXT    NOT NULL DEFAULT '',
+		applied_at BIGINT  NOT NULL)`); err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	return nil
+}
+
+// migrationLock is the PostgreSQL advisory lock instances take turns on
+// while migrating.
+const migrationLock = "7365470"
+
+func (s *Store) applyMigration(ctx context.Context, name string, version int) error {
 	script, err := migrations.ReadFile(name)
 	if err != nil {
 		return fmt.Errorf("store: read %s: %w", name, err)
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	sum := sha256.Sum256(script)
+	checksum := hex.EncodeToString(sum[:])
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-		return fmt.Errorf("store: migration %d: %w", version, err)
+	if s.dialect == Postgres {
+		// Instances starting together take turns; the second finds the
+		// migration applied.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+migrationLock+`)`); err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
 	}
-	if n > 0 {
+	var applied string
+	err = tx.QueryRowContext(ctx, s.q(`SELECT checksum FROM schema_migrations WHERE version = ?`), version).Scan(&applied)
+	switch {
+	case err == nil:
+		if applied != checksum {
+			return fmt.Errorf("store: migration %d in the database differs from this build's %s: the database was made by another (pre-release) build; use a new database", version, name)
+		}
 		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("store: migration %d: %w", version, err)
 	}
 	if _, err := tx.ExecContext(ctx, string(script)); err != nil {
 		return fmt.Errorf("store: apply %s: %w", name, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-		version, micros(time.Now())); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, checksum, applied_at) VALUES (?, ?, ?)`),
+		version, checksum, micros(time.Now())); err != nil {
 		return fmt.Errorf("store: record migration %d: %w", version, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -162,4 +314,16 @@ func fromMicros(us int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(us).UTC()
+}
+
+func newID(prefix string) string {
+	return prefix + strings.ToLower(rand.Text())
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
 }

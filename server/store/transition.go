@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,6 +17,11 @@ type Change struct {
 	To     api.State
 	Reason string
 	At     time.Time
+	Actor  string // recorded in the history: "terminal", "notification", "sweeper", …
+
+	// CheckAfter is when the sweeper looks at the transaction next; required
+	// for a state that is not final, ignored (cleared) for a final one.
+	CheckAfter time.Time
 
 	TradeNo   string    // wallet: the channel's transaction number
 	QRContent string    // wallet: the code the customer scans
@@ -24,6 +31,48 @@ type Change struct {
 	AuthCode     string
 	RRN          string
 	Batch        string
+
+	// Quiet leaves the other server instances unnotified: for a change
+	// only the caller itself is waiting for (the answer to its own call).
+	Quiet bool
+
+	// Answer, when set, records the transaction as it is after this change
+	// as the first answer to that request (if it has none yet), in the same
+	// database transaction.
+	Answer *AnswerTo
+}
+
+// AnswerTo names the request a change answers and the HTTP status it gets.
+// Body is the answer, which must be the transaction after the change (see
+// Apply); nil lets the store write that itself, at the cost of a round trip
+// on PostgreSQL.
+type AnswerTo struct {
+	TerminalID, RequestID string
+	Status                int
+	Body                  []byte
+}
+
+// Apply returns the transaction as it is after a change, as the store will
+// have it: what a caller records as the answer to a request before the
+// change is written.
+func Apply(o api.Order, c Change) api.Order {
+	o.State, o.Reason, o.Version = c.To, c.Reason, o.Version+1
+	o.UpdatedAt = fromMicros(micros(c.At))
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&o.TradeNo, c.TradeNo)
+	set(&o.QRContent, c.QRContent)
+	set(&o.ResponseCode, c.ResponseCode)
+	set(&o.AuthCode, c.AuthCode)
+	set(&o.RRN, c.RRN)
+	set(&o.Batch, c.Batch)
+	if !c.ExpiresAt.IsZero() {
+		o.ExpiresAt = fromMicros(micros(c.ExpiresAt))
+	}
+	return o
 }
 
 // allowed lists the states each non-final state may move to. UNKNOWN may go
@@ -48,7 +97,11 @@ func Allowed(from, to api.State) bool {
 // raising the version by one and appending the history row in the same
 // database transaction. It is a compare-and-set: if the stored state or
 // version is no longer (from, version) nothing is written and the current
-// order comes back with ErrStale, or ErrFinal when it is final by now.
+// transaction comes back with ErrStale, or ErrFinal when it is final by now.
+//
+// Moving to SUCCESS marks the sale paid; if another attempt paid it first
+// nothing is written and the error is ErrSalePaid. Moving to FAILED or
+// CLOSED gives the amount back to the daily totals.
 func (s *Store) Transition(ctx context.Context, id string, from api.State, version int, c Change) (api.Order, error) {
 	if from.Final() {
 		return api.Order{}, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, ErrFinal)
@@ -59,34 +112,45 @@ func (s *Store) Transition(ctx context.Context, id string, from api.State, versi
 	if c.At.IsZero() {
 		return api.Order{}, fmt.Errorf("store: %s: transition without a time", id)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	checkAfter := micros(c.CheckAfter)
+	if c.To.Final() {
+		checkAfter = 0
+	} else if checkAfter == 0 {
+		return api.Order{}, fmt.Errorf("store: %s: %s is not final, so it needs a check time", id, c.To)
+	}
+	if s.dialect == Postgres && (c.Answer == nil || c.Answer.Body != nil) {
+		o, err := s.transitionPipelined(ctx, id, from, version, c, checkAfter)
+		if !errors.Is(err, errFallback) {
+			return o, err
+		}
+	}
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return api.Order{}, fmt.Errorf("store: %s: begin: %w", id, err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE transactions SET
-		state = ?, reason = ?, version = version + 1, updated_at = ?,
+	var (
+		merchantID, day string
+		merchantCounted int
+	)
+	o, err := scanOrder(tx.QueryRowContext(ctx, s.q(`UPDATE transactions SET
+		state = ?, reason = ?, version = version + 1, updated_at = ?, check_after = ?,
+		lease_owner = '', lease_until = 0,
 		trade_no      = CASE WHEN ? = '' THEN trade_no ELSE ? END,
 		qr_content    = CASE WHEN ? = '' THEN qr_content ELSE ? END,
-		expires_at    = CASE WHEN ? = 0 THEN expires_at ELSE ? END,
+		expires_at    = CASE WHEN CAST(? AS BIGINT) = 0 THEN expires_at ELSE ? END,
 		response_code = CASE WHEN ? = '' THEN response_code ELSE ? END,
 		auth_code     = CASE WHEN ? = '' THEN auth_code ELSE ? END,
 		rrn           = CASE WHEN ? = '' THEN rrn ELSE ? END,
 		batch         = CASE WHEN ? = '' THEN batch ELSE ? END
-		WHERE id = ? AND state = ? AND version = ?`,
-		string(c.To), c.Reason, micros(c.At),
+		WHERE id = ? AND state = ? AND version = ?
+		RETURNING `+orderColumns+`, merchant_id, day, merchant_counted`),
+		string(c.To), c.Reason, micros(c.At), checkAfter,
 		c.TradeNo, c.TradeNo, c.QRContent, c.QRContent, micros(c.ExpiresAt), micros(c.ExpiresAt),
 		c.ResponseCode, c.ResponseCode, c.AuthCode, c.AuthCode, c.RRN, c.RRN, c.Batch, c.Batch,
-		id, string(from), version)
-	if err != nil {
-		return api.Order{}, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return api.Order{}, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, err)
-	}
-	if n == 0 {
-		cur, _, err := getOrder(ctx, tx, `id = ?`, id)
+		id, string(from), version), &merchantID, &day, &merchantCounted)
+	if errors.Is(err, ErrNotFound) {
+		cur, err := s.getOrder(ctx, tx, `id = ?`, id)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			return api.Order{}, fmt.Errorf("store: %s: %w", id, ErrNotFound)
@@ -98,16 +162,85 @@ func (s *Store) Transition(ctx context.Context, id string, from api.State, versi
 			return cur, fmt.Errorf("store: %s is %s v%d, not %s v%d: %w", id, cur.State, cur.Version, from, version, ErrStale)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO transaction_history (tx_id, seq, from_state, to_state, reason, at)
-		VALUES (?, ?, ?, ?, ?, ?)`, id, version+1, string(from), string(c.To), c.Reason, micros(c.At)); err != nil {
+	if err != nil {
+		return api.Order{}, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, err)
+	}
+	switch c.To {
+	case api.StateSuccess:
+		if err := s.markPaid(ctx, tx, o, micros(c.At)); err != nil {
+			return api.Order{}, err
+		}
+	case api.StateFailed, api.StateClosed:
+		if err := s.releaseTotals(ctx, tx, o, merchantID, day, merchantCounted == 1); err != nil {
+			return api.Order{}, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transaction_history (tx_id, seq, from_state, to_state, reason, actor, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), id, version+1, string(from), string(c.To), c.Reason, c.Actor, micros(c.At)); err != nil {
 		return api.Order{}, fmt.Errorf("store: %s: history: %w", id, err)
 	}
-	o, _, err := getOrder(ctx, tx, `id = ?`, id)
-	if err != nil {
-		return api.Order{}, fmt.Errorf("store: %s: read back: %w", id, err)
+	if c.Answer != nil {
+		if err := s.answer(ctx, tx, c.Answer, o, c.At); err != nil {
+			return api.Order{}, err
+		}
+	}
+	if !c.Quiet {
+		if err := s.notifyChange(ctx, tx, id); err != nil {
+			return api.Order{}, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return api.Order{}, fmt.Errorf("store: %s: commit: %w", id, err)
 	}
 	return o, nil
 }
+
+// markPaid records the sale as paid by o. The partial unique index on
+// transactions backs this up: two attempts of one sale can never both be
+// SUCCESS, whatever the code above does.
+func (s *Store) markPaid(ctx context.Context, tx *sql.Tx, o api.Order, at int64) error {
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE sales SET state = 'PAID', paid_by = ?, updated_at = ? WHERE id = ? AND state = 'OPEN'`),
+		o.ID, at, o.SaleID)
+	if err != nil {
+		return fmt.Errorf("store: %s: mark sale %s paid: %w", o.ID, o.SaleID, err)
+	}
+	if rows, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: %s: mark sale %s paid: %w", o.ID, o.SaleID, err)
+	} else if rows == 0 {
+		return fmt.Errorf("store: %s: sale %s: %w", o.ID, o.SaleID, ErrSalePaid)
+	}
+	return nil
+}
+
+// answer stores the first answer to a request.
+func (s *Store) answer(ctx context.Context, tx *sql.Tx, a *AnswerTo, o api.Order, at time.Time) error {
+	terminalID, requestID, status, body := a.TerminalID, a.RequestID, a.Status, a.Body
+	if body == nil {
+		var err error
+		if body, err = json.Marshal(o); err != nil {
+			return fmt.Errorf("store: answer to %s: %w", requestID, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE requests SET status = ?, answer = ?, answered_at = ?
+		WHERE terminal_id = ? AND request_id = ? AND status = 0`),
+		status, string(body), micros(at), terminalID, requestID); err != nil {
+		return fmt.Errorf("store: answer to %s of %s: %w", requestID, terminalID, err)
+	}
+	return nil
+}
+
+// notifyChange tells the other server instances (PostgreSQL LISTEN) that a
+// transaction changed, so their long-polls wake. The notice goes out when
+// the transaction commits, never before.
+func (s *Store) notifyChange(ctx context.Context, tx *sql.Tx, id string) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+changeChannel+`', $1)`, id); err != nil {
+		return fmt.Errorf("store: %s: notify: %w", id, err)
+	}
+	return nil
+}
+
+// changeChannel is the PostgreSQL notification channel for changes.
+const changeChannel = "multipos_tx"

@@ -7,10 +7,6 @@ import (
 	"github.com/multipos/multipos/money"
 )
 
-// DemoPINKey is the PIN key of the demo stand-ins. It is published here,
-// so it protects nothing and must never guard a real card.
-const DemoPINKey = "0123456789ABCDEFFEDCBA9876543210"
-
 // DefaultTerminal returns the configuration used when pos has no file, and
 // the base every pos.toml is laid over.
 func DefaultTerminal() Terminal {

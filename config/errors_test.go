@@ -125,7 +125,7 @@ var serverErrors = []struct{ name, text, want string }{
 	{"merchant retired", "listen = \":8443\"\n\n[merchant]\nid = \"898310048160001\"\nname = \"x\"\n", "posserver.toml:3: " + retiredMerchant},
 	{"merchant retired dotted", "merchant.id = \"x\"\nmerchant.name = \"y\"\n", "posserver.toml:1: " + retiredMerchant},
 	{"merchant retired inline", "\nmerchant = { id = 5 }\n", "posserver.toml:2: " + retiredMerchant},
-	{"terminals retired", "qr_ttl = \"2m\"\n[[terminals]]\nid = \"T1\"\npin_key = \"" + DemoPINKey + "\"\n\n[[terminals]]\nid = \"T2\"\n", "posserver.toml:2: " + retiredTerminals},
+	{"terminals retired", "qr_ttl = \"2m\"\n[[terminals]]\nid = \"T1\"\npin_key = \"0123456789ABCDEFFEDCBA9876543210\"\n\n[[terminals]]\nid = \"T2\"\n", "posserver.toml:2: " + retiredTerminals},
 	{"terminals retired inline", "terminals = [\n  { id = \"T1\" },\n]\n", "posserver.toml:1: " + retiredTerminals},
 	{"terminals retired empty", "\n\nterminals = []\n", "posserver.toml:3: " + retiredTerminals},
 	{"terminals retired nested", "[[terminals]]\nid = \"T1\"\n[terminals.keys]\npin = \"x\"\n", "posserver.toml:1: " + retiredTerminals},

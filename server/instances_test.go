@@ -133,6 +133,11 @@ func (p *pair) client(tid string, i int) *channels.Client {
 func (p *pair) waitListening() {
 	p.t.Helper()
 	ctx := context.Background()
+	for deadline := time.Now().Add(10 * time.Second); p.srv[0].Peers() < 1 || p.srv[1].Peers() < 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the instances do not see each other: peers %d and %d", p.srv[0].Peers(), p.srv[1].Peers())
+		}
+	}
 	for i := range 2 {
 		for attempt := 0; ; attempt++ {
 			if attempt == 50 {

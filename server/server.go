@@ -84,6 +84,9 @@ type Server struct {
 	terminals *terminalCache
 	seen      seenTimes
 	ready     atomic.Bool
+	// peers is how many other instances share the database (-1 until
+	// known): alone, an instance does not notify others of its changes.
+	peers atomic.Int32
 }
 
 // New checks the options and returns a server.
@@ -131,6 +134,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, st: opts.Store, log: opts.Logger.With("instance", opts.Instance), now: opts.Now,
 		hub: newHub(), metrics: opts.Metrics, seen: seenTimes{m: map[string]time.Time{}}}
 	s.terminals = newTerminalCache(s)
+	s.peers.Store(-1)
 	return s, nil
 }
 
@@ -219,6 +223,9 @@ func (s *Server) advance(ctx context.Context, o api.Order, c store.Change) (api.
 	c.At = s.now()
 	if !c.To.Final() && c.CheckAfter.IsZero() {
 		c.CheckAfter = s.checkAfter(o, c)
+	}
+	if s.peers.Load() == 0 {
+		c.Quiet = true // nobody else to tell
 	}
 	if c.Answer != nil && c.Answer.Body == nil {
 		// The answer is the order as this change leaves it, worked out

@@ -31,6 +31,11 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Warn("listening for other instances' changes failed; reconnecting", "err", err)
 		})
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.keepRegistered(ctx)
+	}()
 	defer wg.Wait()
 	sweep := time.NewTicker(s.opts.SweepInterval)
 	defer sweep.Stop()
@@ -50,6 +55,47 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// registerEvery is how often an instance says it is alive and counts the
+// others; peerTimeout is how long one unseen still counts.
+const (
+	registerEvery = time.Second
+	peerTimeout   = 5 * time.Second
+)
+
+// keepRegistered keeps this instance in the database's list of instances
+// and knows how many others there are, until ctx ends; then it leaves the
+// list. Until the first count, and whenever counting fails, others are
+// assumed to be there.
+func (s *Server) keepRegistered(ctx context.Context) {
+	t := time.NewTicker(registerEvery)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		n, err := s.st.Register(ctx, s.opts.Instance, now, now.Add(-peerTimeout))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.peers.Store(-1)
+			s.log.Warn("registering this instance failed", "err", err)
+		case err == nil:
+			s.peers.Store(int32(n))
+		}
+		select {
+		case <-ctx.Done():
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			if err := s.st.Deregister(dctx, s.opts.Instance, time.Now().Add(-time.Hour)); err != nil {
+				s.log.Warn("leaving the list of instances failed", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Peers returns how many other instances share the database, or -1 when
+// not known (yet).
+func (s *Server) Peers() int { return int(s.peers.Load()) }
 
 // housekeeping forgets request ids past their retention and refreshes the
 // online-terminals gauge. Running it in two instances at once is harmless.

@@ -63,7 +63,6 @@ type Options struct {
 	Lang         i18n.Lang
 	TerminalID   string
 	PINKey       []byte // TDES key PIN blocks are encrypted under
-	PINKeyIsDemo bool   // PINKey is the published demo key: cards only against a demo server
 	PrinterWidth int    // receipt width in columns (32 or 48)
 	Demo         bool
 	Now          func() time.Time

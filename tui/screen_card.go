@@ -36,8 +36,6 @@ func (s *cardPrompt) keyProblem() string {
 	switch {
 	case len(c.opts.PINKey) == 0:
 		return c.t("card.nokey")
-	case c.opts.PINKeyIsDemo && !c.demo():
-		return c.t("card.demokey")
 	}
 	return ""
 }

@@ -87,8 +87,7 @@ var texts = map[string][2]string{
 	"card.unknown":    {"未收到应答（%s），交易结果未知。按 %s 重发（同一凭证号，不会重复扣款），按 %s 向服务器查询", "No answer (%s): the outcome is unknown. Press %s to resend (same trace number, never charged twice) or %s to ask the server"},
 	"card.checking":   {"正在向服务器查询交易结果…", "Asking the server what became of the sale…"},
 	"card.notsent":    {"交易未到达服务器，未扣款", "The sale never reached the server: nothing was charged"},
-	"card.demokey":    {"本终端使用公开的演示密码密钥，不能在正式服务器上受理银行卡：请在配置文件中设置 pin_key", "This terminal uses the public demo PIN key: set pin_key in the config file before taking cards on a live server"},
-	"card.nokey":      {"终端未配置密码密钥，无法受理银行卡", "No PIN key configured: cards cannot be taken"},
+	"card.nokey":      {"终端证书包中没有主密钥，无法受理银行卡", "The terminal bundle has no master key: cards cannot be taken"},
 	"card.pinerror":   {"密码加密失败：%s", "PIN encryption failed: %s"},
 
 	"result.paid":     {"支付成功", "Payment received"},

@@ -34,9 +34,9 @@ func (s *Store) withPgx(ctx context.Context, f func(*pgx.Conn) error) error {
 
 // createPipelined is Create for a new sale without a merchant limit, the
 // common case, on PostgreSQL: one pipelined batch that begins a
-// transaction, records the request id and journals the transaction only if
-// that record is this call's; then, once its results are read, COMMIT or
-// ROLLBACK. When the request id was used before, nothing is written and
+// transaction and, in one statement, records the request id and journals
+// the transaction only if that record is new; then, once its results are
+// read, COMMIT or ROLLBACK (a limit refused it, or the trace was used). When the request id was used before, nothing is written and
 // errFallback leaves the replay to the portable path.
 func (s *Store) createPipelined(ctx context.Context, n NewTx, o *api.Order, now int64) error {
 	o.SaleID = newID("sa")
@@ -47,14 +47,14 @@ func (s *Store) createPipelined(ctx context.Context, n NewTx, o *api.Order, now 
 	return s.withPgx(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
-		b.Queue(`INSERT INTO requests (terminal_id, request_id, op, request_hash, tx_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-			o.TerminalID, n.Request.RequestID, n.Request.Op, n.Request.Hash, o.ID, now)
-		b.Queue(`WITH d AS (
+		b.Queue(`WITH r AS (
+				INSERT INTO requests (terminal_id, request_id, op, request_hash, tx_id, created_at)
+				VALUES ($1, $5, $19, $20, $6, $11) ON CONFLICT DO NOTHING
+				RETURNING 1),
+			d AS (
 				INSERT INTO daily_totals (scope, scope_id, channel, day, amount)
 				SELECT 'terminal', $1, $2, $3, $4
-				WHERE EXISTS (SELECT 1 FROM requests WHERE terminal_id = $1 AND request_id = $5 AND tx_id = $6)
-				AND ($7::bigint = 0 OR $4 <= $7::bigint)
+				WHERE EXISTS (SELECT 1 FROM r) AND ($7::bigint = 0 OR $4 <= $7::bigint)
 				ON CONFLICT (scope, scope_id, channel, day) DO UPDATE SET amount = daily_totals.amount + excluded.amount
 				WHERE $7::bigint = 0 OR daily_totals.amount + excluded.amount <= $7::bigint
 				RETURNING 1),
@@ -75,21 +75,15 @@ func (s *Store) createPipelined(ctx context.Context, n NewTx, o *api.Order, now 
 			h AS (
 				INSERT INTO transaction_history (tx_id, seq, from_state, to_state, reason, actor, at)
 				SELECT id, 1, '', 'CREATED', '', $18, $11 FROM x)
-			SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM x)`,
+			SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM d), (SELECT count(*) FROM x)`,
 			o.TerminalID, string(o.Channel), n.Day, o.Amount, n.Request.RequestID, o.ID, n.TerminalDaily,
 			o.SaleID, n.MerchantID, n.StoreID, now, o.Trace, string(o.Kind), outTradeNo, o.MaskedPAN, o.Entry,
-			micros(n.CheckAfter), n.Actor)
+			micros(n.CheckAfter), n.Actor, n.Request.Op, n.Request.Hash)
 		br := c.SendBatch(ctx, b)
 		var fresh, counted, inserted int64
 		_, err := br.Exec()
 		if err == nil {
-			var tag pgconn.CommandTag
-			if tag, err = br.Exec(); err == nil {
-				fresh = tag.RowsAffected()
-			}
-		}
-		if err == nil {
-			err = br.QueryRow().Scan(&counted, &inserted)
+			err = br.QueryRow().Scan(&fresh, &counted, &inserted)
 		}
 		if cerr := br.Close(); err == nil {
 			err = cerr

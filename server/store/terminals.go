@@ -315,3 +315,27 @@ func (s *Store) Limits(ctx context.Context, merchantID, terminalID string) ([]Li
 	}
 	return out, nil
 }
+
+// Register records that a server instance is alive and returns how many
+// other instances were seen since `since`.
+func (s *Store) Register(ctx context.Context, instance string, now, since time.Time) (int, error) {
+	if _, err := s.w.ExecContext(ctx, s.q(`INSERT INTO instances (id, started_at, seen_at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`), instance, micros(now), micros(now)); err != nil {
+		return 0, fmt.Errorf("store: register instance %s: %w", instance, err)
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM instances WHERE id <> ? AND seen_at >= ?`),
+		instance, micros(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count instances: %w", err)
+	}
+	return n, nil
+}
+
+// Deregister removes a stopping instance, and instances not seen since
+// `before` (those that died without saying so).
+func (s *Store) Deregister(ctx context.Context, instance string, before time.Time) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM instances WHERE id = ? OR seen_at < ?`), instance, micros(before)); err != nil {
+		return fmt.Errorf("store: deregister instance %s: %w", instance, err)
+	}
+	return nil
+}

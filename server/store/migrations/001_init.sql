@@ -149,6 +149,14 @@ CREATE TABLE transaction_history (
     PRIMARY KEY (tx_id, seq)
 );
 
+-- The server instances sharing this database, each seen every second or so:
+-- an instance alone spares itself notifying others of its changes.
+CREATE TABLE instances (
+    id         TEXT   PRIMARY KEY,
+    started_at BIGINT NOT NULL,
+    seen_at    BIGINT NOT NULL
+);
+
 -- Idempotency: every mutating call names a request id; the first answer is
 -- kept and returned to replays.
 CREATE TABLE requests (

@@ -53,6 +53,24 @@ func publicURL(cfg config.Server) (string, error) {
 	return "https://" + net.JoinHostPort(cfg.Hosts[0], port), nil
 }
 
+// issuer opens what issuing credentials takes: the database, the server's
+// authority, and the URL bundles name.
+func issuer(ctx context.Context, cfg config.Server) (*store.Store, *pki.Authority, string, error) {
+	url, err := publicURL(cfg)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	ca, err := pki.Open(cfg.PKIDir, cfg.Hosts)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return st, ca, url, nil
+}
+
 func terminalAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newFlags("terminal add", stderr)
 	merchant := c.fl.String("merchant", "", "merchant id (letters and digits, e.g. 898310048160001)")
@@ -73,19 +91,11 @@ func terminalAdd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *out == "" {
 		*out = *id + ".pem"
 	}
-	url, err := publicURL(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, ca, url, err := issuer(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ca, err := pki.Open(cfg.PKIDir, cfg.Hosts)
-	if err != nil {
-		return err
-	}
 	if _, err := st.Terminal(ctx, *id); err == nil {
 		return fmt.Errorf("terminal %s is already registered; `posserver terminal reissue %s` gives it new credentials", *id, *id)
 	}
@@ -118,19 +128,11 @@ func terminalReissue(ctx context.Context, args []string, stdout, stderr io.Write
 	if *out == "" {
 		*out = id + ".pem"
 	}
-	url, err := publicURL(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, ca, url, err := issuer(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ca, err := pki.Open(cfg.PKIDir, cfg.Hosts)
-	if err != nil {
-		return err
-	}
 	b, err := server.Reissue(ctx, st, ca, id, url, time.Now())
 	if err != nil {
 		return err

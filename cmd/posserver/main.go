@@ -173,9 +173,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	if err != nil {
 		return err
 	}
-	if list, err := st.Terminals(ctx, ""); err != nil {
+	if n, err := st.CountTerminals(ctx); err != nil {
 		return err
-	} else if len(list) == 0 {
+	} else if n == 0 {
 		log.Warn("no terminals registered yet; add one with: posserver terminal add -merchant M -store S -id T001")
 	}
 

@@ -38,3 +38,22 @@ func TestInstancesSeeEachOther(t *testing.T) {
 		}
 	})
 }
+
+func TestCountTerminals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		st := storetest.Open(t, d)
+		ctx := context.Background()
+		if n, err := st.CountTerminals(ctx); err != nil || n != 0 {
+			t.Fatalf("empty: %d, %v", n, err)
+		}
+		for _, id := range []string{"T1", "T2"} {
+			if err := st.AddTerminal(ctx, store.Terminal{ID: id, MerchantID: "M", StoreID: "S", CertSerial: "s-" + id,
+				MasterKey: "k", MasterKCV: "000000", CreatedAt: time.Now()}, "Shop"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := st.CountTerminals(ctx); err != nil || n != 2 {
+			t.Fatalf("two added: %d, %v", n, err)
+		}
+	})
+}

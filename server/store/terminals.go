@@ -208,6 +208,15 @@ func (s *Store) Seen(ctx context.Context, id, addr, appVersion string, at time.T
 	return nil
 }
 
+// CountTerminals counts the registered terminals.
+func (s *Store) CountTerminals(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM terminals`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count terminals: %w", err)
+	}
+	return n, nil
+}
+
 // CountOnline counts the terminals seen since `since`.
 func (s *Store) CountOnline(ctx context.Context, since time.Time) (int, error) {
 	var n int

@@ -96,9 +96,11 @@ func TestCallerCancelIsNotOffline(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	_, err = c.WaitOrder(ctx, o.ID, o.Version, 10*time.Second)
+	// Waiting for a version the order never reaches: only the caller's
+	// deadline can end this call.
+	got, err := c.WaitOrder(ctx, o.ID, o.Version+100, 10*time.Second)
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, channels.ErrOffline) {
-		t.Fatalf("cancelled long-poll: %v", err)
+		t.Fatalf("cancelled long-poll: %v (created %+v, got %+v)", err, o, got)
 	}
 }
 

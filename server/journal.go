@@ -18,6 +18,9 @@ import (
 // that died while the call was out leaves one there.
 const createdGrace = 10 * time.Second
 
+// journalTimeout bounds writing a payment to the journal.
+const journalTimeout = 10 * time.Second
+
 // reply is a finished answer (a replay) that the handler sends as it is.
 type reply struct {
 	status int
@@ -36,7 +39,11 @@ func (s *Server) journal(ctx context.Context, t *terminal, o api.Order, rid, op,
 	rl := t.rules[o.Channel]
 	now := s.now()
 	o.TerminalID, o.CreatedAt = t.ID, now
-	created, prev, err := s.st.Create(ctx, store.NewTx{
+	// Once sent, the journal write is finished even if the terminal hangs
+	// up, so that it is either wholly there or not at all.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), journalTimeout)
+	defer cancel()
+	created, prev, err := s.st.Create(wctx, store.NewTx{
 		Order: o, MerchantID: t.MerchantID, StoreID: t.StoreID, Day: s.day(now),
 		CheckAfter:    now.Add(s.opts.ChannelTimeout + createdGrace),
 		Request:       store.Request{RequestID: rid, Op: op, Hash: hash},

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,14 +23,23 @@ import (
 // or rolled back in a second round trip once its results are read. The SQL
 // does what the portable path does.
 
-// withPgx runs f on a pooled connection's native pgx connection.
+// withPgx runs f on a pooled connection's native pgx connection. A
+// connection f leaves inside a transaction (its COMMIT or ROLLBACK never
+// got through) is closed, never handed to the next caller.
 func (s *Store) withPgx(ctx context.Context, f func(*pgx.Conn) error) error {
 	c, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return c.Raw(func(dc any) error { return f(dc.(*stdlib.Conn).Conn()) })
+	return c.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		err := f(pc)
+		if st := pc.PgConn().TxStatus(); st != 'I' && !pc.IsClosed() {
+			return fmt.Errorf("%w: connection left in transaction state %q: %w", driver.ErrBadConn, st, err)
+		}
+		return err
+	})
 }
 
 // createPipelined is Create for a new sale without a merchant limit, the

@@ -36,7 +36,7 @@ func (s *Store) withPgx(ctx context.Context, f func(*pgx.Conn) error) error {
 		pc := dc.(*stdlib.Conn).Conn()
 		err := f(pc)
 		if st := pc.PgConn().TxStatus(); st != 'I' && !pc.IsClosed() {
-			return fmt.Errorf("%w: connection left in transaction state %q: %w", driver.ErrBadConn, st, err)
+			return errors.Join(fmt.Errorf("%w: connection left in transaction state %q", driver.ErrBadConn, st), err)
 		}
 		return err
 	})

@@ -48,7 +48,7 @@ func (s *Server) playCustomer(r *http.Request, t *terminal, op string, act func(
 			}
 			return 0, o, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelError, Message: err.Error()}
 		}
-		o, err := s.waitFor(ctx, o.ID, o.Version, demoWait)
+		o, err := s.waitFor(ctx, "", o.ID, o.Version, demoWait)
 		return http.StatusOK, o, err
 	})
 }

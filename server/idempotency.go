@@ -62,7 +62,7 @@ func (s *Server) replay(ctx context.Context, prev *store.Request) (int, any, err
 		return 0, nil, err
 	}
 	if o.State == api.StateCreated { // the first call is still at the channel
-		if o, err = s.waitFor(ctx, o.ID, o.Version, s.opts.ChannelTimeout); err != nil {
+		if o, err = s.waitFor(ctx, "", o.ID, o.Version, s.opts.ChannelTimeout); err != nil {
 			return 0, nil, err
 		}
 	}

@@ -419,3 +419,41 @@ func TestConcurrentSweepsCloseEachOrderOnce(t *testing.T) {
 		}
 	}
 }
+
+// Each instance remembers the orders it changed, to spare reads; an order
+// changed since on the other instance must still come out right: the
+// cashier cancels on B the order A answered for, then a payment notice for
+// it reaches A, whose memory says PENDING.
+func TestNotificationAfterChangeElsewhere(t *testing.T) {
+	p := newPair(t, nil)
+	ctx := context.Background()
+	o, err := p.client("T1", 0).CreateWalletOrder(ctx, channels.NewRequestID(),
+		api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := p.srv[0].hub.known(o.ID); !ok || k.Version != o.Version {
+		t.Fatalf("A does not remember the order it answered for: %+v %v", k, ok)
+	}
+	closed, err := p.client("T1", 1).CancelOrder(ctx, o.ID)
+	if err != nil || closed.State != api.StateClosed {
+		t.Fatalf("cancel on B: %+v, %v", closed, err)
+	}
+	// A long-poll on A past A's own version must not stop at what A
+	// remembers.
+	if got, err := p.client("T1", 0).WaitOrder(ctx, o.ID, o.Version, 5*time.Second); err != nil || got.State != api.StateClosed {
+		t.Fatalf("long-poll on A: %+v, %v", got, err)
+	}
+	err = p.srv[0].Notify(ctx, connector.Notification{Channel: string(api.Alipay), OutTradeNo: o.OutTradeNo,
+		State: connector.WalletPaid, TradeNo: "2025TRADE", Amount: 100})
+	if err != nil {
+		t.Fatalf("notification: %v", err)
+	}
+	got, err := p.st[0].Get(ctx, o.ID)
+	if err != nil || got.State != api.StateClosed || got.Version != closed.Version {
+		t.Fatalf("after the stale notification: %+v, %v", got, err)
+	}
+	if d := p.sum("multipos_notifications_total", map[string]string{"result": "duplicate"}); d != 1 {
+		t.Fatalf("%v notifications counted duplicate, want 1", d)
+	}
+}

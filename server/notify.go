@@ -26,7 +26,13 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 		s.log.Error("notification from an unknown channel refused", "channel", n.Channel, "out_trade_no", n.OutTradeNo)
 		return fmt.Errorf("%w: unknown channel %q", ErrRefused, n.Channel)
 	}
-	o, err := s.st.ByOutTradeNo(ctx, ch, n.OutTradeNo)
+	// The order as last changed here, if it was: the compare-and-set below
+	// finds out if it has changed since.
+	o, ok := s.hub.knownByOutTradeNo(ch, n.OutTradeNo)
+	var err error
+	if !ok {
+		o, err = s.st.ByOutTradeNo(ctx, ch, n.OutTradeNo)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.metrics.Notification(n.Channel, "refused")
 		s.log.Error("notification for an unknown order refused", "channel", n.Channel, "out_trade_no", n.OutTradeNo,

@@ -27,12 +27,12 @@ func (s *Server) ownOrder(ctx context.Context, tid, id string) (api.Order, error
 // getOrder is the long-poll: with after=V it answers as soon as the order's
 // version passes V, or after wait (capped at api.MaxWait).
 func (s *Server) getOrder(r *http.Request, t *terminal) (int, any, error) {
-	o, err := s.ownOrder(r.Context(), t.ID, r.PathValue("id"))
-	if err != nil {
-		return 0, nil, err
-	}
 	q := r.URL.Query()
 	if !q.Has("after") {
+		o, err := s.ownOrder(r.Context(), t.ID, r.PathValue("id"))
+		if err != nil {
+			return 0, nil, err
+		}
 		return http.StatusOK, o, nil
 	}
 	after, err := strconv.Atoi(q.Get("after"))
@@ -43,7 +43,8 @@ func (s *Server) getOrder(r *http.Request, t *terminal) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	o, err = s.waitFor(r.Context(), o.ID, after, wait)
+	// One read: waitFor's own, which checks the order is the terminal's.
+	o, err := s.waitFor(r.Context(), t.ID, r.PathValue("id"), after, wait)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -180,18 +180,34 @@ func (s *Server) History(ctx context.Context, orderID string) ([]store.Transitio
 // waitFor returns the order as soon as its version is above after, or as it
 // is when wait runs out or ctx ends. Changes made by other instances arrive
 // through the store's Listen (see Run); a slow re-read covers a missed one.
-func (s *Server) waitFor(ctx context.Context, id string, after int, wait time.Duration) (api.Order, error) {
+// With a terminal id, an order of another terminal is "not found".
+//
+// It reads the database only when it must: an order this instance changed
+// last is known (see hub), and one known at version `after` has nothing
+// new to tell before the next change wakes the wait.
+func (s *Server) waitFor(ctx context.Context, tid, id string, after int, wait time.Duration) (api.Order, error) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	var known *api.Order // handed over by the last wake-up
+	trust := true        // what the hub remembers; not after the slow re-read's time
 	for {
 		sig, done := s.hub.subscribe(id)
 		var (
 			o   api.Order
 			err error
 		)
-		if known != nil && known.Version > after {
+		if known == nil && trust {
+			if k, ok := s.hub.known(id); ok && k.Version >= after {
+				known = &k
+			}
+		}
+		if known != nil {
 			o = *known
+			if tid != "" && o.TerminalID != tid {
+				err = notFound("order " + id)
+			}
+		} else if tid != "" {
+			o, err = s.ownOrder(ctx, tid, id)
 		} else {
 			o, err = s.st.Get(ctx, id)
 		}
@@ -199,11 +215,13 @@ func (s *Server) waitFor(ctx context.Context, id string, after int, wait time.Du
 			done()
 			return o, err
 		}
+		known = nil
 		select {
 		case <-sig.c:
 			known = sig.order
 			done()
 		case <-time.After(5 * time.Second):
+			trust = false
 			done()
 		case <-timer.C:
 			done()
@@ -250,7 +268,14 @@ func (s *Server) advance(ctx context.Context, o api.Order, c store.Change) (api.
 
 // checkAfter is when the sweeper next looks at an open transaction: a QR
 // order when its code expires, anything else whose outcome is unknown soon.
+// A fresh QR order keeps the check time it was journaled with (zero: keep):
+// nearly all are paid well before it, and a change that leaves it as it was
+// costs PostgreSQL no index entries. The sweeper puts off one still payable
+// then to its expiry.
 func (s *Server) checkAfter(o api.Order, c store.Change) time.Time {
+	if c.To == api.StatePending && o.State == api.StateCreated {
+		return time.Time{}
+	}
 	if c.To == api.StatePending {
 		exp := c.ExpiresAt
 		if exp.IsZero() {

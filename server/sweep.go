@@ -144,6 +144,10 @@ func (s *Server) resolve(ctx context.Context, d store.Due) error {
 	o := d.Order
 	var err error
 	action := "settled"
+	if o.Channel.Wallet() && o.State == api.StatePending && s.now().Before(o.ExpiresAt) {
+		// Still payable: looked at again when its code expires.
+		return s.st.Postpone(ctx, o.ID, d.Version, o.ExpiresAt)
+	}
 	if o.Channel.Wallet() {
 		reason := api.ReasonExpired
 		if o.State != api.StatePending && (o.ExpiresAt.IsZero() || s.now().Before(o.ExpiresAt)) {

@@ -71,6 +71,38 @@ func TestExpirySweep(t *testing.T) {
 	})
 }
 
+// A fresh QR order keeps its journal entry's check time (no index entries
+// written for it on PostgreSQL); when the sweeper finds it still payable
+// then, it leaves it alone until its code expires.
+func TestSweepPutsOffPayableOrders(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		o := r.order(api.Alipay, "000001", 100)
+		r.clock.Advance(DefaultChannelTimeout + createdGrace + time.Second)
+		if !r.clock.Now().Before(o.ExpiresAt) {
+			t.Fatalf("the test needs the check time before expiry (%v)", o.ExpiresAt)
+		}
+		r.sweep()
+		if got := r.get(o.ID); got.State != api.StatePending || got.Version != o.Version {
+			t.Fatalf("a payable order was changed: %+v", got)
+		}
+		if n := r.ali.Calls(wallet.OpQuery) + r.ali.Calls(wallet.OpClose); n != 0 {
+			t.Fatalf("%d calls to the wallet for a payable order", n)
+		}
+		r.sweep() // put off: not due again before expiry
+		if n := r.ali.Calls(wallet.OpQuery); n != 0 {
+			t.Fatalf("%d queries before expiry", n)
+		}
+		r.clock.Advance(ttl)
+		r.sweep()
+		if got := r.wait("T1", o); got.State != api.StateClosed || got.Reason != api.ReasonExpired {
+			t.Fatalf("after expiry: %+v", got)
+		}
+		if r.sweeps("closed") != 1 || r.sweeps("deferred") != 0 {
+			t.Fatalf("sweeper counted %v closed, %v deferred", r.sweeps("closed"), r.sweeps("deferred"))
+		}
+	})
+}
+
 func TestRunClosesExpiredOrders(t *testing.T) {
 	onBoth(t, func(o *Options) { o.SweepInterval = 5 * time.Millisecond }, func(t *testing.T, r *rig) {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -114,7 +114,7 @@ func (s *Server) cancelOrder(r *http.Request, t *terminal) (int, any, error) {
 
 func (s *Server) cancel(ctx context.Context, o api.Order) (api.Order, error) {
 	if o.State == api.StateCreated {
-		cur, err := s.waitFor(ctx, o.ID, o.Version, s.opts.ChannelTimeout)
+		cur, err := s.waitFor(ctx, "", o.ID, o.Version, s.opts.ChannelTimeout)
 		if err != nil {
 			return o, err
 		}

@@ -62,6 +62,17 @@ func (s *Store) Defer(ctx context.Context, id string, version int, next time.Tim
 	return nil
 }
 
+// Postpone moves the next look at a transaction to `at` and ends the lease,
+// without counting a try: for one that is not due yet after all (a QR code
+// still payable). It does nothing if the transaction changed meanwhile.
+func (s *Store) Postpone(ctx context.Context, id string, version int, at time.Time) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE transactions SET check_after = ?, lease_owner = '', lease_until = 0
+		WHERE id = ? AND version = ? AND check_after > 0`), micros(at), id, version); err != nil {
+		return fmt.Errorf("store: postpone %s: %w", id, err)
+	}
+	return nil
+}
+
 // Undelivered returns up to limit of a terminal's final transactions,
 // created since `since` and last changed before `before`, that the terminal
 // has not acknowledged: results it may never have seen.

@@ -318,3 +318,43 @@ func TestUndelivered(t *testing.T) {
 		}
 	})
 }
+
+// A change without a check time keeps the one set before (a fresh QR order
+// keeps its journal entry's), and Postpone moves it without counting a try.
+func TestKeepAndPostponeCheckTime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		st := storetest.Open(t, d)
+		ctx := context.Background()
+		o := dueAt(t, st, "000001", t0.Add(time.Minute))
+		c := change(api.StatePending)
+		c.CheckAfter = time.Time{}
+		o, err := st.Transition(ctx, o.ID, o.State, o.Version, c)
+		if err != nil {
+			t.Fatalf("to PENDING keeping the check time: %v", err)
+		}
+		if due := claim(t, st, "A", t0.Add(59*time.Second), t0.Add(2*time.Minute), 10); len(due) != 0 {
+			t.Fatalf("claimed before its check time: %+v", due)
+		}
+		due := claim(t, st, "A", t0.Add(time.Minute), t0.Add(2*time.Minute), 10)
+		if got := dueIDs(due); !slices.Equal(got, []string{o.ID}) {
+			t.Fatalf("claimed %v at the kept check time, want %s", got, o.ID)
+		}
+		if err := st.Postpone(ctx, o.ID, o.Version, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if due := claim(t, st, "B", t0.Add(59*time.Minute), t0.Add(61*time.Minute), 10); len(due) != 0 {
+			t.Fatalf("claimed before the postponed time: %+v", due)
+		}
+		due = claim(t, st, "B", t0.Add(time.Hour), t0.Add(61*time.Minute), 10)
+		if len(due) != 1 || due[0].ID != o.ID || due[0].Sweeps != 0 {
+			t.Fatalf("after postponing: %+v, want %s with no try counted", due, o.ID)
+		}
+		// A postponement of a version that moved on does nothing.
+		if err := st.Postpone(ctx, o.ID, o.Version-1, t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if due := claim(t, st, "C", t0.Add(62*time.Minute), t0.Add(63*time.Minute), 10); len(due) != 1 {
+			t.Fatalf("a stale postponement moved the check time: %+v", due)
+		}
+	})
+}

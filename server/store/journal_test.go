@@ -225,11 +225,6 @@ func TestTransitionGuards(t *testing.T) {
 		if _, err := st.Transition(ctx, o.ID, api.StateSuccess, 1, change(api.StateFailed)); !errors.Is(err, store.ErrFinal) {
 			t.Errorf("from SUCCESS: %v, want ErrFinal", err)
 		}
-		noCheck := change(api.StatePending)
-		noCheck.CheckAfter = time.Time{}
-		if _, err := st.Transition(ctx, o.ID, api.StateCreated, 1, noCheck); err == nil {
-			t.Error("PENDING without a check time accepted")
-		}
 		noTime := change(api.StateSuccess)
 		noTime.At = time.Time{}
 		if _, err := st.Transition(ctx, o.ID, api.StateCreated, 1, noTime); err == nil {

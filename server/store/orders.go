@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/multipos/multipos/server/api"
 )
 
@@ -46,7 +48,7 @@ func scanOrder(row scanner, extra ...any) (api.Order, error) {
 		channel, kind, state      string
 	)
 	err := row.Scan(append(orderDest(&o, &channel, &kind, &state, &expires, &created, &updated), extra...)...)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		return api.Order{}, ErrNotFound
 	}
 	if err != nil {

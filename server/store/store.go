@@ -65,6 +65,8 @@ type Store struct {
 
 	mu      sync.Mutex
 	rebound map[string]string // query with ? → query with $n (PostgreSQL)
+
+	group *group // PostgreSQL: group commit of the hot path (group.go)
 }
 
 // Open opens the database named by dsn, creating it if needed (SQLite), and
@@ -144,6 +146,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.startGroup()
 	return s, nil
 }
 
@@ -161,6 +164,7 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stopGroup()
 	if s.r == s.w {
 		return s.w.Close()
 	}
@@ -214,6 +218,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
+		// NNN_name.postgres.sql holds what only PostgreSQL has (functions,
+		// storage parameters); SQLite has no use for it.
+		if strings.HasSuffix(base, ".postgres.sql") && s.dialect != Postgres {
+			continue
+		}
 		num, _, _ := strings.Cut(base, "_")
 		version, err := strconv.Atoi(num)
 		if err != nil {

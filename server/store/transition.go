@@ -19,8 +19,10 @@ type Change struct {
 	At     time.Time
 	Actor  string // recorded in the history: "terminal", "notification", "sweeper", …
 
-	// CheckAfter is when the sweeper looks at the transaction next; required
-	// for a state that is not final, ignored (cleared) for a final one.
+	// CheckAfter is when the sweeper looks at the transaction next, ignored
+	// (cleared) for a final state. Zero keeps the time set before: on
+	// PostgreSQL a change that leaves it (and so every indexed column) as it
+	// was is a HOT update, which writes no index entries.
 	CheckAfter time.Time
 
 	TradeNo   string    // wallet: the channel's transaction number
@@ -112,11 +114,9 @@ func (s *Store) Transition(ctx context.Context, id string, from api.State, versi
 	if c.At.IsZero() {
 		return api.Order{}, fmt.Errorf("store: %s: transition without a time", id)
 	}
-	checkAfter := micros(c.CheckAfter)
-	if c.To.Final() {
-		checkAfter = 0
-	} else if checkAfter == 0 {
-		return api.Order{}, fmt.Errorf("store: %s: %s is not final, so it needs a check time", id, c.To)
+	checkAfter := micros(c.CheckAfter) // 0 for a final state
+	if !c.To.Final() && checkAfter == 0 {
+		checkAfter = keepCheck
 	}
 	if s.dialect == Postgres && (c.Answer == nil || c.Answer.Body != nil) {
 		o, err := s.transitionPipelined(ctx, id, from, version, c, checkAfter)
@@ -134,7 +134,8 @@ func (s *Store) Transition(ctx context.Context, id string, from api.State, versi
 		merchantCounted int
 	)
 	o, err := scanOrder(tx.QueryRowContext(ctx, s.q(`UPDATE transactions SET
-		state = ?, reason = ?, version = version + 1, updated_at = ?, check_after = ?,
+		state = ?, reason = ?, version = version + 1, updated_at = ?,
+		check_after = CASE WHEN CAST(? AS BIGINT) = -1 THEN check_after ELSE ? END,
 		lease_owner = '', lease_until = 0,
 		trade_no      = CASE WHEN ? = '' THEN trade_no ELSE ? END,
 		qr_content    = CASE WHEN ? = '' THEN qr_content ELSE ? END,
@@ -145,7 +146,7 @@ func (s *Store) Transition(ctx context.Context, id string, from api.State, versi
 		batch         = CASE WHEN ? = '' THEN batch ELSE ? END
 		WHERE id = ? AND state = ? AND version = ?
 		RETURNING `+orderColumns+`, merchant_id, day, merchant_counted`),
-		string(c.To), c.Reason, micros(c.At), checkAfter,
+		string(c.To), c.Reason, micros(c.At), checkAfter, checkAfter,
 		c.TradeNo, c.TradeNo, c.QRContent, c.QRContent, micros(c.ExpiresAt), micros(c.ExpiresAt),
 		c.ResponseCode, c.ResponseCode, c.AuthCode, c.AuthCode, c.RRN, c.RRN, c.Batch, c.Batch,
 		id, string(from), version), &merchantID, &day, &merchantCounted)
@@ -241,6 +242,9 @@ func (s *Store) notifyChange(ctx context.Context, tx *sql.Tx, id string) error {
 	}
 	return nil
 }
+
+// keepCheck, as a change's check time, leaves the stored one as it is.
+const keepCheck = -1
 
 // changeChannel is the PostgreSQL notification channel for changes.
 const changeChannel = "multipos_tx"

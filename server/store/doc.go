@@ -7,14 +7,19 @@
 //
 // One schema (migrations/, embedded, applied in order and checksummed) runs
 // on SQLite (pure Go, nothing to install; the default) and on PostgreSQL
-// (pgx), with the SQL kept to what both accept. State changes are
+// (pgx), with the SQL kept to what both accept; files named *.postgres.sql
+// hold PostgreSQL's own tuning of it. On PostgreSQL the hot path (journal
+// entries and state changes) is one statement each, group-committed with
+// concurrent calls' (group.go). State changes are
 // compare-and-set on (state, version): two racing writers (a notification and
 // a cancel, say) cannot both win, and a final state (SUCCESS, FAILED,
 // CLOSED) never changes. Each change appends a row to the history in the
 // same database transaction, so the history is the audit trail of how a
-// transaction got where it is. A partial unique index makes "at most one
-// successful attempt per sale" a property of the data, and the daily totals
-// move in the same database transaction as the payment that moves them.
+// transaction got where it is. An attempt becomes SUCCESS only together
+// with its sale's compare-and-set from OPEN to PAID, so "at most one
+// successful attempt per sale" holds in the data (on SQLite a partial unique
+// index says it a second time), and the daily totals move in the same
+// database transaction as the payment that moves them.
 //
 // A full card number, track data or PIN block never reaches this package:
 // only the masked number is accepted.

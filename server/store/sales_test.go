@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,6 +143,36 @@ func TestSaleConcurrentRetries(t *testing.T) {
 		}
 		if total := dailyTotal(t, st, "T1", api.Alipay); total != 500 {
 			t.Errorf("daily total %d, want 500", total)
+		}
+	})
+}
+
+// Should an attempt ever reach SUCCESS when its sale is paid already (no
+// code path lets it; the database must refuse it anyway), the change is
+// refused whole: the attempt, its history and the sale stay as they were.
+func TestSuccessOnPaidSaleRefusedWhole(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		dsn := storetest.DSN(t, d)
+		st := storetest.OpenDSN(t, dsn)
+		ctx := context.Background()
+		o := mustCreate(t, st, walletTx("T1", "000001", 100))
+		o = mustMove(t, st, o, api.StatePending)
+		db := rawDB(t, d, dsn)
+		mark := `UPDATE sales SET state = 'PAID', paid_by = 'tx-elsewhere' WHERE id = ?`
+		if d == store.Postgres {
+			mark = strings.Replace(mark, "?", "$1", 1)
+		}
+		if _, err := db.ExecContext(ctx, mark, o.SaleID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Transition(ctx, o.ID, o.State, o.Version, change(api.StateSuccess)); !errors.Is(err, store.ErrSalePaid) {
+			t.Fatalf("SUCCESS on a paid sale: %v, want ErrSalePaid", err)
+		}
+		if got := mustGet(t, st, o.ID); got != o {
+			t.Errorf("the refused change left %+v, want %+v", got, o)
+		}
+		if h, err := st.History(ctx, o.ID); err != nil || len(h) != 2 {
+			t.Errorf("history after the refusal: %+v, %v", h, err)
 		}
 	})
 }

@@ -196,9 +196,9 @@ func (s *Store) Transition(ctx context.Context, id string, from api.State, versi
 	return o, nil
 }
 
-// markPaid records the sale as paid by o. The partial unique index on
-// transactions backs this up: two attempts of one sale can never both be
-// SUCCESS, whatever the code above does.
+// markPaid records the sale as paid by o, or refuses (ErrSalePaid, and the
+// caller's transaction is rolled back) when another attempt paid it: two
+// attempts of one sale can never both be SUCCESS.
 func (s *Store) markPaid(ctx context.Context, tx *sql.Tx, o api.Order, at int64) error {
 	res, err := tx.ExecContext(ctx, s.q(`UPDATE sales SET state = 'PAID', paid_by = ?, updated_at = ? WHERE id = ? AND state = 'OPEN'`),
 		o.ID, at, o.SaleID)

@@ -30,18 +30,77 @@ type WalletState string
 
 const (
 	WalletWaiting  WalletState = "WAITING"  // created, not paid (Alipay WAIT_BUYER_PAY, WeChat NOTPAY)
-	WalletPaid     WalletState = "PAID"     // TRADE_SUCCESS / SUCCESS
-	WalletClosed   WalletState = "CLOSED"   // TRADE_CLOSED / CLOSED
-	WalletDeclined WalletState = "DECLINED" // the customer refused or the payment failed (PAYERROR)
+	WalletPaying   WalletState = "PAYING"   // barcode pay: the customer must confirm on the phone (Alipay 10003, WeChat USERPAYING)
+	WalletPaid     WalletState = "PAID"     // TRADE_SUCCESS / TRADE_FINISHED / SUCCESS (and WeChat REFUND: it was paid)
+	WalletClosed   WalletState = "CLOSED"   // TRADE_CLOSED / CLOSED / REVOKED
+	WalletDeclined WalletState = "DECLINED" // the customer refused or the payment failed (PAYERROR, ACQ.* business failures)
 )
 
-// WalletStatus is the answer to a query.
+// WalletStatus is the answer to a query or a barcode payment.
 type WalletStatus struct {
 	OutTradeNo string
 	TradeNo    string // the channel's transaction id
 	State      WalletState
 	Amount     int64 // fen
 	PaidAt     time.Time
+	// Reason says why a payment was DECLINED, as the channel put it
+	// (Alipay sub_code and sub_msg, WeChat code and message).
+	Reason string
+}
+
+// BarcodePay charges a code the customer shows on the phone (付款码).
+type BarcodePay struct {
+	OutTradeNo string // a new one for every attempt
+	AuthCode   string // the digits the cashier's scanner read
+	Amount     int64  // fen
+	Subject    string
+	TerminalID string
+	StoreID    string
+}
+
+// BarcodeWallet is a wallet that takes customer-presented codes.
+type BarcodeWallet interface {
+	// Pay charges the code: PAID, PAYING (the customer must confirm on the
+	// phone: poll Query, then Reverse), or DECLINED with the reason.
+	// ErrUnknownOutcome when the answer was lost: query, then reverse.
+	Pay(ctx context.Context, req BarcodePay) (WalletStatus, error)
+	// Reverse undoes a barcode payment whose outcome is unknown or never
+	// confirmed: Alipay alipay.trade.cancel, WeChat .../reverse. Money
+	// taken is given back; repeating it is safe.
+	Reverse(ctx context.Context, outTradeNo string) error
+}
+
+// Refund gives back part or all of a paid order.
+type Refund struct {
+	OutTradeNo  string
+	OutRefundNo string // unique per refund; the same one retries the same refund
+	Amount      int64  // fen, this refund
+	Total       int64  // fen, the order's amount
+	Reason      string
+}
+
+// RefundState is a refund's state at the channel.
+type RefundState string
+
+const (
+	RefundProcessing RefundState = "PROCESSING"
+	RefundSuccess    RefundState = "SUCCESS"
+	RefundFailed     RefundState = "FAILED" // WeChat ABNORMAL / CLOSED
+)
+
+// RefundResult is the channel's answer to a refund or a refund query.
+type RefundResult struct {
+	OutRefundNo string
+	RefundID    string // the channel's refund id, when it gives one
+	State       RefundState
+	Amount      int64 // fen, this refund
+	Refunded    int64 // fen, refunded on the order so far, when the channel says
+}
+
+// Refunder is a wallet that refunds.
+type Refunder interface {
+	Refund(ctx context.Context, r Refund) (RefundResult, error)
+	QueryRefund(ctx context.Context, outTradeNo, outRefundNo string) (RefundResult, error)
 }
 
 // Wallet is one wallet channel.

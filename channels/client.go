@@ -120,6 +120,18 @@ func (c *Client) CreateWalletOrder(ctx context.Context, requestID string, req ap
 	return o, err
 }
 
+// CreateBarcodeOrder charges the payment code the cashier scanned on the
+// customer's phone. The answer is SUCCESS or FAILED, or PENDING while the
+// customer confirms on the phone: then WaitOrder follows it (the server
+// queries the wallet and reverses the payment if it is not confirmed in
+// time). A retry with the same request id is safe; a new attempt needs a
+// new trace and a fresh code.
+func (c *Client) CreateBarcodeOrder(ctx context.Context, requestID string, req api.CreateBarcodeOrder) (api.Order, error) {
+	var o api.Order
+	err := c.mutate(ctx, "/v1/orders/barcode", requestID, req, &o)
+	return o, err
+}
+
 // WaitOrder long-polls an order: it returns as soon as the order's version
 // is above after, or once wait (at most api.MaxWait) has passed.
 func (c *Client) WaitOrder(ctx context.Context, id string, after int, wait time.Duration) (api.Order, error) {

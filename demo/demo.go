@@ -241,7 +241,7 @@ func (e *Env) CustomerPays(ctx context.Context, ch api.Channel, outTradeNo strin
 	if err != nil {
 		return err
 	}
-	return w.Pay(ctx, outTradeNo)
+	return w.CustomerPay(ctx, outTradeNo)
 }
 
 // CustomerDeclines plays the customer refusing to pay on the phone.

@@ -115,7 +115,7 @@ func TestDisabledTerminal(t *testing.T) {
 			t.Fatalf("T1: %v", err)
 		}
 		// Its transactions stay, and the wallet's result still applies.
-		if err := r.ali.Pay(ctx, o.OutTradeNo); err != nil {
+		if err := r.ali.CustomerPay(ctx, o.OutTradeNo); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "payment of a disabled terminal's order", func() bool { return r.get(o.ID).State == api.StateSuccess })

@@ -80,7 +80,7 @@ func TestReplayIsTheFirstAnswer(t *testing.T) {
 		if err := json.Unmarshal(first, &o); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.wx.Pay(ctx, o.OutTradeNo); err != nil {
+		if err := r.wx.CustomerPay(ctx, o.OutTradeNo); err != nil {
 			t.Fatal(err)
 		}
 		if paid := r.wait("T1", o); paid.State != api.StateSuccess {

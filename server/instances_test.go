@@ -267,7 +267,7 @@ func TestNotificationsToBothInstances(t *testing.T) {
 		if o.Channel == api.WeChat {
 			w = p.wx
 		}
-		if err := w.Pay(ctx, o.OutTradeNo); err != nil {
+		if err := w.CustomerPay(ctx, o.OutTradeNo); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -314,7 +314,7 @@ func TestLongPollWakesAcrossInstances(t *testing.T) {
 	p := newPair(t, nil)
 	ctx := context.Background()
 	for round, act := range []func(o api.Order) error{
-		func(o api.Order) error { return p.ali.Pay(ctx, o.OutTradeNo) },
+		func(o api.Order) error { return p.ali.CustomerPay(ctx, o.OutTradeNo) },
 		func(o api.Order) error { _, err := p.client("T1", 0).CancelOrder(ctx, o.ID); return err },
 	} {
 		o, err := p.client("T1", 0).CreateWalletOrder(ctx, channels.NewRequestID(),

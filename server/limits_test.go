@@ -55,7 +55,7 @@ func TestLimits(t *testing.T) {
 		_, err := r.create("T1", api.Alipay, "000001", 20001)
 		refused(t, "single", err, api.CodeOverLimit, 20000)
 		o := r.order(api.Alipay, "000002", 20000) // exactly the limit is allowed
-		if err := r.ali.Pay(ctx, o.OutTradeNo); err != nil {
+		if err := r.ali.CustomerPay(ctx, o.OutTradeNo); err != nil {
 			t.Fatal(err)
 		}
 		r.wait("T1", o)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
@@ -61,6 +62,9 @@ type Options struct {
 	// CacheTTL bounds how long a terminal's record and limits are reused
 	// between requests: a disabled terminal is refused within this time.
 	CacheTTL time.Duration
+	// Confirm is how a payment code the customer must confirm on the phone
+	// is followed up, per wallet. Default DefaultConfirm.
+	Confirm map[api.Channel]ConfirmPolicy
 }
 
 // ChannelLimits keys the config file's per-channel rules by channel.
@@ -121,6 +125,15 @@ func New(opts Options) (*Server, error) {
 	if opts.CacheTTL <= 0 {
 		opts.CacheTTL = DefaultCacheTTL
 	}
+	opts.Confirm = maps.Clone(opts.Confirm)
+	if opts.Confirm == nil {
+		opts.Confirm = map[api.Channel]ConfirmPolicy{}
+	}
+	for ch, p := range DefaultConfirm {
+		if q := opts.Confirm[ch]; q.Every <= 0 || q.Tries <= 0 {
+			opts.Confirm[ch] = p
+		}
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -153,6 +166,7 @@ func (s *Server) Handler() http.Handler {
 	handle("POST /v1/heartbeat", s.heartbeat)
 	handle("GET /v1/terminal", s.terminalInfo)
 	handle("POST /v1/orders", s.createWalletOrder)
+	handle("POST /v1/orders/barcode", s.createBarcodeOrder)
 	handle("GET /v1/orders", s.orderByTrace)
 	handle("GET /v1/orders/{id}", s.getOrder)
 	handle("POST /v1/orders/{id}/cancel", s.cancelOrder)

@@ -150,7 +150,12 @@ func (s *Server) resolve(ctx context.Context, d store.Due) error {
 	}
 	if o.Channel.Wallet() {
 		reason := api.ReasonExpired
-		if o.State != api.StatePending && (o.ExpiresAt.IsZero() || s.now().Before(o.ExpiresAt)) {
+		switch {
+		case o.Kind == api.KindWalletBarcode && o.State == api.StatePending:
+			reason = api.ReasonNotConfirmed
+		case o.Kind == api.KindWalletBarcode:
+			reason = api.ReasonUnknownOutcome
+		case o.State != api.StatePending && (o.ExpiresAt.IsZero() || s.now().Before(o.ExpiresAt)):
 			reason = api.ReasonUnknownOutcome
 		}
 		o, err = s.closeAtChannel(ctx, o, reason, "sweeper")

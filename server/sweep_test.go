@@ -36,7 +36,7 @@ func TestExpirySweep(t *testing.T) {
 		o := r.order(api.Alipay, "000001", 100)
 		paid := r.order(api.Alipay, "000002", 200)
 		r.ali.HoldNotifications()
-		if err := r.ali.Pay(ctx, paid.OutTradeNo); err != nil { // paid at the last moment, not yet notified
+		if err := r.ali.CustomerPay(ctx, paid.OutTradeNo); err != nil { // paid at the last moment, not yet notified
 			t.Fatal(err)
 		}
 		r.sweep()
@@ -163,7 +163,7 @@ func TestSweepResolvesUnknownPrecreates(t *testing.T) {
 		paid := unknown("000002", func() { r.ali.LoseNextReply(wallet.OpPrecreate) })
 		lost := unknown("000003", func() { r.ali.FailNext(wallet.OpPrecreate, connector.ErrUnknownOutcome) })
 		r.ali.HoldNotifications()
-		if err := r.ali.Pay(ctx, paid.OutTradeNo); err != nil { // the customer scanned the code the terminal never showed
+		if err := r.ali.CustomerPay(ctx, paid.OutTradeNo); err != nil { // the customer scanned the code the terminal never showed
 			t.Fatal(err)
 		}
 		r.sweep()

@@ -159,15 +159,27 @@ func (s *Server) closeAtChannel(ctx context.Context, o api.Order, reason, actor 
 	st, err := w.Query(cctx, o.OutTradeNo)
 	s.metrics.ChannelCall(string(o.Channel), "query", outcome(err), time.Since(start))
 	switch {
-	case err == nil && st.State != connector.WalletWaiting:
+	case err == nil && st.State != connector.WalletWaiting && st.State != connector.WalletPaying:
 		return s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, reason, actor)
 	case err != nil && !errors.Is(err, connector.ErrNotFound):
 		s.log.Warn("query at channel failed", append(orderAttrs(o), "err", err)...)
 		return o, channelError("asking %s about order %s: %v", o.Channel, o.ID, err)
 	}
 	start = time.Now()
-	err = w.Close(cctx, o.OutTradeNo)
-	s.metrics.ChannelCall(string(o.Channel), "close", outcome(err), time.Since(start))
+	op := "close"
+	if o.Kind == api.KindWalletBarcode {
+		// A code payment is reversed, not closed: the reversal also gives
+		// back money taken in the meantime.
+		op = "reverse"
+		bw, ok := w.(connector.BarcodeWallet)
+		if !ok {
+			return o, channelError("no reversal of payment codes at %s", o.Channel)
+		}
+		err = bw.Reverse(cctx, o.OutTradeNo)
+	} else {
+		err = w.Close(cctx, o.OutTradeNo)
+	}
+	s.metrics.ChannelCall(string(o.Channel), op, outcome(err), time.Since(start))
 	switch {
 	case err == nil, errors.Is(err, connector.ErrNotFound):
 		// Not found: the precreate never arrived, so nothing can be paid.

@@ -35,7 +35,7 @@ func TestWalletPayLongPoll(t *testing.T) {
 			got, err := r.client("T1").WaitOrder(ctx, o.ID, o.Version, api.MaxWait)
 			done <- result{got, err, time.Since(start)}
 		}()
-		if err := r.ali.Pay(ctx, o.OutTradeNo); err != nil {
+		if err := r.ali.CustomerPay(ctx, o.OutTradeNo); err != nil {
 			t.Fatal(err)
 		}
 		res := <-done
@@ -116,7 +116,7 @@ func TestCancel(t *testing.T) {
 		if err != nil || again.State != api.StateClosed || again.Version != got.Version {
 			t.Fatalf("second cancel: %+v, %v", again, err)
 		}
-		if err := r.wx.Pay(ctx, o.OutTradeNo); !errors.Is(err, wallet.ErrTradeClosed) {
+		if err := r.wx.CustomerPay(ctx, o.OutTradeNo); !errors.Is(err, wallet.ErrTradeClosed) {
 			t.Fatalf("customer paid a cancelled order: %v", err)
 		}
 		sale, err := r.sell(r.cardSale("approved", "123456", "T1", "000002", 100))
@@ -137,7 +137,7 @@ func TestCancelAfterPay(t *testing.T) {
 		ctx := context.Background()
 		o := r.order(api.Alipay, "000001", 4200)
 		r.ali.HoldNotifications()
-		if err := r.ali.Pay(ctx, o.OutTradeNo); err != nil {
+		if err := r.ali.CustomerPay(ctx, o.OutTradeNo); err != nil {
 			t.Fatal(err)
 		}
 		got, err := r.client("T1").CancelOrder(ctx, o.ID)

@@ -8,10 +8,10 @@ import (
 	"github.com/multipos/multipos/server/connector"
 )
 
-// Pay plays the customer scanning the code and paying on the phone: the
+// CustomerPay plays the customer scanning the code and paying on the phone: the
 // trade becomes PAID, gets the wallet's transaction number, and the result
 // is notified asynchronously.
-func (w *Wallet) Pay(ctx context.Context, outTradeNo string) error {
+func (w *Wallet) CustomerPay(ctx context.Context, outTradeNo string) error {
 	return w.finish(ctx, outTradeNo, connector.WalletPaid)
 }
 

@@ -56,7 +56,14 @@ type trade struct {
 	tradeNo    string
 	expiresAt  time.Time
 	paidAt     time.Time
+	// Customer-presented codes.
+	barcode  bool
+	code     [32]byte // the code's digest: a retried call must bring the same code
+	reason   string   // why it was declined
+	refunded int64
 }
+
+func codeDigest(code string) [32]byte { return sha256.Sum256([]byte(code)) }
 
 type fault struct {
 	err   error
@@ -78,6 +85,7 @@ type Wallet struct {
 	held     bool
 	queued   []connector.Notification
 	stopped  bool
+	codes    []CodeBehaviour // how the next scanned codes behave
 
 	ctx  context.Context // cancelled by Stop
 	stop context.CancelFunc
@@ -234,7 +242,8 @@ func (w *Wallet) expire(t *trade) {
 }
 
 func (t *trade) status() connector.WalletStatus {
-	return connector.WalletStatus{OutTradeNo: t.outTradeNo, TradeNo: t.tradeNo, State: t.state, Amount: t.amount, PaidAt: t.paidAt}
+	return connector.WalletStatus{OutTradeNo: t.outTradeNo, TradeNo: t.tradeNo, State: t.state, Amount: t.amount, PaidAt: t.paidAt,
+		Reason: t.reason}
 }
 
 // qrContent is the code the customer scans, in the wallet's real shape and

@@ -101,7 +101,7 @@ func TestPrecreateRules(t *testing.T) {
 			t.Errorf("%+v: %v", bad, err)
 		}
 	}
-	if err := w.Pay(ctx, "A1"); err != nil {
+	if err := w.CustomerPay(ctx, "A1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Precreate(ctx, connector.Precreate{OutTradeNo: "A1", Amount: 100}); !errors.Is(err, connector.ErrAlreadyPaid) {
@@ -115,7 +115,7 @@ func TestPayNotifiesAndRetries(t *testing.T) {
 	w.SetNotifier(rec)
 	ctx := context.Background()
 	precreate(t, w, "W1", 2500)
-	if err := w.Pay(ctx, "W1"); err != nil {
+	if err := w.CustomerPay(ctx, "W1"); err != nil {
 		t.Fatal(err)
 	}
 	n := rec.next(t)
@@ -136,7 +136,7 @@ func TestPayNotifiesAndRetries(t *testing.T) {
 	if err := w.Close(ctx, "W1"); !errors.Is(err, connector.ErrAlreadyPaid) {
 		t.Fatalf("close paid: %v", err)
 	}
-	if err := w.Pay(ctx, "W1"); !errors.Is(err, connector.ErrAlreadyPaid) {
+	if err := w.CustomerPay(ctx, "W1"); !errors.Is(err, connector.ErrAlreadyPaid) {
 		t.Fatalf("pay twice: %v", err)
 	}
 }
@@ -153,7 +153,7 @@ func TestDeclineAndClose(t *testing.T) {
 	if n := rec.next(t); n.State != connector.WalletDeclined || n.TradeNo != "" {
 		t.Fatalf("notification %+v", n)
 	}
-	if err := w.Pay(ctx, "D1"); !errors.Is(err, ErrTradeDeclined) {
+	if err := w.CustomerPay(ctx, "D1"); !errors.Is(err, ErrTradeDeclined) {
 		t.Fatalf("pay declined: %v", err)
 	}
 	precreate(t, w, "C1", 100)
@@ -166,7 +166,7 @@ func TestDeclineAndClose(t *testing.T) {
 	if st, _ := w.Query(ctx, "C1"); st.State != connector.WalletClosed {
 		t.Fatalf("closed trade is %s", st.State)
 	}
-	if err := w.Pay(ctx, "C1"); !errors.Is(err, ErrTradeClosed) {
+	if err := w.CustomerPay(ctx, "C1"); !errors.Is(err, ErrTradeClosed) {
 		t.Fatalf("pay closed: %v", err)
 	}
 	if _, err := w.Query(ctx, "none"); !errors.Is(err, connector.ErrNotFound) {
@@ -195,7 +195,7 @@ func TestExpiry(t *testing.T) {
 	if st, _ := w.Query(ctx, "E1"); st.State != connector.WalletClosed {
 		t.Fatalf("expired trade is %s", st.State)
 	}
-	if err := w.Pay(ctx, "E1"); !errors.Is(err, ErrTradeClosed) {
+	if err := w.CustomerPay(ctx, "E1"); !errors.Is(err, ErrTradeClosed) {
 		t.Fatalf("pay expired: %v", err)
 	}
 }
@@ -229,7 +229,7 @@ func TestHeldNotificationsAndStop(t *testing.T) {
 	ctx := context.Background()
 	precreate(t, w, "H1", 1)
 	w.HoldNotifications()
-	if err := w.Pay(ctx, "H1"); err != nil {
+	if err := w.CustomerPay(ctx, "H1"); err != nil {
 		t.Fatal(err)
 	}
 	rec.mu.Lock()

@@ -37,8 +37,9 @@ func (c Channel) Valid() bool { return c == Alipay || c == WeChat || c == Card }
 type Kind string
 
 const (
-	KindWalletQR Kind = "wallet_qr" // merchant-presented QR code (扫码支付)
-	KindCardSale Kind = "card_sale" // bank card sale (消费)
+	KindWalletQR      Kind = "wallet_qr"      // merchant-presented QR code (扫码支付)
+	KindWalletBarcode Kind = "wallet_barcode" // customer-presented payment code (付款码)
+	KindCardSale      Kind = "card_sale"      // bank card sale (消费)
 )
 
 // State is where a transaction stands. CREATED is journaled before anything
@@ -47,7 +48,7 @@ type State string
 
 const (
 	StateCreated State = "CREATED" // journaled, not yet answered by the channel
-	StatePending State = "PENDING" // QR shown, waiting for the customer
+	StatePending State = "PENDING" // QR shown, or a scanned code waiting for the customer to confirm on the phone
 	StateUnknown State = "UNKNOWN" // sent, outcome not known (timeout); resolved later
 	StateSuccess State = "SUCCESS" // paid / approved
 	StateFailed  State = "FAILED"  // declined or refused by the channel or the customer
@@ -67,7 +68,24 @@ const (
 	ReasonChannelError     = "channel_error"     // the channel refused the request
 	ReasonUnknownOutcome   = "unknown_outcome"   // the channel never answered; closed so it cannot be paid
 	ReasonReversed         = "reversed"          // a card sale whose answer was lost, undone at the bank
+	// Payment codes (付款码).
+	ReasonNotConfirmed     = "not_confirmed"      // the customer never confirmed on the phone; reversed, nothing charged
+	ReasonCodeInvalid      = "code_invalid"       // the code expired or was used: the customer refreshes it
+	ReasonInsufficientFund = "insufficient_funds" // the customer's balance does not cover it: another method
+	ReasonPaymentFailed    = "payment_failed"     // the wallet refused the payment for another reason
 )
+
+// CreateBarcodeOrder charges a code the customer shows on the phone. The
+// code is one wallet's (see channels/paycode): Channel must be that
+// wallet. The code itself is never stored or logged.
+type CreateBarcodeOrder struct {
+	SaleID   string  `json:"sale_id,omitempty"`
+	Trace    string  `json:"trace"`
+	Channel  Channel `json:"channel"`
+	Amount   int64   `json:"amount"`
+	Subject  string  `json:"subject,omitempty"`
+	AuthCode string  `json:"auth_code"`
+}
 
 // CreateWalletOrder asks for a QR-code order on a wallet channel.
 type CreateWalletOrder struct {
@@ -162,6 +180,7 @@ const (
 	CodeSaleBusy            = "sale_busy"     // the sale has an attempt still open
 	CodeChannelError        = "channel_error" // the channel refused or failed; Message says why
 	CodeNotCancellable      = "not_cancellable"
+	CodeWrongWallet         = "wrong_wallet" // a payment code of the other wallet than the channel chosen
 	CodeInternal            = "internal"
 )
 

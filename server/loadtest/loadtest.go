@@ -456,7 +456,7 @@ func (t *terminal) walletSale(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := w.Pay(ctx, o.OutTradeNo); err != nil {
+	if err := w.CustomerPay(ctx, o.OutTradeNo); err != nil {
 		return fmt.Errorf("customer paying %s order %s: %w", ch, o.ID, err)
 	}
 	for !o.State.Final() {

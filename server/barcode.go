@@ -1,0 +1,187 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/multipos/multipos/channels/paycode"
+	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/store"
+)
+
+// ConfirmPolicy is how a code payment the customer must confirm on the
+// phone is followed: a query every Every, Tries times, then a reversal.
+type ConfirmPolicy struct {
+	Every time.Duration
+	Tries int
+}
+
+// DefaultConfirm is what the wallets prescribe: Alipay a query about every
+// 3 s for up to 60 s, then cancel at once; WeChat every 5 s for up to 30 s,
+// then reverse.
+var DefaultConfirm = map[api.Channel]ConfirmPolicy{
+	api.Alipay: {Every: 3 * time.Second, Tries: 20},
+	api.WeChat: {Every: 5 * time.Second, Tries: 6},
+}
+
+// confirmGrace is how long after the confirmation window the sweeper steps
+// in, should the instance following the payment have died.
+const confirmGrace = 15 * time.Second
+
+// createBarcodeOrder is POST /v1/orders/barcode: the cashier scanned the
+// payment code on the customer's phone (付款码).
+func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, error) {
+	rid, err := requestID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req api.CreateBarcodeOrder
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case !validTrace(req.Trace):
+		return 0, nil, badRequest("trace %q is not 6 digits", req.Trace)
+	case !req.Channel.Wallet():
+		return 0, nil, badRequest("channel %q is not a wallet channel", req.Channel)
+	case len(req.Subject) > 128:
+		return 0, nil, badRequest("subject longer than 128 bytes")
+	}
+	var wrong *paycode.WrongWallet
+	switch err := paycode.Check(req.AuthCode, req.Channel); {
+	case errors.As(err, &wrong):
+		return 0, nil, &api.Error{Status: http.StatusBadRequest, Code: api.CodeWrongWallet,
+			Message: "this is a " + string(wrong.Got) + " payment code, not " + string(wrong.Want)}
+	case err != nil:
+		return 0, nil, badRequest("auth_code is not a payment code: %v", err)
+	}
+	if err := checkAmount(req.Amount); err != nil {
+		return 0, nil, err
+	}
+	if err := checkSaleID(req.SaleID); err != nil {
+		return 0, nil, err
+	}
+	bw, ok := s.opts.Wallets[req.Channel].(connector.BarcodeWallet)
+	if !ok {
+		return 0, nil, channelError("%s takes no payment codes here", req.Channel)
+	}
+	ctx := r.Context()
+	now := s.now()
+	// A new out_trade_no for every attempt, as both wallets require.
+	o, rep, err := s.journal(ctx, t, api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: req.Channel,
+		Kind: api.KindWalletBarcode, Amount: req.Amount, OutTradeNo: outTradeNo(t.ID, now.Format("20060102150405"), req.Trace)},
+		rid, string(api.KindWalletBarcode),
+		requestHash(string(req.Channel), strconv.FormatInt(req.Amount, 10), req.Subject, req.Trace, req.SaleID, req.AuthCode))
+	if err != nil {
+		return 0, nil, err
+	}
+	if rep != nil {
+		return rep.status, rep.body, nil
+	}
+	subject := req.Subject
+	if subject == "" {
+		subject = t.MerchantName
+	}
+	cctx, cancel := s.callCtx(ctx)
+	start := time.Now()
+	st, err := bw.Pay(cctx, connector.BarcodePay{OutTradeNo: o.OutTradeNo, AuthCode: req.AuthCode, Amount: o.Amount,
+		Subject: subject, TerminalID: t.ID, StoreID: t.StoreID})
+	cancel()
+	s.metrics.ChannelCall(string(o.Channel), "pay", outcome(err), time.Since(start))
+	pol := s.opts.Confirm[o.Channel]
+	follow := now.Add(time.Duration(pol.Tries)*pol.Every + confirmGrace)
+	c := store.Change{Actor: "terminal", Answer: &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}}
+	switch {
+	case err == nil && st.State == connector.WalletPaid && st.Amount != 0 && st.Amount != o.Amount:
+		// Never take another amount as this order paid: give it back.
+		s.log.Error("wallet reports another amount paid for a code; reversing", append(orderAttrs(o), "channel_amount", st.Amount)...)
+		c.To, c.CheckAfter = api.StateUnknown, now
+	case err == nil && st.State == connector.WalletPaid:
+		c.To, c.TradeNo = api.StateSuccess, st.TradeNo
+	case err == nil && (st.State == connector.WalletPaying || st.State == connector.WalletWaiting):
+		c.To, c.CheckAfter = api.StatePending, follow
+	case err == nil && st.State == connector.WalletDeclined:
+		c.To, c.Reason = api.StateFailed, declineReason(st.Reason)
+		s.log.Info("code payment declined", append(orderAttrs(o), "channel_reason", st.Reason)...)
+	case err == nil:
+		c.To, c.Reason = api.StateFailed, api.ReasonPaymentFailed
+	case unknownOutcome(err):
+		// Followed up like a payment awaiting confirmation: queried, then
+		// reversed. No answer is recorded: a replay gets the order as it
+		// stands then.
+		s.log.Warn("code payment outcome unknown", append(orderAttrs(o), "err", err)...)
+		c.To, c.CheckAfter, c.Answer = api.StateUnknown, follow, nil
+	default:
+		s.log.Warn("code payment refused", append(orderAttrs(o), "err", err)...)
+		c.To, c.Reason = api.StateFailed, api.ReasonChannelError
+	}
+	o, err = s.settle(context.WithoutCancel(ctx), o, c)
+	if err == nil && !o.State.Final() {
+		go s.followCode(context.WithoutCancel(ctx), o)
+	}
+	return http.StatusCreated, o, err
+}
+
+// declineReason turns a wallet's reason for refusing a code into one the
+// terminal explains to the cashier.
+func declineReason(channel string) string {
+	switch u := strings.ToUpper(channel); {
+	case strings.Contains(u, "AUTH_CODE_INVALID"), strings.Contains(u, "AUTHCODEEXPIRE"), strings.Contains(u, "CODE_INVALID"):
+		return api.ReasonCodeInvalid
+	case strings.Contains(u, "BALANCE_NOT_ENOUGH"), strings.Contains(u, "NOTENOUGH"):
+		return api.ReasonInsufficientFund
+	case strings.Contains(u, "USER_CANCEL"):
+		return api.ReasonCustomerDeclined
+	}
+	return api.ReasonPaymentFailed
+}
+
+// followCode sees a code payment through while the customer confirms on
+// the phone (or its outcome is unknown): it queries on the wallet's
+// cadence, and when the window closes it reverses the payment at once, so
+// that nothing stays charged. Whatever changes the order meanwhile (the
+// cashier cancelling, the sweeper) ends it. Should this instance die, the
+// sweeper takes over when the order falls due.
+func (s *Server) followCode(ctx context.Context, o api.Order) {
+	pol := s.opts.Confirm[o.Channel]
+	w := s.opts.Wallets[o.Channel]
+	for range pol.Tries {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pol.Every):
+		}
+		cctx, cancel := s.callCtx(ctx)
+		start := time.Now()
+		st, err := w.Query(cctx, o.OutTradeNo)
+		cancel()
+		s.metrics.ChannelCall(string(o.Channel), "query", outcome(err), time.Since(start))
+		if err != nil || st.State == connector.WalletPaying || st.State == connector.WalletWaiting {
+			if cur, gerr := s.st.Get(ctx, o.ID); gerr == nil && cur.State.Final() {
+				return // settled elsewhere
+			}
+			continue
+		}
+		n, err := s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, api.ReasonNotConfirmed, "confirm")
+		if err != nil || n.State.Final() {
+			if err != nil && !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrFinal) {
+				s.log.Warn("code payment not settled; the sweeper will", append(orderAttrs(o), "err", err)...)
+			}
+			return
+		}
+		o = n
+	}
+	cur, err := s.st.Get(ctx, o.ID)
+	if err != nil || cur.State.Final() {
+		return
+	}
+	if _, err := s.closeAtChannel(ctx, cur, api.ReasonNotConfirmed, "confirm"); err != nil &&
+		!errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrFinal) {
+		s.log.Warn("code payment not reversed; the sweeper will", append(orderAttrs(cur), "err", err)...)
+	}
+}

@@ -19,8 +19,10 @@ import (
 	"github.com/multipos/multipos/devices/sim"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
+	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/tui"
@@ -48,6 +50,7 @@ const (
 // server speaks mutual TLS on loopback with a CA made for this run, as a
 // real posserver does; the terminal is provisioned with a bundle from it.
 type Env struct {
+	codes      int // payment codes shown by the trainer's customer
 	Dir        string
 	URL        string
 	TerminalID string
@@ -241,6 +244,10 @@ func (e *Env) CustomerPays(ctx context.Context, ch api.Channel, outTradeNo strin
 	if err != nil {
 		return err
 	}
+	// A scanned code awaiting the customer: the customer confirms it.
+	if err := w.Confirm(ctx, outTradeNo); !errors.Is(err, connector.ErrNotFound) {
+		return err
+	}
 	return w.CustomerPay(ctx, outTradeNo)
 }
 
@@ -250,7 +257,30 @@ func (e *Env) CustomerDeclines(ctx context.Context, ch api.Channel, outTradeNo s
 	if err != nil {
 		return err
 	}
+	if err := w.Refuse(ctx, outTradeNo); !errors.Is(err, connector.ErrNotFound) {
+		return err
+	}
 	return w.Decline(ctx, outTradeNo)
+}
+
+// ShowCode plays the customer showing a payment code on the phone: one of
+// the wallet's shape, which it pays at once or, with confirm, only once the
+// customer confirms on the phone.
+func (e *Env) ShowCode(_ context.Context, ch api.Channel, confirm bool) (string, error) {
+	w, err := e.StandIns.Wallet(ch)
+	if err != nil {
+		return "", err
+	}
+	b := wallet.CodePays
+	if confirm {
+		b = wallet.CodeNeedsConfirm
+	}
+	w.NextCodes(b)
+	e.codes++
+	if ch == api.WeChat {
+		return fmt.Sprintf("13%016d", e.codes), nil
+	}
+	return fmt.Sprintf("28%016d", e.codes), nil
 }
 
 // TestCards lists the bank stand-in's test cards for the trainer.

@@ -13,8 +13,11 @@ import (
 // customer is what a stand-in wallet offers the trainer: playing the
 // customer on the phone (package sandbox/wallet implements it).
 type customer interface {
-	Pay(ctx context.Context, outTradeNo string) error
+	CustomerPay(ctx context.Context, outTradeNo string) error
 	Decline(ctx context.Context, outTradeNo string) error
+	// For a scanned payment code awaiting the customer's confirmation.
+	Confirm(ctx context.Context, outTradeNo string) error
+	Refuse(ctx context.Context, outTradeNo string) error
 }
 
 // demoWait bounds how long the trainer endpoints wait for the notification.
@@ -24,15 +27,25 @@ const demoWait = 5 * time.Second
 // pays the order on the phone. It answers with the order once the wallet's
 // notification has arrived, or as it stands after a few seconds.
 func (s *Server) demoPay(r *http.Request, t *terminal) (int, any, error) {
-	return s.playCustomer(r, t, "demo_pay", customer.Pay)
+	return s.playCustomer(r, t, "demo_pay", func(c customer, kind api.Kind) func(context.Context, string) error {
+		if kind == api.KindWalletBarcode {
+			return c.Confirm
+		}
+		return c.CustomerPay
+	})
 }
 
 // demoDecline is POST /v1/demo/orders/{id}/decline (demo mode only).
 func (s *Server) demoDecline(r *http.Request, t *terminal) (int, any, error) {
-	return s.playCustomer(r, t, "demo_decline", customer.Decline)
+	return s.playCustomer(r, t, "demo_decline", func(c customer, kind api.Kind) func(context.Context, string) error {
+		if kind == api.KindWalletBarcode {
+			return c.Refuse
+		}
+		return c.Decline
+	})
 }
 
-func (s *Server) playCustomer(r *http.Request, t *terminal, op string, act func(customer, context.Context, string) error) (int, any, error) {
+func (s *Server) playCustomer(r *http.Request, t *terminal, op string, pick func(customer, api.Kind) func(context.Context, string) error) (int, any, error) {
 	o, err := s.ownOrder(r.Context(), t.ID, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
@@ -42,7 +55,7 @@ func (s *Server) playCustomer(r *http.Request, t *terminal, op string, act func(
 		return 0, nil, badRequest("order %s is not on a stand-in wallet", o.ID)
 	}
 	return s.once(r, t, op, requestHash(op, o.ID), o.ID, func(ctx context.Context) (int, api.Order, error) {
-		if err := act(c, ctx, o.OutTradeNo); err != nil {
+		if err := pick(c, o.Kind)(ctx, o.OutTradeNo); err != nil {
 			if errors.Is(err, connector.ErrNotFound) {
 				return 0, o, notFound("order " + o.ID + " at " + string(o.Channel))
 			}

@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/devices/wedge"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/server/api"
 )
@@ -107,6 +108,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				cmds = append(cmds, cmd)
 			}
 			return next, tea.Batch(cmds...)
+		}
+	}
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		if !c.passing {
+			return m.sortKey(msg)
+		}
+	case wedgeMsg:
+		return m.pass(c.wedge.Expire(msg.gen), nil)
+	case scanMsg:
+		if m.active.Name() != "barcode" {
+			c.Flash = c.t("bc.noscan") // never taken as typed digits
+			return m, nil
 		}
 	}
 	var cmds []tea.Cmd
@@ -267,4 +281,50 @@ func printerStateOf(err error) devices.PrinterState {
 	default:
 		return devices.PrinterOffline
 	}
+}
+
+// sortKey tells the barcode scanner from typing (devices/wedge): digits
+// are held for a moment; a fast run of them ended by Enter is a scan, for
+// the active screen as a scanMsg, and anything else goes through as typed,
+// in the order it came.
+func (m Model) sortKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	c := m.c
+	now := time.Now() // the real clock: this is about how fast keys come, not business time
+	switch {
+	case k.Type == tea.KeyRunes && len(k.Runes) == 1 && k.Runes[0] >= '0' && k.Runes[0] <= '9' && !k.Alt && !k.Paste:
+		typed := c.wedge.Digit(k, k.Runes[0], now)
+		gen := c.wedge.Gen()
+		next, cmd := m.pass(typed, nil)
+		return next, tea.Batch(cmd, tea.Tick(wedge.DefaultMaxGap+5*time.Millisecond, func(time.Time) tea.Msg { return wedgeMsg{gen: gen} }))
+	case k.Type == tea.KeyEnter:
+		scan, typed := c.wedge.Enter(now)
+		if scan != "" {
+			return m.Update(scanMsg{code: scan})
+		}
+		return m.pass(typed, &k)
+	default:
+		return m.pass(c.wedge.Other(), &k)
+	}
+}
+
+// pass hands keys the scanner check let go, then last (if any), to the
+// usual key handling.
+func (m Model) pass(keys []tea.KeyMsg, last *tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if last != nil {
+		keys = append(keys, *last)
+	}
+	if len(keys) == 0 {
+		return m, nil
+	}
+	c := m.c
+	c.passing = true
+	defer func() { c.passing = false }()
+	var next tea.Model = m
+	cmds := make([]tea.Cmd, 0, len(keys))
+	for _, k := range keys {
+		var cmd tea.Cmd
+		next, cmd = next.Update(k)
+		cmds = append(cmds, cmd)
+	}
+	return next, tea.Batch(cmds...)
 }

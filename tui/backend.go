@@ -20,6 +20,7 @@ type Gateway interface {
 	// CreateWalletOrder and CardSale are idempotent on requestID: a call
 	// repeated with the same id gets the first answer, never a second charge.
 	CreateWalletOrder(ctx context.Context, requestID string, req api.CreateWalletOrder) (api.Order, error)
+	CreateBarcodeOrder(ctx context.Context, requestID string, req api.CreateBarcodeOrder) (api.Order, error)
 	WaitOrder(ctx context.Context, id string, after int, wait time.Duration) (api.Order, error)
 	CancelOrder(ctx context.Context, id string) (api.Order, error)
 	CardSale(ctx context.Context, requestID string, req api.CardSale) (api.Order, error)
@@ -39,6 +40,9 @@ type Trainer interface {
 	CustomerDeclines(ctx context.Context, ch api.Channel, outTradeNo string) error
 	TestCards() []TestCard
 	InsertTestCard(ctx context.Context, id string) error
+	// ShowCode plays the customer showing a payment code of the wallet:
+	// paid at once, or with confirm only once the customer confirms.
+	ShowCode(ctx context.Context, ch api.Channel, confirm bool) (string, error)
 }
 
 // TestCard is a demo card the trainer can insert.

@@ -157,6 +157,38 @@ func createOrder(o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
 	}
 }
 
+// createBarcode charges a scanned payment code. The trace and request id
+// are the payment's, taken once, so that a retry is the same request.
+func createBarcode(o Options, pay int, ch api.Channel, amount int64, trace, reqID, code string) tea.Cmd {
+	return func() tea.Msg {
+		if trace == "" {
+			var err error
+			if trace, err = o.Traces.Next(); err != nil {
+				return orderMsg{pay: pay, op: opCreate, err: fmt.Errorf("next trace number: %w", err)}
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		defer cancel()
+		ord, err := o.Gateway.CreateBarcodeOrder(ctx, reqID, api.CreateBarcodeOrder{
+			Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch), AuthCode: code,
+		})
+		return orderMsg{pay: pay, op: opCreate, trace: trace, reqID: reqID, order: ord, err: err}
+	}
+}
+
+// showCode asks the trainer's customer for a payment code (demo).
+func showCode(o Options, pay int, ch api.Channel, confirm bool) tea.Cmd {
+	if o.Trainer == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		defer cancel()
+		code, err := o.Trainer.ShowCode(ctx, ch, confirm)
+		return shownCodeMsg{pay: pay, code: code, err: err}
+	}
+}
+
 // waitOrder long-polls the server until the order changes past version after.
 func waitOrder(o Options, pay int, id string, after int) tea.Cmd {
 	return func() tea.Msg {

@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/devices/wedge"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/server/api"
@@ -35,12 +36,17 @@ type paying interface {
 // and what the station knows about its server and devices. It is only touched
 // from Update, never from a tea.Cmd.
 type Common struct {
-	opts   Options
-	Lang   i18n.Lang
-	Keys   KeyMap
-	Styles Styles
-	Width  int
-	Height int
+	opts Options
+	// wedge holds digits back for a moment to tell the barcode scanner
+	// from the cashier's typing; passing is set while keys it released go
+	// through.
+	wedge   wedge.Detector[tea.KeyMsg]
+	passing bool
+	Lang    i18n.Lang
+	Keys    KeyMap
+	Styles  Styles
+	Width   int
+	Height  int
 
 	Info        api.TerminalInfo
 	InfoOK      bool

@@ -52,6 +52,18 @@ type (
 		pay int
 		err error
 	}
+	// scanMsg is a code read by the barcode scanner (a keyboard wedge),
+	// told from typing by devices/wedge.
+	scanMsg struct{ code string }
+	// wedgeMsg comes one gap after a digit was held: if nothing followed,
+	// it was typed.
+	wedgeMsg struct{ gen int }
+	// shownCodeMsg is the test code a trainer's customer shows (demo).
+	shownCodeMsg struct {
+		pay  int
+		code string
+		err  error
+	}
 	printedMsg struct {
 		pay   int
 		copy  int
@@ -70,8 +82,9 @@ const (
 	opLookup
 )
 
-func (m orderMsg) payID() int   { return m.pay }
-func (m tickMsg) payID() int    { return m.pay }
-func (m retryMsg) payID() int   { return m.pay }
-func (m trainerMsg) payID() int { return m.pay }
-func (m printedMsg) payID() int { return m.pay }
+func (m orderMsg) payID() int     { return m.pay }
+func (m tickMsg) payID() int      { return m.pay }
+func (m retryMsg) payID() int     { return m.pay }
+func (m trainerMsg) payID() int   { return m.pay }
+func (m shownCodeMsg) payID() int { return m.pay }
+func (m printedMsg) payID() int   { return m.pay }

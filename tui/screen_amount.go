@@ -87,6 +87,9 @@ func (s *amountScreen) submit() (Screen, tea.Cmd) {
 	}
 	p := c.newPayment(s.ch)
 	p.amount = amount
+	if s.op == "menu.barcode" {
+		return newBarcode(c, p, s), nil
+	}
 	if s.ch.Wallet() {
 		return newQR(c, p, s)
 	}

@@ -20,7 +20,7 @@ func menuItems(ch api.Channel) []menuItem {
 	if ch == api.Card {
 		return []menuItem{{"menu.sale", true}, {"menu.void", false}, {"menu.return", false}, {"menu.balance", false}, {"menu.signon", false}}
 	}
-	return []menuItem{{"menu.qr", true}, {"menu.barcode", false}, {"menu.refund", false}}
+	return []menuItem{{"menu.qr", true}, {"menu.barcode", true}, {"menu.refund", false}}
 }
 
 // menu is a channel's main menu (patent S103/S203/S303).

@@ -67,11 +67,18 @@ func (s *result) headline() (string, bool) {
 			return "✗ " + c.t("result.custdecl"), false
 		case o.Reason == api.ReasonChannelError:
 			return "✗ " + c.t("result.chanerr"), false
+		case o.Reason == api.ReasonCodeInvalid:
+			return "✗ " + c.t("result.codeinvalid"), false
+		case o.Reason == api.ReasonInsufficientFund:
+			return "✗ " + c.t("result.nofunds"), false
 		}
 		return "✗ " + c.t("result.failed"), false
 	case api.StateClosed:
 		if o.Reason == api.ReasonExpired || s.p.expired {
 			return "✗ " + c.t("result.expired"), false
+		}
+		if o.Reason == api.ReasonNotConfirmed {
+			return "✗ " + c.t("result.notconfirmed"), false
 		}
 		return "✗ " + c.t("result.closed"), false
 	}

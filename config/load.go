@@ -96,6 +96,9 @@ type serverFile struct {
 	RequestRetention time.Duration             `toml:"request_retention"`
 	Limits           map[string]toml.Primitive `toml:"limits"`
 	MerchantLimits   map[string]toml.Primitive `toml:"merchant_limits"`
+	NotifyListen     string                    `toml:"notify_listen"`
+	Alipay           *Alipay                   `toml:"alipay"`
+	WeChat           *WeChat                   `toml:"wechat"`
 }
 
 func parseServer(path, data string) (Server, error) {
@@ -117,6 +120,7 @@ func parseServer(path, data string) (Server, error) {
 	}
 	s.Listen, s.OpsListen, s.DB, s.PKIDir, s.Hosts = f.Listen, f.OpsListen, f.DB, f.PKIDir, f.Hosts
 	s.PublicURL, s.QRTTL, s.RequestRetention = f.PublicURL, f.QRTTL, f.RequestRetention
+	s.NotifyListen, s.Alipay, s.WeChat = f.NotifyListen, f.Alipay, f.WeChat
 	for _, l := range []struct {
 		raw   map[string]toml.Primitive
 		rules map[string]ChannelRule
@@ -140,6 +144,12 @@ func parseServer(path, data string) (Server, error) {
 		s.DB = besideFile(path, s.DB)
 	}
 	s.PKIDir = besideFile(path, s.PKIDir)
+	if a := s.Alipay; a != nil {
+		a.PrivateKeyFile, a.AlipayPublicKeyFile = besideFile(path, a.PrivateKeyFile), besideFile(path, a.AlipayPublicKeyFile)
+	}
+	if w := s.WeChat; w != nil {
+		w.PrivateKeyFile, w.APIv3KeyFile, w.PublicKeyFile = besideFile(path, w.PrivateKeyFile), besideFile(path, w.APIv3KeyFile), besideFile(path, w.PublicKeyFile)
+	}
 	return s, nil
 }
 

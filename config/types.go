@@ -58,6 +58,35 @@ type Server struct {
 	RequestRetention time.Duration          `toml:"request_retention"` // how long request ids are remembered for replays
 	Limits           map[string]ChannelRule `toml:"limits"`            // per terminal, keyed by channel: alipay, wechat, card
 	MerchantLimits   map[string]ChannelRule `toml:"merchant_limits"`   // per merchant (all its terminals together), keyed by channel
+	// NotifyListen is where the wallets post payment results (plain HTTP:
+	// put the operator's TLS front end before it); "" = off.
+	NotifyListen string  `toml:"notify_listen"`
+	Alipay       *Alipay `toml:"alipay"` // nil: no Alipay connector
+	WeChat       *WeChat `toml:"wechat"` // nil: no WeChat Pay connector
+}
+
+// Alipay is the Alipay open platform app the server charges through.
+// Files are PEM, relative to the configuration file.
+type Alipay struct {
+	AppID               string `toml:"app_id"`
+	PrivateKeyFile      string `toml:"private_key_file"`       // the app's RSA private key
+	AlipayPublicKeyFile string `toml:"alipay_public_key_file"` // Alipay's public key, which signs its answers
+	Gateway             string `toml:"gateway"`                // "" = https://openapi.alipay.com/gateway.do
+	NotifyURL           string `toml:"notify_url"`             // notify_listen as Alipay reaches it, ending /notify/alipay
+}
+
+// WeChat is the WeChat Pay (API v3) merchant the server charges through, in
+// public-key mode. Files are relative to the configuration file.
+type WeChat struct {
+	MchID          string `toml:"mch_id"`
+	AppID          string `toml:"app_id"`
+	SerialNo       string `toml:"serial_no"`        // the merchant API certificate's serial number
+	PrivateKeyFile string `toml:"private_key_file"` // the merchant API private key (PEM)
+	APIv3KeyFile   string `toml:"apiv3_key_file"`   // the 32-character APIv3 key, which encrypts notifications
+	PublicKeyID    string `toml:"public_key_id"`    // PUB_KEY_ID_…
+	PublicKeyFile  string `toml:"public_key_file"`  // WeChat Pay's public key (PEM), which signs its answers
+	Endpoint       string `toml:"endpoint"`         // "" = https://api.mch.weixin.qq.com
+	NotifyURL      string `toml:"notify_url"`       // notify_listen as WeChat Pay reaches it, ending /notify/wechat
 }
 
 // ChannelRule is one channel's switch and limits. Amounts are yuan text in

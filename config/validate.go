@@ -124,6 +124,47 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 	checkDuration(p, md, "request_retention", s.RequestRetention, time.Hour, 8760*time.Hour, "1h to 8760h")
 	checkLimits(p, "limits", s.Limits)
 	checkLimits(p, "merchant_limits", s.MerchantLimits)
+	if s.NotifyListen != "" {
+		if _, _, err := net.SplitHostPort(s.NotifyListen); err != nil {
+			p.at(path("notify_listen"), "notify_listen: %q is not host:port", s.NotifyListen)
+		}
+	}
+	if a := s.Alipay; a != nil {
+		required(p, "alipay", map[string]string{"app_id": a.AppID, "private_key_file": a.PrivateKeyFile,
+			"alipay_public_key_file": a.AlipayPublicKeyFile, "notify_url": a.NotifyURL})
+		checkWalletURL(p, "alipay", "gateway", a.Gateway)
+		checkWalletURL(p, "alipay", "notify_url", a.NotifyURL)
+	}
+	if w := s.WeChat; w != nil {
+		required(p, "wechat", map[string]string{"mch_id": w.MchID, "app_id": w.AppID, "serial_no": w.SerialNo,
+			"private_key_file": w.PrivateKeyFile, "apiv3_key_file": w.APIv3KeyFile, "public_key_id": w.PublicKeyID,
+			"public_key_file": w.PublicKeyFile, "notify_url": w.NotifyURL})
+		checkWalletURL(p, "wechat", "endpoint", w.Endpoint)
+		checkWalletURL(p, "wechat", "notify_url", w.NotifyURL)
+	}
+	if (s.Alipay != nil || s.WeChat != nil) && s.NotifyListen == "" {
+		p.at(path("notify_listen"), "notify_listen: the wallets post payment results there; set it (e.g. \"0.0.0.0:8080\") with [alipay] or [wechat]")
+	}
+}
+
+// required names the keys of a section left empty.
+func required(p *problems, section string, keys map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if strings.TrimSpace(keys[k]) == "" {
+			p.at(path(section), "%s.%s: required", section, k)
+		}
+	}
+}
+
+// checkWalletURL accepts an http(s) URL with a host; "" is the default.
+func checkWalletURL(p *problems, section, key, v string) {
+	if v == "" {
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+		p.at(path(section, key), "%s.%s: %q is not an http(s) URL", section, key, v)
+	}
 }
 
 // checkDuration rejects a duration outside [lo, hi]. A bare number in the

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWalletSections(t *testing.T) {
+	s, err := parseServer("/etc/multipos/posserver.toml", `
+notify_listen = "0.0.0.0:8080"
+[alipay]
+app_id = "2021000000000001"
+private_key_file = "keys/alipay_app.pem"
+alipay_public_key_file = "/abs/alipay_pub.pem"
+notify_url = "https://pos.example.com/notify/alipay"
+[wechat]
+mch_id = "1900000001"
+app_id = "wx0000000000000001"
+serial_no = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+private_key_file = "keys/wx_merchant.pem"
+apiv3_key_file = "keys/wx_apiv3.key"
+public_key_id = "PUB_KEY_ID_0000000000000000000000000000000001"
+public_key_file = "keys/wx_pub.pem"
+notify_url = "https://pos.example.com/notify/wechat"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Alipay.PrivateKeyFile != filepath.Join("/etc/multipos", "keys/alipay_app.pem") || s.Alipay.AlipayPublicKeyFile != "/abs/alipay_pub.pem" {
+		t.Fatalf("alipay files not beside the config: %+v", s.Alipay)
+	}
+	if s.WeChat.APIv3KeyFile != "/etc/multipos/keys/wx_apiv3.key" || s.Alipay.Gateway != "" || s.WeChat.Endpoint != "" {
+		t.Fatalf("wechat: %+v", s.WeChat)
+	}
+	if s2, err := parseServer("p.toml", ""); err != nil || s2.Alipay != nil || s2.WeChat != nil {
+		t.Fatalf("no sections: %+v, %v", s2, err)
+	}
+}
+
+func TestWalletSectionsRefused(t *testing.T) {
+	for _, c := range []struct{ file, want string }{
+		{"[alipay]\napp_id = \"1\"\n", "alipay.private_key_file: required"},
+		{"[alipay]\napp_id = \"1\"\n", "notify_listen:"},
+		{"notify_listen = \"x\"\n", "notify_listen: \"x\" is not host:port"},
+		{"notify_listen = \":8080\"\n[wechat]\nendpoint = \"ftp://x\"\n", "wechat.endpoint: \"ftp://x\" is not an http(s) URL"},
+		{"notify_listen = \":8080\"\n[wechat]\nmch_id = \"1\"\n", "wechat.apiv3_key_file: required"},
+	} {
+		_, err := parseServer("p.toml", c.file)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.file, err, c.want)
+		}
+	}
+}

@@ -39,6 +39,10 @@ vet:
 ## fuzz: run each fuzz target for FUZZTIME
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadTerminal$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzNotify$$' -fuzztime $(FUZZTIME) ./server/connector/alipay
+	$(GO) test -run '^$$' -fuzz '^FuzzNotify$$' -fuzztime $(FUZZTIME) ./server/connector/wechat
+	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) ./channels/paycode
+	$(GO) test -run '^$$' -fuzz '^FuzzDetector$$' -fuzztime $(FUZZTIME) ./devices/wedge
 
 lint: fmt-check vet
 	$(GO) run $(STATICCHECK) ./...

@@ -19,10 +19,8 @@ import (
 	"github.com/multipos/multipos/devices/sim"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/tui"
@@ -50,7 +48,9 @@ const (
 // server speaks mutual TLS on loopback with a CA made for this run, as a
 // real posserver does; the terminal is provisioned with a bundle from it.
 type Env struct {
-	codes      int // payment codes shown by the trainer's customer
+	codes      int              // payment codes shown by the trainer's customer
+	Wallets    *sandbox.Wallets // Alipay and WeChat Pay sandboxes, on their real protocols
+	notify     *http.Server
 	Dir        string
 	URL        string
 	TerminalID string
@@ -130,6 +130,24 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 
 	keys := server.NewKeyring(e.Store, e.Authority)
 	e.StandIns = sandbox.New(sandbox.Options{PINKey: keys.PINKey, Now: now, Logger: e.Log})
+	// The wallets speak their real protocols, through posserver's real
+	// connectors, and post results to a notify listener as they would in
+	// production.
+	notifyLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("demo notify listener: %w", err)
+	}
+	var clock func() time.Time
+	if o.Now != nil {
+		clock = o.Now
+	}
+	if e.Wallets, err = sandbox.StartWallets(ctx, sandbox.WalletOptions{NotifyBase: "http://" + notifyLn.Addr().String(),
+		Logger: e.Log, Now: clock}); err != nil {
+		ln.Close()
+		notifyLn.Close()
+		return nil, fmt.Errorf("demo wallets: %w", err)
+	}
 	def := config.DefaultServer()
 	ttl := o.QRTTL
 	if ttl == 0 {
@@ -137,7 +155,8 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 	e.Server, err = server.New(server.Options{
 		Store:          e.Store,
-		Wallets:        e.StandIns.Wallets(),
+		Wallets:        e.Wallets.Connectors(),
+		Customer:       e.Wallets,
 		Acquirer:       e.StandIns.Acquirer,
 		Limits:         server.ChannelLimits(def.Limits),
 		MerchantLimits: server.ChannelLimits(def.MerchantLimits),
@@ -148,9 +167,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	})
 	if err != nil {
 		ln.Close()
+		notifyLn.Close()
 		return nil, fmt.Errorf("demo server: %w", err)
 	}
-	e.StandIns.SetNotifier(e.Server)
+	e.notify = &http.Server{Handler: e.Wallets.NotifyHandler(e.Server), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(e.Log.Handler(), slog.LevelWarn)}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
@@ -160,11 +181,17 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		TLSConfig:   e.Authority.ServerTLSConfig(),
 		BaseContext: func(net.Listener) context.Context { return runCtx },
 		ErrorLog:    slog.NewLogLogger(e.Log.Handler(), slog.LevelWarn)}
-	e.done.Add(2)
+	e.done.Add(3)
 	go func() {
 		defer e.done.Done()
 		if err := e.http.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.Log.Error("demo server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer e.done.Done()
+		if err := e.notify.Serve(notifyLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.Log.Error("demo notify listener stopped", "err", err)
 		}
 	}()
 	go func() {
@@ -203,7 +230,15 @@ func (e *Env) Close() error {
 		errs = append(errs, e.http.Shutdown(ctx))
 		cancel()
 	}
+	if e.notify != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		errs = append(errs, e.notify.Shutdown(ctx))
+		cancel()
+	}
 	e.done.Wait()
+	if e.Wallets != nil {
+		e.Wallets.Close()
+	}
 	if e.StandIns != nil {
 		e.StandIns.Stop()
 	}
@@ -238,44 +273,24 @@ func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
 	}
 }
 
-// CustomerPays plays the customer scanning the code and paying on the phone.
+// CustomerPays plays the customer paying: a QR code scanned and paid, or
+// a scanned payment code confirmed on the phone.
 func (e *Env) CustomerPays(ctx context.Context, ch api.Channel, outTradeNo string) error {
-	w, err := e.StandIns.Wallet(ch)
-	if err != nil {
-		return err
-	}
-	// A scanned code awaiting the customer: the customer confirms it.
-	if err := w.Confirm(ctx, outTradeNo); !errors.Is(err, connector.ErrNotFound) {
-		return err
-	}
-	return w.CustomerPay(ctx, outTradeNo)
+	return e.Wallets.CustomerPays(ctx, ch, outTradeNo)
 }
 
 // CustomerDeclines plays the customer refusing to pay on the phone.
 func (e *Env) CustomerDeclines(ctx context.Context, ch api.Channel, outTradeNo string) error {
-	w, err := e.StandIns.Wallet(ch)
-	if err != nil {
-		return err
-	}
-	if err := w.Refuse(ctx, outTradeNo); !errors.Is(err, connector.ErrNotFound) {
-		return err
-	}
-	return w.Decline(ctx, outTradeNo)
+	return e.Wallets.CustomerDeclines(ctx, ch, outTradeNo)
 }
 
 // ShowCode plays the customer showing a payment code on the phone: one of
 // the wallet's shape, which it pays at once or, with confirm, only once the
 // customer confirms on the phone.
 func (e *Env) ShowCode(_ context.Context, ch api.Channel, confirm bool) (string, error) {
-	w, err := e.StandIns.Wallet(ch)
-	if err != nil {
+	if err := e.Wallets.NextCode(ch, confirm); err != nil {
 		return "", err
 	}
-	b := wallet.CodePays
-	if confirm {
-		b = wallet.CodeNeedsConfirm
-	}
-	w.NextCodes(b)
 	e.codes++
 	if ch == api.WeChat {
 		return fmt.Sprintf("13%016d", e.codes), nil

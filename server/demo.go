@@ -50,12 +50,19 @@ func (s *Server) playCustomer(r *http.Request, t *terminal, op string, pick func
 	if err != nil {
 		return 0, nil, err
 	}
-	c, ok := s.opts.Wallets[o.Channel].(customer)
-	if !ok {
+	var act func(context.Context, string) error
+	if cu := s.opts.Customer; cu != nil {
+		act = func(ctx context.Context, no string) error { return cu.CustomerPays(ctx, o.Channel, no) }
+		if op == "demo_decline" {
+			act = func(ctx context.Context, no string) error { return cu.CustomerDeclines(ctx, o.Channel, no) }
+		}
+	} else if c, ok := s.opts.Wallets[o.Channel].(customer); ok {
+		act = pick(c, o.Kind)
+	} else {
 		return 0, nil, badRequest("order %s is not on a stand-in wallet", o.ID)
 	}
 	return s.once(r, t, op, requestHash(op, o.ID), o.ID, func(ctx context.Context) (int, api.Order, error) {
-		if err := pick(c, o.Kind)(ctx, o.OutTradeNo); err != nil {
+		if err := act(ctx, o.OutTradeNo); err != nil {
 			if errors.Is(err, connector.ErrNotFound) {
 				return 0, o, notFound("order " + o.ID + " at " + string(o.Channel))
 			}

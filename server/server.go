@@ -65,6 +65,15 @@ type Options struct {
 	// Confirm is how a payment code the customer must confirm on the phone
 	// is followed up, per wallet. Default DefaultConfirm.
 	Confirm map[api.Channel]ConfirmPolicy
+	// Customer plays the wallets' customer for the trainer endpoints (demo
+	// mode). Nil: the wallets themselves, when they are stand-ins.
+	Customer Customer
+}
+
+// Customer plays a wallet's customer in training.
+type Customer interface {
+	CustomerPays(ctx context.Context, ch api.Channel, outTradeNo string) error
+	CustomerDeclines(ctx context.Context, ch api.Channel, outTradeNo string) error
 }
 
 // ChannelLimits keys the config file's per-channel rules by channel.

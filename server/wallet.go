@@ -180,9 +180,23 @@ func (s *Server) closeAtChannel(ctx context.Context, o api.Order, reason, actor 
 		err = w.Close(cctx, o.OutTradeNo)
 	}
 	s.metrics.ChannelCall(string(o.Channel), op, outcome(err), time.Since(start))
+	if errors.Is(err, connector.ErrNotFound) && op == "close" {
+		// Alipay knows a QR order only once its code is scanned, so a close
+		// finds nothing while the code stays payable: a cancel blocks the
+		// order number for good. (Not found there either: the precreate
+		// never arrived, and nothing can be paid.)
+		if bw, ok := w.(connector.BarcodeWallet); ok {
+			start = time.Now()
+			rerr := bw.Reverse(cctx, o.OutTradeNo)
+			s.metrics.ChannelCall(string(o.Channel), "reverse", outcome(rerr), time.Since(start))
+			if rerr != nil && !errors.Is(rerr, connector.ErrNotFound) {
+				s.log.Warn("blocking an unscanned order at the channel failed", append(orderAttrs(o), "err", rerr)...)
+				return o, channelError("closing order %s at %s: %v", o.ID, o.Channel, rerr)
+			}
+		}
+	}
 	switch {
 	case err == nil, errors.Is(err, connector.ErrNotFound):
-		// Not found: the precreate never arrived, so nothing can be paid.
 		return s.advance(ctx, o, store.Change{To: api.StateClosed, Reason: reason, Actor: actor})
 	case errors.Is(err, connector.ErrAlreadyPaid):
 		st, qerr := w.Query(cctx, o.OutTradeNo)

@@ -372,19 +372,19 @@ func TestQRCancelClosesOrder(t *testing.T) {
 	if ord.Reason != api.ReasonCancelled {
 		t.Fatalf("reason %q", ord.Reason)
 	}
-	st, err := env.StandIns.Alipay.Query(context.Background(), ord.OutTradeNo)
-	if err != nil || st.State != "CLOSED" {
-		t.Fatalf("wallet stand-in says %+v, %v", st, err)
+	// Closed at the wallet: the customer can no longer pay the code.
+	if err := env.Wallets.CustomerPays(context.Background(), api.Alipay, ord.OutTradeNo); err == nil {
+		t.Fatal("the closed order could still be paid at the wallet")
 	}
 	// The amount is kept for a new attempt, which gets a new trace.
 	f.key(tea.KeyEnter)
 	f.waitFor("等待顾客付款")
-	f.key(tea.KeyF6) // trainer: the customer declines
-	f.waitFor("顾客拒绝付款")
+	f.key(tea.KeyF6) // trainer: the customer declines, and Alipay closes the trade
+	f.waitFor("订单已关闭")
 	f.key(tea.KeyEnter)
 	f.waitFor("请选择支付通道")
 	f.finish()
-	serverOrder(t, env, "000002", 500, api.StateFailed)
+	serverOrder(t, env, "000002", 500, api.StateClosed)
 }
 
 // An unpaid QR code expires: the order is closed and the cashier told so.

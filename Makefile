@@ -53,6 +53,7 @@ lint: fmt-check vet
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./tui
 	./bin/posbench startup -n 10 -bin bin/pos
+	./bin/posbench wallets -n 1000
 	./bin/posserver loadtest -pg "$$(scripts/need-postgres)" -terminals 1,100,1000 -duration 10s -out bench.md
 
 ## postgres-stop: stop the private PostgreSQL that test and bench start

@@ -6,6 +6,13 @@
 // never answers terminal queries, and reports the time from exec to the first
 // frame and to the channel list with its limits (the server reached). With
 // -control the start-up guard is turned off, to show the stall it prevents.
+//
+//	posbench wallets [-n 1000]
+//
+// runs n QR payments through demo mode, whose wallets are the Alipay and
+// WeChat Pay sandboxes on their real protocols behind posserver's real
+// connectors, and reports two waits of the cashier's: Confirm → QR code on
+// screen, and the wallet's notification leaving → the paid result on screen.
 package main
 
 import (
@@ -25,8 +32,18 @@ import (
 )
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == "wallets" {
+		fs := flag.NewFlagSet("wallets", flag.ExitOnError)
+		n := fs.Int("n", 1000, "payments (half Alipay, half WeChat Pay)")
+		_ = fs.Parse(os.Args[2:])
+		if err := wallets(*n); err != nil {
+			fmt.Fprintln(os.Stderr, "posbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] != "startup" {
-		fmt.Fprintln(os.Stderr, "usage: posbench startup [-n 10] [-bin bin/pos] [-control]")
+		fmt.Fprintln(os.Stderr, "usage: posbench startup [-n 10] [-bin bin/pos] [-control]\n       posbench wallets [-n 1000]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("startup", flag.ExitOnError)

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -80,8 +82,9 @@ type WalletOptions struct {
 	// AlipayListen and WeChatListen are the sandboxes' addresses; "" = a
 	// free loopback port. (Two: WeChat Pay's API is at the root of its host.)
 	AlipayListen, WeChatListen string
-	// NotifyBase is where the wallets post results: posserver's notify
-	// listener (…/notify/alipay and …/notify/wechat are appended).
+	// NotifyBase is posserver's notify listener, where the connectors
+	// have the wallets post results (…/notify/alipay and …/notify/wechat
+	// are appended); "" = no connectors, the sandboxes alone.
 	NotifyBase string
 	Logger     *slog.Logger
 	// NotifySchedule, when set, replaces both wallets' real retry cadence.
@@ -125,6 +128,9 @@ func StartWallets(ctx context.Context, o WalletOptions) (*Wallets, error) {
 	if w.WeChatURL, err = w.serve(o.WeChatListen, w.WeChat.Handler(), o.Logger); err != nil {
 		w.Close()
 		return nil, err
+	}
+	if o.NotifyBase == "" {
+		return w, nil // the sandboxes alone, for clients elsewhere
 	}
 	base := strings.TrimSuffix(o.NotifyBase, "/")
 	if w.AlipayConn, err = alipayconn.New(alipayconn.Config{AppID: AlipayAppID, PrivateKeyPEM: demoPEM("alipay_app"),
@@ -265,4 +271,65 @@ func demoKey(name string) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("sandbox key %s: not RSA", name)
 	}
 	return rk, nil
+}
+
+// WriteClientFiles writes what a posserver needs to use these sandboxes as
+// its wallets, into dir: the merchant keys, the sandboxes' public keys, the
+// APIv3 key, and posserver-wallets.toml, the [alipay] and [wechat]
+// sections (absolute paths) to copy into posserver.toml. It returns the
+// TOML file's path.
+func (w *Wallets) WriteClientFiles(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("sandbox files: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return "", fmt.Errorf("sandbox files: %w", err)
+	}
+	wxPub, err := x509.MarshalPKIXPublicKey(w.WeChat.PublicKey())
+	if err != nil {
+		return "", fmt.Errorf("sandbox files: %w", err)
+	}
+	files := map[string][]byte{
+		"alipay_app_private.pem":      demoPEM("alipay_app"),
+		"alipay_public.pem":           w.Alipay.PublicKeyPEM(),
+		"wechat_merchant_private.pem": demoPEM("wechat_merchant"),
+		"wechat_pay_public.pem":       pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: wxPub}),
+		"wechat_apiv3.key":            []byte(WeChatAPIv3Key + "\n"),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(abs, name), data, 0o600); err != nil {
+			return "", fmt.Errorf("sandbox files: %w", err)
+		}
+	}
+	toml := fmt.Sprintf(`# posserver's wallets on the sandboxes of `+"`posserver sandbox`"+`: copy into posserver.toml.
+# For the real services, set the real app id, merchant and keys, and
+# delete gateway and endpoint (they default to Alipay's and WeChat Pay's).
+notify_listen = "127.0.0.1:8480"
+
+[alipay]
+app_id = %q
+private_key_file = %q
+alipay_public_key_file = %q
+gateway = %q
+notify_url = "http://127.0.0.1:8480/notify/alipay"
+
+[wechat]
+mch_id = %q
+app_id = %q
+serial_no = %q
+private_key_file = %q
+apiv3_key_file = %q
+public_key_id = %q
+public_key_file = %q
+endpoint = %q
+notify_url = "http://127.0.0.1:8480/notify/wechat"
+`, AlipayAppID, filepath.Join(abs, "alipay_app_private.pem"), filepath.Join(abs, "alipay_public.pem"), w.AlipayURL+"/gateway.do",
+		WeChatMchID, WeChatAppID, WeChatSerial, filepath.Join(abs, "wechat_merchant_private.pem"), filepath.Join(abs, "wechat_apiv3.key"),
+		WeChatPublicKeyID, filepath.Join(abs, "wechat_pay_public.pem"), w.WeChatURL)
+	path := filepath.Join(abs, "posserver-wallets.toml")
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		return "", fmt.Errorf("sandbox files: %w", err)
+	}
+	return path, nil
 }

@@ -53,6 +53,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return terminalCmd(ctx, args, stdout, stderr)
 	case "limits":
 		return limitsCmd(ctx, args, stdout, stderr)
+	case "sandbox":
+		return sandboxCmd(ctx, args, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, args, stdout, stderr)
 	case "loadtest":
@@ -73,6 +75,7 @@ const usage = `usage:
   posserver limits clear (-merchant M | -terminal T) -channel C
   posserver limits show -terminal T
   posserver migrate
+  posserver sandbox [-alipay ADDR] [-wechat ADDR] [-dir DIR]   (the wallet sandboxes on their own)
   posserver loadtest [-terminals 1,100,1000] [-duration 10s]
 every command takes -config and -db
 `
@@ -182,11 +185,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	keys := server.NewKeyring(st, ca)
 	conn := sandbox.New(sandbox.Options{PINKey: keys.PINKey, Logger: log})
 	defer conn.Stop()
-	log.Warn("connectors are the in-process stand-ins (sandbox): no real Alipay, WeChat Pay or bank is reached; demo mode is on")
+	wallets, err := openWallets(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer wallets.close()
+	if len(wallets.real) > 0 {
+		log.Info("wallet connectors", "real", wallets.real)
+	}
+	if wallets.sandbox != nil {
+		log.Warn("a wallet without its [alipay] or [wechat] section runs on the in-process sandbox; demo mode is on")
+	}
+	log.Warn("the bank is the in-process stand-in (sandbox): no real bank is reached; demo mode is on")
 
+	var customer server.Customer
+	if wallets.sandbox != nil {
+		customer = wallets.sandbox
+	}
 	srv, err := server.New(server.Options{
 		Store:            st,
-		Wallets:          conn.Wallets(),
+		Wallets:          wallets.conns,
+		Customer:         customer,
 		Acquirer:         conn.Acquirer,
 		Limits:           server.ChannelLimits(cfg.Limits),
 		MerchantLimits:   server.ChannelLimits(cfg.MerchantLimits),
@@ -199,7 +218,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	if err != nil {
 		return err
 	}
-	conn.SetNotifier(srv)
+	nctx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNotify()
+	wallets.serveNotify(nctx, srv, log)
 	return run(ctx, srv, ca, cfg, log, ready)
 }
 

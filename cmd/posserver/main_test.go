@@ -181,7 +181,7 @@ func TestOperatorDay(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("long-poll still open after shutdown")
 		}
-		for _, want := range []string{"stand-ins", "posserver stopped", `"level":"INFO"`} {
+		for _, want := range []string{"sandbox", "posserver stopped", `"level":"INFO"`} {
 			if !strings.Contains(logs.String(), want) {
 				t.Errorf("log lacks %q:\n%s", want, logs)
 			}

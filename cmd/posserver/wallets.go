@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/sandbox"
+	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
+	alipayconn "github.com/multipos/multipos/server/connector/alipay"
+	wechatconn "github.com/multipos/multipos/server/connector/wechat"
+)
+
+// walletSet is the server's wallet connectors and what serves their
+// notifications.
+type walletSet struct {
+	conns    map[api.Channel]connector.Wallet
+	notify   map[string]func(connector.Notifier) http.Handler // path → handler
+	sandbox  *sandbox.Wallets                                 // the stand-ins, for wallets not configured
+	notifyLn net.Listener
+	real     []string
+}
+
+// openWallets builds the connectors the configuration names ([alipay],
+// [wechat]: the real services unless it points them elsewhere) and runs a
+// wallet it does not name on the protocol-faithful sandboxes, in process.
+func openWallets(ctx context.Context, cfg config.Server, log *slog.Logger) (*walletSet, error) {
+	w := &walletSet{conns: map[api.Channel]connector.Wallet{}, notify: map[string]func(connector.Notifier) http.Handler{}}
+	addr := cfg.NotifyListen
+	if addr == "" {
+		addr = "127.0.0.1:0" // the sandboxes' notifications only
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("notify listener %s: %w", addr, err)
+	}
+	w.notifyLn = ln
+	if a := cfg.Alipay; a != nil {
+		key, err1 := os.ReadFile(a.PrivateKeyFile)
+		pub, err2 := os.ReadFile(a.AlipayPublicKeyFile)
+		if err := errors.Join(err1, err2); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("[alipay] keys: %w", err)
+		}
+		c, err := alipayconn.New(alipayconn.Config{AppID: a.AppID, PrivateKeyPEM: key, AlipayPublicKeyPEM: pub,
+			Gateway: a.Gateway, NotifyURL: a.NotifyURL}, log)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("[alipay]: %w", err)
+		}
+		w.conns[api.Alipay], w.notify["/notify/alipay"] = c, c.NotifyHandler
+		w.real = append(w.real, "alipay "+or(a.Gateway, alipayconn.DefaultGateway))
+	}
+	if x := cfg.WeChat; x != nil {
+		key, err1 := os.ReadFile(x.PrivateKeyFile)
+		pub, err2 := os.ReadFile(x.PublicKeyFile)
+		v3, err3 := os.ReadFile(x.APIv3KeyFile)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("[wechat] keys: %w", err)
+		}
+		c, err := wechatconn.New(ctx, wechatconn.Config{MchID: x.MchID, AppID: x.AppID, MerchantSerial: x.SerialNo,
+			MerchantPrivateKeyPEM: key, APIv3Key: strings.TrimSpace(string(v3)), PublicKeyID: x.PublicKeyID,
+			WechatPayPublicKeyPEM: pub, Endpoint: x.Endpoint, NotifyURL: x.NotifyURL}, log)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("[wechat]: %w", err)
+		}
+		w.conns[api.WeChat], w.notify["/notify/wechat"] = c, c.NotifyHandler
+		w.real = append(w.real, "wechat "+or(x.Endpoint, "https://api.mch.weixin.qq.com"))
+	}
+	if len(w.conns) < 2 {
+		sb, err := sandbox.StartWallets(ctx, sandbox.WalletOptions{NotifyBase: "http://" + ln.Addr().String(), Logger: log})
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		w.sandbox = sb
+		for ch, c := range sb.Connectors() {
+			if w.conns[ch] == nil {
+				w.conns[ch] = c
+				path := "/notify/" + string(ch)
+				if ch == api.Alipay {
+					w.notify[path] = sb.AlipayConn.NotifyHandler
+				} else {
+					w.notify[path] = sb.WeChatConn.NotifyHandler
+				}
+			}
+		}
+	}
+	return w, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// serveNotify serves the wallets' notifications to n until ctx ends.
+func (w *walletSet) serveNotify(ctx context.Context, n connector.Notifier, log *slog.Logger) {
+	mux := http.NewServeMux()
+	for path, h := range w.notify {
+		mux.Handle("POST "+path, h(n))
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}()
+	go func() {
+		if err := srv.Serve(w.notifyLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("notify listener stopped", "err", err)
+		}
+	}()
+	log.Info("wallet notifications", "addr", w.notifyLn.Addr().String())
+}
+
+func (w *walletSet) close() {
+	if w.sandbox != nil {
+		w.sandbox.Close()
+	}
+}
+
+// sandboxCmd runs the Alipay and WeChat Pay sandboxes on their own, for a
+// posserver (or any client of the official SDKs) to be pointed at, and
+// writes the keys and the posserver.toml sections that do so.
+func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("posserver sandbox", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	alipayAddr := fl.String("alipay", "127.0.0.1:9701", "the Alipay sandbox's address (gateway at /gateway.do)")
+	wechatAddr := fl.String("wechat", "127.0.0.1:9702", "the WeChat Pay sandbox's address (API at /v3/…)")
+	dir := fl.String("dir", "sandbox-keys", "where to write the merchant keys and posserver-wallets.toml")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	sb, err := sandbox.StartWallets(ctx, sandbox.WalletOptions{AlipayListen: *alipayAddr, WeChatListen: *wechatAddr, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	files, err := sb.WriteClientFiles(*dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Alipay sandbox:     %s/gateway.do (control: %s/control/)\n", sb.AlipayURL, sb.AlipayURL)
+	fmt.Fprintf(stdout, "WeChat Pay sandbox: %s/v3/ (control: %s/control/)\n", sb.WeChatURL, sb.WeChatURL)
+	fmt.Fprintf(stdout, "posserver's wallet sections, with the keys beside them: %s (copy them into posserver.toml)\n", files)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return nil
+}

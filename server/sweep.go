@@ -145,8 +145,7 @@ func (s *Server) resolve(ctx context.Context, d store.Due) error {
 	var err error
 	action := "settled"
 	if o.Channel.Wallet() && o.State == api.StatePending && s.now().Before(o.ExpiresAt) {
-		// Still payable: looked at again when its code expires.
-		return s.st.Postpone(ctx, o.ID, d.Version, o.ExpiresAt)
+		return s.pollQR(ctx, d)
 	}
 	if o.Channel.Wallet() {
 		reason := api.ReasonExpired
@@ -207,4 +206,46 @@ func (s *Server) reverse(ctx context.Context, o api.Order) (api.Order, error) {
 		return o, channelError("reversing sale %s: %v", o.ID, err)
 	}
 	return s.advance(ctx, o, store.Change{To: api.StateClosed, Reason: api.ReasonReversed, Actor: "sweeper"})
+}
+
+// qrPollEvery is how often an open QR order is asked about while its code
+// is still payable, once its first check time has passed: the fallback for
+// a notification that never came (a notify URL out of reach, a wallet's
+// hiccup), so that the cashier waits seconds, not until the code expires.
+const qrPollEvery = 15 * time.Second
+
+// pollQR asks the wallet about a QR order still payable: a result it has is
+// applied; otherwise the order is looked at again in qrPollEvery, or when
+// its code expires. It is never closed here before then.
+func (s *Server) pollQR(ctx context.Context, d store.Due) error {
+	o := d.Order
+	w := s.opts.Wallets[o.Channel]
+	if w != nil {
+		cctx, cancel := s.callCtx(ctx)
+		start := time.Now()
+		st, err := w.Query(cctx, o.OutTradeNo)
+		cancel()
+		s.metrics.ChannelCall(string(o.Channel), "query", outcome(err), time.Since(start))
+		if err == nil && st.State != connector.WalletWaiting && st.State != connector.WalletPaying {
+			n, err := s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, api.ReasonExpired, "sweeper")
+			switch {
+			case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrFinal):
+				return nil
+			case err != nil:
+				return err
+			case n.State.Final():
+				s.metrics.Sweep("settled")
+				s.log.Info("QR order settled by query; its notification had not come", orderAttrs(n)...)
+				return nil
+			}
+		}
+	}
+	return s.st.Postpone(ctx, o.ID, d.Version, minTime(s.now().Add(qrPollEvery), o.ExpiresAt))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

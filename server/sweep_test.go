@@ -73,7 +73,9 @@ func TestExpirySweep(t *testing.T) {
 
 // A fresh QR order keeps its journal entry's check time (no index entries
 // written for it on PostgreSQL); when the sweeper finds it still payable
-// then, it leaves it alone until its code expires.
+// then, it asks the wallet (the fallback for a lost notification) and
+// otherwise leaves it open, asking again every qrPollEvery until its code
+// expires; only then is it closed.
 func TestSweepPutsOffPayableOrders(t *testing.T) {
 	onBoth(t, nil, func(t *testing.T, r *rig) {
 		o := r.order(api.Alipay, "000001", 100)
@@ -85,12 +87,17 @@ func TestSweepPutsOffPayableOrders(t *testing.T) {
 		if got := r.get(o.ID); got.State != api.StatePending || got.Version != o.Version {
 			t.Fatalf("a payable order was changed: %+v", got)
 		}
-		if n := r.ali.Calls(wallet.OpQuery) + r.ali.Calls(wallet.OpClose); n != 0 {
-			t.Fatalf("%d calls to the wallet for a payable order", n)
+		if q, c := r.ali.Calls(wallet.OpQuery), r.ali.Calls(wallet.OpClose); q != 1 || c != 0 {
+			t.Fatalf("%d queries and %d closes for a payable order, want 1 and 0", q, c)
 		}
-		r.sweep() // put off: not due again before expiry
-		if n := r.ali.Calls(wallet.OpQuery); n != 0 {
-			t.Fatalf("%d queries before expiry", n)
+		r.sweep() // not due again before qrPollEvery
+		if q := r.ali.Calls(wallet.OpQuery); q != 1 {
+			t.Fatalf("%d queries within the poll interval", q)
+		}
+		r.clock.Advance(qrPollEvery)
+		r.sweep()
+		if q := r.ali.Calls(wallet.OpQuery); q != 2 {
+			t.Fatalf("%d queries after the poll interval, want 2", q)
 		}
 		r.clock.Advance(ttl)
 		r.sweep()
@@ -99,6 +106,26 @@ func TestSweepPutsOffPayableOrders(t *testing.T) {
 		}
 		if r.sweeps("closed") != 1 || r.sweeps("deferred") != 0 {
 			t.Fatalf("sweeper counted %v closed, %v deferred", r.sweeps("closed"), r.sweeps("deferred"))
+		}
+	})
+}
+
+// The customer paid, but the wallet's notification never came: the
+// sweeper's query finds the payment while the code is still payable.
+func TestSweepFindsPaymentWithoutNotification(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		o := r.order(api.WeChat, "000001", 100)
+		r.wx.HoldNotifications()
+		if err := r.wx.CustomerPay(context.Background(), o.OutTradeNo); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(DefaultChannelTimeout + createdGrace + time.Second)
+		r.sweep()
+		if got := r.wait("T1", o); got.State != api.StateSuccess || got.TradeNo == "" {
+			t.Fatalf("after the query: %+v", got)
+		}
+		if h := r.history(o.ID); len(h) != 3 || h[2] != api.StateSuccess {
+			t.Fatalf("history %v", h)
 		}
 	})
 }

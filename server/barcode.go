@@ -44,13 +44,8 @@ func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, err
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	switch {
-	case !validTrace(req.Trace):
-		return 0, nil, badRequest("trace %q is not 6 digits", req.Trace)
-	case !req.Channel.Wallet():
-		return 0, nil, badRequest("channel %q is not a wallet channel", req.Channel)
-	case len(req.Subject) > 128:
-		return 0, nil, badRequest("subject longer than 128 bytes")
+	if err := checkWalletOrder(req.Trace, req.Channel, req.Subject, req.Amount, req.SaleID); err != nil {
+		return 0, nil, err
 	}
 	var wrong *paycode.WrongWallet
 	switch err := paycode.Check(req.AuthCode, req.Channel); {
@@ -59,12 +54,6 @@ func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, err
 			Message: "this is a " + string(wrong.Got) + " payment code, not " + string(wrong.Want)}
 	case err != nil:
 		return 0, nil, badRequest("auth_code is not a payment code: %v", err)
-	}
-	if err := checkAmount(req.Amount); err != nil {
-		return 0, nil, err
-	}
-	if err := checkSaleID(req.SaleID); err != nil {
-		return 0, nil, err
 	}
 	bw, ok := s.opts.Wallets[req.Channel].(connector.BarcodeWallet)
 	if !ok {

@@ -24,18 +24,7 @@ func (s *Server) createWalletOrder(r *http.Request, t *terminal) (int, any, erro
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	switch {
-	case !validTrace(req.Trace):
-		return 0, nil, badRequest("trace %q is not 6 digits", req.Trace)
-	case !req.Channel.Wallet():
-		return 0, nil, badRequest("channel %q is not a wallet channel", req.Channel)
-	case len(req.Subject) > 128:
-		return 0, nil, badRequest("subject longer than 128 bytes")
-	}
-	if err := checkAmount(req.Amount); err != nil {
-		return 0, nil, err
-	}
-	if err := checkSaleID(req.SaleID); err != nil {
+	if err := checkWalletOrder(req.Trace, req.Channel, req.Subject, req.Amount, req.SaleID); err != nil {
 		return 0, nil, err
 	}
 	ctx := r.Context()
@@ -76,6 +65,22 @@ func (s *Server) createWalletOrder(r *http.Request, t *terminal) (int, any, erro
 	}
 	o, err = s.settle(context.WithoutCancel(ctx), o, c)
 	return http.StatusCreated, o, err
+}
+
+// checkWalletOrder checks what a QR order and a code payment both carry.
+func checkWalletOrder(trace string, ch api.Channel, subject string, amount int64, saleID string) error {
+	switch {
+	case !validTrace(trace):
+		return badRequest("trace %q is not 6 digits", trace)
+	case !ch.Wallet():
+		return badRequest("channel %q is not a wallet channel", ch)
+	case len(subject) > 128:
+		return badRequest("subject longer than 128 bytes")
+	}
+	if err := checkAmount(amount); err != nil {
+		return err
+	}
+	return checkSaleID(saleID)
 }
 
 // outTradeNo is the order's number at the wallet: the terminal id, the time

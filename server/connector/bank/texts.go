@@ -1,0 +1,47 @@
+package bank
+
+// responseTexts are the cashier-facing meanings of field 39, as UnionPay
+// terminals show them (Chinese, English). They tell the cashier what to do
+// next, not the issuer's internal reason.
+var responseTexts = map[string][2]string{
+	"00": {"交易成功", "Approved"},
+	"01": {"请持卡人与发卡行联系", "Refer to card issuer"},
+	"03": {"无效商户", "Invalid merchant"},
+	"05": {"不予承兑", "Do not honour"},
+	"12": {"无效交易", "Invalid transaction"},
+	"13": {"无效金额", "Invalid amount"},
+	"14": {"无效卡号", "Invalid card number"},
+	"25": {"找不到原始交易", "Original transaction not found"},
+	"30": {"报文格式错误", "Message format error"},
+	"41": {"挂失卡，请没收", "Lost card, pick up"},
+	"43": {"被窃卡，请没收", "Stolen card, pick up"},
+	"51": {"余额不足", "Insufficient funds"},
+	"54": {"卡已过期", "Expired card"},
+	"55": {"密码错误", "Incorrect PIN"},
+	"57": {"不允许持卡人进行的交易", "Transaction not permitted to cardholder"},
+	"58": {"不允许终端进行的交易", "Transaction not permitted to terminal"},
+	"61": {"超出金额限制", "Exceeds amount limit"},
+	"65": {"超出取款次数限制", "Exceeds frequency limit"},
+	"75": {"密码错误次数超限", "PIN tries exceeded"},
+	"91": {"发卡行或交换中心不能操作", "Issuer or switch inoperative"},
+	"94": {"重复交易", "Duplicate transaction"},
+	"96": {"交换中心系统故障", "System malfunction"},
+	"A0": {"MAC校验错，请重新签到", "MAC error, sign on again"},
+}
+
+// Text is the cashier text for response code code, in Chinese when zh is
+// true. Unknown codes still show the code, so the cashier can read it to
+// the bank's help desk.
+func Text(code string, zh bool) string {
+	t, ok := responseTexts[code]
+	switch {
+	case ok && zh:
+		return t[0]
+	case ok:
+		return t[1]
+	case zh:
+		return "交易失败（应答码 " + code + "）"
+	default:
+		return "Declined (response code " + code + ")"
+	}
+}

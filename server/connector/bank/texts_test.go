@@ -1,0 +1,26 @@
+package bank
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestTexts(t *testing.T) {
+	codes := strings.Fields("00 01 03 05 12 13 14 25 30 41 43 51 54 55 57 58 61 65 75 91 94 96 A0")
+	for _, c := range codes {
+		zh, en := Text(c, true), Text(c, false)
+		if _, ok := responseTexts[c]; !ok || zh == "" || en == "" || zh == en {
+			t.Errorf("%s: %q / %q", c, zh, en)
+		}
+		if utf8.RuneCountInString(zh) == len(zh) {
+			t.Errorf("%s: Chinese text is ASCII: %q", c, zh)
+		}
+	}
+	if Text("00", true) != "交易成功" || Text("51", false) != "Insufficient funds" {
+		t.Error("wrong text")
+	}
+	if !strings.Contains(Text("Q9", false), "Q9") || !strings.Contains(Text("Q9", true), "Q9") {
+		t.Error("unknown code must show the code")
+	}
+}

@@ -46,6 +46,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./devices/magstripe
 	$(GO) test -run '^$$' -fuzz '^FuzzDetector$$' -fuzztime $(FUZZTIME) ./devices/magstripe
 	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) ./server/connector/bank
+	$(GO) test -run '^$$' -fuzz '^FuzzTLV$$' -fuzztime $(FUZZTIME) ./cards/emv
+	$(GO) test -run '^$$' -fuzz '^FuzzAFL$$' -fuzztime $(FUZZTIME) ./cards/emv
+	$(GO) test -run '^$$' -fuzz '^FuzzTrack2$$' -fuzztime $(FUZZTIME) ./cards/emv
 
 lint: fmt-check vet
 	$(GO) run $(STATICCHECK) ./...

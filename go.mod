@@ -13,6 +13,8 @@ require (
 	github.com/go-pay/gopay v1.5.123
 	github.com/jackc/pgx/v5 v5.7.6
 	github.com/mdp/qrterminal/v3 v3.2.1
+	github.com/moov-io/iso8583 v0.26.1
+	github.com/moov-io/iso8583-connection v0.9.0
 	github.com/muesli/termenv v0.16.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/smartwalle/alipay/v3 v3.2.30
@@ -52,8 +54,6 @@ require (
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/mattn/go-localereader v0.0.1 // indirect
 	github.com/mattn/go-runewidth v0.0.19 // indirect
-	github.com/moov-io/iso8583 v0.26.1 // indirect
-	github.com/moov-io/iso8583-connection v0.9.0 // indirect
 	github.com/muesli/ansi v0.0.0-20230316100256-276c6243b2f6 // indirect
 	github.com/muesli/cancelreader v0.2.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect

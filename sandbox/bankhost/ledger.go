@@ -1,0 +1,124 @@
+package bankhost
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// TxnType is the kind of a ledger entry.
+type TxnType string
+
+// Ledger entry types.
+const (
+	Sale   TxnType = "sale"
+	Void   TxnType = "void"
+	Refund TxnType = "refund"
+)
+
+// Entry is one financial request the host decided, approved or not, keyed
+// by terminal + trace. Balance inquiries move no money and are not kept.
+type Entry struct {
+	Type         TxnType
+	TerminalID   string
+	MerchantID   string
+	Trace        string
+	Original     string // trace of the sale a void or refund refers to
+	Amount       int64  // fen
+	MaskedPAN    string
+	ResponseCode string
+	Approved     bool
+	RRN          string
+	AuthCode     string
+	At           time.Time
+	Date         string // MMDD, field 13 of the answer
+	Reversed     bool   // undone by an 0400
+	Voided       bool   // sales only: voided by an approved, unreversed void
+	Refunded     int64  // sales only: fen refunded so far
+
+	cardID string // test card ID, to credit the card back without keeping its PAN
+}
+
+// Charged is what the entry moves, in fen, from the cardholder's point of
+// view: for a sale, its amount less refunds, or 0 once voided or reversed;
+// 0 for voids and refunds themselves.
+func (e Entry) Charged() int64 {
+	// Voids and refunds show up in their sale's Voided and Refunded, so
+	// counting them here too would credit the cardholder twice.
+	if e.Type != Sale || !e.Approved || e.Reversed || e.Voided {
+		return 0
+	}
+	return e.Amount - e.Refunded
+}
+
+// Ledger returns a copy of the ledger, oldest first.
+func (h *Host) Ledger() []Entry {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Entry(nil), h.ledger...)
+}
+
+// Result is the settlement file's result column for e: the response code
+// for a decline, otherwise approved, voided or reversed.
+func (e Entry) Result() string {
+	switch {
+	case !e.Approved:
+		return "declined-" + e.ResponseCode
+	case e.Reversed:
+		return "reversed"
+	case e.Voided:
+		return "voided"
+	}
+	return "approved"
+}
+
+// SettlementFile is the name WriteSettlement gives day's file.
+func SettlementFile(day time.Time) string {
+	return "settlement-" + day.Format("20060102") + ".csv"
+}
+
+// WriteSettlement writes the day's entries (by the host's clock, in day's
+// location) to SettlementDir as CSV with a header line:
+//
+//	terminal,trace,rrn,type,amount_fen,result
+//
+// It returns the file's path. The file is written whole or not at all.
+func (h *Host) WriteSettlement(day time.Time) (string, error) {
+	y, m, d := day.Date()
+	var rows [][]string
+	for _, e := range h.Ledger() {
+		ey, em, ed := e.At.In(day.Location()).Date()
+		if ey != y || em != m || ed != d {
+			continue
+		}
+		rows = append(rows, []string{e.TerminalID, e.Trace, e.RRN, string(e.Type),
+			strconv.FormatInt(e.Amount, 10), e.Result()})
+	}
+	dir := h.opts.SettlementDir
+	if dir == "" {
+		dir = "." // not os.TempDir: the rename below must stay on one file system
+	}
+	path := filepath.Join(dir, SettlementFile(day))
+	tmp, err := os.CreateTemp(dir, ".settlement-*")
+	if err != nil {
+		return "", fmt.Errorf("bankhost: settlement: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	w := csv.NewWriter(tmp)
+	_ = w.Write([]string{"terminal", "trace", "rrn", "type", "amount_fen", "result"})
+	_ = w.WriteAll(rows) // flushes; errors surface in w.Error
+	if err := w.Error(); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("bankhost: settlement: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", fmt.Errorf("bankhost: settlement: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("bankhost: settlement: %w", err)
+	}
+	return path, nil
+}

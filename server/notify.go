@@ -48,11 +48,13 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 			"notified_amount", n.Amount, "notified_state", string(n.State))...)
 		return fmt.Errorf("%w: %s order %s is %d fen, notification says %d", ErrRefused, ch, n.OutTradeNo, o.Amount, n.Amount)
 	}
-	if o.Kind == api.KindWalletBarcode && walletTarget(n.State) == api.StateClosed && !o.State.Final() {
-		// A code payment is closed at the wallet only by our own reversal
-		// (the cashier's cancel, the follow-up, the sweeper), which records
-		// why once the wallet has answered; the wallet's notice of it must
-		// not get there first with a reason of its own.
+	if walletTarget(n.State) == api.StateClosed && !o.State.Final() &&
+		(o.Kind == api.KindWalletBarcode || s.now().Before(o.ExpiresAt)) {
+		// Before its code expires an order is closed at the wallet by our
+		// own hand (the cashier's cancel, a code payment's reversal), and
+		// that flow records why once the wallet has answered: the wallet's
+		// notice of it must not get there first with a reason of its own.
+		// Anything else the sweeper's next query settles.
 		s.metrics.Notification(n.Channel, "duplicate")
 		return nil
 	}

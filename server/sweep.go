@@ -227,7 +227,8 @@ func (s *Server) pollQR(ctx context.Context, d store.Due) error {
 		cancel()
 		s.metrics.ChannelCall(string(o.Channel), "query", outcome(err), time.Since(start))
 		if err == nil && st.State != connector.WalletWaiting && st.State != connector.WalletPaying {
-			n, err := s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, api.ReasonExpired, "sweeper")
+			// Closed there while still payable here: not by this server.
+			n, err := s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, api.ReasonClosedAtChannel, "sweeper")
 			switch {
 			case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrFinal):
 				return nil

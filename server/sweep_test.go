@@ -396,3 +396,19 @@ func TestSweepDefersUnreachableWallet(t *testing.T) {
 		}
 	})
 }
+
+// The wallet closed a QR order while its code was still payable (not this
+// server): the sweeper's query closes it here too, saying so.
+func TestSweepFindsOrderClosedAtWallet(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		o := r.order(api.Alipay, "000001", 100)
+		if err := r.ali.Close(context.Background(), o.OutTradeNo); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(DefaultChannelTimeout + createdGrace + time.Second)
+		r.sweep()
+		if got := r.wait("T1", o); got.State != api.StateClosed || got.Reason != api.ReasonClosedAtChannel {
+			t.Fatalf("after the query: %+v", got)
+		}
+	})
+}

@@ -379,12 +379,17 @@ func TestQRCancelClosesOrder(t *testing.T) {
 	// The amount is kept for a new attempt, which gets a new trace.
 	f.key(tea.KeyEnter)
 	f.waitFor("等待顾客付款")
-	f.key(tea.KeyF6) // trainer: the customer declines, and Alipay closes the trade
-	f.waitFor("订单已关闭")
-	f.key(tea.KeyEnter)
+	f.key(tea.KeyF6) // trainer: the customer declines on the phone; the wallet closes its trade
+	f.key(tea.KeyEsc) // the cashier gives up on the code
+	f.waitFor("订单已关闭", "请输入金额")
+	f.key(tea.KeyEsc)
+	f.key(tea.KeyEsc)
+	f.key(tea.KeyEsc)
 	f.waitFor("请选择支付通道")
 	f.finish()
-	serverOrder(t, env, "000002", 500, api.StateClosed)
+	if ord := serverOrder(t, env, "000002", 500, api.StateClosed); ord.Reason != api.ReasonCancelled {
+		t.Fatalf("second attempt closed for %q, want the cashier's cancel", ord.Reason)
+	}
 }
 
 // An unpaid QR code expires: the order is closed and the cashier told so.

@@ -80,6 +80,9 @@ func (s *result) headline() (string, bool) {
 		if o.Reason == api.ReasonNotConfirmed {
 			return "✗ " + c.t("result.notconfirmed"), false
 		}
+		if o.Reason == api.ReasonClosedAtChannel {
+			return "✗ " + c.t("result.chanclosed"), false
+		}
 		return "✗ " + c.t("result.closed"), false
 	}
 	return "? " + c.t("result.unknown"), false

@@ -113,6 +113,7 @@ var texts = map[string][2]string{
 	"result.codeinvalid":  {"付款码无效或已过期，请顾客刷新付款码", "The code is invalid or expired: ask the customer to refresh it"},
 	"result.nofunds":      {"顾客余额不足，请换用其他支付方式", "The customer's balance is too low: another method is needed"},
 	"result.notconfirmed": {"顾客未确认付款，已撤销，未扣款", "Not confirmed on the phone: reversed, nothing charged"},
+	"result.chanclosed":   {"渠道已关闭该订单，未收款", "The wallet closed the order: nothing was paid"},
 	"result.chanerr":      {"渠道拒绝了请求", "The channel refused the request"},
 	"result.unknown":      {"结果未知，服务器将向渠道确认，请勿重复收款", "Outcome unknown: the server will check with the channel. Do not charge again"},
 	"result.tradeno":      {"交易号", "Trade no."},

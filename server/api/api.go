@@ -68,6 +68,7 @@ const (
 	ReasonChannelError     = "channel_error"     // the channel refused the request
 	ReasonUnknownOutcome   = "unknown_outcome"   // the channel never answered; closed so it cannot be paid
 	ReasonReversed         = "reversed"          // a card sale whose answer was lost, undone at the bank
+	ReasonClosedAtChannel  = "closed_at_channel" // the wallet closed it before its code expired (not this server)
 	// Payment codes (付款码).
 	ReasonNotConfirmed     = "not_confirmed"      // the customer never confirmed on the phone; reversed, nothing charged
 	ReasonCodeInvalid      = "code_invalid"       // the code expired or was used: the customer refreshes it

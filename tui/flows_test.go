@@ -379,7 +379,7 @@ func TestQRCancelClosesOrder(t *testing.T) {
 	// The amount is kept for a new attempt, which gets a new trace.
 	f.key(tea.KeyEnter)
 	f.waitFor("等待顾客付款")
-	f.key(tea.KeyF6) // trainer: the customer declines on the phone; the wallet closes its trade
+	f.key(tea.KeyF6)  // trainer: the customer declines on the phone; the wallet closes its trade
 	f.key(tea.KeyEsc) // the cashier gives up on the code
 	f.waitFor("订单已关闭", "请输入金额")
 	f.key(tea.KeyEsc)

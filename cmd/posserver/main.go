@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/config"
-	"github.com/multipos/multipos/sandbox"
+	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/metrics"
@@ -183,8 +183,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	}
 
 	keys := server.NewKeyring(st, ca)
-	conn := sandbox.New(sandbox.Options{PINKey: keys.PINKey, Logger: log})
-	defer conn.Stop()
+	bank := acquirer.New(acquirer.Options{PINKey: keys.PINKey, Logger: log})
 	wallets, err := openWallets(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -206,7 +205,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 		Store:            st,
 		Wallets:          wallets.conns,
 		Customer:         customer,
-		Acquirer:         conn.Acquirer,
+		Acquirer:         bank,
 		Limits:           server.ChannelLimits(cfg.Limits),
 		MerchantLimits:   server.ChannelLimits(cfg.MerchantLimits),
 		QRTTL:            cfg.QRTTL,

@@ -122,7 +122,8 @@
 // Errors come back as {"error":"…"} with 400, 404 (no such order) or 409
 // (the order cannot do that any more: paid, closed).
 //
-// Not implemented: certificate mode (app_cert_sn, alipay_cert_sn), content
-// encryption, GBK requests, ISV app_auth_token semantics, the signcustomer
-// bill, and the products beyond face-to-face payment.
+// Its scope is face-to-face payment in public-key mode with UTF-8 requests,
+// as posserver uses Alipay: certificate mode (app_cert_sn, alipay_cert_sn),
+// content encryption, GBK requests, ISV app_auth_token semantics, the
+// signcustomer bill and other products are outside it.
 package alipay

@@ -11,8 +11,9 @@ import (
 
 // The POS MAC (field 64) is ANSI X9.19 / ISO/IEC 9797-1 MAC algorithm 3
 // ("retail MAC") with padding method 1, which is what UnionPay terminals
-// that use double-length keys compute (the alternative, the "ECB" XOR-block
-// MAC of older CUP specs, is not implemented):
+// that use double-length keys compute. The message spec is our own, and so
+// is the choice of one MAC for it: the host in sandbox/bankhost checks the
+// same one.
 //
 //  1. data = the packed message from the MTI up to the end of field 63,
 //     with bit 64 already set in the bitmap, i.e. the packed message minus

@@ -139,6 +139,12 @@ func (c *Client) WaitOrder(ctx context.Context, id string, after int, wait time.
 	q := url.Values{"after": {strconv.Itoa(after)}, "wait": {wait.String()}}
 	var o api.Order
 	err := c.do(ctx, http.MethodGet, "/v1/orders/"+url.PathEscape(id)+"?"+q.Encode(), "", nil, &o, wait)
+	if err == nil && o.Version <= after && ctx.Err() != nil {
+		// The server let go of the poll because we hung up, and the
+		// transport still handed its answer over: the caller's deadline,
+		// not the server's wait, ended this call.
+		return o, fmt.Errorf("waiting for order %s: %w", id, ctx.Err())
+	}
 	return o, err
 }
 

@@ -1,9 +1,14 @@
 # multipos: the two commands for users are `make demo` and `make test`.
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Debian packages the build needs: the PC/SC client library's headers (the
+# chip reader driver is cgo).
+BUILD_DEBS  := libpcsclite-dev pkg-config
 # Debian packages the tests use: tmux drives the built app like a person,
-# zbar-tools decodes the QR codes the app draws.
-TEST_DEBS   := tmux zbar-tools
+# zbar-tools decodes the QR codes the app draws, pcscd with vpcd is the
+# smart-card service the virtual EMV card is inserted into, in a namespace of
+# its own (unshare from util-linux, ip from iproute2).
+TEST_DEBS   := tmux zbar-tools pcscd vsmartcard-vpcd libccid util-linux iproute2
 
 .PHONY: all build demo test vet fmt-check fuzz lint bench clean postgres-stop
 
@@ -11,6 +16,7 @@ all: build
 
 build:
 	@scripts/need-go
+	@scripts/need-apt $(BUILD_DEBS)
 	@mkdir -p bin
 	$(GO) build -o bin/ ./cmd/...
 
@@ -22,7 +28,7 @@ demo: build
 ## race-test (every store test on SQLite and PostgreSQL) and briefly fuzz
 test:
 	@scripts/need-go
-	@scripts/need-apt $(TEST_DEBS)
+	@scripts/need-apt $(BUILD_DEBS) $(TEST_DEBS)
 	@$(MAKE) --no-print-directory fmt-check vet
 	@scripts/need-postgres >/dev/null
 	MULTIPOS_TEST_PG="$$(scripts/need-postgres)" $(GO) test -race -count=1 -timeout 15m ./...
@@ -52,7 +58,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAFL$$' -fuzztime 200000x ./cards/emv
 	$(GO) test -run '^$$' -fuzz '^FuzzTrack2$$' -fuzztime 200000x ./cards/emv
 
-lint: fmt-check vet
+lint: fmt-check
+	@scripts/need-go
+	@scripts/need-apt $(BUILD_DEBS)
+	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
 ## bench: keystroke-to-frame benchmarks, pos --demo start-up time, and the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/multipos/multipos/server/api"
@@ -46,6 +48,21 @@ type Client struct {
 	base       string
 	terminalID string
 	hc         *http.Client
+	cardKeys   atomic.Pointer[CardKeys]
+}
+
+// UseCardKeys makes the client sign every card request with k's MAC key
+// and believe a card order from the server only when its MAC checks
+// (ErrBadMAC otherwise, with the order as received).
+func (c *Client) UseCardKeys(k *CardKeys) { c.cardKeys.Store(k) }
+
+// checkCard verifies the MAC of a card order when the client has keys.
+func (c *Client) checkCard(o api.Order, err error) (api.Order, error) {
+	k := c.cardKeys.Load()
+	if err != nil || k == nil || o.Channel != api.Card || o.ID == "" {
+		return o, err
+	}
+	return o, k.Verify(o)
 }
 
 // NewClient returns a client of the server at baseURL (e.g.
@@ -139,6 +156,7 @@ func (c *Client) WaitOrder(ctx context.Context, id string, after int, wait time.
 	q := url.Values{"after": {strconv.Itoa(after)}, "wait": {wait.String()}}
 	var o api.Order
 	err := c.do(ctx, http.MethodGet, "/v1/orders/"+url.PathEscape(id)+"?"+q.Encode(), "", nil, &o, wait)
+	o, err = c.checkCard(o, err)
 	if err == nil && o.Version <= after && ctx.Err() != nil {
 		// The server let go of the poll because we hung up, and the
 		// transport still handed its answer over: the caller's deadline,
@@ -153,7 +171,7 @@ func (c *Client) WaitOrder(ctx context.Context, id string, after int, wait time.
 func (c *Client) OrderByTrace(ctx context.Context, trace string) (api.Order, error) {
 	var o api.Order
 	err := c.do(ctx, http.MethodGet, "/v1/orders?"+url.Values{"trace": {trace}}.Encode(), "", nil, &o, 0)
-	return o, err
+	return c.checkCard(o, err)
 }
 
 // CancelOrder closes a QR order at its wallet. If the customer paid first,
@@ -168,9 +186,74 @@ func (c *Client) CancelOrder(ctx context.Context, id string) (api.Order, error) 
 // CardSale sends a card sale. A replay with the same request id gets the
 // first answer back, never a second charge.
 func (c *Client) CardSale(ctx context.Context, requestID string, req api.CardSale) (api.Order, error) {
+	if k := c.cardKeys.Load(); k != nil {
+		if err := k.Sign(&req); err != nil {
+			return api.Order{}, err
+		}
+	}
 	var o api.Order
 	err := c.mutate(ctx, "/v1/card/sales", requestID, req, &o)
-	return o, err
+	return c.checkCard(o, err)
+}
+
+// CardVoid voids (消费撤销) a card sale of today's batch; CardRefund
+// refunds (退货) part or all of one. Both are idempotent on requestID, as a
+// sale is, and signed and checked with the card keys.
+func (c *Client) CardVoid(ctx context.Context, requestID string, req api.CardAdjust) (api.Order, error) {
+	return c.cardAdjust(ctx, "/v1/card/voids", api.KindCardVoid, requestID, req)
+}
+
+// CardRefund: see CardVoid.
+func (c *Client) CardRefund(ctx context.Context, requestID string, req api.CardAdjust) (api.Order, error) {
+	return c.cardAdjust(ctx, "/v1/card/refunds", api.KindCardRefund, requestID, req)
+}
+
+func (c *Client) cardAdjust(ctx context.Context, path string, kind api.Kind, requestID string, req api.CardAdjust) (api.Order, error) {
+	if k := c.cardKeys.Load(); k != nil {
+		mac, err := k.sum(req.MACData(kind))
+		if err != nil {
+			return api.Order{}, err
+		}
+		req.MAC = mac
+	}
+	var o api.Order
+	err := c.mutate(ctx, path, requestID, req, &o)
+	return c.checkCard(o, err)
+}
+
+// CardBalance asks the card's balance (余额查询). Nothing is charged, so a
+// lost answer is simply asked again.
+func (c *Client) CardBalance(ctx context.Context, req api.CardBalance) (api.Balance, error) {
+	k := c.cardKeys.Load()
+	if k != nil {
+		mac, err := k.sum(req.MACData())
+		if err != nil {
+			return api.Balance{}, err
+		}
+		req.MAC = mac
+	}
+	var b api.Balance
+	if err := c.do(ctx, http.MethodPost, "/v1/card/balance", "", req, &b, 0); err != nil {
+		return api.Balance{}, err
+	}
+	if k != nil {
+		want, err := k.sum(b.MACData())
+		if err != nil {
+			return api.Balance{}, err
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToUpper(b.MAC))) != 1 {
+			return api.Balance{}, fmt.Errorf("balance of %s: %w", b.MaskedPAN, ErrBadMAC)
+		}
+	}
+	return b, nil
+}
+
+// CardSignOn signs the terminal on for card payments (签到): the answer
+// carries fresh working keys under the master key (CardKeys.Install).
+func (c *Client) CardSignOn(ctx context.Context, trace string) (api.SignedOn, error) {
+	var out api.SignedOn
+	err := c.mutate(ctx, "/v1/card/signon", NewRequestID(), api.SignOn{Trace: trace}, &out)
+	return out, err
 }
 
 // DemoPay plays the customer paying a QR order (servers in demo mode only).

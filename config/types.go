@@ -63,6 +63,17 @@ type Server struct {
 	NotifyListen string  `toml:"notify_listen"`
 	Alipay       *Alipay `toml:"alipay"` // nil: no Alipay connector
 	WeChat       *WeChat `toml:"wechat"` // nil: no WeChat Pay connector
+	Bank         *Bank   `toml:"bank"`   // nil: the stand-in acquirer host (sandbox), on loopback
+}
+
+// Bank is the acquirer host the server sends card messages to: ISO 8583
+// over TCP with a 2-byte length header (server/connector/bank). Each
+// terminal is known to the acquirer by its terminal id, with the master key
+// posserver provisioned for it.
+type Bank struct {
+	Addr    string        `toml:"addr"`    // host:port of the acquirer's front-end
+	Batch   string        `toml:"batch"`   // the open settlement batch, 6 digits; "" = 000001
+	Timeout time.Duration `toml:"timeout"` // per request, e.g. "30s"; 0 = 30s
 }
 
 // Alipay is the Alipay open platform app the server charges through.

@@ -142,6 +142,17 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 		checkWalletURL(p, "wechat", "endpoint", w.Endpoint)
 		checkWalletURL(p, "wechat", "notify_url", w.NotifyURL)
 	}
+	if b := s.Bank; b != nil {
+		if _, port, err := net.SplitHostPort(b.Addr); err != nil || port == "" {
+			p.at(path("bank", "addr"), "bank.addr: %q is not host:port of the acquirer's front-end", b.Addr)
+		}
+		if b.Batch != "" && !allDigits(b.Batch, 6) {
+			p.at(path("bank", "batch"), "bank.batch: %q is not 6 digits", b.Batch)
+		}
+		if b.Timeout != 0 {
+			checkDuration(p, md, "bank.timeout", b.Timeout, time.Second, 2*time.Minute, "1s to 2m")
+		}
+	}
 	if (s.Alipay != nil || s.WeChat != nil) && s.NotifyListen == "" {
 		p.at(path("notify_listen"), "notify_listen: the wallets post payment results there; set it (e.g. \"0.0.0.0:8080\") with [alipay] or [wechat]")
 	}
@@ -299,4 +310,16 @@ func checkListen(s, examplePort string) error {
 		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
 	}
 	return nil
+}
+
+func allDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -57,14 +57,14 @@ type Env struct {
 	Dir        string
 	URL        string
 	TerminalID string
-	PINKey     []byte // the terminal's master key, under which it encrypts PIN blocks
+	CardKeys   *channels.CardKeys // the terminal's master key and, after sign-on, its working keys
 	Authority  *pki.Authority
 	Bundle     pki.Bundle
 	Server     *server.Server
 	Store      *store.Store
 	Client     *channels.Client
 	Traces     *channels.Traces
-	StandIns   *sandbox.StandIns
+	Bank       *sandbox.Bank // the stand-in acquirer host on loopback and posserver's ISO 8583 link to it
 	Reader     *sim.Reader
 	Printer    *sim.Printer
 	Log        *slog.Logger
@@ -129,10 +129,17 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		ln.Close()
 		return nil, fmt.Errorf("demo terminal: %w", err)
 	}
-	e.PINKey = e.Bundle.MasterKey
+	e.CardKeys = channels.NewCardKeys(e.Bundle.MasterKey)
 
+	// The bank is an ISO 8583 host on a socket, reached through posserver's
+	// real link: sign-on, MACs, PIN blocks and reversals as in production.
+	// It knows the terminal's master key as a bank that loaded it would.
 	keys := server.NewKeyring(e.Store, e.Authority)
-	e.StandIns = sandbox.New(sandbox.Options{PINKey: keys.PINKey, Now: now, Logger: e.Log})
+	if e.Bank, err = sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
+		SettlementDir: filepath.Join(e.Dir, "settlement"), Now: now, Logger: e.Log}); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("demo bank: %w", err)
+	}
 	// The wallets speak their real protocols, through posserver's real
 	// connectors, and post results to a notify listener as they would in
 	// production.
@@ -160,7 +167,8 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		Store:          e.Store,
 		Wallets:        e.Wallets.Connectors(),
 		Customer:       e.Wallets,
-		Acquirer:       e.StandIns.Acquirer,
+		Acquirer:       e.Bank.Client,
+		Keys:           keys,
 		Limits:         server.ChannelLimits(def.Limits),
 		MerchantLimits: server.ChannelLimits(def.MerchantLimits),
 		QRTTL:          ttl,
@@ -208,9 +216,15 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if e.Client, err = channels.FromBundle(e.Bundle, ""); err != nil {
 		return nil, fmt.Errorf("demo client: %w", err)
 	}
+	e.Client.UseCardKeys(e.CardKeys)
 	e.Traces, err = channels.OpenTraces(filepath.Join(e.Dir, "trace"))
 	if err != nil {
 		return nil, fmt.Errorf("demo trace counter: %w", err)
+	}
+	// The till comes up signed on for card payments (trace 000001), as a
+	// trainer expects; 签到 in the bank-card menu does it again.
+	if err := e.SignOn(ctx); err != nil {
+		return nil, err
 	}
 	e.Reader = sim.NewReader("demo reader")
 	e.width = o.Width
@@ -242,8 +256,8 @@ func (e *Env) Close() error {
 	if e.Wallets != nil {
 		e.Wallets.Close()
 	}
-	if e.StandIns != nil {
-		e.StandIns.Stop()
+	if e.Bank != nil {
+		errs = append(errs, e.Bank.Close())
 	}
 	if e.Reader != nil {
 		errs = append(errs, e.Reader.Close())
@@ -268,12 +282,29 @@ func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
 		Keys:         cfg.Keys,
 		Lang:         cfg.Lang,
 		TerminalID:   e.TerminalID,
-		PINKey:       e.PINKey,
+		CardKeys:     e.CardKeys,
 		AppVersion:   "demo",
 		PrinterWidth: e.width,
 		Demo:         true,
 		PowerRoot:    "/sys/class/power_supply",
 	}
+}
+
+// SignOn signs the demo terminal on for card payments and installs the
+// working keys.
+func (e *Env) SignOn(ctx context.Context) error {
+	trace, err := e.Traces.Next()
+	if err != nil {
+		return fmt.Errorf("demo sign-on: %w", err)
+	}
+	res, err := e.Client.CardSignOn(ctx, trace)
+	if err != nil {
+		return fmt.Errorf("demo sign-on: %w", err)
+	}
+	if err := e.CardKeys.Install(res); err != nil {
+		return fmt.Errorf("demo sign-on: %w", err)
+	}
+	return nil
 }
 
 // CustomerPays plays the customer paying: a QR code scanned and paid, or

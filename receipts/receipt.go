@@ -19,7 +19,9 @@ const (
 type Type string
 
 const (
-	Sale Type = "sale" // 消费
+	Sale   Type = "sale"   // 消费
+	Void   Type = "void"   // 消费撤销: the whole sale undone the same day
+	Refund Type = "refund" // 退货: part or all of a sale given back later
 )
 
 // Receipt is everything printed on a receipt. It never holds a full card
@@ -47,5 +49,7 @@ type Receipt struct {
 	RRN       string
 	Batch     string
 	Trace     string
+	// OrigTrace is the trace of the sale a void or refund undoes.
+	OrigTrace string
 	Time      time.Time
 }

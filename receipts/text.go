@@ -32,6 +32,7 @@ var (
 	lType         = label{"交易类型", "TRANS TYPE"}
 	lBatch        = label{"批次号", "BATCH NO."}
 	lTrace        = label{"凭证号", "TRACE NO."}
+	lOrigTrace    = label{"原凭证号", "ORIG TRACE"}
 	lAuth         = label{"授权码", "AUTH CODE"}
 	lRRN          = label{"参考号", "REF NO."}
 	lOrderNo      = label{"商户单号", "ORDER NO."}
@@ -72,7 +73,7 @@ var entryNames = map[string]label{
 	string(cards.EntryContactless): {"挥卡", "CONTACTLESS"},
 }
 
-var typeNames = map[Type]label{Sale: {"消费", "SALE"}}
+var typeNames = map[Type]label{Sale: {"消费", "SALE"}, Void: {"消费撤销", "VOID"}, Refund: {"退货", "REFUND"}}
 
 // Text renders the receipt as plain text for the screen, the demo printer
 // and logs: width cells per line (Width58 or Width80; below 20 counts as
@@ -146,6 +147,9 @@ func Text(r Receipt, width int) string {
 		f(lBatch, v(r.Batch))
 	}
 	f(lTrace, v(r.Trace))
+	if r.OrigTrace != "" {
+		f(lOrigTrace, r.OrigTrace)
+	}
 	if card {
 		f(lAuth, v(r.AuthCode))
 		f(lRRN, v(r.RRN))
@@ -157,7 +161,11 @@ func Text(r Receipt, width int) string {
 		f(lTime, r.Time.Format("2006/01/02 15:04:05"))
 	}
 	s.rule("-")
-	f(lAmount, "RMB "+r.Amount.Grouped())
+	sign := ""
+	if r.Type == Void || r.Type == Refund {
+		sign = "-" // money back to the cardholder
+	}
+	f(lAmount, "RMB "+sign+r.Amount.Grouped())
 	s.rule("-")
 
 	if card {

@@ -130,6 +130,22 @@ func TestContent(t *testing.T) {
 	}
 }
 
+func TestVoidAndRefund(t *testing.T) {
+	for typ, want := range map[Type]string{Void: "消费撤销(VOID)", Refund: "退货(REFUND)"} {
+		r := cardSale()
+		r.Type, r.OrigTrace = typ, "000042"
+		out := Text(r, Width58)
+		for _, w := range []string{want, "原凭证号", "000042", "RMB -12,345.67"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s receipt lacks %q:\n%s", typ, w, out)
+			}
+		}
+	}
+	if out := Text(cardSale(), Width58); strings.Contains(out, "原凭证号") || strings.Contains(out, "RMB -") {
+		t.Errorf("a sale has no original and no minus sign:\n%s", out)
+	}
+}
+
 func containsHan(s string) bool {
 	return regexp.MustCompile(`\p{Han}`).MatchString(s)
 }

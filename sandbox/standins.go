@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
@@ -13,26 +12,23 @@ import (
 
 // Options configure the stand-ins.
 type Options struct {
-	// PINKey returns the key a terminal encrypts PIN blocks under, as the
-	// bank knows it; false for a terminal it does not know.
-	PINKey func(terminalID string) ([]byte, bool)
 	Now    func() time.Time // nil = time.Now
 	Logger *slog.Logger     // nil = slog.Default()
 }
 
-// StandIns are the wallet and bank stand-ins behind the server's connectors.
+// StandIns are the in-process wallet stand-ins behind the server's
+// connectors (the load test's; the demo runs the protocol-faithful ones of
+// StartWallets, and the bank is StartBank's host on a socket).
 type StandIns struct {
-	Alipay   *wallet.Wallet
-	WeChat   *wallet.Wallet
-	Acquirer *acquirer.Acquirer
+	Alipay *wallet.Wallet
+	WeChat *wallet.Wallet
 }
 
 // New builds the stand-ins.
 func New(o Options) *StandIns {
 	return &StandIns{
-		Alipay:   wallet.New(wallet.Alipay, wallet.Options{Now: o.Now, Logger: o.Logger}),
-		WeChat:   wallet.New(wallet.WeChat, wallet.Options{Now: o.Now, Logger: o.Logger}),
-		Acquirer: acquirer.New(acquirer.Options{Now: o.Now, Logger: o.Logger, PINKey: o.PINKey}),
+		Alipay: wallet.New(wallet.Alipay, wallet.Options{Now: o.Now, Logger: o.Logger}),
+		WeChat: wallet.New(wallet.WeChat, wallet.Options{Now: o.Now, Logger: o.Logger}),
 	}
 }
 

@@ -65,6 +65,9 @@ func (c *terminalCache) get(ctx context.Context, id string) (*terminal, error) {
 // Forget drops a terminal's cached record, so that a change made through
 // this server (not the CLI) applies at once. An empty id forgets all.
 func (s *Server) Forget(id string) {
+	if s.opts.Keys != nil {
+		s.opts.Keys.Forget(id)
+	}
 	s.terminals.mu.Lock()
 	defer s.terminals.mu.Unlock()
 	if id == "" {
@@ -91,7 +94,7 @@ func (s *Server) route(h handler) http.Handler {
 			s.writeError(w, r, t.ID, err)
 			return
 		}
-		writeJSON(w, status, body)
+		writeJSON(w, status, s.macCardOrder(r.Context(), t.ID, body))
 	})
 }
 

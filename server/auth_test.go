@@ -168,12 +168,15 @@ func TestReissueRetiresTheOldBundle(t *testing.T) {
 		if got, err := c.WaitOrder(ctx, o.ID, 0, 0); err != nil || got.ID != o.ID {
 			t.Fatalf("T1's order with the new bundle: %+v, %v", got, err)
 		}
-		// PINs are now encrypted under the new master key.
-		sale, err := c.CardSale(ctx, channels.NewRequestID(), cardSaleWith(t, b.MasterKey, "approved", "123456", "000002", 100))
+		// Working keys now come under the new master key; PINs under the
+		// keys of the sign-on before are wrong PINs to the bank.
+		stale := r.cardSale("approved", "123456", "T1", "000003", 100)
+		keys := signOn(t, c, b, "999998")
+		sale, err := c.CardSale(ctx, channels.NewRequestID(), cardSaleWith(t, keys, "approved", "123456", "000002", 100))
 		if err != nil || sale.State != api.StateSuccess {
 			t.Fatalf("sale under the new key: %+v, %v", sale, err)
 		}
-		sale, err = c.CardSale(ctx, channels.NewRequestID(), r.cardSale("approved", "123456", "T1", "000003", 100))
+		sale, err = c.CardSale(ctx, channels.NewRequestID(), stale)
 		if err != nil || sale.ResponseCode != "55" {
 			t.Fatalf("sale under the old key: %+v, %v", sale, err)
 		}

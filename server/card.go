@@ -1,8 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +16,7 @@ import (
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -26,8 +32,11 @@ func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	pinBlock, err := checkCardSale(req)
+	pinBlock, icc, err := checkCardSale(req)
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := s.checkCardMAC(r.Context(), t.ID, req.MACData(), req.MAC); err != nil {
 		return 0, nil, err
 	}
 	if err := checkSaleID(req.SaleID); err != nil {
@@ -52,7 +61,7 @@ func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
 	start := time.Now()
 	res, err := s.opts.Acquirer.Sale(cctx, connector.Sale{TerminalID: t.ID, MerchantID: t.MerchantID,
 		Trace: req.Trace, Amount: req.Amount, PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2,
-		Entry: req.Entry, PINBlock: pinBlock})
+		Entry: req.Entry, PINBlock: pinBlock, CardSeq: req.CardSeq, ICC: icc})
 	cancel()
 	c := store.Change{Actor: "terminal", Answer: &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}}
 	result := outcome(err)
@@ -76,39 +85,54 @@ func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
 	return http.StatusCreated, o, err
 }
 
-// checkCardSale validates a card sale and decodes its PIN block. Messages
-// never quote the card number.
-func checkCardSale(req api.CardSale) ([8]byte, error) {
-	var blk [8]byte
-	if !validTrace(req.Trace) {
-		return blk, badRequest("trace %q is not 6 digits", req.Trace)
+// checkCardSale validates a card sale and decodes its PIN block and chip
+// data. Messages never quote the card number.
+func checkCardSale(req api.CardSale) (blk [8]byte, icc []byte, err error) {
+	if icc, err = checkCardData(req.Trace, req.PAN, req.Expiry, req.Track2, req.Entry, req.CardSeq, req.ICC); err != nil {
+		return blk, nil, err
 	}
 	if err := checkAmount(req.Amount); err != nil {
-		return blk, err
-	}
-	if !cards.ValidPAN(req.PAN) {
-		return blk, badRequest("card number %s is not valid", cards.Mask(req.PAN))
-	}
-	if !validExpiry(req.Expiry) {
-		return blk, badRequest("expiry must be YYMM")
-	}
-	switch cards.Entry(req.Entry) {
-	case cards.EntryChip, cards.EntrySwipe, cards.EntryContactless:
-	default:
-		return blk, badRequest("entry %q is not chip, swipe or contactless", req.Entry)
-	}
-	if req.Track2 != "" {
-		pan, rest, ok := strings.Cut(strings.ReplaceAll(req.Track2, "D", "="), "=")
-		if !ok || pan != req.PAN || !strings.HasPrefix(rest, req.Expiry) {
-			return blk, badRequest("track 2 does not match the card number and expiry")
-		}
+		return blk, nil, err
 	}
 	b, err := hex.DecodeString(req.PINBlock)
 	if err != nil || len(b) != len(blk) {
-		return blk, badRequest("pin_block must be 16 hex digits")
+		return blk, nil, badRequest("pin_block must be 16 hex digits")
 	}
 	copy(blk[:], b)
-	return blk, nil
+	return blk, icc, nil
+}
+
+// checkCardData validates what every card request carries: the trace and
+// the card as read. It returns the chip data decoded.
+func checkCardData(trace, pan, expiry, track2, entry, cardSeq, iccHex string) ([]byte, error) {
+	if !validTrace(trace) {
+		return nil, badRequest("trace %q is not 6 digits", trace)
+	}
+	if !cards.ValidPAN(pan) {
+		return nil, badRequest("card number %s is not valid", cards.Mask(pan))
+	}
+	if !validExpiry(expiry) {
+		return nil, badRequest("expiry must be YYMM")
+	}
+	switch cards.Entry(entry) {
+	case cards.EntryChip, cards.EntrySwipe, cards.EntryContactless:
+	default:
+		return nil, badRequest("entry %q is not chip, swipe or contactless", entry)
+	}
+	if track2 != "" {
+		p, rest, ok := strings.Cut(strings.ReplaceAll(track2, "D", "="), "=")
+		if !ok || p != pan || !strings.HasPrefix(rest, expiry) {
+			return nil, badRequest("track 2 does not match the card number and expiry")
+		}
+	}
+	if cardSeq != "" && !validDigits(cardSeq, 3) {
+		return nil, badRequest("card_seq must be up to 3 digits")
+	}
+	icc, err := hex.DecodeString(iccHex)
+	if err != nil || len(icc) > 255 {
+		return nil, badRequest("icc must be at most 255 bytes of hex")
+	}
+	return icc, nil
 }
 
 func validExpiry(yymm string) bool {
@@ -117,4 +141,144 @@ func validExpiry(yymm string) bool {
 	}
 	n, err := strconv.Atoi(yymm)
 	return err == nil && n%100 >= 1 && n%100 <= 12 && yymm[0] != '-' && yymm[0] != '+'
+}
+
+func validDigits(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// cardSignOn is POST /v1/card/signon (签到): the acquirer issues the
+// terminal fresh PIN and MAC working keys under its master key. The server
+// keeps them sealed, to check the terminal's MACs and sign its bank
+// messages from any instance; the terminal gets them as the bank sent them
+// and decrypts them itself.
+func (s *Server) cardSignOn(r *http.Request, t *terminal) (int, any, error) {
+	var req api.SignOn
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if !validTrace(req.Trace) {
+		return 0, nil, badRequest("trace %q is not 6 digits", req.Trace)
+	}
+	issuer, ok := s.opts.Acquirer.(connector.KeyIssuer)
+	if !ok || s.opts.Keys == nil {
+		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelDisabled,
+			Message: "this server's bank link issues no working keys"}
+	}
+	tmk, ok := s.opts.Keys.MasterKey(t.ID)
+	if !ok {
+		return 0, nil, fmt.Errorf("sign-on of terminal %s: its master key does not open", t.ID)
+	}
+	ctx := r.Context()
+	cctx, cancel := s.callCtx(ctx)
+	start := time.Now()
+	res, err := issuer.IssueKeys(cctx, connector.SignOn{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace, MasterKey: tmk})
+	cancel()
+	s.metrics.ChannelCall(string(api.Card), "signon", outcome(err), time.Since(start))
+	if err != nil {
+		s.log.Warn("card sign-on failed", "terminal", t.ID, "trace", req.Trace, "err", err)
+		return 0, nil, &api.Error{Status: http.StatusBadGateway, Code: api.CodeChannelError,
+			Message: "the bank did not sign the terminal on: " + err.Error()}
+	}
+	at := s.now()
+	if err := s.opts.Keys.SaveCardKeys(context.WithoutCancel(ctx), t.ID, res.PINKey, res.MACKey, at); err != nil {
+		return 0, nil, err
+	}
+	s.log.Info("card sign-on", "terminal", t.ID, "trace", req.Trace)
+	return http.StatusOK, api.SignedOn{Keys: strings.ToUpper(hex.EncodeToString(res.Keys)), SignedOnAt: at}, nil
+}
+
+// checkCardMAC checks a card request's MAC under the terminal's MAC key.
+// A mismatch is checked again against the keys in the database: the
+// terminal may have signed on through another instance since.
+func (s *Server) checkCardMAC(ctx context.Context, tid string, data []byte, macHex string) error {
+	if s.opts.Keys == nil {
+		return nil // a bank link without working keys (tests of other parts)
+	}
+	got, err := hex.DecodeString(macHex)
+	if err != nil || len(got) != bank.MACSize {
+		return &api.Error{Status: http.StatusUnauthorized, Code: api.CodeBadMAC,
+			Message: "the card request has no MAC (16 hex digits); sign on (签到) and try again"}
+	}
+	for _, fresh := range []bool{false, true} {
+		if fresh {
+			// The bank link may hold the stale keys too.
+			if f, ok := s.opts.Acquirer.(interface{ Forget(string) }); ok {
+				f.Forget(tid)
+			}
+		}
+		_, mk, err := s.opts.Keys.CardKeys(ctx, tid, fresh)
+		if errors.Is(err, ErrNoCardKeys) {
+			return &api.Error{Status: http.StatusConflict, Code: api.CodeSignOnRequired,
+				Message: "terminal " + tid + " has not signed on for card payments: sign on (签到) first"}
+		}
+		if err != nil {
+			return err
+		}
+		k, err := bank.NewMACKey(mk)
+		if err != nil {
+			return err
+		}
+		want := k.Compute(data)
+		if subtle.ConstantTimeCompare(want[:], got) == 1 {
+			return nil
+		}
+	}
+	s.log.Warn("card request with a bad MAC refused", "terminal", tid)
+	return &api.Error{Status: http.StatusUnauthorized, Code: api.CodeBadMAC,
+		Message: "the card request's MAC does not check: sign on (签到) again"}
+}
+
+// macCardOrder adds the MAC to a card order on its way to the terminal,
+// whichever endpoint sends it (a sale's answer, its replay, a long-poll, a
+// look-up by trace, a void or refund). Anything else passes unchanged.
+func (s *Server) macCardOrder(ctx context.Context, tid string, body any) any {
+	if s.opts.Keys == nil {
+		return body
+	}
+	var o api.Order
+	switch b := body.(type) {
+	case api.Order:
+		o = b
+	case json.RawMessage:
+		if !bytes.Contains(b, []byte(`"channel":"card"`)) || json.Unmarshal(b, &o) != nil {
+			return body
+		}
+	default:
+		return body
+	}
+	if o.Channel != api.Card || o.ID == "" {
+		return body
+	}
+	mac, err := s.cardMAC(ctx, tid, o.MACData())
+	if err != nil {
+		return body // no keys: the terminal cannot check it either, and says so
+	}
+	o.MAC = mac
+	return o
+}
+
+// cardMAC is the MAC of data under the terminal's MAC working key.
+func (s *Server) cardMAC(ctx context.Context, tid string, data []byte) (string, error) {
+	if s.opts.Keys == nil {
+		return "", ErrNoCardKeys
+	}
+	_, mk, err := s.opts.Keys.CardKeys(ctx, tid, false)
+	if err != nil {
+		return "", err
+	}
+	k, err := bank.NewMACKey(mk)
+	if err != nil {
+		return "", err
+	}
+	sum := k.Compute(data)
+	return strings.ToUpper(hex.EncodeToString(sum[:])), nil
 }

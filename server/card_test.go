@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -52,7 +51,7 @@ func TestCardSales(t *testing.T) {
 				t.Errorf("%s: decline %+v", tc.name, o)
 			}
 		}
-		ledger := r.bank.Ledger()
+		ledger := approvals(r.bank.Ledger())
 		if len(ledger) != 1 || ledger[0].Trace != "000001" || ledger[0].MerchantID != m1 || ledger[0].TerminalID != "T1" {
 			t.Fatalf("bank ledger %+v", ledger)
 		}
@@ -65,10 +64,21 @@ func TestCardSales(t *testing.T) {
 		if err != nil || o.State != api.StateSuccess {
 			t.Fatalf("T3: %+v, %v", o, err)
 		}
-		if l := r.bank.Ledger(); len(l) != 2 || l[1].MerchantID != m2 || l[1].TerminalID != "T3" {
+		if l := approvals(r.bank.Ledger()); len(l) != 2 || l[1].MerchantID != m2 || l[1].TerminalID != "T3" {
 			t.Fatalf("bank ledger %+v", l)
 		}
 	})
+}
+
+// approvals keeps the bank's approved entries.
+func approvals(l []acquirer.Entry) []acquirer.Entry {
+	var out []acquirer.Entry
+	for _, e := range l {
+		if e.Approved {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func TestCardSaleReplayAndUnknown(t *testing.T) {
@@ -108,12 +118,20 @@ func TestCardSaleReplayAndUnknown(t *testing.T) {
 		if err != nil || o.State != api.StateUnknown {
 			t.Fatalf("lost reply: %+v, %v", o, err)
 		}
-		r.bank.FailNext(connector.ErrUnknownOutcome)
+		r.bank.DelayNext(5 * time.Second) // longer than the link waits
 		if o, _ := r.sell(r.cardSale("approved", "123456", "T1", "000003", 700)); o.State != api.StateUnknown {
-			t.Fatalf("lost request: %+v", o)
+			t.Fatalf("late answer: %+v", o)
 		}
-		r.bank.FailNext(fmt.Errorf("link refused"))
-		if o, _ := r.sell(r.cardSale("approved", "123456", "T1", "000004", 700)); o.State != api.StateFailed || o.Reason != api.ReasonChannelError {
+		// The bank goes away: the link cannot be dialled again, nothing
+		// was sent, so the sale failed for sure.
+		sale = r.cardSale("approved", "123456", "T1", "000004", 700)
+		r.bank.Close()
+		for deadline := time.Now().Add(10 * time.Second); r.link.Online(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the link never noticed the bank went away")
+			}
+		}
+		if o, _ := r.sell(sale); o.State != api.StateFailed || o.Reason != api.ReasonChannelError {
 			t.Fatalf("refused by the link: %+v", o)
 		}
 	})

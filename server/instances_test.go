@@ -16,6 +16,7 @@ import (
 	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/metrics"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
@@ -34,8 +35,10 @@ type pair struct {
 	met     [2]*metrics.Metrics
 	url     [2]string
 	ali, wx *wallet.Wallet
-	bank    *acquirer.Acquirer
+	bank    *acquirer.Host
+	links   [2]*bank.Client // each instance's own link to the bank
 	bundles map[string]pki.Bundle
+	card    map[string]*channels.CardKeys
 
 	mu      sync.Mutex
 	clients map[string]*channels.Client
@@ -51,11 +54,16 @@ func newPair(t *testing.T, mod func(*Options)) *pair {
 	quiet := slog.New(slog.DiscardHandler)
 	// The wallets keep their own clock: codes do not expire there on their
 	// own, so that closing them is the sweeper's work.
-	p.ali, p.wx, p.bank = standIns(t, newClock(), quiet, NewKeyring(p.st[0], p.ca))
+	p.ali, p.wx = standIns(t, newClock(), quiet)
+	var keys [2]*Keyring
+	keys[0], keys[1] = NewKeyring(p.st[0], p.ca), NewKeyring(p.st[1], p.ca)
+	p.bank, p.links[0] = startBank(t, p.clock, quiet, keys[0])
+	p.links[1] = dialBank(t, p.bank, p.links[0].Addr(), keys[1])
+	p.card = map[string]*channels.CardKeys{}
 	for i, name := range []string{"A", "B"} {
 		p.met[i] = metrics.New()
 		opts := Options{Store: p.st[i], Wallets: map[api.Channel]connector.Wallet{api.Alipay: p.ali, api.WeChat: p.wx},
-			Acquirer: p.bank, QRTTL: ttl, Now: p.clock.Now, Logger: quiet, Metrics: p.met[i], Demo: true, Instance: name}
+			Acquirer: p.links[i], Keys: keys[i], QRTTL: ttl, Now: p.clock.Now, Logger: quiet, Metrics: p.met[i], Demo: true, Instance: name}
 		if mod != nil {
 			mod(&opts)
 		}
@@ -124,6 +132,13 @@ func (p *pair) client(tid string, i int) *channels.Client {
 		p.t.Fatal(err)
 	}
 	p.clients[key] = c
+	// One terminal, one set of keys, whichever instance it reaches: it
+	// signs on through the first.
+	if k := p.card[tid]; k != nil {
+		c.UseCardKeys(k)
+	} else {
+		p.card[tid] = signOn(p.t, c, p.bundles[tid], "999999")
+	}
 	return c
 }
 
@@ -207,8 +222,9 @@ func TestTwoInstancesShareOneDatabase(t *testing.T) {
 	}
 	// A card sale replayed on the other instance is not charged twice.
 	crid := channels.NewRequestID()
-	sale := cardSaleWith(t, p.bundles["T2"].MasterKey, "approved", "123456", "000001", 800)
-	first, err := p.client("T2", 1).CardSale(ctx, crid, sale)
+	b := p.client("T2", 1)
+	sale := cardSaleWith(t, p.card["T2"], "approved", "123456", "000001", 800)
+	first, err := b.CardSale(ctx, crid, sale)
 	if err != nil || first.State != api.StateSuccess {
 		t.Fatalf("%+v, %v", first, err)
 	}

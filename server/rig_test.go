@@ -17,12 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/metrics"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
@@ -99,7 +100,9 @@ type rig struct {
 	srv     *Server
 	met     *metrics.Metrics
 	ali, wx *wallet.Wallet
-	bank    *acquirer.Acquirer
+	bank    *acquirer.Host // the stand-in bank, on a socket
+	link    *bank.Client   // the server's ISO 8583 link to it
+	keys    *Keyring
 	clock   *clock
 	logs    *logBuffer
 	url     string
@@ -108,21 +111,25 @@ type rig struct {
 	mu      sync.Mutex
 	clients map[string]*channels.Client
 	raw     map[string]*http.Client
+	card    map[string]*channels.CardKeys
 }
 
 func newRig(t *testing.T, d store.Dialect, mod func(*Options)) *rig {
 	t.Helper()
-	r := &rig{t: t, d: d, logs: &logBuffer{}, clock: newClock(), clients: map[string]*channels.Client{}, raw: map[string]*http.Client{}}
+	r := &rig{t: t, d: d, logs: &logBuffer{}, clock: newClock(), clients: map[string]*channels.Client{}, raw: map[string]*http.Client{}, card: map[string]*channels.CardKeys{}}
 	r.dsn = storetest.DSN(t, d)
 	r.st = storetest.OpenDSN(t, r.dsn)
 	r.ca = newAuthority(t)
 	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r.ali, r.wx, r.bank = standIns(t, r.clock, logger, NewKeyring(r.st, r.ca))
+	r.keys = NewKeyring(r.st, r.ca)
+	r.ali, r.wx = standIns(t, r.clock, logger)
+	r.bank, r.link = startBank(t, r.clock, logger, r.keys)
 	r.met = metrics.New()
 	opts := Options{
 		Store:    r.st,
 		Wallets:  map[api.Channel]connector.Wallet{api.Alipay: r.ali, api.WeChat: r.wx},
-		Acquirer: r.bank,
+		Acquirer: r.link,
+		Keys:     r.keys,
 		QRTTL:    ttl,
 		Now:      r.clock.Now,
 		Logger:   logger,
@@ -141,6 +148,11 @@ func newRig(t *testing.T, d store.Dialect, mod func(*Options)) *rig {
 	r.wx.SetNotifier(r.srv)
 	r.url = serveTLS(t, r.srv.Handler(), r.ca)
 	r.bundles = provision(t, r.st, r.ca, r.url, r.clock.Now())
+	// Every terminal signs on for card payments first, as a till does when
+	// it starts; a test's faults at the bank then hit what it meant.
+	for _, id := range terminals {
+		r.client(id.TerminalID)
+	}
 	return r
 }
 
@@ -153,17 +165,58 @@ func newAuthority(t *testing.T) *pki.Authority {
 	return ca
 }
 
-// standIns builds the sandbox wallets and bank; the bank finds PIN keys in
-// the keyring, as posserver's demo mode wires it.
-func standIns(t *testing.T, c *clock, logger *slog.Logger, keys *Keyring) (ali, wx *wallet.Wallet, bank *acquirer.Acquirer) {
+// standIns builds the sandbox wallets.
+func standIns(t *testing.T, c *clock, logger *slog.Logger) (ali, wx *wallet.Wallet) {
 	wopts := wallet.Options{Now: c.Now, Logger: logger, RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond}
 	ali, wx = wallet.New(wallet.Alipay, wopts), wallet.New(wallet.WeChat, wopts)
-	bank = acquirer.New(acquirer.Options{Now: c.Now, Logger: logger, PINKey: keys.PINKey})
 	t.Cleanup(func() {
 		ali.Stop()
 		wx.Stop()
 	})
-	return ali, wx, bank
+	return ali, wx
+}
+
+// startBank starts the stand-in bank on a loopback socket and the server's
+// link to it; the bank knows the terminals' master keys from the keyring,
+// as posserver's demo mode wires it.
+func startBank(t *testing.T, c *clock, logger *slog.Logger, keys *Keyring) (*acquirer.Host, *bank.Client) {
+	t.Helper()
+	b, err := sandbox.StartBank(context.Background(), sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
+		Timeout: time.Second, Now: c.Now, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b.Host, b.Client
+}
+
+// dialBank opens another link to the same stand-in bank (a second server
+// instance's).
+func dialBank(t *testing.T, h *acquirer.Host, addr string, keys *Keyring) *bank.Client {
+	t.Helper()
+	c, err := bank.Dial(context.Background(), bank.Config{Addr: addr, Terminal: bank.Terminal{Batch: acquirer.Batch},
+		Timeout: time.Second, Lookup: keys.BankLookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// signOn signs terminal tid on through c and makes c sign and check card
+// requests with the keys, which it returns.
+func signOn(t *testing.T, c *channels.Client, b pki.Bundle, trace string) *channels.CardKeys {
+	t.Helper()
+	k := channels.NewCardKeys(b.MasterKey)
+	res, err := c.CardSignOn(context.Background(), trace)
+	if err != nil {
+		t.Fatalf("sign-on of %s: %v", b.TerminalID, err)
+	}
+	if err := k.Install(res); err != nil {
+		t.Fatalf("sign-on of %s: %v", b.TerminalID, err)
+	}
+	c.UseCardKeys(k)
+	return k
 }
 
 // serveTLS serves h over mutual TLS with the authority's server
@@ -215,6 +268,7 @@ func (r *rig) client(tid string) *channels.Client {
 		r.t.Fatal(err)
 	}
 	r.clients[tid] = c
+	r.card[tid] = signOn(r.t, c, r.bundles[tid], "999999")
 	return c
 }
 
@@ -315,6 +369,18 @@ func (r *rig) post(tid, path, rid string, body any) (int, []byte) {
 
 // tryPost is post for goroutines other than the test's.
 func (r *rig) tryPost(tid, path, rid string, body any) (int, []byte, error) {
+	if s, ok := body.(api.CardSale); ok && s.MAC == "" {
+		// As the terminal's client does: the sale carries its MAC.
+		r.mu.Lock()
+		k := r.card[tid]
+		r.mu.Unlock()
+		if k != nil {
+			if err := k.Sign(&s); err != nil {
+				return 0, nil, err
+			}
+			body = s
+		}
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -373,13 +439,18 @@ func sameStates(a, b []api.State) bool {
 }
 
 // cardSale builds a sale with a test card and a PIN encrypted under the
-// master key of terminal keyOf, from its bundle.
+// PIN working key of terminal keyOf (signed on when first used). The
+// client that sends it adds its own MAC.
 func (r *rig) cardSale(id, pin, keyOf, trace string, amount int64) api.CardSale {
 	r.t.Helper()
-	return cardSaleWith(r.t, r.bundles[keyOf].MasterKey, id, pin, trace, amount)
+	r.client(keyOf)
+	r.mu.Lock()
+	k := r.card[keyOf]
+	r.mu.Unlock()
+	return cardSaleWith(r.t, k, id, pin, trace, amount)
 }
 
-func cardSaleWith(t *testing.T, key []byte, id, pin, trace string, amount int64) api.CardSale {
+func cardSaleWith(t *testing.T, key *channels.CardKeys, id, pin, trace string, amount int64) api.CardSale {
 	t.Helper()
 	var c acquirer.TestCard
 	for _, tc := range acquirer.TestCards() {
@@ -390,7 +461,7 @@ func cardSaleWith(t *testing.T, key []byte, id, pin, trace string, amount int64)
 	if c.PAN == "" {
 		c = acquirer.TestCard{PAN: id, Expiry: "3012"} // a number the bank does not know
 	}
-	blk, err := cards.EncryptPIN(key, []byte(pin), c.PAN)
+	blk, err := key.EncryptPIN([]byte(pin), c.PAN)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,9 @@ type Options struct {
 	Store    *store.Store
 	Wallets  map[api.Channel]connector.Wallet
 	Acquirer connector.Acquirer
+	// Keys holds terminals' master keys and card working keys. Without
+	// it, card requests carry no MACs (tests of other parts only).
+	Keys *Keyring
 	// Limits are the configuration file's defaults: per terminal (single
 	// payment and daily total) and per merchant (daily total of all its
 	// terminals). Rules set with `posserver limits` override them.
@@ -180,6 +183,10 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /v1/orders/{id}", s.getOrder)
 	handle("POST /v1/orders/{id}/cancel", s.cancelOrder)
 	handle("POST /v1/card/sales", s.cardSale)
+	handle("POST /v1/card/signon", s.cardSignOn)
+	handle("POST /v1/card/voids", s.cardVoid)
+	handle("POST /v1/card/refunds", s.cardRefund)
+	handle("POST /v1/card/balance", s.cardBalance)
 	if s.opts.Demo {
 		handle("POST /v1/demo/orders/{id}/pay", s.demoPay)
 		handle("POST /v1/demo/orders/{id}/decline", s.demoDecline)

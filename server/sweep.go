@@ -137,6 +137,9 @@ func (s *Server) Sweep(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if err := s.sweepAdjustments(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -262,8 +262,7 @@ func TestSweepRetriesFailedReversal(t *testing.T) {
 		if err != nil || o.State != api.StateUnknown {
 			t.Fatalf("lost reply: %+v, %v", o, err)
 		}
-		r.bank.FailNextReversal(connector.ErrUnknownOutcome)
-		r.bank.FailNextReversal(connector.ErrUnknownOutcome)
+		r.bank.DropNextReversals(2)
 		r.clock.Advance(unknownRetry + time.Second)
 		r.sweep() // a failure is not an error of the sweep: it is deferred
 		if got := r.get(o.ID); got.State != api.StateUnknown || r.sweeps("deferred") != 1 {
@@ -319,7 +318,7 @@ func TestSweepResolvesCrashedCreates(t *testing.T) {
 			string(api.KindCardSale), "h")
 		// The sale did reach the bank before the crash.
 		blk, _ := hex.DecodeString(s.PINBlock)
-		res, err := r.bank.Sale(ctx, connector.Sale{TerminalID: "T1", MerchantID: m1, Trace: s.Trace, Amount: s.Amount,
+		res, err := r.link.Sale(ctx, connector.Sale{TerminalID: "T1", MerchantID: m1, Trace: s.Trace, Amount: s.Amount,
 			PAN: s.PAN, Expiry: s.Expiry, Track2: s.Track2, Entry: s.Entry, PINBlock: [8]byte(blk)})
 		if err != nil || !res.Approved() {
 			t.Fatalf("%+v, %v", res, err)

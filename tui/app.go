@@ -64,7 +64,32 @@ func newModel(c *Common, active Screen) Model {
 func (m Model) Init() tea.Cmd {
 	o := m.c.opts
 	m.c.infoPending = true
-	return tea.Batch(fetchTerminal(o), ping(o, 0, nil), clockTick(), readPower(o, 0), readDevices(o, 0), listenReader(o))
+	// A till signs on for card payments when it starts, as bank POS do,
+	// unless it already is (demo mode comes up signed on).
+	var sign tea.Cmd
+	if !m.c.signedOn() {
+		sign = m.c.signOnNow()
+	}
+	return tea.Batch(fetchTerminal(o), ping(o, 0, nil), clockTick(), readPower(o, 0), readDevices(o, 0), listenReader(o), sign)
+}
+
+// signOnNow sends a card sign-on unless one is out or the terminal takes
+// no cards.
+func (c *Common) signOnNow() tea.Cmd {
+	if c.opts.CardKeys == nil || c.signingOn {
+		return nil
+	}
+	c.signingOn = true
+	return signOn(c.opts)
+}
+
+// signedOn reports whether card working keys are installed.
+func (c *Common) signedOn() bool {
+	if c.opts.CardKeys == nil {
+		return false
+	}
+	_, ok := c.opts.CardKeys.SignedOn()
+	return ok
 }
 
 // Screen returns the active screen's name ("channels", "qr", …).
@@ -203,6 +228,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case orderMsg:
 		if msg.err != nil {
 			c.noteLink(msg.err)
+		}
+	case signOnMsg:
+		c.signingOn = false
+		err := msg.err
+		if err == nil {
+			// Decrypting two keys under the master key: no I/O.
+			err = o.CardKeys.Install(msg.res)
+		}
+		c.signOnErr = err
+		if err != nil {
+			c.noteLink(err)
+		} else {
+			c.signOnTime = msg.res.SignedOnAt
 		}
 	}
 	if t, ok := msg.(tagged); ok && t.payID() != m.activePay() {

@@ -137,7 +137,7 @@ func TestRefusedCreateCreatesNothing(t *testing.T) {
 func sendingSale(t *testing.T) (Model, *payment) {
 	t.Helper()
 	c := testCommon(t)
-	c.opts.PINKey = make([]byte, 16)
+	c.opts.CardKeys = channels.NewCardKeys(make([]byte, 16))
 	p := c.newPayment(api.Card)
 	p.amount = 8800
 	p.card = cards.Card{PAN: "6212345678900002", Expiry: "3012", Entry: cards.EntryChip}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/i18n"
@@ -26,6 +27,8 @@ type Gateway interface {
 	CardSale(ctx context.Context, requestID string, req api.CardSale) (api.Order, error)
 	// OrderByTrace finds what became of a request whose answer was lost.
 	OrderByTrace(ctx context.Context, trace string) (api.Order, error)
+	// CardSignOn (签到) gets fresh card working keys under the master key.
+	CardSignOn(ctx context.Context, trace string) (api.SignedOn, error)
 }
 
 // Traces hands out the terminal's trace numbers; channels.Traces is it.
@@ -66,7 +69,10 @@ type Options struct {
 	Keys         config.Keys
 	Lang         i18n.Lang
 	TerminalID   string
-	PINKey       []byte // TDES key PIN blocks are encrypted under
+	// CardKeys holds the terminal master key and, once signed on, the PIN
+	// and MAC working keys; the Gateway must sign card requests with the
+	// same keys (channels.Client.UseCardKeys). nil: no card payments.
+	CardKeys *channels.CardKeys
 	PrinterWidth int    // receipt width in columns (32 or 48)
 	Demo         bool
 	Now          func() time.Time

@@ -76,8 +76,8 @@ func barcodeFlow(t *testing.T, ch api.Channel, digit, welcome, code, otherCode, 
 		t.Fatalf("final screen %s, last result %+v", final.Screen(), final.LastResult())
 	}
 
-	first := serverOrder(t, env, "000001", 500, api.StateSuccess)
-	second := serverOrder(t, env, "000002", 800, api.StateSuccess)
+	first := serverOrder(t, env, "000002", 500, api.StateSuccess)
+	second := serverOrder(t, env, "000003", 800, api.StateSuccess)
 	for _, o := range []api.Order{first, second} {
 		if o.Channel != ch || o.Kind != api.KindWalletBarcode || o.TradeNo == "" {
 			t.Fatalf("order %+v", o)

@@ -257,6 +257,21 @@ func cardSale(o Options, pay int, trace, reqID string, req api.CardSale, pinBloc
 	}
 }
 
+// signOn asks the server for fresh card working keys; the answer is
+// installed by the root, which owns the keys' state.
+func signOn(o Options) tea.Cmd {
+	return func() tea.Msg {
+		trace, err := o.Traces.Next()
+		if err != nil {
+			return signOnMsg{err: fmt.Errorf("next trace number: %w", err)}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		defer cancel()
+		res, err := o.Gateway.CardSignOn(ctx, trace)
+		return signOnMsg{trace: trace, res: res, err: err}
+	}
+}
+
 func retryAfter(pay int, op orderOp, d time.Duration) tea.Cmd {
 	return tea.Tick(d, func(time.Time) tea.Msg { return retryMsg{pay: pay, op: op} })
 }

@@ -48,6 +48,11 @@ type Common struct {
 	Width   int
 	Height  int
 
+	// Card sign-on (签到): whether one is out, and how the last one went.
+	signingOn  bool
+	signOnErr  error
+	signOnTime time.Time
+
 	Info        api.TerminalInfo
 	InfoOK      bool
 	InfoErr     error // why the last terminal-info request failed

@@ -7,6 +7,7 @@ import (
 	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector/bank"
 )
 
 func isOffline(err error) bool { return errors.Is(err, channels.ErrOffline) }
@@ -22,6 +23,15 @@ func errText(c *Common, err error) string {
 	}
 	if errors.Is(err, channels.ErrCertificate) {
 		return c.t("err.cert")
+	}
+	if errors.Is(err, channels.ErrBadMAC) {
+		return c.t("err.badmac")
+	}
+	if errors.Is(err, channels.ErrNotSignedOn) {
+		return c.t("err.signon")
+	}
+	if errors.Is(err, bank.ErrKeyCheck) {
+		return c.t("err.keycheck")
 	}
 	var ae *api.Error
 	if !errors.As(err, &ae) {
@@ -48,6 +58,8 @@ func errText(c *Common, err error) string {
 		return c.t("err.conflict")
 	case api.CodeChannelError:
 		return c.t("err.channel")
+	case api.CodeSignOnRequired, api.CodeBadMAC:
+		return c.t("err.signon")
 	case api.CodeNotFound:
 		return c.t("err.notfound")
 	case api.CodeBadRequest:

@@ -246,7 +246,7 @@ func walletFlow(t *testing.T, ch api.Channel, digit, welcome, leftToday string) 
 	if final.Screen() != "channels" || final.LastResult().State != api.StateSuccess {
 		t.Fatalf("final screen %s, last result %+v", final.Screen(), final.LastResult())
 	}
-	ord := serverOrder(t, env, "000001", 1234, api.StateSuccess)
+	ord := serverOrder(t, env, "000002", 1234, api.StateSuccess)
 	if ord.Channel != ch || ord.TradeNo == "" {
 		t.Fatalf("order %+v", ord)
 	}
@@ -309,7 +309,7 @@ func TestCardFlowApproved(t *testing.T) {
 	if got := strings.Join(f.screens(), " "); got != want {
 		t.Fatalf("screens %s, want %s", got, want)
 	}
-	ord := serverOrder(t, env, "000001", 8800, api.StateSuccess)
+	ord := serverOrder(t, env, "000002", 8800, api.StateSuccess)
 	if ord.ResponseCode != "00" || ord.AuthCode == "" || !strings.Contains(ord.MaskedPAN, "******") {
 		t.Fatalf("order %+v", ord)
 	}
@@ -346,7 +346,7 @@ func TestCardFlowDeclines(t *testing.T) {
 			f.key(tea.KeyEnter)
 			f.waitFor(lang.Pick("请选择支付通道", "Choose a payment channel"))
 			final := f.finish()
-			ord := serverOrder(t, env, "000001", 8800, api.StateFailed)
+			ord := serverOrder(t, env, "000002", 8800, api.StateFailed)
 			if ord.ResponseCode != tc.code {
 				t.Fatalf("response code %s, want %s", ord.ResponseCode, tc.code)
 			}
@@ -368,7 +368,7 @@ func TestQRCancelClosesOrder(t *testing.T) {
 	f.openQR("1", "500")
 	f.key(tea.KeyEsc)
 	f.waitFor("订单已关闭", "请输入金额")
-	ord := serverOrder(t, env, "000001", 500, api.StateClosed)
+	ord := serverOrder(t, env, "000002", 500, api.StateClosed)
 	if ord.Reason != api.ReasonCancelled {
 		t.Fatalf("reason %q", ord.Reason)
 	}
@@ -387,7 +387,7 @@ func TestQRCancelClosesOrder(t *testing.T) {
 	f.key(tea.KeyEsc)
 	f.waitFor("请选择支付通道")
 	f.finish()
-	if ord := serverOrder(t, env, "000002", 500, api.StateClosed); ord.Reason != api.ReasonCancelled {
+	if ord := serverOrder(t, env, "000003", 500, api.StateClosed); ord.Reason != api.ReasonCancelled {
 		t.Fatalf("second attempt closed for %q, want the cashier's cancel", ord.Reason)
 	}
 }
@@ -407,7 +407,7 @@ func TestQRExpires(t *testing.T) {
 	f.key(tea.KeyEnter)
 	f.waitFor("Choose a payment channel")
 	f.finish()
-	serverOrder(t, env, "000001", 100, api.StateClosed)
+	serverOrder(t, env, "000002", 100, api.StateClosed)
 }
 
 // With the server unreachable the status bar says offline, the payment
@@ -445,7 +445,7 @@ func TestQuitRefusedDuringPayment(t *testing.T) {
 	f.waitFor("订单已关闭")
 	f.key(tea.KeyCtrlC)
 	f.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
-	serverOrder(t, env, "000001", 100, api.StateClosed)
+	serverOrder(t, env, "000002", 100, api.StateClosed)
 }
 
 // testCard is the bank stand-in's test card the trainer picks with digit n.

@@ -88,3 +88,10 @@ func (m retryMsg) payID() int     { return m.pay }
 func (m trainerMsg) payID() int   { return m.pay }
 func (m shownCodeMsg) payID() int { return m.pay }
 func (m printedMsg) payID() int   { return m.pay }
+
+// signOnMsg is the answer to a card sign-on (签到).
+type signOnMsg struct {
+	trace string
+	res   api.SignedOn
+	err   error
+}

@@ -22,6 +22,9 @@ type cardPrompt struct {
 	prev     *amountScreen
 	choosing bool // demo: the test-card list is open
 	hint     string
+	// held is a card read while the app was still signing on; it goes on
+	// once the keys are there.
+	held *devices.CardEvent
 }
 
 func newCardPrompt(c *Common, p *payment, prev *amountScreen) *cardPrompt {
@@ -34,8 +37,12 @@ func newCardPrompt(c *Common, p *payment, prev *amountScreen) *cardPrompt {
 func (s *cardPrompt) keyProblem() string {
 	c := s.c
 	switch {
-	case len(c.opts.PINKey) == 0:
+	case c.opts.CardKeys == nil:
 		return c.t("card.nokey")
+	case c.signingOn:
+		return c.t("card.signing")
+	case !c.signedOn():
+		return c.t("card.notsigned")
 	}
 	return ""
 }
@@ -79,6 +86,12 @@ func (s *cardPrompt) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 	case readerMsg:
 		return s.cardEvent(msg.ev)
+	case signOnMsg:
+		s.hint = s.keyProblem()
+		if ev := s.held; ev != nil && s.hint == "" {
+			s.held = nil
+			return s.cardEvent(*ev)
+		}
 	}
 	return s, nil
 }
@@ -88,6 +101,9 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 	switch ev.Kind {
 	case devices.CardInserted, devices.CardSwiped:
 		if why := s.keyProblem(); why != "" {
+			if c.signingOn {
+				s.held = &ev
+			}
 			s.hint = why
 			return s, nil
 		}
@@ -99,6 +115,8 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 		return &cardConfirm{c: c, p: s.p, prompt: s}, nil
 	case devices.CardReadError:
 		s.hint = c.tf("card.readfail", ev.Err)
+	case devices.CardRemoved:
+		s.held = nil
 	}
 	return s, nil
 }
@@ -257,10 +275,10 @@ func (s *pinEntry) submit() (Screen, tea.Cmd) {
 		s.hint = c.tf("card.pinshort", cards.MinPIN, cards.MaxPIN)
 		return s, nil
 	}
-	block, err := cards.EncryptPIN(c.opts.PINKey, s.pin, s.p.card.PAN)
+	block, err := c.opts.CardKeys.EncryptPIN(s.pin, s.p.card.PAN)
 	s.wipe()
 	if err != nil {
-		s.hint = c.tf("card.pinerror", err)
+		s.hint = c.tf("card.pinerror", errText(c, err))
 		return s, nil
 	}
 	s.p.pinBlock, s.p.hasPIN = block, true
@@ -349,6 +367,11 @@ func (s *processing) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			c.Flash = c.t("card.notsent")
 			return newChannelList(c), nil
 		case msg.op == opSale && errors.As(msg.err, &ae):
+			if ae.Code == api.CodeSignOnRequired || ae.Code == api.CodeBadMAC {
+				// The server holds other keys than ours: ours are useless
+				// until the next sign-on. Nothing reached the bank.
+				c.opts.CardKeys.Forget()
+			}
 			s.phase = procRefused
 			s.hint = errText(c, msg.err)
 			s.p.forgetCard()

@@ -18,7 +18,7 @@ type menuItem struct {
 
 func menuItems(ch api.Channel) []menuItem {
 	if ch == api.Card {
-		return []menuItem{{"menu.sale", true}, {"menu.void", false}, {"menu.return", false}, {"menu.balance", false}, {"menu.signon", false}}
+		return []menuItem{{"menu.sale", true}, {"menu.void", false}, {"menu.return", false}, {"menu.balance", false}, {"menu.signon", true}}
 	}
 	return []menuItem{{"menu.qr", true}, {"menu.barcode", true}, {"menu.refund", false}}
 }
@@ -79,6 +79,9 @@ func (s *menu) choose(i int) (Screen, tea.Cmd) {
 	if !it.ready {
 		s.hint = s.c.tf("menu.notyet", s.c.t(it.label))
 		return s, nil
+	}
+	if it.label == "menu.signon" {
+		return newSignOn(s.c, s)
 	}
 	return newAmount(s.c, s.ch, it.label), nil
 }

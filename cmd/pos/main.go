@@ -35,6 +35,9 @@ import (
 
 func main() {
 	termguard.Restore()
+	if len(os.Args) > 1 && os.Args[1] == "doctor" {
+		os.Exit(doctor(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "pos:", err)
 		os.Exit(2)
@@ -192,13 +195,17 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 		_ = logf.Close()
 		return tui.Options{}, nil, err
 	}
+	// The card working keys live in memory only: the app signs on when it
+	// starts, and the client signs card requests and checks answers with them.
+	keys := channels.NewCardKeys(b.MasterKey)
+	client.UseCardKeys(keys)
 	opts := tui.Options{
 		Gateway:      client,
 		Traces:       traces,
 		Keys:         cfg.Keys,
 		Lang:         cfg.Lang,
 		TerminalID:   b.TerminalID,
-		PINKey:       b.MasterKey,
+		CardKeys:     keys,
 		PrinterWidth: cfg.Printer.Width,
 		PowerRoot:    "/sys/class/power_supply",
 		AppVersion:   version(),

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http/httptest"
@@ -60,8 +59,11 @@ func TestStationFromBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeAll()
-	if opts.TerminalID != "T042" || !bytes.Equal(opts.PINKey, b.MasterKey) {
-		t.Fatalf("station is %s with key %x; bundle says T042", opts.TerminalID, opts.PINKey)
+	if opts.TerminalID != "T042" || opts.CardKeys == nil {
+		t.Fatalf("station is %s with card keys %v; bundle says T042", opts.TerminalID, opts.CardKeys != nil)
+	}
+	if _, ok := opts.CardKeys.SignedOn(); ok {
+		t.Fatal("signed on before any sign-on")
 	}
 	info, err := opts.Gateway.Terminal(ctx)
 	if err != nil || info.TerminalID != "T042" || info.MerchantName != "Shop" {

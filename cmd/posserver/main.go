@@ -18,9 +18,10 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/config"
-	"github.com/multipos/multipos/sandbox/acquirer"
+	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/metrics"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
@@ -183,7 +184,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	}
 
 	keys := server.NewKeyring(st, ca)
-	bank := acquirer.New(acquirer.Options{PINKey: keys.PINKey, Logger: log})
+	link, closeLink, err := openBank(ctx, cfg, keys, log)
+	if err != nil {
+		return err
+	}
+	defer closeLink()
 	wallets, err := openWallets(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -195,7 +200,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	if wallets.sandbox != nil {
 		log.Warn("a wallet without its [alipay] or [wechat] section runs on the in-process sandbox; demo mode is on")
 	}
-	log.Warn("the bank is the in-process stand-in (sandbox): no real bank is reached; demo mode is on")
 
 	var customer server.Customer
 	if wallets.sandbox != nil {
@@ -205,7 +209,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 		Store:            st,
 		Wallets:          wallets.conns,
 		Customer:         customer,
-		Acquirer:         bank,
+		Acquirer:         link,
+		Keys:             keys,
 		Limits:           server.ChannelLimits(cfg.Limits),
 		MerchantLimits:   server.ChannelLimits(cfg.MerchantLimits),
 		QRTTL:            cfg.QRTTL,
@@ -221,6 +226,32 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	defer stopNotify()
 	wallets.serveNotify(nctx, srv, log)
 	return run(ctx, srv, ca, cfg, log, ready)
+}
+
+// openBank connects the ISO 8583 link to the acquirer of [bank], or,
+// without that section, to the stand-in acquirer host started here on
+// loopback (the demo's bank).
+func openBank(ctx context.Context, cfg config.Server, keys *server.Keyring, log *slog.Logger) (*bank.Client, func(), error) {
+	if b := cfg.Bank; b != nil {
+		batch := b.Batch
+		if batch == "" {
+			batch = "000001"
+		}
+		c, err := bank.Dial(ctx, bank.Config{Addr: b.Addr, Terminal: bank.Terminal{Batch: batch}, Timeout: b.Timeout,
+			Lookup: keys.BankLookup, OnError: func(err error) { log.Warn("bank link", "err", err) }})
+		if err != nil {
+			return nil, nil, fmt.Errorf("bank link: %w", err)
+		}
+		log.Info("bank link", "addr", b.Addr, "batch", batch)
+		return c, func() { _ = c.Close() }, nil
+	}
+	sb, err := sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Warn("no [bank] section: card payments go to the stand-in acquirer host (sandbox) on loopback; no real bank is reached",
+		"addr", sb.Addr)
+	return sb.Client, func() { _ = sb.Close() }, nil
 }
 
 func run(ctx context.Context, srv *server.Server, ca *pki.Authority, cfg config.Server, log *slog.Logger, ready func(string, string)) error {

@@ -1,11 +1,16 @@
 package sim
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/cards/emv"
 	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/devices/magstripe"
 )
 
 // EventBuffer is how many events a Reader holds for a slow consumer.
@@ -32,6 +37,7 @@ type Reader struct {
 	state   devices.ReaderState
 	closed  bool
 	dropped int
+	last    *emv.Result // the chip read by InsertChip, while it is in
 }
 
 var _ devices.CardReader = (*Reader)(nil)
@@ -65,6 +71,58 @@ func (r *Reader) Insert(c cards.Card) error {
 	})
 }
 
+// InsertChip puts a virtual chip card (sandbox/emvcard, or any emv.Card)
+// in the reader and reads it with emv.Read, the code a PC/SC reader runs:
+// CardInserted with the card read, or CardReadError wrapping ErrCardRead
+// and the reason. Either way the card stays in until Remove. The reader is
+// busy during the read, as a real one is.
+func (r *Reader) InsertChip(ctx context.Context, c emv.Card, td emv.TerminalData) error {
+	return r.do(func() (devices.CardEvent, error) {
+		if r.state == devices.ReaderCardPresent {
+			return devices.CardEvent{}, ErrCardPresent
+		}
+		res, err := emv.Read(ctx, c, td)
+		r.state = devices.ReaderCardPresent
+		if err != nil {
+			return devices.CardEvent{Kind: devices.CardReadError, Err: fmt.Errorf("%w: %w", ErrCardRead, err)}, nil
+		}
+		r.last = &res
+		return devices.CardEvent{Kind: devices.CardInserted, Card: res.Card()}, nil
+	})
+}
+
+// LastRead returns the full result of InsertChip's read, with the ICC data
+// for field 55, while that card is in the reader.
+func (r *Reader) LastRead() (emv.Result, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		return emv.Result{}, false
+	}
+	return *r.last, true
+}
+
+// SwipeTracks reads a magstripe from the raw text of its tracks, as a
+// keyboard-wedge reader types them ("%B…^…^…?" and ";…=…?"; either may be
+// "" when the reader did not read it), through the same parser the wedge
+// driver uses: CardSwiped with the parsed card, or CardReadError with the
+// parser's error (which never contains the card data).
+func (r *Reader) SwipeTracks(track1, track2 string) error {
+	var typed []string
+	for _, t := range []string{track1, track2} {
+		if t != "" {
+			typed = append(typed, t)
+		}
+	}
+	sw, err := magstripe.Parse(strings.Join(typed, "\r"))
+	return r.do(func() (devices.CardEvent, error) {
+		if err != nil {
+			return devices.CardEvent{Kind: devices.CardReadError, Err: fmt.Errorf("%w: %w", ErrCardRead, err)}, nil
+		}
+		return devices.CardEvent{Kind: devices.CardSwiped, Card: sw.Card()}, nil
+	})
+}
+
 // Remove takes the card out: CardRemoved, then ReaderReady.
 func (r *Reader) Remove() error {
 	return r.do(func() (devices.CardEvent, error) {
@@ -72,6 +130,7 @@ func (r *Reader) Remove() error {
 			return devices.CardEvent{}, ErrNoCard
 		}
 		r.state = devices.ReaderReady
+		r.last = nil
 		return devices.CardEvent{Kind: devices.CardRemoved}, nil
 	})
 }

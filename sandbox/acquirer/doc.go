@@ -1,10 +1,40 @@
-// Package acquirer is an in-process stand-in for the acquiring bank behind
-// connector.Acquirer, so that card sales can run end to end with no bank
-// link: it knows a handful of test cards (one for each outcome a cashier and
-// a trainer need to see), checks the expiry, decrypts the PIN block with the
-// terminal's PIN key and compares the PIN, and answers with ISO 8583 response
-// codes. A later issue replaces it with a host speaking ISO 8583 with MACs.
+// Package acquirer is the stand-in acquirer host (银行卡收单主机) that
+// posserver's bank link talks to in demo mode, in tests and wherever no
+// bank is configured. It speaks, over TCP, exactly what
+// server/connector/bank's Client speaks: our CUP-style ISO 8583 spec
+// (bank.Spec) framed with a 2-byte length header, X9.19 MACs in field 64,
+// and working keys delivered in field 62 of the 0810 sign-on.
 //
-// The stand-in keeps a ledger of what it approved, with masked card numbers
-// only, as the bank's side of the reconciliation and for tests.
+// Why a wire-level host rather than an in-process fake: framing, MACs, PIN
+// block encryption, sign-on keys, timeouts and reversals of lost answers are
+// where a bank link breaks, and they are only exercised on a real socket.
+//
+// What it does:
+//   - 0800 sign-on: fresh PIN and MAC working keys per terminal, sent in
+//     field 62 under the terminal master key (Options.MasterKey).
+//   - Every other request must carry a valid MAC under the terminal's MAC
+//     working key; otherwise 39=A0, MACed when the host has a key.
+//   - 0200 sale (000000): the PIN block (format 0 under the PIN working key)
+//     is checked against the test card's PIN; see TestCards for the cards
+//     and what each one answers. Three wrong PINs lock the card (75).
+//   - 0200 void (200000, field 61 = batch+trace): same day, full amount,
+//     original approved and neither voided nor reversed.
+//   - 0220 refund (field 61 = batch+trace+MMDD): partial allowed while the
+//     refunds add up to at most the original amount.
+//   - 0200 balance inquiry (310000): bank.Spec has no field 54, so the
+//     balance goes in field 4 of the 0210, n12 fen (absent means 0).
+//   - 0400 reversal: undoes the sale, void or refund sent with that trace if
+//     it was booked; answered 00 either way, and repeatable.
+//
+// Requests are idempotent on terminal + trace + MTI: a repeat gets the same
+// answer (re-MACed under the current key) and books nothing twice.
+//
+// Response codes when a request is refused: 03 unknown terminal, 12 void or
+// refund of a transaction that cannot be voided or refunded, 13 amount
+// (void not the full amount, refunds above the original), 14 unknown card,
+// 25 original not found, 54 expired, 55 wrong PIN, 75 PIN tries exceeded,
+// 51 insufficient funds, 91 issuer unavailable.
+//
+// Secrets: logs carry masked PANs only (bank.MaskPAN), never track 2, PIN
+// blocks or keys. The test cards' full PANs are public demo numbers.
 package acquirer

@@ -2,6 +2,8 @@ package api
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -40,6 +42,8 @@ const (
 	KindWalletQR      Kind = "wallet_qr"      // merchant-presented QR code (扫码支付)
 	KindWalletBarcode Kind = "wallet_barcode" // customer-presented payment code (付款码)
 	KindCardSale      Kind = "card_sale"      // bank card sale (消费)
+	KindCardVoid      Kind = "card_void"      // void of a card sale of the open batch (消费撤销)
+	KindCardRefund    Kind = "card_refund"    // refund of part or all of a card sale (退货)
 )
 
 // State is where a transaction stands. CREATED is journaled before anything
@@ -109,6 +113,96 @@ type CardSale struct {
 	Track2   string `json:"track2,omitempty"`
 	Entry    string `json:"entry"` // chip, swipe, contactless
 	PINBlock string `json:"pin_block"`
+	CardSeq  string `json:"card_seq,omitempty"` // PAN sequence number, chip cards
+	ICC      string `json:"icc,omitempty"`      // chip data for field 55, hex TLV
+	// MAC is the X9.19 MAC of MACData under the terminal's MAC working
+	// key from its last sign-on, 16 hex digits: the server refuses a card
+	// request without the right one (CodeBadMAC).
+	MAC string `json:"mac"`
+}
+
+// MACData is what a card sale's MAC covers: every field, in a fixed order.
+func (c CardSale) MACData() []byte {
+	return macData("sale", c.SaleID, c.Trace, strconv.FormatInt(c.Amount, 10), c.PAN, c.Expiry, c.Track2,
+		c.Entry, c.PINBlock, c.CardSeq, c.ICC)
+}
+
+// CardAdjust is a void (消费撤销, POST /v1/card/voids) or a refund (退货,
+// POST /v1/card/refunds) of the terminal's card sale Original. The card is
+// read again and must be the sale's; no PIN. A void undoes the whole sale
+// and only in the sale's day; refunds may be partial and add up to at most
+// the sale's amount.
+type CardAdjust struct {
+	Original string `json:"original"` // the sale's order id
+	Trace    string `json:"trace"`
+	Amount   int64  `json:"amount"` // fen: a refund's; a void's must be the sale's
+	PAN      string `json:"pan"`
+	Expiry   string `json:"expiry"`
+	Track2   string `json:"track2,omitempty"`
+	Entry    string `json:"entry"`
+	CardSeq  string `json:"card_seq,omitempty"`
+	ICC      string `json:"icc,omitempty"`
+	MAC      string `json:"mac"`
+}
+
+// MACData is what a void's or refund's MAC covers; kind tells them apart.
+func (c CardAdjust) MACData(kind Kind) []byte {
+	return macData(string(kind), c.Original, c.Trace, strconv.FormatInt(c.Amount, 10), c.PAN, c.Expiry, c.Track2,
+		c.Entry, c.CardSeq, c.ICC)
+}
+
+// CardBalance is a balance inquiry (余额查询, POST /v1/card/balance): the
+// card and its PIN, no money moved.
+type CardBalance struct {
+	Trace    string `json:"trace"`
+	PAN      string `json:"pan"`
+	Expiry   string `json:"expiry"`
+	Track2   string `json:"track2,omitempty"`
+	Entry    string `json:"entry"`
+	PINBlock string `json:"pin_block"`
+	CardSeq  string `json:"card_seq,omitempty"`
+	ICC      string `json:"icc,omitempty"`
+	MAC      string `json:"mac"`
+}
+
+// MACData is what a balance inquiry's MAC covers.
+func (c CardBalance) MACData() []byte {
+	return macData("balance", c.Trace, c.PAN, c.Expiry, c.Track2, c.Entry, c.PINBlock, c.CardSeq, c.ICC)
+}
+
+// Balance is the answer to a balance inquiry.
+type Balance struct {
+	Trace        string `json:"trace"`
+	MaskedPAN    string `json:"masked_pan"`
+	ResponseCode string `json:"response_code"`
+	Balance      int64  `json:"balance"` // fen, when ResponseCode is 00
+	MAC          string `json:"mac,omitempty"`
+}
+
+// MACData is what a balance answer's MAC covers.
+func (b Balance) MACData() []byte {
+	return macData("balance-answer", b.Trace, b.MaskedPAN, b.ResponseCode, strconv.FormatInt(b.Balance, 10))
+}
+
+// SignOn is a terminal's card sign-on (签到): it asks for fresh PIN and MAC
+// working keys. Trace is a trace number of the terminal's own, as for a sale.
+type SignOn struct {
+	Trace string `json:"trace"`
+}
+
+// SignedOn is the answer to a sign-on.
+type SignedOn struct {
+	// Keys is 80 hex digits: the PIN key encrypted under the terminal
+	// master key (16 bytes), its check value (4), the MAC key likewise
+	// (16 + 4); the layout of field 62 of a CUP 0810.
+	Keys       string    `json:"keys"`
+	SignedOnAt time.Time `json:"signed_on_at"`
+}
+
+// macData joins fields with a separator that none of them contains, so
+// that no two different requests have the same MAC input.
+func macData(fields ...string) []byte {
+	return []byte(strings.Join(fields, "\x1f"))
 }
 
 // Order is a transaction as the server knows it. Version rises by one at every
@@ -135,9 +229,23 @@ type Order struct {
 	AuthCode     string `json:"auth_code,omitempty"`
 	RRN          string `json:"rrn,omitempty"`
 	Batch        string `json:"batch,omitempty"`
+	// Original is the sale a void or refund undoes.
+	Original string `json:"original,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// MAC, on card orders, is the X9.19 MAC of MACData under the
+	// terminal's MAC working key: the terminal believes an approval only
+	// when it checks.
+	MAC string `json:"mac,omitempty"`
+}
+
+// MACData is what an order's MAC covers: what the cashier and the receipt
+// go by.
+func (o Order) MACData() []byte {
+	return macData("order", o.ID, o.TerminalID, o.Trace, string(o.Kind), strconv.FormatInt(o.Amount, 10),
+		string(o.State), o.Reason, o.MaskedPAN, o.ResponseCode, o.AuthCode, o.RRN, o.Batch, o.Original)
 }
 
 // ChannelInfo is one channel as configured for a terminal.
@@ -183,6 +291,9 @@ const (
 	CodeNotCancellable      = "not_cancellable"
 	CodeWrongWallet         = "wrong_wallet" // a payment code of the other wallet than the channel chosen
 	CodeInternal            = "internal"
+	CodeSignOnRequired      = "sign_on_required" // no card working keys: the terminal must sign on (签到)
+	CodeBadMAC              = "bad_mac"          // the card request's MAC does not check: sign on again
+	CodeNotAdjustable       = "not_adjustable"   // a void or refund the sale does not allow; Message says why
 )
 
 // Error is the body of every non-2xx answer.

@@ -138,8 +138,10 @@ type Sale struct {
 	PAN        string
 	Expiry     string // YYMM
 	Track2     string
-	Entry      string
-	PINBlock   [8]byte // format 0, encrypted under the terminal's PIN key
+	Entry      string  // chip, swipe, contactless (or an ISO 8583 field 22 code)
+	PINBlock   [8]byte // format 0, encrypted under the terminal's PIN working key
+	CardSeq    string  // PAN sequence number (5F34), chip cards only
+	ICC        []byte  // chip data for field 55 (EMV TLV), chip cards only
 }
 
 // SaleResult is the acquirer's answer. ResponseCode "00" approves; anything
@@ -163,6 +165,41 @@ type Reversal struct {
 	MerchantID string
 	Trace      string // the sale's trace
 	Amount     int64  // fen, the sale's amount
+	// Kind is what is reversed: "" or "sale", "void", "refund".
+	Kind string
+}
+
+// CardAdjustment is a void (消费撤销) or refund (退货) of a card sale as
+// the acquirer needs it: the card read again (no PIN) and the original
+// sale named by its batch, trace, RRN and date.
+type CardAdjustment struct {
+	TerminalID string
+	MerchantID string
+	Trace      string
+	Amount     int64 // fen; a void's is the sale's whole amount
+	PAN        string
+	Expiry     string
+	Track2     string
+	Entry      string
+	CardSeq    string
+	ICC        []byte
+	OrigBatch  string
+	OrigTrace  string
+	OrigRRN    string
+	OrigDate   string // MMDD, China Standard Time
+}
+
+// BalanceResult is the answer to a balance inquiry.
+type BalanceResult struct {
+	ResponseCode string
+	Balance      int64 // fen, when approved
+}
+
+// CardServices are the card transactions besides the sale.
+type CardServices interface {
+	Void(ctx context.Context, a CardAdjustment) (SaleResult, error)
+	Refund(ctx context.Context, a CardAdjustment) (SaleResult, error)
+	Balance(ctx context.Context, s Sale) (BalanceResult, error)
 }
 
 // Acquirer is the bank card channel.
@@ -171,4 +208,29 @@ type Acquirer interface {
 	// Reverse sends a reversal; ErrUnknownOutcome when it may not have
 	// arrived (then it is sent again).
 	Reverse(ctx context.Context, r Reversal) error
+}
+
+// SignOn asks the acquirer for a terminal's working keys (签到).
+type SignOn struct {
+	TerminalID string
+	MerchantID string
+	Trace      string
+	MasterKey  []byte // the terminal master key the keys come encrypted under
+}
+
+// SignedOn is the acquirer's answer to a sign-on.
+type SignedOn struct {
+	// Keys is the PIN and MAC working keys under the terminal master key,
+	// with their check values, exactly as the host sent them: what the
+	// terminal decrypts, so the clear keys never travel.
+	Keys []byte
+	// PINKey and MACKey are the same keys in the clear, for the server's
+	// side of the terminal's MACs. Keep them in memory or sealed only.
+	PINKey []byte
+	MACKey []byte
+}
+
+// KeyIssuer is an acquirer whose terminals sign on for working keys.
+type KeyIssuer interface {
+	IssueKeys(ctx context.Context, s SignOn) (SignedOn, error)
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
@@ -143,9 +142,18 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 
 	keys := server.NewKeyring(st, ca)
-	conn := sandbox.New(sandbox.Options{PINKey: keys.PINKey, Logger: o.Logger})
+	conn := sandbox.New(sandbox.Options{Logger: o.Logger})
 	defer conn.Stop()
-	srv, err := server.New(server.Options{Store: st, Wallets: conn.Wallets(), Acquirer: conn.Acquirer,
+	// Card sales go over the ISO 8583 link to the stand-in bank's socket,
+	// MACed and with PIN blocks under each terminal's working keys.
+	bankHost, err := sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
+		Balance: 1 << 50, Logger: o.Logger})
+	if err != nil {
+		ln.Close()
+		return Result{}, fmt.Errorf("loadtest: %w", err)
+	}
+	defer bankHost.Close()
+	srv, err := server.New(server.Options{Store: st, Wallets: conn.Wallets(), Acquirer: bankHost.Client, Keys: keys,
 		Logger: o.Logger, Demo: true})
 	if err != nil {
 		ln.Close()
@@ -333,7 +341,16 @@ func connect(ctx context.Context, bundles []pki.Bundle, base string, conn *sandb
 		if _, err := c.Ping(ctx); err != nil {
 			return fmt.Errorf("terminal %s: %w", bundles[i].TerminalID, err)
 		}
-		terms[i] = &terminal{client: c, key: bundles[i].MasterKey, standIns: conn, card: card, share: share,
+		keys := channels.NewCardKeys(bundles[i].MasterKey)
+		res, err := c.CardSignOn(ctx, "999999")
+		if err != nil {
+			return fmt.Errorf("terminal %s: sign-on: %w", bundles[i].TerminalID, err)
+		}
+		if err := keys.Install(res); err != nil {
+			return fmt.Errorf("terminal %s: sign-on: %w", bundles[i].TerminalID, err)
+		}
+		c.UseCardKeys(keys)
+		terms[i] = &terminal{client: c, keys: keys, standIns: conn, card: card, share: share,
 			acc: i * 37 % 100}
 		return nil
 	})
@@ -347,7 +364,7 @@ func connect(ctx context.Context, bundles []pki.Bundle, base string, conn *sandb
 // the run ends.
 type terminal struct {
 	client   *channels.Client
-	key      []byte // master key: PIN blocks are encrypted under it
+	keys     *channels.CardKeys // working keys from its sign-on
 	standIns *sandbox.StandIns
 	card     acquirer.TestCard
 	share    int // percent of card sales
@@ -475,7 +492,7 @@ func (t *terminal) walletSale(ctx context.Context) error {
 func (t *terminal) cardSale(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, saleTimeout)
 	defer cancel()
-	blk, err := cards.EncryptPIN(t.key, []byte(t.card.PIN), t.card.PAN)
+	blk, err := t.keys.EncryptPIN([]byte(t.card.PIN), t.card.PAN)
 	if err != nil {
 		return fmt.Errorf("PIN block: %w", err)
 	}

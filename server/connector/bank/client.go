@@ -32,6 +32,10 @@ type Config struct {
 	Timeout   time.Duration // per request when ctx has no deadline; 0 = 30 s
 	// DialTimeout bounds the TCP connect; 0 = 10 s.
 	DialTimeout time.Duration
+	// Lookup finds the working keys of a terminal that signed on through
+	// another link (another posserver instance, or before a restart); nil,
+	// or false, means the terminal must sign on first.
+	Lookup func(ctx context.Context, terminalID string) (WorkingKeys, bool, error)
 	// OnError receives connection-level errors (broken frames, unmatched
 	// replies). They never contain card data from this package, but the
 	// library's own errors may quote fields: do not log them at info level
@@ -43,10 +47,17 @@ type Config struct {
 // sent concurrently; answers are matched to requests by field 11 + field 41,
 // so two tills sharing a link never get each other's answers.
 type Client struct {
-	cfg  Config
-	conn *connection.Connection
+	cfg Config
 
-	mu  sync.RWMutex
+	connMu sync.Mutex
+	conn   *connection.Connection
+	closed bool
+
+	mu   sync.RWMutex
+	keys map[string]linkKeys // terminal id → working keys
+}
+
+type linkKeys struct {
 	mac *MACKey
 	pik []byte
 }
@@ -89,7 +100,12 @@ func (RequestID) GenerateRequestID(m *iso8583.Message) (string, error) {
 	return tid + "/" + stan, nil
 }
 
-// Dial connects to the host. It does not sign on.
+// ErrLinkDown is returned when the host cannot be reached before a request
+// is sent: nothing left, so the outcome is known (not sent).
+var ErrLinkDown = errors.New("bank: the link to the host is down")
+
+// Dial connects to the host. It does not sign on. When the link drops
+// later, the next request dials again.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
@@ -97,16 +113,25 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
 	}
-	onErr := cfg.OnError
-	if onErr == nil {
-		onErr = func(error) {}
+	if cfg.OnError == nil {
+		cfg.OnError = func(error) {}
 	}
-	conn, err := connection.New(cfg.Addr, Spec, ReadLength, WriteLength,
-		connection.ConnectTimeout(cfg.DialTimeout),
-		connection.SendTimeout(cfg.Timeout),
+	c := &Client{cfg: cfg, keys: map[string]linkKeys{}}
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.conn = conn
+	return c, nil
+}
+
+func (c *Client) dial(ctx context.Context) (*connection.Connection, error) {
+	conn, err := connection.New(c.cfg.Addr, Spec, ReadLength, WriteLength,
+		connection.ConnectTimeout(c.cfg.DialTimeout),
+		connection.SendTimeout(c.cfg.Timeout),
 		connection.SetRequestIDGenerator(RequestID{}),
 		// The library's default handler logs; it must not see our traffic.
-		connection.ErrorHandler(onErr),
+		connection.ErrorHandler(c.cfg.OnError),
 		// A late answer to a request that timed out lands here. It is
 		// dropped: the caller was told the outcome is unknown and reverses.
 		connection.InboundMessageHandler(func(*connection.Connection, *iso8583.Message) {}),
@@ -115,49 +140,154 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("bank: %w", err)
 	}
 	if err := conn.ConnectCtx(ctx); err != nil {
-		return nil, fmt.Errorf("bank: connect %s: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("bank: connect %s: %w", c.cfg.Addr, err)
 	}
-	return &Client{cfg: cfg, conn: conn}, nil
+	return conn, nil
+}
+
+// link returns the open connection, dialling again when the last one was
+// closed (by the host, or a broken frame).
+func (c *Client) link(ctx context.Context) (*connection.Connection, error) {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if c.closed {
+		return nil, fmt.Errorf("%w: client closed", ErrLinkDown)
+	}
+	select {
+	case <-c.conn.Done():
+	default:
+		return c.conn, nil
+	}
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLinkDown, err)
+	}
+	c.conn = conn
+	return conn, nil
 }
 
 // Close closes the connection, waiting for requests in flight.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error {
+	c.connMu.Lock()
+	c.closed = true
+	conn := c.conn
+	c.connMu.Unlock()
+	return conn.Close()
+}
 
-// SetKeys installs working keys obtained elsewhere (e.g. restored after a
-// restart within the same day).
+// SetKeys installs working keys obtained elsewhere for Config.Terminal.
 func (c *Client) SetKeys(k WorkingKeys) error {
+	return c.SetTerminalKeys(c.cfg.Terminal.TerminalID, k)
+}
+
+// SetTerminalKeys installs a terminal's working keys (e.g. found in the
+// database after a restart within the same day).
+func (c *Client) SetTerminalKeys(terminalID string, k WorkingKeys) error {
 	mk, err := NewMACKey(k.MAC)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.mac, c.pik = mk, append([]byte(nil), k.PIN...)
+	c.keys[terminalID] = linkKeys{mac: mk, pik: append([]byte(nil), k.PIN...)}
 	c.mu.Unlock()
 	return nil
 }
 
-// PINKey is the PIN working key from the last sign-on (nil before), to
-// encrypt PIN blocks with cards.EncryptPINBlock.
+// Forget drops a terminal's keys from memory, so the next request looks
+// them up again (Config.Lookup): another link may have signed it on since.
+func (c *Client) Forget(terminalID string) {
+	c.mu.Lock()
+	delete(c.keys, terminalID)
+	c.mu.Unlock()
+}
+
+// PINKey is Config.Terminal's PIN working key from the last sign-on (nil
+// before), to encrypt PIN blocks with cards.EncryptPINBlock.
 func (c *Client) PINKey() []byte {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return append([]byte(nil), c.pik...)
+	return append([]byte(nil), c.keys[c.cfg.Terminal.TerminalID].pik...)
 }
 
-// SignOn sends an 0800 and installs the working keys from the 0810.
+// SignOn sends an 0800 for Config.Terminal and installs the working keys
+// from the 0810.
 func (c *Client) SignOn(ctx context.Context, trace string) (WorkingKeys, error) {
-	resp, err := c.Exchange(ctx, c.cfg.Terminal.NewSignOn(trace))
+	k, _, err := c.SignOnTerminal(ctx, c.cfg.Terminal, c.cfg.MasterKey, trace)
+	return k, err
+}
+
+// SignOnTerminal signs terminal t on with its master key tmk and installs
+// the keys for its messages on this link. It also returns field 62 as the
+// host sent it (the keys under tmk), which is what the terminal itself
+// needs to decrypt: the clear keys never have to travel.
+func (c *Client) SignOnTerminal(ctx context.Context, t Terminal, tmk []byte, trace string) (WorkingKeys, []byte, error) {
+	resp, err := c.Exchange(ctx, t.NewSignOn(trace))
 	if err != nil {
-		return WorkingKeys{}, err
+		return WorkingKeys{}, nil, err
 	}
 	if resp.ResponseCode != "00" {
-		return WorkingKeys{}, &DeclinedError{Code: resp.ResponseCode}
+		return WorkingKeys{}, nil, &DeclinedError{Code: resp.ResponseCode}
 	}
-	keys, err := DecodeWorkingKeys(c.cfg.MasterKey, resp.Field62)
+	keys, err := DecodeWorkingKeys(tmk, resp.Field62)
 	if err != nil {
-		return WorkingKeys{}, err
+		return WorkingKeys{}, nil, err
 	}
-	return keys, c.SetKeys(keys)
+	return keys, append([]byte(nil), resp.Field62...), c.SetTerminalKeys(t.TerminalID, keys)
+}
+
+// macKey returns the MAC key for a terminal's messages, looking it up when
+// this link has none.
+func (c *Client) macKey(ctx context.Context, terminalID string) (*MACKey, error) {
+	c.mu.RLock()
+	k, ok := c.keys[terminalID]
+	c.mu.RUnlock()
+	if ok {
+		return k.mac, nil
+	}
+	if c.cfg.Lookup == nil {
+		return nil, ErrNotSignedOn
+	}
+	wk, found, err := c.cfg.Lookup(ctx, terminalID)
+	if err != nil {
+		return nil, fmt.Errorf("bank: working keys of terminal %s: %w", terminalID, err)
+	}
+	if !found {
+		return nil, ErrNotSignedOn
+	}
+	if err := c.SetTerminalKeys(terminalID, wk); err != nil {
+		return nil, err
+	}
+	return c.macKey(ctx, terminalID)
+}
+
+// IssueKeys implements connector.KeyIssuer: an 0800 for the terminal.
+func (c *Client) IssueKeys(ctx context.Context, s connector.SignOn) (connector.SignedOn, error) {
+	t := c.cfg.Terminal
+	t.TerminalID, t.MerchantID = s.TerminalID, s.MerchantID
+	k, f62, err := c.SignOnTerminal(ctx, t, s.MasterKey, s.Trace)
+	if err != nil {
+		return connector.SignedOn{}, err
+	}
+	return connector.SignedOn{Keys: f62, PINKey: k.PIN, MACKey: k.MAC}, nil
+}
+
+// EntryMode is field 22 for how the card was read (chip, swipe,
+// contactless) and whether a PIN was entered: 051 chip with PIN, 052 chip
+// without, 021/022 stripe, 071/072 contactless. A 3-digit code passes as is.
+func EntryMode(entry string, pin bool) string {
+	p := "2"
+	if pin {
+		p = "1"
+	}
+	switch entry {
+	case "chip":
+		return "05" + p
+	case "swipe":
+		return "02" + p
+	case "contactless":
+		return "07" + p
+	}
+	return entry
 }
 
 // DeclinedError is a host answer other than 00 where the caller wanted one.
@@ -178,13 +308,11 @@ func (c *Client) Exchange(ctx context.Context, req *Message) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.mu.RLock()
-	mac := c.mac
-	c.mu.RUnlock()
 	macked := req.MTI != MTISignOn
+	var mac *MACKey
 	if macked {
-		if mac == nil {
-			return nil, ErrNotSignedOn
+		if mac, err = c.macKey(ctx, req.TerminalID); err != nil {
+			return nil, err
 		}
 		if err := mac.Sign(msg); err != nil {
 			return nil, err
@@ -192,7 +320,7 @@ func (c *Client) Exchange(ctx context.Context, req *Message) (*Message, error) {
 	}
 	timeout := c.cfg.Timeout
 	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
+		timeout = min(timeout, time.Until(dl))
 		if timeout <= 0 {
 			return nil, context.DeadlineExceeded
 		}
@@ -204,8 +332,12 @@ func (c *Client) Exchange(ctx context.Context, req *Message) (*Message, error) {
 		err error
 	}
 	done := make(chan result, 1)
+	conn, err := c.link(ctx)
+	if err != nil {
+		return nil, err
+	}
 	go func() {
-		raw, err := c.conn.Send(msg, connection.SendTimeout(timeout))
+		raw, err := conn.Send(msg, connection.SendTimeout(timeout))
 		done <- result{raw, err}
 	}()
 	var raw *iso8583.Message
@@ -267,10 +399,11 @@ func checkAnswer(req, resp *Message) error {
 func (c *Client) Sale(ctx context.Context, s connector.Sale) (connector.SaleResult, error) {
 	t := c.cfg.Terminal
 	t.TerminalID, t.MerchantID = s.TerminalID, s.MerchantID
-	card := Card{PAN: s.PAN, Expiry: s.Expiry, Track2: s.Track2, EntryMode: s.Entry}
+	card := Card{PAN: s.PAN, Expiry: s.Expiry, Track2: s.Track2, CardSeq: s.CardSeq, ICCData: s.ICC}
 	if s.PINBlock != ([8]byte{}) {
 		card.PINBlock = s.PINBlock[:]
 	}
+	card.EntryMode = EntryMode(s.Entry, card.PINBlock != nil)
 	req, err := t.NewSale(s.Trace, s.Amount, card)
 	if err != nil {
 		return connector.SaleResult{}, err
@@ -292,16 +425,107 @@ func (c *Client) Reverse(ctx context.Context, r connector.Reversal) error {
 	if r.Amount <= 0 {
 		return errNoAmount
 	}
+	proc, typ := ProcSale, "22"
+	switch r.Kind {
+	case "void":
+		proc, typ = ProcVoid, "23"
+	case "refund":
+		proc, typ = ProcRefund, "25"
+	}
 	req := NewReversal(&Message{
-		ProcCode:      ProcSale,
+		ProcCode:      proc,
 		Amount:        r.Amount,
 		Trace:         r.Trace,
 		ConditionCode: "00",
 		TerminalID:    r.TerminalID,
 		MerchantID:    r.MerchantID,
 		Currency:      CurrencyCNY,
-		Field60:       "22" + c.cfg.Terminal.Batch,
+		Field60:       typ + c.cfg.Terminal.Batch,
 	})
 	_, err := c.Exchange(ctx, req)
 	return err
+}
+
+// Addr is the host's address, as configured.
+func (c *Client) Addr() string { return c.cfg.Addr }
+
+// Online reports whether the link is connected now (a dropped link is
+// dialled again by the next request).
+func (c *Client) Online() bool {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	select {
+	case <-c.conn.Done():
+		return false
+	default:
+		return !c.closed
+	}
+}
+
+var _ connector.CardServices = (*Client)(nil)
+
+func (c *Client) adjustment(a connector.CardAdjustment) (Terminal, Card, Original) {
+	t := c.cfg.Terminal
+	t.TerminalID, t.MerchantID = a.TerminalID, a.MerchantID
+	card := Card{PAN: a.PAN, Expiry: a.Expiry, Track2: a.Track2, CardSeq: a.CardSeq, ICCData: a.ICC,
+		EntryMode: EntryMode(a.Entry, false)}
+	return t, card, Original{Batch: a.OrigBatch, Trace: a.OrigTrace, RRN: a.OrigRRN, Date: a.OrigDate}
+}
+
+func (c *Client) result(ctx context.Context, req *Message) (connector.SaleResult, error) {
+	resp, err := c.Exchange(ctx, req)
+	if err != nil {
+		return connector.SaleResult{}, err
+	}
+	res := connector.SaleResult{ResponseCode: resp.ResponseCode, AuthCode: resp.AuthCode, RRN: resp.RRN}
+	if len(resp.Field60) >= 8 {
+		res.Batch = resp.Field60[2:8]
+	}
+	return res, nil
+}
+
+// Void implements connector.CardServices with an 0200 void. Like a sale,
+// ErrUnknownOutcome means a reversal must follow.
+func (c *Client) Void(ctx context.Context, a connector.CardAdjustment) (connector.SaleResult, error) {
+	t, card, orig := c.adjustment(a)
+	req, err := t.NewVoid(a.Trace, a.Amount, card, orig)
+	if err != nil {
+		return connector.SaleResult{}, err
+	}
+	return c.result(ctx, req)
+}
+
+// Refund implements connector.CardServices with an 0220 refund.
+func (c *Client) Refund(ctx context.Context, a connector.CardAdjustment) (connector.SaleResult, error) {
+	t, card, orig := c.adjustment(a)
+	req, err := t.NewRefund(a.Trace, a.Amount, card, orig)
+	if err != nil {
+		return connector.SaleResult{}, err
+	}
+	return c.result(ctx, req)
+}
+
+// Balance implements connector.CardServices with an 0200 balance inquiry.
+// It moves no money: a lost answer needs no reversal.
+func (c *Client) Balance(ctx context.Context, s connector.Sale) (connector.BalanceResult, error) {
+	t := c.cfg.Terminal
+	t.TerminalID, t.MerchantID = s.TerminalID, s.MerchantID
+	card := Card{PAN: s.PAN, Expiry: s.Expiry, Track2: s.Track2, CardSeq: s.CardSeq, ICCData: s.ICC}
+	if s.PINBlock != ([8]byte{}) {
+		card.PINBlock = s.PINBlock[:]
+	}
+	card.EntryMode = EntryMode(s.Entry, card.PINBlock != nil)
+	req, err := t.NewBalance(s.Trace, card)
+	if err != nil {
+		return connector.BalanceResult{}, err
+	}
+	resp, err := c.Exchange(ctx, req)
+	if err != nil {
+		return connector.BalanceResult{}, err
+	}
+	res := connector.BalanceResult{ResponseCode: resp.ResponseCode}
+	if resp.ResponseCode == "00" {
+		res.Balance = resp.Amount
+	}
+	return res, nil
 }

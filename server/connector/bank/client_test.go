@@ -199,6 +199,10 @@ func TestClientAgainstHost(t *testing.T) {
 	t.Run("matching on trace and terminal", func(t *testing.T) {
 		// Same trace from two terminals on one link; the first answer comes
 		// back last. Each must get its own (checkAnswer rejects the other).
+		// The test host has one key pair for every terminal.
+		if err := c.SetTerminalKeys("87654321", h.keys); err != nil {
+			t.Fatal(err)
+		}
 		var wg sync.WaitGroup
 		errs := make(chan error, 2)
 		for _, tid := range []string{testTerm.TerminalID, "87654321"} {

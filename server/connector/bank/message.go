@@ -78,8 +78,18 @@ func (m *Message) ToISO() (*iso8583.Message, error) {
 	if len(m.MTI) != 4 {
 		return nil, fmt.Errorf("bank: MTI %q is not 4 characters", m.MTI)
 	}
+	// Fields 41 and 42 are fixed width (ans8, ans15): shorter ids are
+	// padded with spaces, as acquirers do, and FromISO trims them again.
+	padded := *m
+	var err error
+	if padded.TerminalID, err = pad(m.TerminalID, 8, "terminal id"); err != nil {
+		return nil, err
+	}
+	if padded.MerchantID, err = pad(m.MerchantID, 15, "merchant id"); err != nil {
+		return nil, err
+	}
 	msg := iso8583.NewMessage(Spec)
-	if err := msg.Marshal(m); err != nil {
+	if err := msg.Marshal(&padded); err != nil {
 		return nil, fmt.Errorf("bank: marshal %s: %w", m.MTI, err)
 	}
 	if m.Amount == 0 && amountMandatory(m.MTI, m.ProcCode) {
@@ -106,7 +116,18 @@ func FromISO(msg *iso8583.Message) (*Message, error) {
 	if err := msg.Unmarshal(&m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	m.TerminalID, m.MerchantID = strings.TrimRight(m.TerminalID, " "), strings.TrimRight(m.MerchantID, " ")
 	return &m, nil
+}
+
+func pad(id string, width int, what string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	if len(id) > width {
+		return "", fmt.Errorf("bank: %s %q is longer than %d characters", what, id, width)
+	}
+	return id + strings.Repeat(" ", width-len(id)), nil
 }
 
 // Pack encodes m (without the network length header).

@@ -1,4 +1,4 @@
-package bankhost
+package acquirer
 
 import (
 	"context"

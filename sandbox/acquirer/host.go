@@ -1,4 +1,4 @@
-package bankhost
+package acquirer
 
 import (
 	"crypto/rand"
@@ -23,6 +23,9 @@ type Options struct {
 	MasterKey func(terminalID string) ([]byte, bool)
 	// SettlementDir is where WriteSettlement puts its files.
 	SettlementDir string
+	// Balance, when > 0, is what every approving card starts with instead
+	// of its own balance (a load test sells far more than a card holds).
+	Balance int64
 }
 
 // Response codes this host answers.
@@ -40,6 +43,9 @@ const (
 	CodeIssuerUnavailable = "91"
 	CodeBadMAC            = "A0"
 )
+
+// CST is the zone of the host's business dates.
+var CST = time.FixedZone("CST", 8*3600)
 
 // MaxPINTries is how many wrong PINs lock a card: the last one is answered
 // 75, as is every later attempt.
@@ -59,6 +65,9 @@ type Host struct {
 	answers   map[string]bank.Message // terminal|trace|MTI → answer, for repeats
 	seq       int
 	drop      int
+	dropRev   int
+	calls     int
+	reversals int
 	delay     time.Duration
 	listeners []net.Listener
 	conns     map[net.Conn]struct{}
@@ -73,6 +82,10 @@ func New(opts Options) *Host {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	// Dates (fields 13 and 37, same-day voids) are China Standard Time, as
+	// a CUP acquirer's are, whatever the machine's zone.
+	clock := opts.Now
+	opts.Now = func() time.Time { return clock().In(CST) }
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -80,13 +93,16 @@ func New(opts Options) *Host {
 		opts.MasterKey = func(string) ([]byte, bool) { return nil, false }
 	}
 	h := &Host{
-		opts: opts, log: opts.Logger.With("sandbox", "bankhost"),
+		opts: opts, log: opts.Logger.With("sandbox", "acquirer"),
 		keys: map[string]bank.WorkingKeys{}, balances: map[string]int64{}, pinFails: map[string]int{},
 		byTrace: map[string]int{}, answers: map[string]bank.Message{}, conns: map[net.Conn]struct{}{},
 		done: make(chan struct{}),
 	}
 	for _, c := range TestCards() {
 		h.balances[c.ID] = c.Balance
+		if opts.Balance > 0 && c.Balance > 0 {
+			h.balances[c.ID] = opts.Balance
+		}
 	}
 	return h
 }
@@ -96,7 +112,7 @@ func New(opts Options) *Host {
 func (h *Host) Listen(addr string) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("bankhost: %w", err)
+		return "", fmt.Errorf("acquirer: %w", err)
 	}
 	h.wg.Add(1)
 	go func() {
@@ -107,7 +123,7 @@ func (h *Host) Listen(addr string) (string, error) {
 }
 
 // ErrClosed is returned by Serve after Close.
-var ErrClosed = errors.New("bankhost: closed")
+var ErrClosed = errors.New("acquirer: closed")
 
 // Serve accepts connections on ln until Close; it closes ln.
 func (h *Host) Serve(ln net.Listener) error {
@@ -126,7 +142,7 @@ func (h *Host) Serve(ln net.Listener) error {
 			case <-h.done:
 				return ErrClosed
 			default:
-				return fmt.Errorf("bankhost: accept: %w", err)
+				return fmt.Errorf("acquirer: accept: %w", err)
 			}
 		}
 		h.mu.Lock()
@@ -170,6 +186,32 @@ func (h *Host) DropNext(n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.drop += n
+}
+
+// LoseNextReply is DropNext(1): the next request is booked and its answer lost.
+func (h *Host) LoseNextReply() { h.DropNext(1) }
+
+// DropNextReversals makes the host undo the next n reversals and never
+// answer them, so the terminal must send them again.
+func (h *Host) DropNextReversals(n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dropRev += n
+}
+
+// Calls is how many financial requests (sales, voids, refunds, balance
+// inquiries) with a valid MAC reached the host, repeats included.
+func (h *Host) Calls() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls
+}
+
+// Reversals is how many reversals the host answered.
+func (h *Host) Reversals() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.reversals
 }
 
 // DelayNext delays the answer to the next request by d.
@@ -240,9 +282,15 @@ func (h *Host) handle(raw []byte) ([]byte, time.Duration, bool) {
 	defer h.mu.Unlock()
 	resp, answer := h.decide(req, raw)
 	h.log.Info("request", "req", req.String(), "rc", resp.ResponseCode)
-	if h.drop > 0 {
+	switch {
+	case h.drop > 0:
 		h.drop--
 		answer = false
+	case req.MTI == bank.MTIReversal && h.dropRev > 0:
+		h.dropRev--
+		answer = false
+	case req.MTI == bank.MTIReversal && answer:
+		h.reversals++
 	}
 	delay := h.delay
 	h.delay = 0
@@ -289,6 +337,9 @@ func (h *Host) decide(req *bank.Message, raw []byte) (*bank.Message, bool) {
 		// genuine repeat must still be processed.
 		resp.ResponseCode = CodeBadMAC
 		return resp, true
+	}
+	if req.MTI != bank.MTIReversal {
+		h.calls++
 	}
 	key := req.TerminalID + "|" + req.Trace + "|" + req.MTI
 	if prev, ok := h.answers[key]; ok {

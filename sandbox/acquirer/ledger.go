@@ -1,4 +1,4 @@
-package bankhost
+package acquirer
 
 import (
 	"encoding/csv"
@@ -104,7 +104,7 @@ func (h *Host) WriteSettlement(day time.Time) (string, error) {
 	path := filepath.Join(dir, SettlementFile(day))
 	tmp, err := os.CreateTemp(dir, ".settlement-*")
 	if err != nil {
-		return "", fmt.Errorf("bankhost: settlement: %w", err)
+		return "", fmt.Errorf("acquirer: settlement: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	w := csv.NewWriter(tmp)
@@ -112,13 +112,13 @@ func (h *Host) WriteSettlement(day time.Time) (string, error) {
 	_ = w.WriteAll(rows) // flushes; errors surface in w.Error
 	if err := w.Error(); err != nil {
 		tmp.Close()
-		return "", fmt.Errorf("bankhost: settlement: %w", err)
+		return "", fmt.Errorf("acquirer: settlement: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("bankhost: settlement: %w", err)
+		return "", fmt.Errorf("acquirer: settlement: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", fmt.Errorf("bankhost: settlement: %w", err)
+		return "", fmt.Errorf("acquirer: settlement: %w", err)
 	}
 	return path, nil
 }

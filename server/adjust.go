@@ -1,0 +1,236 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/store"
+)
+
+// cst is the zone of the acquirer's business dates (a CUP acquirer's).
+var cst = time.FixedZone("CST", 8*3600)
+
+// cardVoid is POST /v1/card/voids (消费撤销).
+func (s *Server) cardVoid(r *http.Request, t *terminal) (int, any, error) {
+	return s.cardAdjust(r, t, api.KindCardVoid)
+}
+
+// cardRefund is POST /v1/card/refunds (退货).
+func (s *Server) cardRefund(r *http.Request, t *terminal) (int, any, error) {
+	return s.cardAdjust(r, t, api.KindCardRefund)
+}
+
+// cardAdjust journals a void or refund, checked against its sale and what
+// was voided or refunded of it already, then sends it to the acquirer. As
+// for a sale, a lost answer leaves it UNKNOWN: reversed at once if the
+// acquirer answers that, else by the sweeper.
+func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, any, error) {
+	rid, err := requestID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req api.CardAdjust
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	icc, err := checkCardData(req.Trace, req.PAN, req.Expiry, req.Track2, req.Entry, req.CardSeq, req.ICC)
+	if err != nil {
+		return 0, nil, err
+	}
+	if kind == api.KindCardRefund {
+		if err := checkAmount(req.Amount); err != nil {
+			return 0, nil, err
+		}
+	}
+	ctx := r.Context()
+	if err := s.checkCardMAC(ctx, t.ID, req.MACData(kind), req.MAC); err != nil {
+		return 0, nil, err
+	}
+	services, ok := s.opts.Acquirer.(connector.CardServices)
+	if !ok {
+		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelDisabled,
+			Message: "this server's bank link does not take voids and refunds"}
+	}
+	orig, err := s.ownOrder(ctx, t.ID, req.Original)
+	if err != nil {
+		return 0, nil, err
+	}
+	if orig.Kind != api.KindCardSale || orig.State != api.StateSuccess {
+		return 0, nil, notAdjustable("order %s is not an approved card sale", orig.ID)
+	}
+	masked := cards.Mask(req.PAN)
+	if masked != orig.MaskedPAN {
+		return 0, nil, notAdjustable("card %s is not the card of the sale (%s)", masked, orig.MaskedPAN)
+	}
+	if kind == api.KindCardVoid && req.Amount != 0 && req.Amount != orig.Amount {
+		return 0, nil, notAdjustable("a void undoes the whole sale of %d fen, not %d fen", orig.Amount, req.Amount)
+	}
+	now := s.now()
+	o, replay, err := s.st.CreateAdjustment(ctx, store.NewAdjustment{
+		ID: "adj" + strings.ToLower(rand.Text()), TerminalID: t.ID, RequestID: rid, Kind: kind, Trace: req.Trace,
+		RequestHash: requestHash(string(kind), req.Original, strconv.FormatInt(req.Amount, 10), masked, req.Trace),
+		OriginalID:  orig.ID, Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry, Day: s.day(now), At: now,
+		CheckAfter: now.Add(s.opts.ChannelTimeout + createdGrace),
+	})
+	switch {
+	case errors.Is(err, store.ErrRequestMismatch):
+		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeIdempotencyConflict,
+			Message: "request id " + rid + " was used with other parameters"}
+	case errors.Is(err, store.ErrTraceUsed):
+		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeIdempotencyConflict,
+			Message: fmt.Sprintf("trace %s was already used by another request", req.Trace)}
+	case errors.Is(err, store.ErrNotAdjustable), errors.Is(err, store.ErrVoided), errors.Is(err, store.ErrNotToday),
+		errors.Is(err, store.ErrRefunded), errors.Is(err, store.ErrOverRefund):
+		return 0, nil, notAdjustable("%v", err)
+	case err != nil:
+		return 0, nil, err
+	case replay:
+		return http.StatusCreated, o, nil // as it stands: final, or still being resolved
+	}
+	a := connector.CardAdjustment{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace, Amount: o.Amount,
+		PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2, Entry: req.Entry, CardSeq: req.CardSeq, ICC: icc,
+		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: orig.CreatedAt.In(cst).Format("0102")}
+	cctx, cancel := s.callCtx(ctx)
+	start := time.Now()
+	var res connector.SaleResult
+	if kind == api.KindCardVoid {
+		res, err = services.Void(cctx, a)
+	} else {
+		res, err = services.Refund(cctx, a)
+	}
+	cancel()
+	op := strings.TrimPrefix(string(kind), "card_")
+	result := outcome(err)
+	c := store.AdjustmentChange{At: s.now()}
+	switch {
+	case err == nil && res.Approved():
+		c.To, c.ResponseCode, c.AuthCode, c.RRN, c.Batch = api.StateSuccess, res.ResponseCode, res.AuthCode, res.RRN, res.Batch
+	case err == nil:
+		result = "declined"
+		c.To, c.Reason, c.ResponseCode = api.StateFailed, api.ReasonDeclined, res.ResponseCode
+	case unknownOutcome(err):
+		s.log.Warn("card "+op+" outcome unknown; reversing", "id", o.ID, "terminal", t.ID, "trace", req.Trace, "err", err)
+		c.To, c.CheckAfter = api.StateUnknown, s.now().Add(unknownRetry)
+	default:
+		s.log.Warn("card "+op+" refused by the acquirer link", "id", o.ID, "terminal", t.ID, "err", err)
+		c.To, c.Reason = api.StateFailed, api.ReasonChannelError
+	}
+	s.metrics.ChannelCall(string(api.Card), op, result, time.Since(start))
+	wctx := context.WithoutCancel(ctx)
+	o, err = s.st.SettleAdjustment(wctx, o.ID, o.Version, c)
+	if err != nil {
+		return 0, nil, err
+	}
+	if o.State == api.StateUnknown {
+		// The terminal is waiting: try the reversal now rather than at the
+		// next sweep; the sweeper retries it if this fails too.
+		if n, err := s.reverseAdjustment(wctx, o); err == nil {
+			o = n
+		}
+	}
+	s.log.Info("card "+op, "id", o.ID, "terminal", t.ID, "trace", o.Trace, "original", orig.ID, "amount", o.Amount,
+		"state", string(o.State), "rc", o.ResponseCode)
+	return http.StatusCreated, o, nil
+}
+
+func notAdjustable(format string, args ...any) error {
+	return &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeNotAdjustable, Message: fmt.Sprintf(format, args...)}
+}
+
+// reverseAdjustment sends the reversal of a void or refund whose answer was
+// lost and closes it.
+func (s *Server) reverseAdjustment(ctx context.Context, o api.Order) (api.Order, error) {
+	t, err := s.st.Terminal(ctx, o.TerminalID)
+	if err != nil {
+		return o, err
+	}
+	cctx, cancel := s.callCtx(ctx)
+	start := time.Now()
+	err = s.opts.Acquirer.Reverse(cctx, connector.Reversal{TerminalID: o.TerminalID, MerchantID: t.MerchantID,
+		Trace: o.Trace, Amount: o.Amount, Kind: strings.TrimPrefix(string(o.Kind), "card_")})
+	cancel()
+	s.metrics.ChannelCall(string(api.Card), "reverse", outcome(err), time.Since(start))
+	if err != nil {
+		next := s.now().Add(unknownRetry)
+		if _, serr := s.st.SettleAdjustment(ctx, o.ID, o.Version, store.AdjustmentChange{To: api.StateUnknown,
+			At: s.now(), CheckAfter: next}); serr != nil && !errors.Is(serr, store.ErrStale) {
+			return o, errors.Join(err, serr)
+		}
+		return o, channelError("reversing %s %s: %v", o.Kind, o.ID, err)
+	}
+	return s.st.SettleAdjustment(ctx, o.ID, o.Version, store.AdjustmentChange{To: api.StateClosed, Reason: api.ReasonReversed, At: s.now()})
+}
+
+// sweepAdjustments reverses the voids and refunds whose answers were lost
+// (and those left CREATED by a crash once their call would have timed out).
+func (s *Server) sweepAdjustments(ctx context.Context) error {
+	if s.opts.Acquirer == nil {
+		return nil
+	}
+	due, err := s.st.DueAdjustments(ctx, s.now(), sweepBatch)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range due {
+		if _, err := s.reverseAdjustment(ctx, o); err != nil && !errors.Is(err, store.ErrStale) {
+			s.metrics.Sweep("deferred")
+			s.log.Warn("could not reverse; will try again", "id", o.ID, "terminal", o.TerminalID, "err", err)
+			continue
+		}
+		s.metrics.Sweep("reversed")
+	}
+	return errors.Join(errs...)
+}
+
+// cardBalance is POST /v1/card/balance (余额查询). It moves no money, so it
+// is not journaled, and a lost answer is just an error to try again.
+func (s *Server) cardBalance(r *http.Request, t *terminal) (int, any, error) {
+	var req api.CardBalance
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	icc, err := checkCardData(req.Trace, req.PAN, req.Expiry, req.Track2, req.Entry, req.CardSeq, req.ICC)
+	if err != nil {
+		return 0, nil, err
+	}
+	b, err := hex.DecodeString(req.PINBlock)
+	if err != nil || len(b) != 8 {
+		return 0, nil, badRequest("pin_block must be 16 hex digits")
+	}
+	ctx := r.Context()
+	if err := s.checkCardMAC(ctx, t.ID, req.MACData(), req.MAC); err != nil {
+		return 0, nil, err
+	}
+	services, ok := s.opts.Acquirer.(connector.CardServices)
+	if !ok {
+		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelDisabled,
+			Message: "this server's bank link does not take balance inquiries"}
+	}
+	cctx, cancel := s.callCtx(ctx)
+	start := time.Now()
+	res, err := services.Balance(cctx, connector.Sale{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace,
+		PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2, Entry: req.Entry, PINBlock: [8]byte(b), CardSeq: req.CardSeq, ICC: icc})
+	cancel()
+	s.metrics.ChannelCall(string(api.Card), "balance", outcome(err), time.Since(start))
+	if err != nil {
+		s.log.Warn("balance inquiry failed", "terminal", t.ID, "trace", req.Trace, "err", err)
+		return 0, nil, &api.Error{Status: http.StatusBadGateway, Code: api.CodeChannelError,
+			Message: "the bank did not answer the balance inquiry; try again"}
+	}
+	out := api.Balance{Trace: req.Trace, MaskedPAN: cards.Mask(req.PAN), ResponseCode: res.ResponseCode, Balance: res.Balance}
+	if mac, err := s.cardMAC(ctx, t.ID, out.MACData()); err == nil {
+		out.MAC = mac
+	}
+	return http.StatusOK, out, nil
+}

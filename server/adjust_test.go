@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/sandbox/acquirer"
+	"github.com/multipos/multipos/server/api"
+)
+
+// adjustOf builds a void or refund of sale o with test card id (read
+// again, no PIN).
+func adjustOf(t *testing.T, o api.Order, id, trace string, amount int64) api.CardAdjust {
+	t.Helper()
+	for _, c := range acquirer.TestCards() {
+		if c.ID == id {
+			return api.CardAdjust{Original: o.ID, Trace: trace, Amount: amount, PAN: c.PAN, Expiry: c.Expiry,
+				Track2: c.Track2, Entry: "swipe"}
+		}
+	}
+	t.Fatalf("no test card %s", id)
+	return api.CardAdjust{}
+}
+
+func TestCardVoid(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		c := r.client("T1")
+		sale, err := r.sell(r.cardSale("approved", "123456", "T1", "000001", 8800))
+		if err != nil || sale.State != api.StateSuccess {
+			t.Fatalf("%+v, %v", sale, err)
+		}
+		// Another card than the sale's is refused before the bank.
+		if _, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "insufficient", "000002", 0)); apiErr(t, err).Code != api.CodeNotAdjustable {
+			t.Fatalf("other card: %v", err)
+		}
+		rid := channels.NewRequestID()
+		v, err := c.CardVoid(ctx, rid, adjustOf(t, sale, "approved", "000003", 0))
+		if err != nil || v.State != api.StateSuccess || v.Kind != api.KindCardVoid || v.Amount != 8800 || v.Original != sale.ID ||
+			v.ResponseCode != "00" || v.MaskedPAN != sale.MaskedPAN || v.MAC == "" {
+			t.Fatalf("void: %+v, %v", v, err)
+		}
+		again, err := c.CardVoid(ctx, rid, adjustOf(t, sale, "approved", "000003", 0))
+		if err != nil || again.ID != v.ID || again.RRN != v.RRN {
+			t.Fatalf("replay: %+v, %v", again, err)
+		}
+		l := r.bank.Ledger()
+		if len(l) != 2 || !l[0].Voided || l[1].Type != acquirer.Void || l[1].Original != "000001" {
+			t.Fatalf("bank ledger %+v", l)
+		}
+		// Voided once is all: a second void and a refund are refused here.
+		if _, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000004", 0)); apiErr(t, err).Code != api.CodeNotAdjustable {
+			t.Fatalf("second void: %v", err)
+		}
+		if _, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000005", 100)); apiErr(t, err).Code != api.CodeNotAdjustable {
+			t.Fatalf("refund of a voided sale: %v", err)
+		}
+		// Yesterday's sale cannot be voided: it is refunded.
+		old, err := r.sell(r.cardSale("approved", "123456", "T1", "000006", 500))
+		if err != nil || old.State != api.StateSuccess {
+			t.Fatal(old, err)
+		}
+		r.clock.Advance(24 * time.Hour)
+		if _, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, old, "approved", "000007", 0)); apiErr(t, err).Code != api.CodeNotAdjustable {
+			t.Fatalf("void of yesterday's sale: %v", err)
+		}
+	})
+}
+
+func TestCardRefunds(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		c := r.client("T1")
+		sale, err := r.sell(r.cardSale("approved", "123456", "T1", "000001", 1000))
+		if err != nil || sale.State != api.StateSuccess {
+			t.Fatalf("%+v, %v", sale, err)
+		}
+		r.clock.Advance(26 * time.Hour) // a refund is a later day's business
+		first, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000002", 300))
+		if err != nil || first.State != api.StateSuccess || first.Kind != api.KindCardRefund || first.Amount != 300 {
+			t.Fatalf("refund: %+v, %v", first, err)
+		}
+		if _, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000003", 701)); apiErr(t, err).Code != api.CodeNotAdjustable {
+			t.Fatalf("over-refund: %v", err)
+		}
+		rest, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000004", 700))
+		if err != nil || rest.State != api.StateSuccess {
+			t.Fatalf("the rest: %+v, %v", rest, err)
+		}
+		if l := r.bank.Ledger(); l[0].Refunded != 1000 {
+			t.Fatalf("bank ledger %+v", l)
+		}
+		// A refund whose answer is lost is reversed at once: nothing given back.
+		sale2, _ := r.sell(r.cardSale("approved", "123456", "T1", "000005", 400))
+		r.bank.LoseNextReply()
+		lost, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale2, "approved", "000006", 400))
+		if err != nil || lost.State != api.StateClosed || lost.Reason != api.ReasonReversed {
+			t.Fatalf("lost refund: %+v, %v", lost, err)
+		}
+		var e acquirer.Entry
+		for _, x := range r.bank.Ledger() {
+			if x.Trace == "000006" {
+				e = x
+			}
+		}
+		if !e.Reversed {
+			t.Fatalf("the bank did not reverse the refund: %+v", e)
+		}
+		// When the reversal is lost too, the sweeper reverses it later.
+		r.bank.LoseNextReply()
+		r.bank.DropNextReversals(1)
+		stuck, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale2, "approved", "000007", 100))
+		if err != nil || stuck.State != api.StateUnknown {
+			t.Fatalf("lost refund and reversal: %+v, %v", stuck, err)
+		}
+		r.clock.Advance(unknownRetry + time.Second)
+		r.sweep()
+		got, err := r.srv.st.Adjustment(ctx, stuck.ID)
+		if err != nil || got.State != api.StateClosed || got.Reason != api.ReasonReversed {
+			t.Fatalf("after the sweep: %+v, %v", got, err)
+		}
+	})
+}
+
+func TestCardBalance(t *testing.T) {
+	onSQLite(t, nil, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		c := r.client("T1")
+		s := r.cardSale("approved", "123456", "T1", "000001", 1)
+		b, err := c.CardBalance(ctx, api.CardBalance{Trace: "000001", PAN: s.PAN, Expiry: s.Expiry, Track2: s.Track2,
+			Entry: "chip", PINBlock: s.PINBlock})
+		if err != nil || b.ResponseCode != "00" || b.Balance != acquirer.InitialBalance || b.MaskedPAN != "621234******0002" {
+			t.Fatalf("balance: %+v, %v", b, err)
+		}
+		w := r.cardSale("approved", "000000", "T1", "000002", 1)
+		b, err = c.CardBalance(ctx, api.CardBalance{Trace: "000002", PAN: w.PAN, Expiry: w.Expiry, Entry: "chip", PINBlock: w.PINBlock})
+		if err != nil || b.ResponseCode != "55" || b.Balance != 0 {
+			t.Fatalf("wrong PIN: %+v, %v", b, err)
+		}
+		// Without its MAC the server refuses it.
+		status, body := r.post("T1", "/v1/card/balance", "", struct {
+			api.CardBalance
+			MAC string `json:"mac"`
+		}{CardBalance: api.CardBalance{Trace: "000003", PAN: s.PAN, Expiry: s.Expiry, Entry: "chip", PINBlock: s.PINBlock}, MAC: "00"})
+		if status != http.StatusUnauthorized {
+			t.Fatalf("no MAC: %d %s", status, body)
+		}
+	})
+}

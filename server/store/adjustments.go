@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/multipos/multipos/server/api"
+)
+
+// Why a void or refund is refused before it reaches the bank.
+var (
+	ErrNotAdjustable = errors.New("the original is not an approved card sale of this terminal")
+	ErrVoided        = errors.New("the sale is already voided, or a void of it is in progress")
+	ErrNotToday      = errors.New("only a sale of today's batch can be voided; refund it instead")
+	ErrRefunded      = errors.New("the sale has refunds: it can no longer be voided")
+	ErrOverRefund    = errors.New("the refunds would exceed the sale's amount")
+)
+
+// NewAdjustment is a void or refund to journal.
+type NewAdjustment struct {
+	ID          string
+	TerminalID  string
+	RequestID   string
+	RequestHash string
+	Kind        api.Kind // api.KindCardVoid or api.KindCardRefund
+	Trace       string
+	OriginalID  string
+	Amount      int64 // fen; a void's is the sale's whole amount
+	MaskedPAN   string
+	Entry       string
+	Day         string
+	At          time.Time
+	CheckAfter  time.Time // when the sweeper looks at it if it is never answered
+}
+
+const adjColumns = `id, terminal_id, kind, trace, original_id, amount, state, reason, version, masked_pan, entry,
+	response_code, auth_code, rrn, batch, created_at, updated_at`
+
+func scanAdjustment(row scanner) (api.Order, error) {
+	var (
+		o                api.Order
+		kind, state      string
+		created, updated int64
+	)
+	err := row.Scan(&o.ID, &o.TerminalID, &kind, &o.Trace, &o.Original, &o.Amount, &state, &o.Reason, &o.Version,
+		&o.MaskedPAN, &o.Entry, &o.ResponseCode, &o.AuthCode, &o.RRN, &o.Batch, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+		return api.Order{}, ErrNotFound
+	}
+	if err != nil {
+		return api.Order{}, err
+	}
+	o.Channel, o.Kind, o.State = api.Card, api.Kind(kind), api.State(state)
+	o.CreatedAt, o.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return o, nil
+}
+
+// CreateAdjustment journals a void or refund after checking it against its
+// original sale and the adjustments already made or in flight, in one
+// database transaction (the original's row is locked on PostgreSQL, so two
+// refunds racing cannot both pass). A repeat of the same request id returns
+// the adjustment as it stands with replay set; the same id with other
+// parameters is ErrRequestMismatch.
+func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Order, replay bool, err error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
+	}
+	defer tx.Rollback()
+	var prevHash string
+	prev, err := scanAdjustmentWithHash(tx.QueryRowContext(ctx, s.q(`SELECT `+adjColumns+`, request_hash FROM card_adjustments
+		WHERE terminal_id = ? AND request_id = ?`), n.TerminalID, n.RequestID), &prevHash)
+	switch {
+	case err == nil && prevHash != n.RequestHash:
+		return api.Order{}, false, ErrRequestMismatch
+	case err == nil:
+		return prev, true, nil
+	case !errors.Is(err, ErrNotFound):
+		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var (
+		term, kind, state, day string
+		amount                 int64
+	)
+	err = tx.QueryRowContext(ctx, s.q(`SELECT terminal_id, kind, state, day, amount FROM transactions WHERE id = ?`+lock), n.OriginalID).
+		Scan(&term, &kind, &state, &day, &amount)
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+		return api.Order{}, false, ErrNotAdjustable
+	}
+	if err != nil {
+		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
+	}
+	if term != n.TerminalID || api.Kind(kind) != api.KindCardSale || api.State(state) != api.StateSuccess {
+		return api.Order{}, false, ErrNotAdjustable
+	}
+	var voids, refunds int
+	var refunded int64
+	err = tx.QueryRowContext(ctx, s.q(`SELECT
+			COALESCE(SUM(CASE WHEN kind = 'card_void' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN kind = 'card_refund' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN kind = 'card_refund' THEN amount ELSE 0 END), 0)
+		FROM card_adjustments WHERE original_id = ? AND state IN ('CREATED', 'UNKNOWN', 'SUCCESS')`), n.OriginalID).
+		Scan(&voids, &refunds, &refunded)
+	if err != nil {
+		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
+	}
+	switch {
+	case voids > 0:
+		return api.Order{}, false, ErrVoided
+	case n.Kind == api.KindCardVoid && refunds > 0:
+		return api.Order{}, false, ErrRefunded
+	case n.Kind == api.KindCardVoid && day != n.Day:
+		return api.Order{}, false, ErrNotToday
+	case n.Kind == api.KindCardVoid:
+		n.Amount = amount
+	case n.Kind == api.KindCardRefund && refunded+n.Amount > amount:
+		return api.Order{}, false, fmt.Errorf("%w: %d fen refunded or in progress of %d fen", ErrOverRefund, refunded, amount)
+	case n.Kind != api.KindCardRefund:
+		return api.Order{}, false, fmt.Errorf("store: adjustment of kind %q", n.Kind)
+	}
+	at := micros(n.At)
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO card_adjustments (id, terminal_id, request_id, request_hash, kind, trace,
+		original_id, amount, state, version, masked_pan, entry, day, check_after, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', 1, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		n.ID, n.TerminalID, n.RequestID, n.RequestHash, string(n.Kind), n.Trace, n.OriginalID, n.Amount,
+		n.MaskedPAN, n.Entry, n.Day, micros(n.CheckAfter), at, at)
+	if err != nil {
+		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
+	}
+	if rows, err := res.RowsAffected(); err != nil {
+		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
+	} else if rows == 0 {
+		return api.Order{}, false, fmt.Errorf("store: terminal %s trace %s: %w", n.TerminalID, n.Trace, ErrTraceUsed)
+	}
+	o, err = scanAdjustment(tx.QueryRowContext(ctx, s.q(`SELECT `+adjColumns+` FROM card_adjustments WHERE id = ?`), n.ID))
+	if err != nil {
+		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
+	}
+	return o, false, nil
+}
+
+func scanAdjustmentWithHash(row *sql.Row, hash *string) (api.Order, error) {
+	return scanAdjustment(hashScanner{row, hash})
+}
+
+// hashScanner reads the request hash after the adjustment's columns.
+type hashScanner struct {
+	row  *sql.Row
+	hash *string
+}
+
+func (h hashScanner) Scan(dest ...any) error { return h.row.Scan(append(dest, h.hash)...) }
+
+// AdjustmentChange is the bank's answer to a void or refund, or the
+// sweeper's reversal of one.
+type AdjustmentChange struct {
+	To           api.State
+	Reason       string
+	ResponseCode string
+	AuthCode     string
+	RRN          string
+	Batch        string
+	At           time.Time
+	CheckAfter   time.Time // UNKNOWN only: when to try the reversal (again)
+}
+
+// SettleAdjustment moves a void or refund on from the state it had at
+// version; ErrStale when another change came first.
+func (s *Store) SettleAdjustment(ctx context.Context, id string, version int, c AdjustmentChange) (api.Order, error) {
+	check := int64(0)
+	if c.To == api.StateUnknown || c.To == api.StateCreated {
+		check = micros(c.CheckAfter)
+	}
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE card_adjustments SET state = ?, reason = ?, response_code = ?, auth_code = ?,
+		rrn = ?, batch = ?, check_after = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND version = ? AND state IN ('CREATED', 'UNKNOWN')`),
+		string(c.To), c.Reason, c.ResponseCode, c.AuthCode, c.RRN, c.Batch, check, micros(c.At), id, version)
+	if err != nil {
+		return api.Order{}, fmt.Errorf("store: adjustment %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return api.Order{}, fmt.Errorf("store: adjustment %s: %w", id, err)
+	}
+	o, gerr := s.Adjustment(ctx, id)
+	if gerr != nil {
+		return api.Order{}, gerr
+	}
+	if n == 0 {
+		return o, ErrStale
+	}
+	return o, nil
+}
+
+// Adjustment returns a void or refund.
+func (s *Store) Adjustment(ctx context.Context, id string) (api.Order, error) {
+	o, err := scanAdjustment(s.w.QueryRowContext(ctx, s.q(`SELECT `+adjColumns+` FROM card_adjustments WHERE id = ?`), id))
+	if err != nil {
+		return api.Order{}, fmt.Errorf("store: adjustment %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// DueAdjustments lists voids and refunds whose answer never came and whose
+// check time has passed: the sweeper reverses them.
+func (s *Store) DueAdjustments(ctx context.Context, now time.Time, limit int) ([]api.Order, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+adjColumns+` FROM card_adjustments
+		WHERE check_after > 0 AND check_after <= ? AND state IN ('CREATED', 'UNKNOWN') ORDER BY check_after LIMIT ?`), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: due adjustments: %w", err)
+	}
+	defer rows.Close()
+	var out []api.Order
+	for rows.Next() {
+		o, err := scanAdjustment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: due adjustments: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}

@@ -61,19 +61,19 @@ func (t TestCard) Label(lang i18n.Lang) string { return lang.Pick(t.LabelZH, t.L
 
 // Options wire the cashier app to its server, devices and settings.
 type Options struct {
-	Gateway      Gateway
-	Traces       Traces
-	Reader       devices.CardReader // nil: no card reader
-	Printer      devices.Printer    // nil: no printer
-	Trainer      Trainer            // nil outside demo mode
-	Keys         config.Keys
-	Lang         i18n.Lang
-	TerminalID   string
+	Gateway    Gateway
+	Traces     Traces
+	Reader     devices.CardReader // nil: no card reader
+	Printer    devices.Printer    // nil: no printer
+	Trainer    Trainer            // nil outside demo mode
+	Keys       config.Keys
+	Lang       i18n.Lang
+	TerminalID string
 	// CardKeys holds the terminal master key and, once signed on, the PIN
 	// and MAC working keys; the Gateway must sign card requests with the
 	// same keys (channels.Client.UseCardKeys). nil: no card payments.
-	CardKeys *channels.CardKeys
-	PrinterWidth int    // receipt width in columns (32 or 48)
+	CardKeys     *channels.CardKeys
+	PrinterWidth int // receipt width in columns (32 or 48)
 	Demo         bool
 	Now          func() time.Time
 	PowerRoot    string        // "/sys/class/power_supply"; "" hides power

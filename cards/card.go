@@ -26,6 +26,8 @@ type Card struct {
 	Entry       Entry
 	AID         string // EMV application id (hex) when read from a chip
 	Label       string // EMV application label, e.g. "UnionPay Debit"
+	PANSequence string // 5F34, 2 digits, chip cards only
+	ICC         []byte // chip data for ISO 8583 field 55 (EMV TLV), chip cards only
 }
 
 // Masked returns the PAN masked as 621234******0001.

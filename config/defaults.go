@@ -13,6 +13,7 @@ func DefaultTerminal() Terminal {
 	return Terminal{
 		Lang:    i18n.ZH,
 		Printer: Printer{Kind: "none", Width: 32},
+		Reader:  Reader{Kind: "pcsc"},
 		Keys: Keys{
 			Confirm:          []string{"enter"},
 			Cancel:           []string{"esc"},

@@ -18,6 +18,16 @@ type Terminal struct {
 	StateDir string    `toml:"state_dir"` // trace counter, saved receipts; "" = user state dir
 	Printer  Printer   `toml:"printer"`
 	Keys     Keys      `toml:"keys"`
+	// SupervisorPassword (主管密码) must be typed before a card void or
+	// refund: 4 to 12 digits; "" turns voids and refunds off.
+	SupervisorPassword string `toml:"supervisor_password"`
+	Reader             Reader `toml:"reader"`
+}
+
+// Reader configures the chip card reader.
+type Reader struct {
+	Kind string `toml:"kind"` // "none" or "pcsc" (a PC/SC reader through pcscd)
+	Name string `toml:"name"` // pcsc: the reader's name, or a part of it; "" = every reader
 }
 
 // Printer configures the receipt printer.

@@ -38,6 +38,14 @@ func validateTerminal(p *problems, md toml.MetaData, t *Terminal) {
 	if t.Printer.Width != 32 && t.Printer.Width != 48 {
 		p.at(path("printer", "width"), "printer.width: %d is not a paper width (use 32 for 58 mm paper or 48 for 80 mm)", t.Printer.Width)
 	}
+	if pw := t.SupervisorPassword; pw != "" && (len(pw) < 4 || len(pw) > 12 || !allDigits(pw, len(pw))) {
+		p.at(path("supervisor_password"), "supervisor_password: must be 4 to 12 digits (the cashier types it on the number keys), or \"\" to turn voids and refunds off")
+	}
+	switch t.Reader.Kind {
+	case "none", "pcsc":
+	default:
+		p.at(path("reader", "kind"), `reader.kind: %q is not a reader kind (use "none" or "pcsc")`, t.Reader.Kind)
+	}
 	validateKeys(p, md, &t.Keys)
 }
 

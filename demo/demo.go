@@ -9,16 +9,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/cards/emv"
 	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/sim"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
+	"github.com/multipos/multipos/sandbox/emvcard"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/pki"
@@ -46,6 +48,9 @@ const (
 	MerchantName      = "多通道示范商户"
 	StoreID           = "DEMO01"
 )
+
+// SupervisorPassword is the demo's supervisor password (主管密码).
+const SupervisorPassword = "123456"
 
 // Env is a running demo: server, stand-ins and simulated devices. The
 // server speaks mutual TLS on loopback with a CA made for this run, as a
@@ -274,19 +279,22 @@ func (e *Env) Close() error {
 // TUIOptions wires the cashier app to this environment.
 func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
 	return tui.Options{
-		Gateway:      e.Client,
-		Traces:       e.Traces,
-		Reader:       e.Reader,
-		Printer:      e.Printer,
-		Trainer:      e,
-		Keys:         cfg.Keys,
-		Lang:         cfg.Lang,
-		TerminalID:   e.TerminalID,
-		CardKeys:     e.CardKeys,
-		AppVersion:   "demo",
-		PrinterWidth: e.width,
-		Demo:         true,
-		PowerRoot:    "/sys/class/power_supply",
+		Gateway:    e.Client,
+		Traces:     e.Traces,
+		Reader:     e.Reader,
+		Printer:    e.Printer,
+		Trainer:    e,
+		Keys:       cfg.Keys,
+		Lang:       cfg.Lang,
+		TerminalID: e.TerminalID,
+		CardKeys:   e.CardKeys,
+		// Voids and refunds ask for it; the supervisor screen shows it in
+		// demo mode.
+		SupervisorPassword: SupervisorPassword,
+		AppVersion:         "demo",
+		PrinterWidth:       e.width,
+		Demo:               true,
+		PowerRoot:          "/sys/class/power_supply",
 	}
 }
 
@@ -342,24 +350,32 @@ func (e *Env) TestCards() []tui.TestCard {
 }
 
 // InsertTestCard puts test card id into the simulated chip reader, taking out
-// any card still in it first.
-func (e *Env) InsertTestCard(_ context.Context, id string) error {
+// any card still in it first. The card is a virtual EMV card: the reader
+// runs the same EMV read (PPSE, PSE, GPO, READ RECORD) a PC/SC reader does.
+func (e *Env) InsertTestCard(ctx context.Context, id string) error {
 	for _, c := range acquirer.TestCards() {
-		if c.ID == id {
-			if e.Reader.State() == devices.ReaderCardPresent {
-				if err := e.Reader.Remove(); err != nil {
-					return fmt.Errorf("take out the card in the reader: %w", err)
-				}
-			}
-			err := e.Reader.Insert(cards.Card{
-				PAN: c.PAN, Expiry: c.Expiry, Track2: c.Track2, ServiceCode: "220",
-				Entry: cards.EntryChip, AID: "A000000333010101", Label: "UnionPay Debit",
-			})
-			if err != nil {
-				return fmt.Errorf("insert test card %s: %w", id, err)
-			}
-			return nil
+		if c.ID != id {
+			continue
 		}
+		if _, rest, _ := strings.Cut(c.Track2, "="); len(rest) >= 7 && rest[4] != '2' && rest[4] != '6' {
+			// The service code says no chip: the trainer swipes it, through
+			// the stripe parser a wedge reader's swipe goes through.
+			return e.Reader.SwipeTracks("", ";"+c.Track2+"?")
+		}
+		if e.Reader.State() == devices.ReaderCardPresent {
+			if err := e.Reader.Remove(); err != nil {
+				return fmt.Errorf("take out the card in the reader: %w", err)
+			}
+		}
+		card, err := emvcard.New(emvcard.Data{PAN: c.PAN, Expiry: c.Expiry, Holder: c.Holder, ServiceCode: "220",
+			PANSequence: "01", Apps: []emvcard.App{{AID: "A000000333010101", Label: "UnionPay Debit", Priority: 1}}}, emvcard.Options{})
+		if err != nil {
+			return fmt.Errorf("test card %s: %w", id, err)
+		}
+		if err := e.Reader.InsertChip(ctx, card, emv.TerminalData{Interface: emv.Contact}); err != nil {
+			return fmt.Errorf("insert test card %s: %w", id, err)
+		}
+		return nil
 	}
 	return fmt.Errorf("no test card %q", id)
 }

@@ -77,6 +77,10 @@ func (s *Server) orderByTrace(r *http.Request, t *terminal) (int, any, error) {
 	}
 	o, err := s.st.ByTrace(r.Context(), t.ID, trace)
 	if errors.Is(err, store.ErrNotFound) {
+		// A void or refund: what a terminal that lost its answer asks after.
+		o, err = s.st.AdjustmentByTrace(r.Context(), t.ID, trace)
+	}
+	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil, notFound("order with trace " + trace)
 	}
 	if err != nil {

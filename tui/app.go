@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/devices/magstripe"
 	"github.com/multipos/multipos/devices/wedge"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/server/api"
@@ -138,8 +139,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
 		if !c.passing {
-			return m.sortKey(msg)
+			return m.sortStripe(msg)
 		}
+	case stripeMsg:
+		return m.stripeOut(c.stripe.Expire(msg.gen))
+	case swipeMsg:
+		return m.swiped(msg.raw)
 	case wedgeMsg:
 		return m.pass(c.wedge.Expire(msg.gen), nil)
 	case scanMsg:
@@ -319,6 +324,68 @@ func printerStateOf(err error) devices.PrinterState {
 	default:
 		return devices.PrinterOffline
 	}
+}
+
+// sortStripe takes magstripe swipes out of the keys (devices/magstripe)
+// before the barcode check: a track's digits never reach a screen as typed
+// digits, nor the barcode detector as a payment code.
+func (m Model) sortStripe(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	c := m.c
+	var r rune
+	switch {
+	case k.Type == tea.KeyRunes && len(k.Runes) == 1 && !k.Alt && !k.Paste:
+		r = k.Runes[0]
+	case k.Type == tea.KeyEnter:
+		r = '\r'
+	}
+	if !c.stripe.Holding() && r != '%' && r != ';' {
+		return m.sortKey(k) // no swipe under way: straight on, barcode timing kept
+	}
+	swipe, typed := c.stripe.Key(k, r, time.Now()) // the real clock: key speed, not business time
+	next, cmd := m.stripeOut(swipe, typed)
+	if c.stripe.Holding() {
+		gen := c.stripe.Gen()
+		cmd = tea.Batch(cmd, tea.Tick(magstripe.DefaultMaxGap+5*time.Millisecond, func(time.Time) tea.Msg { return stripeMsg{gen: gen} }))
+	}
+	return next, cmd
+}
+
+// stripeOut handles what the stripe detector let go: the swipe first, then
+// the keys that were typed, through the barcode check.
+func (m Model) stripeOut(swipe string, typed []tea.KeyMsg) (tea.Model, tea.Cmd) {
+	var next tea.Model = m
+	var cmds []tea.Cmd
+	if swipe != "" {
+		var cmd tea.Cmd
+		next, cmd = next.Update(swipeMsg{raw: swipe})
+		cmds = append(cmds, cmd)
+	}
+	for _, k := range typed {
+		var cmd tea.Cmd
+		next, cmd = next.(Model).sortKey(k)
+		cmds = append(cmds, cmd)
+	}
+	return next, tea.Batch(cmds...)
+}
+
+// swiped hands a swipe to the card prompt as its reader event; anywhere
+// else it is refused, never typed.
+func (m Model) swiped(raw string) (tea.Model, tea.Cmd) {
+	c := m.c
+	sw, err := magstripe.Parse(raw)
+	ev := devices.CardEvent{Kind: devices.CardSwiped, Reader: "magstripe", Card: sw.Card()}
+	if err != nil {
+		// The parser's words are English and technical; the cashier gets
+		// the reason in the screen's language (the error never holds card data).
+		ev = devices.CardEvent{Kind: devices.CardReadError, Reader: "magstripe", Err: errors.New(c.t("swipe.bad"))}
+	}
+	if _, ok := m.active.(*cardPrompt); !ok {
+		c.Flash = c.t("swipe.nowhere")
+		return m, nil
+	}
+	next, cmd := m.active.Update(readerMsg{ev: ev})
+	m.active = next
+	return m, cmd
 }
 
 // sortKey tells the barcode scanner from typing (devices/wedge): digits

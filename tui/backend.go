@@ -29,6 +29,12 @@ type Gateway interface {
 	OrderByTrace(ctx context.Context, trace string) (api.Order, error)
 	// CardSignOn (签到) gets fresh card working keys under the master key.
 	CardSignOn(ctx context.Context, trace string) (api.SignedOn, error)
+	// CardVoid and CardRefund undo all (same day) or part (later) of a card
+	// sale; idempotent on requestID like a sale.
+	CardVoid(ctx context.Context, requestID string, req api.CardAdjust) (api.Order, error)
+	CardRefund(ctx context.Context, requestID string, req api.CardAdjust) (api.Order, error)
+	// CardBalance asks a card's balance (余额查询).
+	CardBalance(ctx context.Context, req api.CardBalance) (api.Balance, error)
 }
 
 // Traces hands out the terminal's trace numbers; channels.Traces is it.
@@ -72,14 +78,16 @@ type Options struct {
 	// CardKeys holds the terminal master key and, once signed on, the PIN
 	// and MAC working keys; the Gateway must sign card requests with the
 	// same keys (channels.Client.UseCardKeys). nil: no card payments.
-	CardKeys     *channels.CardKeys
-	PrinterWidth int // receipt width in columns (32 or 48)
-	Demo         bool
-	Now          func() time.Time
-	PowerRoot    string        // "/sys/class/power_supply"; "" hides power
-	PingEvery    time.Duration // heartbeat period (link check); 0 = 2s
-	AppVersion   string        // sent with heartbeats
-	RequestWait  time.Duration // long-poll wait per request; 0 = 25s
-	Timeout      time.Duration // per-request timeout for short calls; 0 = 15s
-	PayTimeout   time.Duration // for calls that reach a channel (create, sale, cancel); 0 = 75s
+	CardKeys *channels.CardKeys
+	// SupervisorPassword (主管密码) guards voids and refunds; "" refuses them.
+	SupervisorPassword string
+	PrinterWidth       int // receipt width in columns (32 or 48)
+	Demo               bool
+	Now                func() time.Time
+	PowerRoot          string        // "/sys/class/power_supply"; "" hides power
+	PingEvery          time.Duration // heartbeat period (link check); 0 = 2s
+	AppVersion         string        // sent with heartbeats
+	RequestWait        time.Duration // long-poll wait per request; 0 = 25s
+	Timeout            time.Duration // per-request timeout for short calls; 0 = 15s
+	PayTimeout         time.Duration // for calls that reach a channel (create, sale, cancel); 0 = 75s
 }

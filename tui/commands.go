@@ -257,6 +257,57 @@ func cardSale(o Options, pay int, trace, reqID string, req api.CardSale, pinBloc
 	}
 }
 
+// findOriginal looks up the terminal's sale with trace, for a void or refund.
+func findOriginal(o Options, pay int, trace string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		defer cancel()
+		ord, err := o.Gateway.OrderByTrace(ctx, trace)
+		return orderMsg{pay: pay, op: opOriginal, trace: trace, order: ord, err: err}
+	}
+}
+
+// cardAdjust sends a void or refund; like a sale, a trace and request id
+// are taken once and kept for resends.
+func cardAdjust(o Options, pay int, kind api.Kind, trace, reqID string, req api.CardAdjust) tea.Cmd {
+	return func() tea.Msg {
+		if trace == "" {
+			t, err := o.Traces.Next()
+			if err != nil {
+				return orderMsg{pay: pay, op: opSale, err: fmt.Errorf("next trace number: %w", err)}
+			}
+			trace, reqID = t, newRequestID()
+		}
+		req.Trace = trace
+		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		defer cancel()
+		var ord api.Order
+		var err error
+		if kind == api.KindCardVoid {
+			ord, err = o.Gateway.CardVoid(ctx, reqID, req)
+		} else {
+			ord, err = o.Gateway.CardRefund(ctx, reqID, req)
+		}
+		return orderMsg{pay: pay, op: opSale, trace: trace, reqID: reqID, order: ord, err: err}
+	}
+}
+
+// cardBalance sends a balance inquiry under a fresh trace.
+func cardBalance(o Options, pay int, req api.CardBalance, pinBlock [8]byte) tea.Cmd {
+	return func() tea.Msg {
+		trace, err := o.Traces.Next()
+		if err != nil {
+			return balanceMsg{pay: pay, err: fmt.Errorf("next trace number: %w", err)}
+		}
+		req.Trace = trace
+		req.PINBlock = hex.EncodeToString(pinBlock[:])
+		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		defer cancel()
+		res, err := o.Gateway.CardBalance(ctx, req)
+		return balanceMsg{pay: pay, trace: trace, res: res, err: err}
+	}
+}
+
 // signOn asks the server for fresh card working keys; the answer is
 // installed by the root, which owns the keys' state.
 func signOn(o Options) tea.Cmd {

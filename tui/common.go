@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/devices/magstripe"
 	"github.com/multipos/multipos/devices/wedge"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/money"
@@ -40,7 +41,10 @@ type Common struct {
 	// wedge holds digits back for a moment to tell the barcode scanner
 	// from the cashier's typing; passing is set while keys it released go
 	// through.
-	wedge   wedge.Detector[tea.KeyMsg]
+	wedge wedge.Detector[tea.KeyMsg]
+	// stripe picks magstripe swipes (a keyboard-wedge reader's bursts) out
+	// of the keys first; what it lets go goes on to wedge.
+	stripe  magstripe.Detector[tea.KeyMsg]
 	passing bool
 	Lang    i18n.Lang
 	Keys    KeyMap
@@ -126,6 +130,30 @@ type payment struct {
 	card     cards.Card
 	pinBlock [8]byte
 	hasPIN   bool
+
+	// Bank-card operations other than a sale: kind is api.KindCardVoid,
+	// api.KindCardRefund or kindBalance ("" is a sale); original is the
+	// sale a void or refund undoes; balance is a balance inquiry's answer.
+	kind     api.Kind
+	original api.Order
+	balance  api.Balance
+}
+
+// kindBalance marks a balance inquiry (余额查询): it moves no money, so the
+// server keeps no order of it.
+const kindBalance api.Kind = "card_balance"
+
+// opLabel is the menu text key of the card operation a payment is.
+func (p *payment) opLabel() string {
+	switch p.kind {
+	case api.KindCardVoid:
+		return "menu.void"
+	case api.KindCardRefund:
+		return "menu.return"
+	case kindBalance:
+		return "menu.balance"
+	}
+	return "menu.sale"
 }
 
 // forgetCard drops the full card data once it is no longer needed.

@@ -31,6 +31,13 @@ type (
 	readerMsg       struct{ ev devices.CardEvent }
 	readerClosedMsg struct{}
 
+	// balanceMsg answers a balance inquiry.
+	balanceMsg struct {
+		pay   int
+		trace string
+		res   api.Balance
+		err   error
+	}
 	// orderMsg answers create, wait, cancel and card-sale calls.
 	orderMsg struct {
 		pay   int
@@ -58,6 +65,10 @@ type (
 	// wedgeMsg comes one gap after a digit was held: if nothing followed,
 	// it was typed.
 	wedgeMsg struct{ gen int }
+	// swipeMsg is a magstripe burst from a keyboard-wedge reader, told
+	// from typing by devices/magstripe; stripeMsg ends a quiet burst.
+	swipeMsg  struct{ raw string }
+	stripeMsg struct{ gen int }
 	// shownCodeMsg is the test code a trainer's customer shows (demo).
 	shownCodeMsg struct {
 		pay  int
@@ -80,6 +91,7 @@ const (
 	opCancel
 	opSale
 	opLookup
+	opOriginal // finding the sale a void or refund undoes
 )
 
 func (m orderMsg) payID() int     { return m.pay }
@@ -95,3 +107,5 @@ type signOnMsg struct {
 	res   api.SignedOn
 	err   error
 }
+
+func (m balanceMsg) payID() int { return m.pay }

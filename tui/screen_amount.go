@@ -17,6 +17,10 @@ type amountScreen struct {
 	op    string // text key of the menu item, e.g. "menu.qr"
 	entry amountEntry
 	hint  string
+	// A refund's amount: refund is the payment under way (its original
+	// set), back the screen Cancel returns to.
+	refund *payment
+	back   Screen
 }
 
 func newAmount(c *Common, ch api.Channel, op string) *amountScreen {
@@ -39,6 +43,8 @@ func (s *amountScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	c := s.c
 	s.hint = ""
 	switch {
+	case key.Matches(k, c.Keys.Cancel) && s.back != nil:
+		return s.back, nil
 	case key.Matches(k, c.Keys.Cancel):
 		return newMenu(c, s.ch), nil
 	case key.Matches(k, c.Keys.Delete):
@@ -65,6 +71,18 @@ func (s *amountScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 func (s *amountScreen) check(amount money.Fen) string {
 	c := s.c
 	info, known := c.channelInfo(s.ch)
+	if s.refund != nil {
+		// Limits are on what is taken, not on what is given back.
+		switch {
+		case amount <= 0:
+			return c.t("amount.zero")
+		case int64(amount) > s.refund.original.Amount:
+			return c.tf("refund.over", money.Fen(s.refund.original.Amount).Yuan())
+		case c.LinkKnown && !c.LinkUp:
+			return c.t("amount.offline")
+		}
+		return ""
+	}
 	switch {
 	case amount <= 0:
 		return c.t("amount.zero")
@@ -84,6 +102,10 @@ func (s *amountScreen) submit() (Screen, tea.Cmd) {
 	if why := s.check(amount); why != "" {
 		s.hint = why
 		return s, nil
+	}
+	if s.refund != nil {
+		s.refund.amount = amount
+		return newCardPrompt(c, s.refund, s), nil
 	}
 	p := c.newPayment(s.ch)
 	p.amount = amount
@@ -105,7 +127,9 @@ func (s *amountScreen) View() string {
 	box := st.Box.Width(28).Align(lipgloss.Right).Render(st.Amount.Render(shown))
 	b.WriteString(indent(box, 2) + "\n")
 	info, known := c.channelInfo(s.ch)
-	if known && info.SingleLimit > 0 {
+	if s.refund != nil {
+		b.WriteString("  " + st.Subtle.Render(c.tf("refund.info", s.refund.original.Trace, money.Fen(s.refund.original.Amount).Yuan())) + "\n")
+	} else if known && info.SingleLimit > 0 {
 		b.WriteString("  " + st.Subtle.Render(c.tf("amount.limitinfo", money.Fen(info.SingleLimit).Yuan())) + "\n")
 	}
 	if s.hint != "" {

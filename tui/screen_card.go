@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,15 +20,15 @@ import (
 type cardPrompt struct {
 	c        *Common
 	p        *payment
-	prev     *amountScreen
-	choosing bool // demo: the test-card list is open
+	prev     Screen // where Cancel goes: the amount, the original sale, the menu
+	choosing bool   // demo: the test-card list is open
 	hint     string
 	// held is a card read while the app was still signing on; it goes on
 	// once the keys are there.
 	held *devices.CardEvent
 }
 
-func newCardPrompt(c *Common, p *payment, prev *amountScreen) *cardPrompt {
+func newCardPrompt(c *Common, p *payment, prev Screen) *cardPrompt {
 	s := &cardPrompt{c: c, p: p, prev: prev}
 	s.hint = s.keyProblem()
 	return s
@@ -48,7 +49,7 @@ func (s *cardPrompt) keyProblem() string {
 }
 
 func (s *cardPrompt) Name() string      { return "card" }
-func (s *cardPrompt) Title() string     { return channelName(api.Card) + " › " + s.c.t("menu.sale") }
+func (s *cardPrompt) Title() string     { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
 func (s *cardPrompt) Payment() *payment { return s.p }
 func (s *cardPrompt) Busy() bool        { return false }
 
@@ -111,6 +112,15 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 			s.hint = c.t("card.badpan")
 			return s, nil
 		}
+		if ev.Kind == devices.CardSwiped && chipCard(ev.Card.ServiceCode) {
+			// EMV rules: a chip card is read from its chip, never its stripe.
+			s.hint = c.t("card.insertchip")
+			return s, nil
+		}
+		if o := s.p.original; o.ID != "" && cards.Mask(ev.Card.PAN) != o.MaskedPAN {
+			s.hint = c.tf("card.notorig", o.MaskedPAN)
+			return s, nil
+		}
 		s.p.card = ev.Card
 		return &cardConfirm{c: c, p: s.p, prompt: s}, nil
 	case devices.CardReadError:
@@ -121,11 +131,24 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 	return s, nil
 }
 
+// chipCard reports whether a stripe's service code says the card has a
+// chip (2xx international, 6xx national): it must be inserted.
+func chipCard(serviceCode string) bool {
+	return serviceCode != "" && (serviceCode[0] == '2' || serviceCode[0] == '6')
+}
+
 func (s *cardPrompt) View() string {
 	c := s.c
 	st := c.Styles
 	var b strings.Builder
-	b.WriteString("\n" + field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 10) + "\n")
+	b.WriteString("\n")
+	if s.p.amount > 0 {
+		b.WriteString(field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 10))
+	}
+	if o := s.p.original; o.ID != "" {
+		b.WriteString(field(c.t("orig.trace"), o.Trace, 10) + field(c.t("orig.card"), o.MaskedPAN, 10))
+	}
+	b.WriteString("\n")
 	box := st.Box.Padding(1, 4).Render(st.Title.Render(c.t("card.title")))
 	b.WriteString(indent(box, 2) + "\n")
 	if c.opts.Reader == nil {
@@ -169,6 +192,10 @@ func (s *cardConfirm) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
 		switch {
+		case key.Matches(msg, c.Keys.Confirm) && (s.p.kind == api.KindCardVoid || s.p.kind == api.KindCardRefund):
+			// Money back to the card: no PIN (the supervisor password was).
+			pr := &processing{c: c, p: s.p}
+			return pr, pr.send()
 		case key.Matches(msg, c.Keys.Confirm):
 			// The buffer never grows, so no copy of the digits is left behind.
 			return &pinEntry{c: c, p: s.p, prompt: s.prompt, confirm: s, pin: make([]byte, 0, cards.MaxPIN)}, nil
@@ -196,7 +223,9 @@ func (s *cardConfirm) View() string {
 	st := c.Styles
 	var b strings.Builder
 	b.WriteString("\n  " + st.Title.Render(c.t("card.check")) + "\n\n")
-	b.WriteString(field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 10))
+	if s.p.amount > 0 {
+		b.WriteString(field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 10))
+	}
 	b.WriteString(field(c.t("card.number"), st.Title.Render(s.p.card.Masked()), 10))
 	if e := s.p.card.ExpiryText(); e != "" {
 		b.WriteString(field(c.t("card.expiry"), e, 10))
@@ -323,7 +352,7 @@ type processing struct {
 }
 
 func (s *processing) Name() string      { return "processing" }
-func (s *processing) Title() string     { return channelName(api.Card) + " › " + s.c.t("menu.sale") }
+func (s *processing) Title() string     { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
 func (s *processing) Payment() *payment { return s.p }
 func (s *processing) Busy() bool        { return s.phase != procRefused }
 
@@ -341,9 +370,20 @@ func (s *processing) Help() []key.Binding {
 func (s *processing) send() tea.Cmd {
 	c := s.c
 	p := s.p
+	card := p.card
+	icc := strings.ToUpper(hex.EncodeToString(card.ICC))
+	switch p.kind {
+	case api.KindCardVoid, api.KindCardRefund:
+		return cardAdjust(c.opts, p.id, p.kind, p.trace, p.reqID, api.CardAdjust{Original: p.original.ID,
+			Amount: int64(p.amount), PAN: card.PAN, Expiry: card.Expiry, Track2: card.Track2, Entry: string(card.Entry),
+			CardSeq: card.PANSequence, ICC: icc})
+	case kindBalance:
+		return cardBalance(c.opts, p.id, api.CardBalance{PAN: card.PAN, Expiry: card.Expiry, Track2: card.Track2,
+			Entry: string(card.Entry), CardSeq: card.PANSequence, ICC: icc}, p.pinBlock)
+	}
 	req := api.CardSale{
-		Amount: int64(p.amount), PAN: p.card.PAN, Expiry: p.card.Expiry,
-		Track2: p.card.Track2, Entry: string(p.card.Entry),
+		Amount: int64(p.amount), PAN: card.PAN, Expiry: card.Expiry,
+		Track2: card.Track2, Entry: string(card.Entry), CardSeq: card.PANSequence, ICC: icc,
 	}
 	return cardSale(c.opts, p.id, p.trace, p.reqID, req, p.pinBlock)
 }
@@ -351,6 +391,17 @@ func (s *processing) send() tea.Cmd {
 func (s *processing) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	c := s.c
 	switch msg := msg.(type) {
+	case balanceMsg:
+		s.p.trace = msg.trace
+		if msg.err != nil {
+			// Nothing moved: the cashier simply asks again.
+			s.phase, s.hint = procRefused, errText(c, msg.err)
+			s.p.forgetCard()
+			return s, nil
+		}
+		s.p.balance = msg.res
+		s.p.forgetCard()
+		return &balanceScreen{c: c, p: s.p}, nil
 	case orderMsg:
 		if msg.trace != "" {
 			s.p.trace, s.p.reqID = msg.trace, msg.reqID

@@ -18,7 +18,7 @@ type menuItem struct {
 
 func menuItems(ch api.Channel) []menuItem {
 	if ch == api.Card {
-		return []menuItem{{"menu.sale", true}, {"menu.void", false}, {"menu.return", false}, {"menu.balance", false}, {"menu.signon", true}}
+		return []menuItem{{"menu.sale", true}, {"menu.void", true}, {"menu.return", true}, {"menu.balance", true}, {"menu.signon", true}}
 	}
 	return []menuItem{{"menu.qr", true}, {"menu.barcode", true}, {"menu.refund", false}}
 }
@@ -80,8 +80,17 @@ func (s *menu) choose(i int) (Screen, tea.Cmd) {
 		s.hint = s.c.tf("menu.notyet", s.c.t(it.label))
 		return s, nil
 	}
-	if it.label == "menu.signon" {
+	switch it.label {
+	case "menu.signon":
 		return newSignOn(s.c, s)
+	case "menu.void":
+		return newSupervisor(s.c, s, api.KindCardVoid), nil
+	case "menu.return":
+		return newSupervisor(s.c, s, api.KindCardRefund), nil
+	case "menu.balance":
+		p := s.c.newPayment(api.Card)
+		p.kind = kindBalance
+		return newCardPrompt(s.c, p, s), nil
 	}
 	return newAmount(s.c, s.ch, it.label), nil
 }

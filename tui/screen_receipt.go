@@ -58,6 +58,12 @@ func (s *receiptScreen) receipt() receipts.Receipt {
 		Trace:        o.Trace,
 		Time:         o.UpdatedAt.Local(),
 	}
+	switch s.p.kind {
+	case api.KindCardVoid:
+		r.Type, r.OrigTrace = receipts.Void, s.p.original.Trace
+	case api.KindCardRefund:
+		r.Type, r.OrigTrace = receipts.Refund, s.p.original.Trace
+	}
 	if s.p.channel == api.Card {
 		r.MaskedPAN, r.Expiry, r.Entry = o.MaskedPAN, s.p.card.ExpiryText(), o.Entry
 		r.AuthCode, r.RRN, r.Batch = o.AuthCode, o.RRN, o.Batch

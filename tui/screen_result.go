@@ -55,7 +55,12 @@ func (s *result) headline() (string, bool) {
 	card := s.p.channel == api.Card
 	switch o.State {
 	case api.StateSuccess:
-		if card {
+		switch {
+		case s.p.kind == api.KindCardVoid:
+			return "✓ " + c.t("result.voided"), true
+		case s.p.kind == api.KindCardRefund:
+			return "✓ " + c.t("result.refunded"), true
+		case card:
 			return "✓ " + c.t("result.approved"), true
 		}
 		return "✓ " + c.t("result.paid"), true
@@ -118,6 +123,9 @@ func (s *result) View() string {
 		row(c.t("result.tradeno"), o.TradeNo)
 	}
 	row(c.t("result.trace"), o.Trace)
+	if s.p.original.ID != "" {
+		row(c.t("orig.trace"), s.p.original.Trace)
+	}
 	b.WriteString("\n")
 	if s.paid() {
 		b.WriteString("  " + st.Subtle.Render(c.tf("result.next", c.Keys.Confirm.Help().Key)) + "\n")

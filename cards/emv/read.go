@@ -32,6 +32,7 @@ type Result struct {
 	AID         string // hex, upper case
 	Label       string // 50, else 9F12
 	Source      Source
+	Interface   Interface // as the terminal read it (TerminalData.Interface)
 	PAN         string
 	Expiry      string // YYMM
 	Holder      string // 5F20, trailing spaces trimmed
@@ -57,12 +58,13 @@ var ICCTags = []Tag{
 // POS.
 func (r Result) Card() cards.Card {
 	entry := cards.EntryChip
-	if r.Source == SourcePPSE {
+	if r.Source == SourcePPSE || r.Interface == Contactless {
 		entry = cards.EntryContactless
 	}
 	return cards.Card{
 		PAN: r.PAN, Expiry: r.Expiry, ServiceCode: r.ServiceCode, Track2: r.Track2,
 		Holder: r.Holder, Entry: entry, AID: r.AID, Label: r.Label,
+		PANSequence: r.PANSequence, ICC: append([]byte(nil), r.ICC...),
 	}
 }
 
@@ -99,7 +101,7 @@ func Read(ctx context.Context, card Card, terminal TerminalData) (Result, error)
 	if len(supported) == 0 {
 		supported = DefaultAIDs
 	}
-	cands, src, err := candidates(ctx, card, supported)
+	cands, src, err := candidates(ctx, card, supported, terminal.Interface)
 	if err != nil {
 		return Result{}, err
 	}
@@ -107,7 +109,7 @@ func Read(ctx context.Context, card Card, terminal TerminalData) (Result, error)
 	for _, c := range cands {
 		res, err := readApplication(ctx, card, c, values)
 		if err == nil {
-			res.Source = src
+			res.Source, res.Interface = src, terminal.Interface
 			return res, nil
 		}
 		// A refused SELECT (6A82, 6283 ...) or GPO 6985 means "try the
@@ -126,27 +128,31 @@ func Read(ctx context.Context, card Card, terminal TerminalData) (Result, error)
 
 // candidates returns the applications to try, best first: from the PPSE,
 // else from the PSE directory, else the terminal's own list.
-func candidates(ctx context.Context, card Card, supported [][]byte) ([]candidate, Source, error) {
-	fci, err := exchange(ctx, card, "SELECT", SelectCommand(PPSE))
-	if err == nil {
-		list, err := ppseEntries(fci)
-		if err != nil {
-			return nil, "", fmt.Errorf("emv: PPSE: %w", err)
+func candidates(ctx context.Context, card Card, supported [][]byte, iface Interface) ([]candidate, Source, error) {
+	if iface != Contact {
+		fci, err := exchange(ctx, card, "SELECT", SelectCommand(PPSE))
+		if err == nil {
+			list, err := ppseEntries(fci)
+			if err != nil {
+				return nil, "", fmt.Errorf("emv: PPSE: %w", err)
+			}
+			if c := filter(list, supported); len(c) > 0 {
+				return c, SourcePPSE, nil
+			}
+		} else if !isStatusErr(err) {
+			return nil, "", err
 		}
-		if c := filter(list, supported); len(c) > 0 {
-			return c, SourcePPSE, nil
-		}
-	} else if !isStatusErr(err) {
-		return nil, "", err
 	}
 
-	list, err := pseEntries(ctx, card)
-	if err == nil {
-		if c := filter(list, supported); len(c) > 0 {
-			return c, SourcePSE, nil
+	if iface != Contactless {
+		list, err := pseEntries(ctx, card)
+		if err == nil {
+			if c := filter(list, supported); len(c) > 0 {
+				return c, SourcePSE, nil
+			}
+		} else if !isStatusErr(err) {
+			return nil, "", err
 		}
-	} else if !isStatusErr(err) {
-		return nil, "", err
 	}
 
 	c := make([]candidate, len(supported))

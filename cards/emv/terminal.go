@@ -29,7 +29,21 @@ type TerminalData struct {
 	// AIDs are the applications the terminal supports, matched as prefixes
 	// of the card's AIDs (partial selection). Default: DefaultAIDs.
 	AIDs [][]byte
+	// Interface is how the card is being read: the contact directory (PSE)
+	// and the contactless one (PPSE) belong to their interfaces. The zero
+	// value tries PPSE, then PSE.
+	Interface Interface
 }
+
+// Interface is the card interface a read goes through.
+type Interface int
+
+// Card interfaces.
+const (
+	AnyInterface Interface = iota // PPSE, then PSE, then the AID list
+	Contact                       // an inserted chip: PSE, then the AID list
+	Contactless                   // a tapped card: PPSE, then the AID list
+)
 
 // DefaultAIDs is the fallback candidate list, in the order tried when the
 // card has neither PPSE nor PSE.

@@ -28,6 +28,7 @@ import (
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/devices/fileprinter"
+	"github.com/multipos/multipos/devices/pcsc"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/tui"
@@ -200,20 +201,30 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 	keys := channels.NewCardKeys(b.MasterKey)
 	client.UseCardKeys(keys)
 	opts := tui.Options{
-		Gateway:      client,
-		Traces:       traces,
-		Keys:         cfg.Keys,
-		Lang:         cfg.Lang,
-		TerminalID:   b.TerminalID,
-		CardKeys:     keys,
-		PrinterWidth: cfg.Printer.Width,
-		PowerRoot:    "/sys/class/power_supply",
-		AppVersion:   version(),
+		Gateway:    client,
+		Traces:     traces,
+		Keys:       cfg.Keys,
+		Lang:       cfg.Lang,
+		TerminalID: b.TerminalID,
+		CardKeys:   keys,
+		// Voids and refunds ask for it; "" turns them off.
+		SupervisorPassword: cfg.SupervisorPassword,
+		PrinterWidth:       cfg.Printer.Width,
+		PowerRoot:          "/sys/class/power_supply",
+		AppVersion:         version(),
 	}
 	if cfg.Printer.Kind == "file" {
 		opts.Printer = fileprinter.New(cfg.Printer.Path, cfg.Printer.Width)
 	}
-	return opts, logf.Close, nil
+	closeAll := logf.Close
+	if cfg.Reader.Kind == "pcsc" {
+		// Never fails: while pcscd is down or no reader is plugged in, the
+		// status bar says so and the reader keeps looking.
+		r := pcsc.Open(pcsc.Options{Filter: cfg.Reader.Name})
+		opts.Reader = r
+		closeAll = func() error { return errors.Join(r.Close(), logf.Close()) }
+	}
+	return opts, closeAll, nil
 }
 
 // version is the app's module version as built ("(devel)" from a checkout).

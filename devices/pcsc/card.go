@@ -56,6 +56,12 @@ func readCard(ctx context.Context, sc *scard.Context, reader string, td emv.Term
 	// Leave the card powered: the cashier app may read it again (doctor,
 	// retry) and a reset costs another ATR exchange.
 	defer func() { _ = c.Disconnect(scard.LeaveCard) }()
+	if td.Interface == emv.AnyInterface {
+		td.Interface = emv.Contact
+		if st, err := c.Status(); err == nil && ContactlessATR(st.Atr) {
+			td.Interface = emv.Contactless
+		}
+	}
 	res, err := emv.Read(ctx, NewCard(c), td)
 	if err != nil {
 		return emv.Result{}, fmt.Errorf("%w: %w", ErrCardRead, err)
@@ -90,4 +96,11 @@ func WaitCard(ctx context.Context, reader string, present bool) error {
 		}
 		rs[0].CurrentState = ev &^ scard.StateChanged
 	}
+}
+
+// ContactlessATR reports whether atr is the ATR a PC/SC reader makes up for
+// a contactless card (PC/SC part 3, 3.1.3.2.3: 3B 8n 80 01 …): the card was
+// tapped, so its directory is the PPSE. Anything else was inserted.
+func ContactlessATR(atr []byte) bool {
+	return len(atr) >= 4 && atr[0] == 0x3B && atr[1]&0xF0 == 0x80 && atr[2] == 0x80 && atr[3] == 0x01
 }

@@ -138,7 +138,11 @@ func TestCardKinds(t *testing.T) {
 		entry  cards.Entry
 	}{
 		{"T=0", emvcard.Data{}, emvcard.Options{Protocol: emvcard.T0, Directory: emvcard.DirPSE}, emv.SourcePSE, cards.EntryChip},
-		{"T=1 PPSE", emvcard.Data{}, emvcard.Options{Protocol: emvcard.T1}, emv.SourcePPSE, cards.EntryContactless},
+		// A card with both directories: inserted, the contact one (PSE) is
+		// read; tapped (a contactless ATR), the PPSE.
+		{"T=1 inserted", emvcard.Data{}, emvcard.Options{Protocol: emvcard.T1}, emv.SourcePSE, cards.EntryChip},
+		{"T=1 tapped", emvcard.Data{}, emvcard.Options{Protocol: emvcard.T1, ATR: emvcard.ATRContactless}, emv.SourcePPSE, cards.EntryContactless},
+		{"contactless only", emvcard.Data{}, emvcard.Options{Directory: emvcard.DirPPSE}, emv.SourcePPSE, cards.EntryContactless},
 		{"PSE only", emvcard.Data{}, emvcard.Options{Directory: emvcard.DirPSE}, emv.SourcePSE, cards.EntryChip},
 		{"AID list only", credit, emvcard.Options{Protocol: emvcard.T0, Directory: emvcard.DirNone}, emv.SourceAIDList, cards.EntryChip},
 	} {

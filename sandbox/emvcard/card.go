@@ -88,6 +88,10 @@ type Options struct {
 var (
 	ATRT0 = []byte{0x3B, 0x68, 0x00, 0x00, 0x56, 0x43, 0x41, 0x52, 0x44, 0x30, 0x30, 0x31}
 	ATRT1 = []byte{0x3B, 0x80, 0x01, 0x81}
+	// ATRContactless is the ATR a PC/SC reader makes up for a tapped
+	// ISO 14443-4 card (PC/SC part 3: 3B 8n 80 01, no historical bytes,
+	// check byte): how a reader tells a tap from an insert.
+	ATRContactless = []byte{0x3B, 0x80, 0x80, 0x01, 0x01}
 )
 
 // SFIs of the card's files.
@@ -194,6 +198,8 @@ func (c *Card) ATR() []byte {
 	switch {
 	case c.opts.ATR != nil:
 		return c.opts.ATR
+	case c.opts.Directory == DirPPSE:
+		return ATRContactless // a contactless-only card is tapped
 	case c.opts.Protocol == T0:
 		return ATRT0
 	default:

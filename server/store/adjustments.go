@@ -232,3 +232,13 @@ func (s *Store) DueAdjustments(ctx context.Context, now time.Time, limit int) ([
 	}
 	return out, rows.Err()
 }
+
+// AdjustmentByTrace returns the terminal's void or refund with trace.
+func (s *Store) AdjustmentByTrace(ctx context.Context, terminalID, trace string) (api.Order, error) {
+	o, err := scanAdjustment(s.r.QueryRowContext(ctx, s.q(`SELECT `+adjColumns+` FROM card_adjustments
+		WHERE terminal_id = ? AND trace = ?`), terminalID, trace))
+	if err != nil {
+		return api.Order{}, fmt.Errorf("store: terminal %s adjustment with trace %s: %w", terminalID, trace, err)
+	}
+	return o, nil
+}

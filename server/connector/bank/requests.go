@@ -3,6 +3,7 @@ package bank
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Terminal identifies the POS to the acquirer.
@@ -46,6 +47,10 @@ func (m *Message) setCard(c Card) error {
 	}
 	m.PAN, m.Expiry, m.Track2 = c.PAN, c.Expiry, c.Track2
 	m.EntryMode, m.CardSeq, m.ICCData = c.EntryMode, c.CardSeq, c.ICCData
+	if n := len(c.CardSeq); n > 0 && n < 3 {
+		// Field 23 is n3; the chip's 5F34 has 2 digits.
+		m.CardSeq = strings.Repeat("0", 3-n) + c.CardSeq
+	}
 	if c.PINBlock != nil {
 		m.PINBlock = append([]byte(nil), c.PINBlock...)
 		m.SecurityInfo = PINSecurityInfo

@@ -64,11 +64,14 @@ lint: fmt-check
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: keystroke-to-frame benchmarks, pos --demo start-up time, and the
+## bench: keystroke-to-frame and PIN-Confirm-to-approval benchmarks, card
+## inserted to PAN known through pcscd, pos --demo start-up time, and the
 ## posserver load test (N = 1, 100, 1000 terminals on SQLite and PostgreSQL,
 ## next to pgbench TPC-B on the same machine), written to bench.md
 bench: build
+	@scripts/need-apt $(TEST_DEBS)
 	$(GO) test -run '^$$' -bench . -benchmem ./tui
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./devices/pcsc
 	./bin/posbench startup -n 10 -bin bin/pos
 	./bin/posbench wallets -n 1000
 	./bin/posserver loadtest -pg "$$(scripts/need-postgres)" -terminals 1,100,1000 -duration 10s -out bench.md

@@ -75,6 +75,17 @@ func TestChipCardThroughPCSC(t *testing.T) {
 			f.keys(tc.pin)
 			f.key(tea.KeyEnter)
 			f.waitFor(tc.want)
+			if tc.state == api.StateSuccess {
+				f.key(tea.KeyEnter)
+				f.waitFor("商户存根已打印")
+				f.key(tea.KeyEnter)
+				f.waitFor("顾客联已打印")
+				f.key(tea.KeyEnter)
+				f.waitFor("请选择支付通道")
+				if n := len(env.Printer.Printed()); n != 2 {
+					t.Fatalf("printed %d copies", n)
+				}
+			}
 			final := f.finish()
 			got := final.LastResult()
 			if got.State != tc.state || got.ResponseCode != tc.code || got.Entry != tc.entry || got.MaskedPAN != cards.Mask(tcard.PAN) {

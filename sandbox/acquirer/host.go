@@ -66,6 +66,7 @@ type Host struct {
 	seq       int
 	drop      int
 	dropRev   int
+	day       time.Time // the business day of the last request, for the daily settlement file
 	calls     int
 	reversals int
 	delay     time.Duration
@@ -188,6 +189,30 @@ func (h *Host) DropNext(n int) {
 	h.drop += n
 }
 
+// closeDay writes the settlement file of the day before when the first
+// request of a new business day comes (with SettlementDir set). Called
+// with h.mu held; the file is written aside, as WriteSettlement reads the
+// ledger under the lock.
+func (h *Host) closeDay() {
+	now := h.opts.Now()
+	y, m, d := now.Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, now.Location())
+	prev := h.day
+	h.day = today
+	if h.opts.SettlementDir == "" || prev.IsZero() || !today.After(prev) {
+		return
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		if path, err := h.WriteSettlement(prev); err != nil {
+			h.log.Error("daily settlement file", "day", prev.Format("2006-01-02"), "err", err)
+		} else {
+			h.log.Info("daily settlement file", "day", prev.Format("2006-01-02"), "path", path)
+		}
+	}()
+}
+
 // LoseNextReply is DropNext(1): the next request is booked and its answer lost.
 func (h *Host) LoseNextReply() { h.DropNext(1) }
 
@@ -280,6 +305,7 @@ func (h *Host) handle(raw []byte) ([]byte, time.Duration, bool) {
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.closeDay()
 	resp, answer := h.decide(req, raw)
 	h.log.Info("request", "req", req.String(), "rc", resp.ResponseCode)
 	switch {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -483,6 +484,19 @@ func TestSettlementFile(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path); string(got) != "terminal,trace,rrn,type,amount_fen,result\n" {
 		t.Fatalf("next day's file: %q", got)
+	}
+
+	// The host closes the day by itself: the first request of the next day
+	// writes the day before's file.
+	if err := os.Remove(filepath.Join(f.dir, SettlementFile(f.clk.Now()))); err != nil {
+		t.Fatal(err)
+	}
+	day := f.clk.Now()
+	f.clk.Add(24 * time.Hour)
+	sale(t, c, good, good.PIN, "000095", 100)
+	f.h.Close() // waits for the file
+	if got, err := os.ReadFile(filepath.Join(f.dir, SettlementFile(day))); err != nil || string(got) != want {
+		t.Fatalf("the day's file written at the next day's first request: %q, %v", got, err)
 	}
 }
 

@@ -201,8 +201,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		cmds = append(cmds, ping(o, o.pingEvery(), c.acks))
 		if c.LinkUp && !wasUp {
-			// Back online: limits may have changed while we were away.
+			// Back online: limits may have changed while we were away, and a
+			// sign-on that failed for want of the server can be done now.
 			cmds = append(cmds, c.fetchInfo())
+			if !c.signedOn() {
+				cmds = append(cmds, c.signOnNow())
+			}
 		}
 		return m, tea.Batch(cmds...)
 	case clockMsg:

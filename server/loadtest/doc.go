@@ -8,7 +8,9 @@
 //     Alipay or WeChat Pay stand-in (alternately), and long-polls the order
 //     until the wallet's asynchronous notification has made it SUCCESS;
 //   - a card sale sends the stand-in bank's approved test card with its PIN
-//     encrypted under the terminal's master key, and gets SUCCESS back.
+//     block under the terminal's PIN working key (every terminal signs on
+//     first) and gets SUCCESS back, after posserver's MACed 0200/0210 with
+//     the acquirer host on a loopback socket.
 //
 // A sale's latency runs from its first request until the terminal sees
 // SUCCESS. Every terminal makes its TLS handshake (a ping) before the clock

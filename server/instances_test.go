@@ -473,3 +473,33 @@ func TestNotificationAfterChangeElsewhere(t *testing.T) {
 		t.Fatalf("%v notifications counted duplicate, want 1", d)
 	}
 }
+
+// A terminal that signs on again through one instance is served by the
+// other at once: its MAC under the new key is checked against the keys in
+// the database, the other instance's bank link drops the keys it held, and
+// the answer carries the MAC of the new key.
+func TestSignOnThroughOneInstanceSellThroughTheOther(t *testing.T) {
+	p := newPair(t, nil)
+	ctx := context.Background()
+	a, b := p.client("T1", 0), p.client("T1", 1) // signed on through A
+	sale := func(c *channels.Client, trace string) {
+		t.Helper()
+		o, err := c.CardSale(ctx, channels.NewRequestID(), cardSaleWith(t, p.card["T1"], "approved", "123456", trace, 100))
+		if err != nil || o.State != api.StateSuccess {
+			t.Fatalf("sale %s: %+v, %v", trace, o, err)
+		}
+	}
+	sale(b, "000001") // B has never seen T1's keys: it reads them
+	res, err := a.CardSignOn(ctx, "000002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.card["T1"].Install(res); err != nil { // new keys, shared by both clients
+		t.Fatal(err)
+	}
+	sale(b, "000003") // B still holds the old keys, within their cache time
+	sale(a, "000004")
+	if n := p.bank.Calls(); n != 3 {
+		t.Fatalf("the bank saw %d sales", n)
+	}
+}

@@ -240,7 +240,7 @@ func TestSweepReversesUnknownCardSale(t *testing.T) {
 		if got.State != api.StateClosed || got.Reason != api.ReasonReversed {
 			t.Fatalf("after the sweep: %+v", got)
 		}
-		if l := r.bank.Ledger(); len(l) != 1 || !l[0].Reversed || r.bank.Reversals() != 1 {
+		if l := r.bank.Ledger(); len(l) != 1 || !l[0].Reversed || l[0].Charged() != 0 || r.bank.Reversals() != 1 {
 			t.Fatalf("the bank: %+v, %d reversals", l, r.bank.Reversals())
 		}
 		if h := r.history(o.ID); !sameStates(h, []api.State{api.StateCreated, api.StateUnknown, api.StateClosed}) {

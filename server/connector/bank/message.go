@@ -114,7 +114,9 @@ func amountMandatory(mti, proc string) bool {
 func FromISO(msg *iso8583.Message) (*Message, error) {
 	var m Message
 	if err := msg.Unmarshal(&m); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		// Not err's text: a parse error can quote the field (a card number
+		// in field 2 of an echoed answer).
+		return nil, fmt.Errorf("%w: a field does not fit the message spec", ErrMalformed)
 	}
 	m.TerminalID, m.MerchantID = strings.TrimRight(m.TerminalID, " "), strings.TrimRight(m.MerchantID, " ")
 	return &m, nil

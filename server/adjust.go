@@ -76,6 +76,12 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 		return 0, nil, notAdjustable("a void undoes the whole sale of %d fen, not %d fen", orig.Amount, req.Amount)
 	}
 	now := s.now()
+	origDate := acquirerDate(orig)
+	if kind == api.KindCardVoid && origDate != now.In(cst).Format("0102") {
+		// The acquirer's day, not the server's: it closes its batch at
+		// midnight China Standard Time.
+		return 0, nil, notAdjustable("%v", store.ErrNotToday)
+	}
 	o, replay, err := s.st.CreateAdjustment(ctx, store.NewAdjustment{
 		ID: "adj" + strings.ToLower(rand.Text()), TerminalID: t.ID, RequestID: rid, Kind: kind, Trace: req.Trace,
 		RequestHash: requestHash(string(kind), req.Original, strconv.FormatInt(req.Amount, 10), masked, req.Trace),
@@ -99,7 +105,7 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 	}
 	a := connector.CardAdjustment{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace, Amount: o.Amount,
 		PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2, Entry: req.Entry, CardSeq: req.CardSeq, ICC: icc,
-		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: orig.CreatedAt.In(cst).Format("0102")}
+		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: origDate}
 	cctx, cancel := s.callCtx(ctx)
 	start := time.Now()
 	var res connector.SaleResult
@@ -181,16 +187,16 @@ func (s *Server) sweepAdjustments(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
 	for _, o := range due {
 		if _, err := s.reverseAdjustment(ctx, o); err != nil && !errors.Is(err, store.ErrStale) {
+			// Not an error of the sweep: reverseAdjustment put it off.
 			s.metrics.Sweep("deferred")
 			s.log.Warn("could not reverse; will try again", "id", o.ID, "terminal", o.TerminalID, "err", err)
 			continue
 		}
 		s.metrics.Sweep("reversed")
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // cardBalance is POST /v1/card/balance (余额查询). It moves no money, so it

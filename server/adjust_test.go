@@ -150,3 +150,19 @@ func TestCardBalance(t *testing.T) {
 		}
 	})
 }
+
+// A refund names its sale by the acquirer's date of it (field 13), which
+// may be the day after the server journaled it.
+func TestAcquirerDate(t *testing.T) {
+	late := time.Date(2026, 12, 31, 15, 59, 59, 0, time.UTC) // 23:59:59 CST
+	o := api.Order{UpdatedAt: late, TradeNo: cardTradeNo("0101", "270101000001")}
+	if got := acquirerDate(o); got != "0101" {
+		t.Fatalf("with the acquirer's date: %s", got)
+	}
+	if got := acquirerDate(api.Order{UpdatedAt: late}); got != "1231" {
+		t.Fatalf("without it, the answer's time in CST: %s", got)
+	}
+	if cardTradeNo("", "x") != "" || cardTradeNo("0101", "") != "" {
+		t.Fatal("a trade number needs both the date and the RRN")
+	}
+}

@@ -68,6 +68,7 @@ func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
 	switch {
 	case err == nil && res.Approved():
 		c.To, c.ResponseCode, c.AuthCode, c.RRN, c.Batch = api.StateSuccess, res.ResponseCode, res.AuthCode, res.RRN, res.Batch
+		c.TradeNo = cardTradeNo(res.Date, res.RRN)
 	case err == nil:
 		result = "declined"
 		c.To, c.Reason, c.ResponseCode = api.StateFailed, api.ReasonDeclined, res.ResponseCode
@@ -118,6 +119,9 @@ func checkCardData(trace, pan, expiry, track2, entry, cardSeq, iccHex string) ([
 	case cards.EntryChip, cards.EntrySwipe, cards.EntryContactless:
 	default:
 		return nil, badRequest("entry %q is not chip, swipe or contactless", entry)
+	}
+	if len(track2) > 37 { // ISO 7813: track 2 holds at most 37 characters
+		return nil, badRequest("track 2 is longer than a stripe holds")
 	}
 	if track2 != "" {
 		p, rest, ok := strings.Cut(strings.ReplaceAll(track2, "D", "="), "=")
@@ -185,8 +189,12 @@ func (s *Server) cardSignOn(r *http.Request, t *terminal) (int, any, error) {
 	s.metrics.ChannelCall(string(api.Card), "signon", outcome(err), time.Since(start))
 	if err != nil {
 		s.log.Warn("card sign-on failed", "terminal", t.ID, "trace", req.Trace, "err", err)
-		return 0, nil, &api.Error{Status: http.StatusBadGateway, Code: api.CodeChannelError,
-			Message: "the bank did not sign the terminal on: " + err.Error()}
+		msg := "the bank did not answer the sign-on; try again"
+		var d *bank.DeclinedError
+		if errors.As(err, &d) {
+			msg = "the bank refused the sign-on: " + bank.Text(d.Code, false) + " (" + d.Code + ")"
+		}
+		return 0, nil, &api.Error{Status: http.StatusBadGateway, Code: api.CodeChannelError, Message: msg}
 	}
 	at := s.now()
 	if err := s.opts.Keys.SaveCardKeys(context.WithoutCancel(ctx), t.ID, res.PINKey, res.MACKey, at); err != nil {
@@ -209,12 +217,8 @@ func (s *Server) checkCardMAC(ctx context.Context, tid string, data []byte, macH
 			Message: "the card request has no MAC (16 hex digits); sign on (签到) and try again"}
 	}
 	for _, fresh := range []bool{false, true} {
-		if fresh {
-			// The bank link may hold the stale keys too.
-			if f, ok := s.opts.Acquirer.(interface{ Forget(string) }); ok {
-				f.Forget(tid)
-			}
-		}
+		// A fresh read also puts the new keys in the cache the bank link
+		// and the answers' MACs use.
 		_, mk, err := s.opts.Keys.CardKeys(ctx, tid, fresh)
 		if errors.Is(err, ErrNoCardKeys) {
 			return &api.Error{Status: http.StatusConflict, Code: api.CodeSignOnRequired,
@@ -281,4 +285,25 @@ func (s *Server) cardMAC(ctx context.Context, tid string, data []byte) (string, 
 	}
 	sum := k.Compute(data)
 	return strings.ToUpper(hex.EncodeToString(sum[:])), nil
+}
+
+// cardTradeNo is a card sale's transaction number at the acquirer, as a
+// refund or void names its original: the acquirer's date (field 13, MMDD)
+// and the RRN, "MMDD/RRN". The date is the acquirer's, not ours: a sale
+// journaled at 23:59:59 may be booked the next day.
+func cardTradeNo(date, rrn string) string {
+	if len(date) != 4 || rrn == "" {
+		return ""
+	}
+	return date + "/" + rrn
+}
+
+// acquirerDate is the acquirer's date of a card sale (MMDD): from its
+// trade number, or for a sale recorded before trade numbers were kept,
+// the time it was answered in China Standard Time.
+func acquirerDate(o api.Order) string {
+	if d, _, ok := strings.Cut(o.TradeNo, "/"); ok && len(d) == 4 {
+		return d
+	}
+	return o.UpdatedAt.In(cst).Format("0102")
 }

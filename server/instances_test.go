@@ -499,7 +499,18 @@ func TestSignOnThroughOneInstanceSellThroughTheOther(t *testing.T) {
 	}
 	sale(b, "000003") // B still holds the old keys, within their cache time
 	sale(a, "000004")
-	if n := p.bank.Calls(); n != 3 {
+	// Once B's cache time is over, B reads the keys again by itself: its
+	// bank link must sign with the new ones too.
+	res, err = a.CardSignOn(ctx, "000005")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.card["T1"].Install(res); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(workingKeyTTL + 100*time.Millisecond)
+	sale(b, "000006")
+	if n := p.bank.Calls(); n != 4 {
 		t.Fatalf("the bank saw %d sales", n)
 	}
 }

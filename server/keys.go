@@ -132,10 +132,11 @@ func (k *Keyring) SaveCardKeys(ctx context.Context, terminalID string, pin, mac 
 	return nil
 }
 
-// BankLookup gives a bank link the working keys of a terminal that signed
-// on through another link (bank.Config.Lookup).
+// BankLookup gives a bank link a terminal's working keys
+// (bank.Config.Lookup): the keyring's, cached for workingKeyTTL, so a
+// sign-on through another instance reaches this one's link within that.
 func (k *Keyring) BankLookup(ctx context.Context, terminalID string) (bank.WorkingKeys, bool, error) {
-	pin, mac, err := k.CardKeys(ctx, terminalID, true)
+	pin, mac, err := k.CardKeys(ctx, terminalID, false)
 	if errors.Is(err, ErrNoCardKeys) {
 		return bank.WorkingKeys{}, false, nil
 	}

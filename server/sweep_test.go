@@ -411,3 +411,27 @@ func TestSweepFindsOrderClosedAtWallet(t *testing.T) {
 		}
 	})
 }
+
+// A reversal the bank answers with anything but 00 is no reversal: the sale
+// stays UNKNOWN and the reversal is sent again.
+func TestSweepRetriesRefusedReversal(t *testing.T) {
+	onSQLite(t, nil, func(t *testing.T, r *rig) {
+		r.bank.LoseNextReply()
+		o, err := r.sell(r.cardSale("approved", "123456", "T1", "000001", 700))
+		if err != nil || o.State != api.StateUnknown {
+			t.Fatalf("lost reply: %+v, %v", o, err)
+		}
+		r.bank.FailNextReversals(1, "96")
+		r.clock.Advance(unknownRetry + time.Second)
+		r.sweep()
+		if got := r.get(o.ID); got.State != api.StateUnknown || r.bank.Ledger()[0].Reversed {
+			t.Fatalf("after a refused reversal: %+v, bank %+v", got, r.bank.Ledger())
+		}
+		r.clock.Advance(backoff(0) + time.Second)
+		r.sweep()
+		got := r.wait("T1", api.Order{ID: o.ID})
+		if got.State != api.StateClosed || got.Reason != api.ReasonReversed || !r.bank.Ledger()[0].Reversed || r.bank.Reversals() != 1 {
+			t.Fatalf("after the second try: %+v, bank %+v", got, r.bank.Ledger())
+		}
+	})
+}

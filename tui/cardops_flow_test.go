@@ -147,7 +147,10 @@ func TestSupervisorPasswordGuardsVoids(t *testing.T) {
 	}
 	f.keys("000000")
 	f.key(tea.KeyEnter)
-	f.waitFor("主管密码连续错误，已返回菜单", "主菜单")
+	f.waitFor("主管密码连续错误，已锁定 5 分钟", "主菜单")
+	// Coming back does not start the count again.
+	f.keys("2")
+	f.waitFor("前不能撤销或退货")
 	f.finish()
 	if n := len(env.Bank.Host.Ledger()); n != 1 {
 		t.Fatalf("the bank saw %d transactions, want the sale only", n)

@@ -52,6 +52,11 @@ type Common struct {
 	Width   int
 	Height  int
 
+	// Wrong supervisor passwords in a row, and until when the supervisor
+	// screen is locked after too many.
+	supFails  int
+	supLocked time.Time
+
 	// Card sign-on (签到): whether one is out, and how the last one went.
 	signingOn  bool
 	signOnErr  error

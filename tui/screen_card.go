@@ -89,8 +89,9 @@ func (s *cardPrompt) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s.cardEvent(msg.ev)
 	case signOnMsg:
 		s.hint = s.keyProblem()
-		if ev := s.held; ev != nil && s.hint == "" {
-			s.held = nil
+		ev := s.held
+		s.held = nil // taken now, or never: the sign-on failed
+		if ev != nil && s.hint == "" {
 			return s.cardEvent(*ev)
 		}
 	}

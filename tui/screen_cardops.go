@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -12,27 +13,38 @@ import (
 	"github.com/multipos/multipos/server/api"
 )
 
-// maxSupervisorTries is how many wrong supervisor passwords send the
-// cashier back to the menu.
-const maxSupervisorTries = 3
+// maxSupervisorTries is how many wrong supervisor passwords in a row lock
+// the supervisor screen for supervisorLockout: leaving and coming back does
+// not start the count again.
+const (
+	maxSupervisorTries = 3
+	supervisorLockout  = 5 * time.Minute
+)
 
 // supervisor asks for the supervisor password (主管密码) before a void or
 // refund, as bank POS do: money going back to a card needs a second person.
 type supervisor struct {
-	c     *Common
-	menu  *menu
-	kind  api.Kind
-	pw    []byte
-	tries int
-	hint  string
+	c    *Common
+	menu *menu
+	kind api.Kind
+	pw   []byte
+	hint string
 }
 
 func newSupervisor(c *Common, m *menu, kind api.Kind) *supervisor {
 	s := &supervisor{c: c, menu: m, kind: kind, pw: make([]byte, 0, 12)}
-	if c.opts.SupervisorPassword == "" {
+	switch {
+	case c.opts.SupervisorPassword == "":
 		s.hint = c.t("sup.none")
+	case s.locked():
+		s.hint = c.tf("sup.lockeduntil", c.supLocked.In(c.Clock.Location()).Format("15:04:05"))
 	}
 	return s
+}
+
+// locked reports whether too many wrong passwords lock the screen now.
+func (s *supervisor) locked() bool {
+	return s.c.opts.Now().Before(s.c.supLocked)
 }
 
 func (s *supervisor) Name() string { return "supervisor" }
@@ -60,7 +72,7 @@ func (s *supervisor) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	case key.Matches(k, c.Keys.Cancel):
 		s.wipe()
 		return s.menu, nil
-	case c.opts.SupervisorPassword == "":
+	case c.opts.SupervisorPassword == "" || s.locked():
 		return s, nil
 	case key.Matches(k, c.Keys.Delete):
 		if len(s.pw) > 0 {
@@ -71,16 +83,19 @@ func (s *supervisor) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		good := subtle.ConstantTimeCompare(s.pw, []byte(c.opts.SupervisorPassword)) == 1
 		s.wipe()
 		if good {
+			c.supFails = 0
 			p := c.newPayment(api.Card)
 			p.kind = s.kind
 			return newOrigTrace(c, p, s.menu), nil
 		}
-		s.tries++
-		if s.tries >= maxSupervisorTries {
+		c.supFails++
+		if c.supFails >= maxSupervisorTries {
+			c.supFails = 0
+			c.supLocked = c.opts.Now().Add(supervisorLockout)
 			c.Flash = c.t("sup.locked")
 			return s.menu, nil
 		}
-		s.hint = c.tf("sup.wrong", maxSupervisorTries-s.tries)
+		s.hint = c.tf("sup.wrong", maxSupervisorTries-c.supFails)
 	default:
 		if d := digitOf(k); d >= 0 && len(s.pw) < cap(s.pw) {
 			s.pw = append(s.pw, byte('0'+d))

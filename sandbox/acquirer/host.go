@@ -66,6 +66,8 @@ type Host struct {
 	seq       int
 	drop      int
 	dropRev   int
+	failRev   int       // reversals to refuse, with failCode
+	failCode  string    // e.g. "96"
 	day       time.Time // the business day of the last request, for the daily settlement file
 	calls     int
 	reversals int
@@ -224,6 +226,15 @@ func (h *Host) DropNextReversals(n int) {
 	h.dropRev += n
 }
 
+// FailNextReversals makes the host answer the next n reversals with code
+// (e.g. 96, system malfunction) without undoing anything: the
+// terminal must take that as no reversal and send it again.
+func (h *Host) FailNextReversals(n int, code string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failRev, h.failCode = n, code
+}
+
 // Calls is how many financial requests (sales, voids, refunds, balance
 // inquiries) with a valid MAC reached the host, repeats included.
 func (h *Host) Calls() int {
@@ -315,7 +326,7 @@ func (h *Host) handle(raw []byte) ([]byte, time.Duration, bool) {
 	case req.MTI == bank.MTIReversal && h.dropRev > 0:
 		h.dropRev--
 		answer = false
-	case req.MTI == bank.MTIReversal && answer:
+	case req.MTI == bank.MTIReversal && answer && resp.ResponseCode == CodeApproved:
 		h.reversals++
 	}
 	delay := h.delay
@@ -382,6 +393,10 @@ func (h *Host) decide(req *bank.Message, raw []byte) (*bank.Message, bool) {
 		h.balance(req, resp, k)
 	case req.MTI == bank.MTIRefund && req.ProcCode == bank.ProcRefund:
 		h.refund(req, resp, k)
+	case req.MTI == bank.MTIReversal && h.failRev > 0:
+		h.failRev--
+		resp.ResponseCode = h.failCode
+		return resp, true // not kept: the repeat must be decided again
 	case req.MTI == bank.MTIReversal:
 		h.reverse(req, resp)
 	default:

@@ -151,6 +151,7 @@ type SaleResult struct {
 	AuthCode     string // field 38
 	RRN          string // field 37, retrieval reference number
 	Batch        string
+	Date         string // field 13, MMDD: the acquirer's date of the sale, which a refund names it by
 }
 
 // Approved reports whether the sale was approved.

@@ -16,7 +16,7 @@ import (
 var (
 	ErrNotAdjustable = errors.New("the original is not an approved card sale of this terminal")
 	ErrVoided        = errors.New("the sale is already voided, or a void of it is in progress")
-	ErrNotToday      = errors.New("only a sale of today's batch can be voided; refund it instead")
+	ErrNotToday      = errors.New("only a sale of today can be voided; refund it instead")
 	ErrRefunded      = errors.New("the sale has refunds: it can no longer be voided")
 	ErrOverRefund    = errors.New("the refunds would exceed the sale's amount")
 )
@@ -33,7 +33,7 @@ type NewAdjustment struct {
 	Amount      int64 // fen; a void's is the sale's whole amount
 	MaskedPAN   string
 	Entry       string
-	Day         string
+	Day         string // the server's business day, as transactions.day
 	At          time.Time
 	CheckAfter  time.Time // when the sweeper looks at it if it is never answered
 }
@@ -88,11 +88,11 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 		lock = " FOR UPDATE"
 	}
 	var (
-		term, kind, state, day string
-		amount                 int64
+		term, kind, state string
+		amount            int64
 	)
-	err = tx.QueryRowContext(ctx, s.q(`SELECT terminal_id, kind, state, day, amount FROM transactions WHERE id = ?`+lock), n.OriginalID).
-		Scan(&term, &kind, &state, &day, &amount)
+	err = tx.QueryRowContext(ctx, s.q(`SELECT terminal_id, kind, state, amount FROM transactions WHERE id = ?`+lock), n.OriginalID).
+		Scan(&term, &kind, &state, &amount)
 	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		return api.Order{}, false, ErrNotAdjustable
 	}
@@ -118,8 +118,6 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 		return api.Order{}, false, ErrVoided
 	case n.Kind == api.KindCardVoid && refunds > 0:
 		return api.Order{}, false, ErrRefunded
-	case n.Kind == api.KindCardVoid && day != n.Day:
-		return api.Order{}, false, ErrNotToday
 	case n.Kind == api.KindCardVoid:
 		n.Amount = amount
 	case n.Kind == api.KindCardRefund && refunded+n.Amount > amount:

@@ -32,9 +32,11 @@ type Config struct {
 	Timeout   time.Duration // per request when ctx has no deadline; 0 = 30 s
 	// DialTimeout bounds the TCP connect; 0 = 10 s.
 	DialTimeout time.Duration
-	// Lookup finds the working keys of a terminal that signed on through
-	// another link (another posserver instance, or before a restart); nil,
-	// or false, means the terminal must sign on first.
+	// Lookup gives the working keys of a terminal, which may have signed
+	// on through another link (another posserver instance, or before a
+	// restart); it is asked at every message, so it should cache. false
+	// means the terminal must sign on first. Without Lookup, the link uses
+	// the keys of its own sign-ons (SignOn, SetTerminalKeys).
 	Lookup func(ctx context.Context, terminalID string) (WorkingKeys, bool, error)
 	// OnError receives connection-level errors (broken frames, unmatched
 	// replies). They never contain card data from this package, but the
@@ -107,6 +109,26 @@ var ErrLinkDown = errors.New("bank: the link to the host is down")
 // Dial connects to the host. It does not sign on. When the link drops
 // later, the next request dials again.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	c := newClient(cfg)
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.conn = conn
+	return c, nil
+}
+
+// Open is Dial for a server that must start while the host is away: the
+// first connect's error is returned with a usable client, which dials
+// again at each request until the host answers.
+func Open(ctx context.Context, cfg Config) (*Client, error) {
+	c := newClient(cfg)
+	conn, err := c.dial(ctx)
+	c.conn = conn
+	return c, err
+}
+
+func newClient(cfg Config) *Client {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
@@ -116,13 +138,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.OnError == nil {
 		cfg.OnError = func(error) {}
 	}
-	c := &Client{cfg: cfg, keys: map[string]linkKeys{}}
-	conn, err := c.dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c.conn = conn
-	return c, nil
+	return &Client{cfg: cfg, keys: map[string]linkKeys{}}
 }
 
 func (c *Client) dial(ctx context.Context) (*connection.Connection, error) {
@@ -153,10 +169,12 @@ func (c *Client) link(ctx context.Context) (*connection.Connection, error) {
 	if c.closed {
 		return nil, fmt.Errorf("%w: client closed", ErrLinkDown)
 	}
-	select {
-	case <-c.conn.Done():
-	default:
-		return c.conn, nil
+	if c.conn != nil {
+		select {
+		case <-c.conn.Done():
+		default:
+			return c.conn, nil
+		}
 	}
 	conn, err := c.dial(ctx)
 	if err != nil {
@@ -166,12 +184,26 @@ func (c *Client) link(ctx context.Context) (*connection.Connection, error) {
 	return conn, nil
 }
 
+// drop retires conn: the next request dials a new connection at once, and
+// conn is closed aside (closing waits for the requests still on it).
+func (c *Client) drop(conn *connection.Connection) {
+	c.connMu.Lock()
+	if c.conn == conn {
+		c.conn = nil
+	}
+	c.connMu.Unlock()
+	go func() { _ = conn.Close() }()
+}
+
 // Close closes the connection, waiting for requests in flight.
 func (c *Client) Close() error {
 	c.connMu.Lock()
 	c.closed = true
 	conn := c.conn
 	c.connMu.Unlock()
+	if conn == nil {
+		return nil
+	}
 	return conn.Close()
 }
 
@@ -191,14 +223,6 @@ func (c *Client) SetTerminalKeys(terminalID string, k WorkingKeys) error {
 	c.keys[terminalID] = linkKeys{mac: mk, pik: append([]byte(nil), k.PIN...)}
 	c.mu.Unlock()
 	return nil
-}
-
-// Forget drops a terminal's keys from memory, so the next request looks
-// them up again (Config.Lookup): another link may have signed it on since.
-func (c *Client) Forget(terminalID string) {
-	c.mu.Lock()
-	delete(c.keys, terminalID)
-	c.mu.Unlock()
 }
 
 // PINKey is Config.Terminal's PIN working key from the last sign-on (nil
@@ -235,29 +259,28 @@ func (c *Client) SignOnTerminal(ctx context.Context, t Terminal, tmk []byte, tra
 	return keys, append([]byte(nil), resp.Field62...), c.SetTerminalKeys(t.TerminalID, keys)
 }
 
-// macKey returns the MAC key for a terminal's messages, looking it up when
-// this link has none.
+// macKey returns the MAC key for a terminal's messages. With a Lookup, the
+// keys are asked there every time: they are the server's, which a sign-on
+// through another instance can change at any moment, and the lookup keeps
+// its own short cache. Without one, the keys of this link's sign-ons.
 func (c *Client) macKey(ctx context.Context, terminalID string) (*MACKey, error) {
+	if c.cfg.Lookup != nil {
+		wk, found, err := c.cfg.Lookup(ctx, terminalID)
+		if err != nil {
+			return nil, fmt.Errorf("bank: working keys of terminal %s: %w", terminalID, err)
+		}
+		if !found {
+			return nil, ErrNotSignedOn
+		}
+		return NewMACKey(wk.MAC)
+	}
 	c.mu.RLock()
 	k, ok := c.keys[terminalID]
 	c.mu.RUnlock()
-	if ok {
-		return k.mac, nil
-	}
-	if c.cfg.Lookup == nil {
+	if !ok {
 		return nil, ErrNotSignedOn
 	}
-	wk, found, err := c.cfg.Lookup(ctx, terminalID)
-	if err != nil {
-		return nil, fmt.Errorf("bank: working keys of terminal %s: %w", terminalID, err)
-	}
-	if !found {
-		return nil, ErrNotSignedOn
-	}
-	if err := c.SetTerminalKeys(terminalID, wk); err != nil {
-		return nil, err
-	}
-	return c.macKey(ctx, terminalID)
+	return k.mac, nil
 }
 
 // IssueKeys implements connector.KeyIssuer: an 0800 for the terminal.
@@ -352,6 +375,10 @@ func (c *Client) Exchange(ctx context.Context, req *Message) (*Message, error) {
 	}
 	switch {
 	case errors.Is(err, connection.ErrSendTimeout):
+		// A link that keeps quiet for a whole timeout is as good as dead
+		// (a host or a NAT that dropped it silently sends nothing back):
+		// the next request dials afresh rather than wait on it again.
+		c.drop(conn)
 		return nil, ErrTimeout
 	case errors.Is(err, connection.ErrConnectionClosed) && raw == nil:
 		// Closed before or while we waited: the request may have gone out.
@@ -412,7 +439,7 @@ func (c *Client) Sale(ctx context.Context, s connector.Sale) (connector.SaleResu
 	if err != nil {
 		return connector.SaleResult{}, err
 	}
-	res := connector.SaleResult{ResponseCode: resp.ResponseCode, AuthCode: resp.AuthCode, RRN: resp.RRN}
+	res := connector.SaleResult{ResponseCode: resp.ResponseCode, AuthCode: resp.AuthCode, RRN: resp.RRN, Date: resp.LocalDate}
 	if len(resp.Field60) >= 8 {
 		res.Batch = resp.Field60[2:8]
 	}
@@ -442,8 +469,18 @@ func (c *Client) Reverse(ctx context.Context, r connector.Reversal) error {
 		Currency:      CurrencyCNY,
 		Field60:       typ + c.cfg.Terminal.Batch,
 	})
-	_, err := c.Exchange(ctx, req)
-	return err
+	resp, err := c.Exchange(ctx, req)
+	if err != nil {
+		return err
+	}
+	if resp.ResponseCode != "00" {
+		// Only an approved 0410 (whose MAC Exchange checked) says the
+		// host undid it or never had it; any other answer leaves the
+		// outcome open, and the reversal is sent again.
+		return fmt.Errorf("bank: reversal of trace %s answered %s (%s): %w", r.Trace, resp.ResponseCode,
+			Text(resp.ResponseCode, false), connector.ErrUnknownOutcome)
+	}
+	return nil
 }
 
 // Addr is the host's address, as configured.
@@ -454,6 +491,9 @@ func (c *Client) Addr() string { return c.cfg.Addr }
 func (c *Client) Online() bool {
 	c.connMu.Lock()
 	defer c.connMu.Unlock()
+	if c.conn == nil {
+		return false
+	}
 	select {
 	case <-c.conn.Done():
 		return false
@@ -477,7 +517,7 @@ func (c *Client) result(ctx context.Context, req *Message) (connector.SaleResult
 	if err != nil {
 		return connector.SaleResult{}, err
 	}
-	res := connector.SaleResult{ResponseCode: resp.ResponseCode, AuthCode: resp.AuthCode, RRN: resp.RRN}
+	res := connector.SaleResult{ResponseCode: resp.ResponseCode, AuthCode: resp.AuthCode, RRN: resp.RRN, Date: resp.LocalDate}
 	if len(resp.Field60) >= 8 {
 		res.Batch = resp.Field60[2:8]
 	}

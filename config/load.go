@@ -99,6 +99,7 @@ type serverFile struct {
 	NotifyListen     string                    `toml:"notify_listen"`
 	Alipay           *Alipay                   `toml:"alipay"`
 	WeChat           *WeChat                   `toml:"wechat"`
+	Bank             *Bank                     `toml:"bank"`
 }
 
 func parseServer(path, data string) (Server, error) {
@@ -120,7 +121,7 @@ func parseServer(path, data string) (Server, error) {
 	}
 	s.Listen, s.OpsListen, s.DB, s.PKIDir, s.Hosts = f.Listen, f.OpsListen, f.DB, f.PKIDir, f.Hosts
 	s.PublicURL, s.QRTTL, s.RequestRetention = f.PublicURL, f.QRTTL, f.RequestRetention
-	s.NotifyListen, s.Alipay, s.WeChat = f.NotifyListen, f.Alipay, f.WeChat
+	s.NotifyListen, s.Alipay, s.WeChat, s.Bank = f.NotifyListen, f.Alipay, f.WeChat, f.Bank
 	for _, l := range []struct {
 		raw   map[string]toml.Primitive
 		rules map[string]ChannelRule

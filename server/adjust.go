@@ -101,7 +101,10 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 	case err != nil:
 		return 0, nil, err
 	case replay:
-		return http.StatusCreated, o, nil // as it stands: final, or still being resolved
+		// The first call may still be at the bank: answer with its outcome,
+		// as a sale's replay does, or as it stands when that takes longer
+		// than a call may (then it is UNKNOWN to the terminal, and resolved).
+		return http.StatusCreated, s.settledAdjustment(ctx, o), nil
 	}
 	a := connector.CardAdjustment{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace, Amount: o.Amount,
 		PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2, Entry: req.Entry, CardSeq: req.CardSeq, ICC: icc,
@@ -147,6 +150,23 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 	s.log.Info("card "+op, "id", o.ID, "terminal", t.ID, "trace", o.Trace, "original", orig.ID, "amount", o.Amount,
 		"state", string(o.State), "rc", o.ResponseCode)
 	return http.StatusCreated, o, nil
+}
+
+// settledAdjustment waits, within a channel call's time, for an adjustment
+// to leave CREATED, and returns it as it then stands.
+func (s *Server) settledAdjustment(ctx context.Context, o api.Order) api.Order {
+	deadline := time.Now().Add(s.opts.ChannelTimeout)
+	for o.State == api.StateCreated && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return o
+		case <-time.After(20 * time.Millisecond):
+		}
+		if n, err := s.st.Adjustment(ctx, o.ID); err == nil {
+			o = n
+		}
+	}
+	return o
 }
 
 func notAdjustable(format string, args ...any) error {

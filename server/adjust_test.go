@@ -166,3 +166,50 @@ func TestAcquirerDate(t *testing.T) {
 		t.Fatal("a trade number needs both the date and the RRN")
 	}
 }
+
+// Repeats of one refund request sent at once all get the one refund, and
+// refunds racing for one sale never give back more than it took.
+func TestConcurrentRefunds(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		c := r.client("T1")
+		sale, err := r.sell(r.cardSale("approved", "123456", "T1", "000001", 1000))
+		if err != nil || sale.State != api.StateSuccess {
+			t.Fatalf("%+v, %v", sale, err)
+		}
+		rid := channels.NewRequestID()
+		same := make(chan api.Order, 4)
+		for i := range 4 {
+			go func() {
+				o, err := c.CardRefund(ctx, rid, adjustOf(t, sale, "approved", "000002", 600))
+				if err != nil {
+					t.Errorf("repeat %d: %v", i, err)
+				}
+				same <- o
+			}()
+		}
+		first := <-same
+		for range 3 {
+			if o := <-same; o.ID != first.ID || first.State != api.StateSuccess {
+				t.Fatalf("repeats of one request: %+v and %+v", first, o)
+			}
+		}
+		// 400 fen are left: of three refunds of 300 at once, one fits.
+		ok := make(chan bool, 3)
+		for i := range 3 {
+			go func() {
+				o, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "00001"+string(rune('0'+i)), 300))
+				ok <- err == nil && o.State == api.StateSuccess
+			}()
+		}
+		n := 0
+		for range 3 {
+			if <-ok {
+				n++
+			}
+		}
+		if n != 1 || r.bank.Ledger()[0].Refunded != 900 {
+			t.Fatalf("%d of the racing refunds went through; the bank refunded %d fen", n, r.bank.Ledger()[0].Refunded)
+		}
+	})
+}

@@ -72,17 +72,6 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
 	}
 	defer tx.Rollback()
-	var prevHash string
-	prev, err := scanAdjustmentWithHash(tx.QueryRowContext(ctx, s.q(`SELECT `+adjColumns+`, request_hash FROM card_adjustments
-		WHERE terminal_id = ? AND request_id = ?`), n.TerminalID, n.RequestID), &prevHash)
-	switch {
-	case err == nil && prevHash != n.RequestHash:
-		return api.Order{}, false, ErrRequestMismatch
-	case err == nil:
-		return prev, true, nil
-	case !errors.Is(err, ErrNotFound):
-		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
-	}
 	lock := ""
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE"
@@ -101,6 +90,11 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 	}
 	if term != n.TerminalID || api.Kind(kind) != api.KindCardSale || api.State(state) != api.StateSuccess {
 		return api.Order{}, false, ErrNotAdjustable
+	}
+	// The request is looked for after the sale's row is locked: a repeat
+	// sent while the first was being written then finds it.
+	if o, replay, err := s.adjustmentReplay(ctx, tx, n); replay || err != nil {
+		return o, replay, err
 	}
 	var voids, refunds int
 	var refunded int64
@@ -137,6 +131,9 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 	if rows, err := res.RowsAffected(); err != nil {
 		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
 	} else if rows == 0 {
+		if o, replay, err := s.adjustmentReplay(ctx, tx, n); replay || err != nil {
+			return o, replay, err
+		}
 		return api.Order{}, false, fmt.Errorf("store: terminal %s trace %s: %w", n.TerminalID, n.Trace, ErrTraceUsed)
 	}
 	o, err = scanAdjustment(tx.QueryRowContext(ctx, s.q(`SELECT `+adjColumns+` FROM card_adjustments WHERE id = ?`), n.ID))
@@ -147,6 +144,24 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
 	}
 	return o, false, nil
+}
+
+// adjustmentReplay finds an adjustment already made under n's request id:
+// replay when it is there with the same parameters, ErrRequestMismatch
+// when with others.
+func (s *Store) adjustmentReplay(ctx context.Context, tx *sql.Tx, n NewAdjustment) (api.Order, bool, error) {
+	var prevHash string
+	prev, err := scanAdjustmentWithHash(tx.QueryRowContext(ctx, s.q(`SELECT `+adjColumns+`, request_hash FROM card_adjustments
+		WHERE terminal_id = ? AND request_id = ?`), n.TerminalID, n.RequestID), &prevHash)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return api.Order{}, false, nil
+	case err != nil:
+		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
+	case prevHash != n.RequestHash:
+		return api.Order{}, false, ErrRequestMismatch
+	}
+	return prev, true, nil
 }
 
 func scanAdjustmentWithHash(row *sql.Row, hash *string) (api.Order, error) {

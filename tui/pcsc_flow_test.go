@@ -91,6 +91,13 @@ func TestChipCardThroughPCSC(t *testing.T) {
 			if got.State != tc.state || got.ResponseCode != tc.code || got.Entry != tc.entry || got.MaskedPAN != cards.Mask(tcard.PAN) {
 				t.Fatalf("result %+v", got)
 			}
+			// The chip's data went to the bank in field 55, and field 22 says
+			// how the card was read, with a PIN.
+			l := env.Bank.Host.Ledger()
+			wantMode := map[string]string{"chip": "051", "contactless": "071"}[tc.entry]
+			if len(l) != 1 || l[0].ICCBytes == 0 || l[0].EntryMode != wantMode {
+				t.Fatalf("the bank got %+v", l)
+			}
 			if strings.Contains(final.View(), tcard.PAN) {
 				t.Fatal("the screen shows the full card number")
 			}

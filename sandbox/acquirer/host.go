@@ -543,6 +543,7 @@ func (h *Host) book(req, resp *bank.Message, typ TxnType, orig string) {
 		Amount: req.Amount, MaskedPAN: bank.MaskPAN(req.PAN), ResponseCode: resp.ResponseCode,
 		Approved: resp.ResponseCode == CodeApproved, RRN: resp.RRN, AuthCode: resp.AuthCode,
 		Original: orig, At: now, Date: now.Format("0102"), cardID: cardID(req.PAN),
+		EntryMode: req.EntryMode, ICCBytes: len(req.ICCData),
 	}
 	h.byTrace[req.TerminalID+"|"+req.Trace] = len(h.ledger)
 	h.ledger = append(h.ledger, e)

@@ -38,6 +38,8 @@ type Entry struct {
 	Reversed     bool   // undone by an 0400
 	Voided       bool   // sales only: voided by an approved, unreversed void
 	Refunded     int64  // sales only: fen refunded so far
+	EntryMode    string // field 22 as received, e.g. 051 chip with PIN
+	ICCBytes     int    // length of the chip data in field 55 (0: none came)
 
 	cardID string // test card ID, to credit the card back without keeping its PAN
 }

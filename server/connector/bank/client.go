@@ -424,6 +424,16 @@ func checkAnswer(req, resp *Message) error {
 // SaleResult with its code, not an error; ErrUnknownOutcome (ErrTimeout)
 // means Reverse must follow.
 func (c *Client) Sale(ctx context.Context, s connector.Sale) (connector.SaleResult, error) {
+	t, card := c.cardholder(s)
+	req, err := t.NewSale(s.Trace, s.Amount, card)
+	if err != nil {
+		return connector.SaleResult{}, err
+	}
+	return c.result(ctx, req)
+}
+
+// cardholder is the terminal and the card of a sale or balance inquiry.
+func (c *Client) cardholder(s connector.Sale) (Terminal, Card) {
 	t := c.cfg.Terminal
 	t.TerminalID, t.MerchantID = s.TerminalID, s.MerchantID
 	card := Card{PAN: s.PAN, Expiry: s.Expiry, Track2: s.Track2, CardSeq: s.CardSeq, ICCData: s.ICC}
@@ -431,23 +441,12 @@ func (c *Client) Sale(ctx context.Context, s connector.Sale) (connector.SaleResu
 		card.PINBlock = s.PINBlock[:]
 	}
 	card.EntryMode = EntryMode(s.Entry, card.PINBlock != nil)
-	req, err := t.NewSale(s.Trace, s.Amount, card)
-	if err != nil {
-		return connector.SaleResult{}, err
-	}
-	resp, err := c.Exchange(ctx, req)
-	if err != nil {
-		return connector.SaleResult{}, err
-	}
-	res := connector.SaleResult{ResponseCode: resp.ResponseCode, AuthCode: resp.AuthCode, RRN: resp.RRN, Date: resp.LocalDate}
-	if len(resp.Field60) >= 8 {
-		res.Batch = resp.Field60[2:8]
-	}
-	return res, nil
+	return t, card
 }
 
-// Reverse implements connector.Acquirer with an 0400 for a purchase. Any
-// 0410 counts: the host answers it whether or not it had booked the sale.
+// Reverse implements connector.Acquirer with an 0400 for a sale (or, by
+// r.Kind, a void or refund). Only an approved 0410 counts: the host
+// approves it whether or not it had booked the original.
 func (c *Client) Reverse(ctx context.Context, r connector.Reversal) error {
 	if r.Amount <= 0 {
 		return errNoAmount
@@ -548,13 +547,7 @@ func (c *Client) Refund(ctx context.Context, a connector.CardAdjustment) (connec
 // Balance implements connector.CardServices with an 0200 balance inquiry.
 // It moves no money: a lost answer needs no reversal.
 func (c *Client) Balance(ctx context.Context, s connector.Sale) (connector.BalanceResult, error) {
-	t := c.cfg.Terminal
-	t.TerminalID, t.MerchantID = s.TerminalID, s.MerchantID
-	card := Card{PAN: s.PAN, Expiry: s.Expiry, Track2: s.Track2, CardSeq: s.CardSeq, ICCData: s.ICC}
-	if s.PINBlock != ([8]byte{}) {
-		card.PINBlock = s.PINBlock[:]
-	}
-	card.EntryMode = EntryMode(s.Entry, card.PINBlock != nil)
+	t, card := c.cardholder(s)
 	req, err := t.NewBalance(s.Trace, card)
 	if err != nil {
 		return connector.BalanceResult{}, err

@@ -12,6 +12,7 @@ require (
 	github.com/charmbracelet/x/exp/teatest v0.0.0-20251215102626-e0db08df7383
 	github.com/ebfe/scard v0.0.0-20230420082256-7db3f9b7c8a7
 	github.com/go-pay/gopay v1.5.123
+	github.com/google/gousb v1.1.3
 	github.com/jackc/pgx/v5 v5.7.6
 	github.com/mdp/qrterminal/v3 v3.2.1
 	github.com/moov-io/iso8583 v0.26.1

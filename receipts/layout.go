@@ -5,6 +5,7 @@ import (
 	"unicode"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/multipos/multipos/receipts/escpos"
 )
 
 // Widths are in terminal cells, as the TUI (lipgloss) measures them: CJK
@@ -93,22 +94,67 @@ func wrapPara(s string, w int) []string {
 	return lines
 }
 
+// line is one line of a receipt as text and as printed.
+type line struct {
+	text  string       // on text receipts: padded to its alignment
+	raw   string       // on paper: the content, aligned by the printer
+	align escpos.Align // on paper
+	bold  bool
+	big   bool   // double width and height on paper
+	qr    string // a QR code of this data on paper; no line on text receipts
+}
+
 // sheet accumulates the lines of one receipt.
 type sheet struct {
 	w     int
-	lines []string
+	lines []line
 }
 
-func (s *sheet) add(line string) { s.lines = append(s.lines, strings.TrimRight(line, " ")) }
+func (s *sheet) add(text string) {
+	text = strings.TrimRight(text, " ")
+	s.lines = append(s.lines, line{text: text, raw: text})
+}
 
-func (s *sheet) blank() { s.lines = append(s.lines, "") }
+// style marks the last n lines added.
+func (s *sheet) style(n int, bold, big bool) {
+	for i := max(0, len(s.lines)-n); i < len(s.lines); i++ {
+		s.lines[i].bold, s.lines[i].big = bold, big
+	}
+}
+
+func (s *sheet) blank() { s.add("") }
 
 func (s *sheet) rule(c string) { s.add(strings.Repeat(c, s.w)) }
 
-// center adds text centred, wrapped if it is wider than the paper.
-func (s *sheet) center(text string) {
+// center adds text centred, wrapped if it is wider than the paper, and
+// returns how many lines it took.
+func (s *sheet) center(text string) int {
+	lines := wrap(text, s.w)
+	for _, l := range lines {
+		s.lines = append(s.lines, line{text: strings.TrimRight(strings.Repeat(" ", (s.w-cells(l))/2)+l, " "), raw: l, align: escpos.Center})
+	}
+	return len(lines)
+}
+
+// title adds text centred in bold, at double size on paper where it fits
+// half the paper's width.
+func (s *sheet) title(text string) {
+	big := cells(text)*2 <= s.w
+	s.style(s.center(text), true, big)
+}
+
+// right adds a value flush right; big doubles it on paper when it fits.
+func (s *sheet) right(text string, big bool) {
+	text = clean(text)
+	big = big && cells(text)*2 <= s.w
 	for _, l := range wrap(text, s.w) {
-		s.add(strings.Repeat(" ", (s.w-cells(l))/2) + l)
+		s.lines = append(s.lines, line{text: strings.TrimRight(strings.Repeat(" ", s.w-cells(l))+l, " "), raw: l, align: escpos.Right, bold: true, big: big})
+	}
+}
+
+func (s *sheet) qr(data string) {
+	if data = clean(data); data != "" {
+		s.lines = append(s.lines, line{qr: data})
 	}
 }
 
@@ -123,12 +169,13 @@ func (s *sheet) banner(text, fill string) {
 	tw := cells(text)
 	if tw+2 > s.w {
 		s.rule(fill)
-		s.center(strings.TrimSpace(text))
+		s.style(s.center(strings.TrimSpace(text)), true, false)
 		s.rule(fill)
 		return
 	}
 	left := (s.w - tw) / 2
 	s.add(strings.Repeat(fill, left) + text + strings.Repeat(fill, s.w-tw-left))
+	s.style(1, true, false)
 }
 
 // para adds running text, wrapped.
@@ -158,4 +205,14 @@ func (s *sheet) field(label, value string) {
 	s.para(value)
 }
 
-func (s *sheet) String() string { return strings.Join(s.lines, "\n") + "\n" }
+func (s *sheet) String() string {
+	var b strings.Builder
+	for _, l := range s.lines {
+		if l.qr != "" {
+			continue
+		}
+		b.WriteString(l.text)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

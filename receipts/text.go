@@ -80,6 +80,11 @@ var typeNames = map[Type]label{Sale: {"消费", "SALE"}, Void: {"消费撤销", 
 // 20), every line ending in "\n", no line wider than width and none ending
 // in spaces. A card number that arrives unmasked is masked.
 func Text(r Receipt, width int) string {
+	return layout(r, width).String()
+}
+
+// layout lays the receipt out once for both text and paper.
+func layout(r Receipt, width int) *sheet {
 	if width < minWidth {
 		width = minWidth
 	}
@@ -94,10 +99,10 @@ func Text(r Receipt, width int) string {
 		demoBanner(s, lang)
 	}
 	if t, ok := channelTitles[r.Channel]; ok {
-		s.center(both(lang, t[0].zh, t[0].en))
+		s.title(both(lang, t[0].zh, t[0].en))
 		s.center(pick(lang, t[1]))
 	} else {
-		s.center(strings.ToUpper(clean(r.Channel)))
+		s.title(strings.ToUpper(clean(r.Channel)))
 	}
 	if r.Reprint {
 		s.banner(both(lang, "重打印", "REPRINT"), "=")
@@ -105,11 +110,11 @@ func Text(r Receipt, width int) string {
 	s.rule("-")
 	switch {
 	case r.Copy == MerchantCopy:
-		s.center(both(lang, "商户存根", "MERCHANT COPY"))
+		s.style(s.center(both(lang, "商户存根", "MERCHANT COPY")), true, false)
 	case r.Copy == CustomerCopy && card:
-		s.center(both(lang, "持卡人存根", "CARDHOLDER COPY"))
+		s.style(s.center(both(lang, "持卡人存根", "CARDHOLDER COPY")), true, false)
 	case r.Copy == CustomerCopy:
-		s.center(both(lang, "顾客联", "CUSTOMER COPY"))
+		s.style(s.center(both(lang, "顾客联", "CUSTOMER COPY")), true, false)
 	}
 	if r.Copy == MerchantCopy || r.Copy == CustomerCopy {
 		s.rule("-")
@@ -153,6 +158,7 @@ func Text(r Receipt, width int) string {
 	if card {
 		f(lAuth, v(r.AuthCode))
 		f(lRRN, v(r.RRN))
+		f(lOrderNo, v(r.OrderNo))
 	} else {
 		f(lOrderNo, r.OrderNo)
 		f(lTradeNo, r.TradeNo)
@@ -165,8 +171,14 @@ func Text(r Receipt, width int) string {
 	if r.Type == Void || r.Type == Refund {
 		sign = "-" // money back to the cardholder
 	}
-	f(lAmount, "RMB "+sign+r.Amount.Grouped())
+	s.para(lAmount.text(lang, width))
+	s.right("RMB "+sign+r.Amount.Grouped(), true)
 	s.rule("-")
+	if card {
+		s.qr(v(r.OrderNo))
+	} else {
+		s.qr(r.OrderNo)
+	}
 
 	if card {
 		if r.Copy == MerchantCopy {
@@ -181,7 +193,7 @@ func Text(r Receipt, width int) string {
 	if r.Demo {
 		demoBanner(s, lang)
 	}
-	return s.String()
+	return s
 }
 
 // pick prints a coded value or subtitle: "消费(SALE)" or "SALE".
@@ -195,7 +207,7 @@ func pick(lang i18n.Lang, l label) string {
 func demoBanner(s *sheet, lang i18n.Lang) {
 	s.rule("*")
 	s.banner(both(lang, "演示", "DEMO"), "*")
-	s.center(both(lang, "非真实交易", "NOT A REAL PAYMENT"))
+	s.style(s.center(both(lang, "非真实交易", "NOT A REAL PAYMENT")), true, false)
 	s.rule("*")
 }
 

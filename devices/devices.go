@@ -56,6 +56,7 @@ const (
 	PrinterPaperOut                      // out of paper
 	PrinterCoverOpen                     // cover open
 	PrinterOffline                       // not answering
+	PrinterPaperLow                      // ready, but the roll is nearly out
 )
 
 // ErrPaperOut, ErrCoverOpen and ErrOffline are what Print wraps when it cannot print.

@@ -45,7 +45,7 @@ func load(t *testing.T, name, text string) (any, string) {
 func TestDefaultTerminal(t *testing.T) {
 	d := DefaultTerminal()
 	if d.Bundle != "" || d.Lang != i18n.ZH || d.Server != "" || d.StateDir != "" ||
-		d.Printer != (Printer{Kind: "none", Width: 32}) {
+		!reflect.DeepEqual(d.Printer, Printer{Kind: "none", Width: 32}) {
 		t.Errorf("DefaultTerminal() = %+v", d)
 	}
 	want := Keys{
@@ -188,7 +188,7 @@ symbol = ["alt+X", "#"]
 	if term.Lang != i18n.EN {
 		t.Errorf("lang = %q, want en", term.Lang)
 	}
-	if term.Printer != (Printer{Kind: "file", Path: "/dev/usb/lp0", Width: 32}) {
+	if !reflect.DeepEqual(term.Printer, Printer{Kind: "file", Path: "/dev/usb/lp0", Width: 32}) {
 		t.Errorf("printer = %+v (width should keep its default)", term.Printer)
 	}
 	if !reflect.DeepEqual(term.Keys.Confirm, []string{"enter", " "}) ||

@@ -32,9 +32,31 @@ type Reader struct {
 
 // Printer configures the receipt printer.
 type Printer struct {
-	Kind  string `toml:"kind"`  // "none" or "file" (a text file or a device such as /dev/usb/lp0)
-	Path  string `toml:"path"`  // for kind "file"
-	Width int    `toml:"width"` // characters per line: 32 (58 mm) or 48 (80 mm)
+	// Kind is where receipts go: "none" (on screen only), "usb", "tcp"
+	// (raw port 9100), "file" (ESC/POS to a device file such as
+	// /dev/usb/lp0 or a serial port) or "text" (plain text appended to a
+	// file, for a log or a printer that takes text).
+	Kind      string `toml:"kind"`
+	Path      string `toml:"path"`       // file, text: the file or device
+	Addr      string `toml:"addr"`       // tcp: host or host:port
+	USB       string `toml:"usb"`        // usb: "VID:PID" in hex, e.g. "0416:5011"; "" = the first printer-class device
+	USBDetach *bool  `toml:"usb_detach"` // usb: detach the kernel's usblp driver first (default true)
+	Width     int    `toml:"width"`      // characters per line: 32 (58 mm) or 48 (80 mm); a profile's width wins
+	// Profile names the printer model's profile: a built-in one ("58mm",
+	// "80mm", "80mm-nochinese") or one of Profiles. "" = by width.
+	Profile  string                    `toml:"profile"`
+	Profiles map[string]PrinterProfile `toml:"profiles"`
+}
+
+// PrinterProfile is what a printer model needs: see receipts.Profile.
+type PrinterProfile struct {
+	Width    int    `toml:"width"`    // 32 or 48
+	Chinese  string `toml:"chinese"`  // "fs" (FS & / FS .), "always" (always in Chinese mode), "none" (no Chinese font: English receipts)
+	CodePage int    `toml:"codepage"` // ESC t table for single-byte text, 0–255
+	Cut      string `toml:"cut"`      // "partial", "full" or "none" (no cutter)
+	Feed     int    `toml:"feed"`     // lines fed before the cut, 0–20; 0 = 4
+	Drawer   int    `toml:"drawer"`   // cash drawer pin: 2 or 5, 0 = none
+	QRSize   int    `toml:"qr_size"`  // QR module size in dots, 1–16; 0 = by width
 }
 
 // Keys maps the POS keyboard to actions. Each action takes one or more Bubble

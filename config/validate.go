@@ -26,18 +26,7 @@ func validateTerminal(p *problems, md toml.MetaData, t *Terminal) {
 			p.at(path("server"), "server: %v", err)
 		}
 	}
-	switch t.Printer.Kind {
-	case "none":
-	case "file":
-		if strings.TrimSpace(t.Printer.Path) == "" {
-			p.at(path("printer", "path"), `printer.path: required when kind is "file" (a file or a device such as /dev/usb/lp0)`)
-		}
-	default:
-		p.at(path("printer", "kind"), `printer.kind: %q is not a printer kind (use "none" or "file")`, t.Printer.Kind)
-	}
-	if t.Printer.Width != 32 && t.Printer.Width != 48 {
-		p.at(path("printer", "width"), "printer.width: %d is not a paper width (use 32 for 58 mm paper or 48 for 80 mm)", t.Printer.Width)
-	}
+	validatePrinter(p, &t.Printer)
 	if pw := t.SupervisorPassword; pw != "" && (len(pw) < 4 || len(pw) > 12 || !allDigits(pw, len(pw))) {
 		p.at(path("supervisor_password"), "supervisor_password: must be 4 to 12 digits (the cashier types it on the number keys), or \"\" to turn voids and refunds off")
 	}

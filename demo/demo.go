@@ -18,6 +18,7 @@ import (
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/sim"
+	"github.com/multipos/multipos/receipts/spool"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/emvcard"
@@ -36,6 +37,9 @@ type Options struct {
 	QRTTL      time.Duration    // life of a QR order; 0 = the server default
 	TerminalID string           // "" = DefaultTerminalID
 	Width      int              // receipt width; 0 = 32
+	// Printer replaces the demo printer (text files in Dir/receipts),
+	// e.g. with an ESC/POS printer; receipts still go through the queue.
+	Printer devices.Printer
 	// Notifications, when set, is how the wallet sandboxes deliver their
 	// notifications (a benchmark times them on the way out).
 	Notifications *http.Client
@@ -71,8 +75,11 @@ type Env struct {
 	Traces     *channels.Traces
 	Bank       *sandbox.Bank // the stand-in acquirer host on loopback and posserver's ISO 8583 link to it
 	Reader     *sim.Reader
-	Printer    *sim.Printer
+	Printer    *sim.Printer  // the demo printer; nil when Options.Printer replaced it
+	Prints     *spool.Worker // the print queue (Dir/printqueue) and its worker, running
 	Log        *slog.Logger
+
+	printStop func()
 
 	http    *http.Server
 	cancel  context.CancelFunc
@@ -236,7 +243,20 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if e.width == 0 {
 		e.width = 32
 	}
-	e.Printer = sim.NewPrinter(filepath.Join(e.Dir, "receipts"), e.width)
+	var pr devices.Printer = o.Printer
+	if pr == nil {
+		e.Printer = sim.NewPrinter(filepath.Join(e.Dir, "receipts"), e.width)
+		pr = e.Printer
+	}
+	q, err := spool.Open(filepath.Join(e.Dir, "printqueue"), spool.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("demo print queue: %w", err)
+	}
+	e.Prints = spool.NewWorker(q, pr)
+	pctx, pcancel := context.WithCancel(context.Background())
+	pdone := make(chan struct{})
+	go func() { e.Prints.Run(pctx); close(pdone) }()
+	e.printStop = func() { pcancel(); <-pdone; q.Close() }
 	e.Log.Info("demo started", "dir", e.Dir, "server", e.URL, "terminal", e.TerminalID)
 	return e, nil
 }
@@ -258,6 +278,9 @@ func (e *Env) Close() error {
 		cancel()
 	}
 	e.done.Wait()
+	if e.printStop != nil {
+		e.printStop()
+	}
 	if e.Wallets != nil {
 		e.Wallets.Close()
 	}
@@ -282,7 +305,8 @@ func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
 		Gateway:    e.Client,
 		Traces:     e.Traces,
 		Reader:     e.Reader,
-		Printer:    e.Printer,
+		Printer:    e.Prints.Printer(),
+		Prints:     e.Prints,
 		Trainer:    e,
 		Keys:       cfg.Keys,
 		Lang:       cfg.Lang,

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"github.com/multipos/multipos/receipts/spool"
 	"slices"
 	"time"
 
@@ -71,7 +72,7 @@ func (m Model) Init() tea.Cmd {
 	if !m.c.signedOn() {
 		sign = m.c.signOnNow()
 	}
-	return tea.Batch(fetchTerminal(o), ping(o, 0, nil), clockTick(), readPower(o, 0), readDevices(o, 0), listenReader(o), sign)
+	return tea.Batch(fetchTerminal(o), ping(o, 0, nil), clockTick(), readPower(o, 0), readDevices(o, 0), listenReader(o), listenPrints(o), sign)
 }
 
 // signOnNow sends a card sign-on unless one is out or the terminal takes
@@ -228,12 +229,17 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			c.Reader = devices.ReaderNone
 		}
 		cmds = append(cmds, listenReader(o))
-	case printedMsg:
-		if msg.err != nil {
-			c.Printer = printerStateOf(msg.err)
-		} else if o.Printer != nil {
-			c.Printer = devices.PrinterReady
+	case printEventMsg:
+		c.Queued = msg.ev.Queued
+		switch msg.ev.Kind {
+		case spool.Failed:
+			c.Printer = printerStateOf(msg.ev.Err)
+		case spool.Printed:
+			if c.Printer != devices.PrinterPaperLow {
+				c.Printer = devices.PrinterReady
+			}
 		}
+		cmds = append(cmds, listenPrints(o))
 	case orderMsg:
 		if msg.err != nil {
 			c.noteLink(msg.err)

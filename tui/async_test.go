@@ -3,6 +3,8 @@ package tui
 import (
 	"context"
 	"fmt"
+	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/receipts/spool"
 	"strings"
 	"testing"
 	"time"
@@ -178,31 +180,45 @@ func TestLostSaleFoundApproved(t *testing.T) {
 	}
 }
 
-func TestPrinterAnswerForOtherCopyIsIgnored(t *testing.T) {
+func TestPrintNewsForOtherCopyIsIgnored(t *testing.T) {
 	c := testCommon(t)
+	c.opts.Prints = spool.NewWorker(nil, nil) // never run: the test plays its events
 	p := c.newPayment(api.Alipay)
 	p.order = api.Order{ID: "o1", Channel: api.Alipay, State: api.StateSuccess, Amount: 500, Version: 3}
 	r, _ := newReceipt(c, p)
 	m := newModel(c, r)
-	m, _ = step(t, m, printedMsg{pay: p.id, copy: int(receipts.MerchantCopy), where: "/tmp/m.txt"})
-	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter}) // prints the customer copy
+	merchant := spool.Job{ID: "000000000001"}
+	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.MerchantCopy), job: merchant.ID})
+	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Printing, Job: merchant, Sent: 256, Total: 1061, Queued: 1}})
+	if v := m.View(); !strings.Contains(v, "256/1061 B") {
+		t.Fatalf("no progress shown:\n%s", v)
+	}
+	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Printed, Job: merchant}})
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter}) // queues the customer copy
 	rs := m.Active().(*receiptScreen)
-	if rs.copy != receipts.CustomerCopy || !rs.printing {
-		t.Fatalf("copy %v printing %v", rs.copy, rs.printing)
+	if rs.copy != receipts.CustomerCopy || !rs.Busy() {
+		t.Fatalf("copy %v busy %v", rs.copy, rs.Busy())
 	}
-	// A duplicate answer for the merchant copy arrives late.
-	m, _ = step(t, m, printedMsg{pay: p.id, copy: int(receipts.MerchantCopy), where: "/tmp/m.txt"})
-	if !m.Active().(*receiptScreen).printing {
-		t.Fatal("the merchant copy's answer finished the customer copy")
+	// A late answer for the merchant copy, and the news of its job.
+	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.MerchantCopy), job: merchant.ID})
+	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Printed, Job: merchant}})
+	if !m.Active().(*receiptScreen).queuing {
+		t.Fatal("the merchant copy's news finished the customer copy")
 	}
-	// Enter while printing does nothing; after the answer it returns.
+	customer := spool.Job{ID: "000000000002"}
+	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.CustomerCopy), job: customer.ID})
+	// Enter while printing does nothing.
 	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter})
 	if m.Screen() != "receipt" {
 		t.Fatalf("left while printing: %s", m.Screen())
 	}
-	m, _ = step(t, m, printedMsg{pay: p.id, copy: int(receipts.CustomerCopy)})
-	if m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter}); m.Screen() != "channels" {
-		t.Fatalf("second Confirm went to %s", m.Screen())
+	// Paper out: the cashier is told; Esc goes on and leaves it queued.
+	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Failed, Job: customer, Err: devices.ErrPaperOut, Queued: 1}})
+	if v := m.View(); !strings.Contains(v, "缺纸") || !strings.Contains(v, "待打印1") {
+		t.Fatalf("paper out not shown:\n%s", v)
+	}
+	if m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEsc}); m.Screen() != "channels" {
+		t.Fatalf("Esc on paper out went to %s", m.Screen())
 	}
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"github.com/multipos/multipos/receipts/spool"
 	"time"
 
 	"github.com/multipos/multipos/channels"
@@ -67,11 +68,14 @@ func (t TestCard) Label(lang i18n.Lang) string { return lang.Pick(t.LabelZH, t.L
 
 // Options wire the cashier app to its server, devices and settings.
 type Options struct {
-	Gateway    Gateway
-	Traces     Traces
-	Reader     devices.CardReader // nil: no card reader
-	Printer    devices.Printer    // nil: no printer
-	Trainer    Trainer            // nil outside demo mode
+	Gateway Gateway
+	Traces  Traces
+	Reader  devices.CardReader // nil: no card reader
+	Printer devices.Printer    // nil: no printer
+	// Prints is the print queue's worker, running; receipts go through
+	// it (stored, then printed). nil: receipts on screen only.
+	Prints     *spool.Worker
+	Trainer    Trainer // nil outside demo mode
 	Keys       config.Keys
 	Lang       i18n.Lang
 	TerminalID string

@@ -342,14 +342,33 @@ func trainerAct(o Options, pay int, act func(context.Context) error) tea.Cmd {
 	}
 }
 
-func printReceipt(o Options, pay int, r receipts.Receipt) tea.Cmd {
+// queueReceipt stores a copy in the print queue; the worker prints it.
+func queueReceipt(o Options, pay int, r receipts.Receipt) tea.Cmd {
 	return func() tea.Msg {
-		if o.Printer == nil {
-			return printedMsg{pay: pay, copy: int(r.Copy)}
+		if o.Prints == nil {
+			return queuedMsg{pay: pay, copy: int(r.Copy)}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		p, err := o.Printer.Print(ctx, r)
-		return printedMsg{pay: pay, copy: int(r.Copy), where: p.Location, err: err}
+		job, err := o.Prints.Spool().Add(r)
+		return queuedMsg{pay: pay, copy: int(r.Copy), job: job.ID, err: err}
+	}
+}
+
+// listenPrints waits for the print queue's next news.
+func listenPrints(o Options) tea.Cmd {
+	if o.Prints == nil {
+		return nil
+	}
+	ev := o.Prints.Events()
+	return func() tea.Msg { return printEventMsg{<-ev} }
+}
+
+// kickPrinter makes the queue try the printer now.
+func kickPrinter(o Options) tea.Cmd {
+	if o.Prints == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		o.Prints.Kick()
+		return nil
 	}
 }

@@ -75,6 +75,7 @@ type Common struct {
 	LinkRTT    time.Duration
 	LinkErr    string
 	Printer    devices.PrinterState
+	Queued     int // receipts waiting in the print queue
 	Reader     devices.ReaderState
 	Power      [2]string // status-bar text in zh and en
 	Clock      time.Time

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"github.com/multipos/multipos/receipts/spool"
 	"time"
 
 	"github.com/multipos/multipos/devices"
@@ -75,12 +76,17 @@ type (
 		code string
 		err  error
 	}
-	printedMsg struct {
-		pay   int
-		copy  int
-		where string
-		err   error
+	// queuedMsg says a receipt copy is in the print queue (job), or why
+	// not; job is "" when there is no printer.
+	queuedMsg struct {
+		pay  int
+		copy int
+		job  string
+		err  error
 	}
+	// printEventMsg is news from the print queue, for whichever screen
+	// waits on that job.
+	printEventMsg struct{ ev spool.Event }
 )
 
 type orderOp int
@@ -99,7 +105,7 @@ func (m tickMsg) payID() int      { return m.pay }
 func (m retryMsg) payID() int     { return m.pay }
 func (m trainerMsg) payID() int   { return m.pay }
 func (m shownCodeMsg) payID() int { return m.pay }
-func (m printedMsg) payID() int   { return m.pay }
+func (m queuedMsg) payID() int    { return m.pay }
 
 // signOnMsg is the answer to a card sign-on (签到).
 type signOnMsg struct {

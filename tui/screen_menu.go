@@ -18,9 +18,9 @@ type menuItem struct {
 
 func menuItems(ch api.Channel) []menuItem {
 	if ch == api.Card {
-		return []menuItem{{"menu.sale", true}, {"menu.void", true}, {"menu.return", true}, {"menu.balance", true}, {"menu.signon", true}}
+		return []menuItem{{"menu.sale", true}, {"menu.void", true}, {"menu.return", true}, {"menu.balance", true}, {"menu.signon", true}, {"menu.reprint", true}}
 	}
-	return []menuItem{{"menu.qr", true}, {"menu.barcode", true}, {"menu.refund", false}}
+	return []menuItem{{"menu.qr", true}, {"menu.barcode", true}, {"menu.reprint", true}, {"menu.refund", false}}
 }
 
 // menu is a channel's main menu (patent S103/S203/S303).
@@ -83,6 +83,8 @@ func (s *menu) choose(i int) (Screen, tea.Cmd) {
 	switch it.label {
 	case "menu.signon":
 		return newSignOn(s.c, s)
+	case "menu.reprint":
+		return newReprintPrompt(s.c, s), nil
 	case "menu.void":
 		return newSupervisor(s.c, s, api.KindCardVoid), nil
 	case "menu.return":

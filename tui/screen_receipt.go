@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -10,66 +11,89 @@ import (
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/receipts"
+	"github.com/multipos/multipos/receipts/spool"
 	"github.com/multipos/multipos/server/api"
 )
 
 // receiptScreen prints the merchant copy, then on Confirm the customer copy,
 // then on Confirm returns to the channel list (patent S109: "Confirm twice").
+// Each copy goes into the print queue first: a copy the printer cannot take
+// now stays queued and prints when it is back, so skipping it loses nothing.
 type receiptScreen struct {
-	c        *Common
-	p        *payment
-	copy     receipts.Copy
-	printing bool
+	c    *Common
+	p    *payment
+	base receipts.Receipt // the receipt, whichever copy
+	copy receipts.Copy
+
+	queuing  bool   // the copy is being written to the queue
+	job      string // the queue job of the copy on screen
+	printing bool   // queued and not yet printed or failed
+	sent     int    // bytes sent of total, while printing
+	total    int
 	where    string
-	err      error
+	err      error // the last attempt failed; the copy is still queued
 	scroll   int
 }
 
 func newReceipt(c *Common, p *payment) (Screen, tea.Cmd) {
-	s := &receiptScreen{c: c, p: p, copy: receipts.MerchantCopy}
+	s := &receiptScreen{c: c, p: p, base: receiptOf(c, p), copy: receipts.MerchantCopy}
+	return s, s.print()
+}
+
+// newReprint prints a receipt again (重打印), both copies, marked REPRINT.
+func newReprint(c *Common, r receipts.Receipt) (Screen, tea.Cmd) {
+	r.Reprint, r.Demo = true, r.Demo || c.demo()
+	p := c.newPayment(api.Channel(r.Channel))
+	s := &receiptScreen{c: c, p: p, base: r, copy: receipts.MerchantCopy}
 	return s, s.print()
 }
 
 func (s *receiptScreen) Name() string      { return "receipt" }
-func (s *receiptScreen) Title() string     { return channelName(s.p.channel) }
+func (s *receiptScreen) Title() string     { return channelName(api.Channel(s.base.Channel)) }
 func (s *receiptScreen) Payment() *payment { return s.p }
-func (s *receiptScreen) Busy() bool        { return s.printing }
+func (s *receiptScreen) Busy() bool        { return s.queuing || s.printing }
 
 func (s *receiptScreen) print() tea.Cmd {
-	s.printing, s.err, s.where, s.scroll = true, nil, "", 0
-	return printReceipt(s.c.opts, s.p.id, s.receipt())
+	s.queuing, s.printing, s.err, s.where, s.job, s.sent, s.total, s.scroll = true, false, nil, "", "", 0, 0, 0
+	return queueReceipt(s.c.opts, s.p.id, s.receipt())
 }
 
-// receipt builds the receipt model of the current copy from the payment.
-func (s *receiptScreen) receipt() receipts.Receipt {
-	c := s.c
-	o := s.p.order
+// receiptOf builds the receipt model from a payment.
+func receiptOf(c *Common, p *payment) receipts.Receipt {
+	o := p.order
 	r := receipts.Receipt{
 		Lang:         c.Lang,
-		Copy:         s.copy,
 		Demo:         c.demo(),
 		MerchantName: c.Info.MerchantName,
 		MerchantID:   c.Info.MerchantID,
 		TerminalID:   c.opts.TerminalID,
 		Operator:     "01",
-		Channel:      string(s.p.channel),
+		Channel:      string(p.channel),
 		Type:         receipts.Sale,
 		Amount:       money.Fen(o.Amount),
 		Trace:        o.Trace,
+		OrderNo:      o.OutTradeNo,
 		Time:         o.UpdatedAt.Local(),
 	}
-	switch s.p.kind {
+	switch p.kind {
 	case api.KindCardVoid:
-		r.Type, r.OrigTrace = receipts.Void, s.p.original.Trace
+		r.Type, r.OrigTrace = receipts.Void, p.original.Trace
 	case api.KindCardRefund:
-		r.Type, r.OrigTrace = receipts.Refund, s.p.original.Trace
+		r.Type, r.OrigTrace = receipts.Refund, p.original.Trace
 	}
-	if s.p.channel == api.Card {
-		r.MaskedPAN, r.Expiry, r.Entry = o.MaskedPAN, s.p.card.ExpiryText(), o.Entry
+	if p.channel == api.Card {
+		r.MaskedPAN, r.Expiry, r.Entry = o.MaskedPAN, p.card.ExpiryText(), o.Entry
 		r.AuthCode, r.RRN, r.Batch = o.AuthCode, o.RRN, o.Batch
 	} else {
-		r.OrderNo, r.TradeNo = o.OutTradeNo, o.TradeNo
+		r.TradeNo = o.TradeNo
 	}
+	return r
+}
+
+// receipt is the copy on screen.
+func (s *receiptScreen) receipt() receipts.Receipt {
+	r := s.base
+	r.Copy = s.copy
 	return r
 }
 
@@ -82,11 +106,11 @@ func (s *receiptScreen) copyName() string {
 
 func (s *receiptScreen) Help() []key.Binding {
 	c := s.c
-	if s.printing {
+	if s.Busy() {
 		return []key.Binding{c.Keys.Up}
 	}
 	if s.err != nil {
-		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), as(c.Keys.Cancel, c.t("help.cancel")), as(c.Keys.Up, c.t("help.scroll"))}
+		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), as(c.Keys.Cancel, c.t("help.later")), as(c.Keys.Up, c.t("help.scroll"))}
 	}
 	return []key.Binding{c.Keys.Confirm, as(c.Keys.Up, c.t("help.scroll"))}
 }
@@ -94,11 +118,32 @@ func (s *receiptScreen) Help() []key.Binding {
 func (s *receiptScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	c := s.c
 	switch msg := msg.(type) {
-	case printedMsg:
-		if msg.copy != int(s.copy) {
+	case queuedMsg:
+		if msg.copy != int(s.copy) || !s.queuing {
 			return s, nil
 		}
-		s.printing, s.where, s.err = false, msg.where, msg.err
+		s.queuing = false
+		if msg.err != nil {
+			s.err = msg.err // not even queued: Confirm tries again
+			return s, nil
+		}
+		if msg.job == "" { // no printer: on screen only
+			return s, nil
+		}
+		s.job, s.printing = msg.job, true
+	case printEventMsg:
+		if msg.ev.Job.ID != s.job || s.job == "" {
+			return s, nil // another copy's news
+		}
+		switch msg.ev.Kind {
+		case spool.Printing:
+			s.printing, s.err = true, nil
+			s.sent, s.total = msg.ev.Sent, msg.ev.Total
+		case spool.Printed:
+			s.printing, s.err, s.where = false, nil, msg.ev.Where
+		case spool.Failed:
+			s.printing, s.err = false, msg.ev.Err
+		}
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, c.Keys.Up):
@@ -106,9 +151,14 @@ func (s *receiptScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		case key.Matches(msg, c.Keys.Down):
 			lines, room := s.page()
 			s.scroll = min(s.scroll+1, max(0, len(lines)-room))
-		case s.printing:
-		case key.Matches(msg, c.Keys.Confirm) && s.err != nil:
+		case s.Busy():
+		case key.Matches(msg, c.Keys.Confirm) && s.err != nil && s.job == "":
 			return s, s.print()
+		case key.Matches(msg, c.Keys.Confirm) && s.err != nil:
+			// The paper is in (or the cable back): the queue tries now,
+			// not at its next look.
+			s.printing, s.err = true, nil
+			return s, kickPrinter(c.opts)
 		case key.Matches(msg, c.Keys.Confirm), key.Matches(msg, c.Keys.Cancel) && s.err != nil:
 			if s.copy == receipts.MerchantCopy {
 				s.copy = receipts.CustomerCopy
@@ -129,21 +179,37 @@ func (s *receiptScreen) View() string {
 	paper := st.Receipt.Render(strings.Join(shown, "\n"))
 
 	var side strings.Builder
-	side.WriteString(st.Title.Render(s.copyName()) + "\n")
-	side.WriteString(padRight(c.t("qr.amount"), 8) + st.Amount.Render(money.Fen(s.p.order.Amount).Yuan()) + "\n\n")
+	title := s.copyName()
+	if s.base.Reprint {
+		title = c.t("receipt.reprint") + " · " + title
+	}
+	side.WriteString(st.Title.Render(title) + "\n")
+	side.WriteString(padRight(c.t("qr.amount"), 8) + st.Amount.Render(s.base.Amount.Yuan()) + "\n\n")
 	switch {
+	case s.queuing:
+		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")
 	case s.printing:
 		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")
-	case s.err != nil:
-		side.WriteString(st.Bad.Render(c.tf("receipt.failed", s.printerProblem())) + "\n\n")
+		if s.total > 0 {
+			side.WriteString(progressBar(s.sent, s.total, 20) + fmt.Sprintf(" %d/%d B", s.sent, s.total) + "\n")
+		}
+		if n := c.Queued - 1; n > 0 {
+			side.WriteString(st.Subtle.Render(c.tf("receipt.ahead", n)) + "\n")
+		}
+	case s.err != nil && s.job == "":
+		side.WriteString(st.Bad.Render(c.tf("receipt.notqueued", s.err.Error())) + "\n\n")
 		side.WriteString(c.tf("receipt.retry", c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key) + "\n")
+	case s.err != nil:
+		side.WriteString(st.Bad.Render(c.tf("receipt.failed", s.printerProblem())) + "\n")
+		side.WriteString(c.tf("receipt.again", s.copyName()) + "\n\n")
+		side.WriteString(c.tf("receipt.refilled", c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key) + "\n")
 	default:
-		if c.opts.Printer == nil {
+		if c.opts.Prints == nil {
 			side.WriteString(st.Warn.Render(c.t("receipt.noprinter")) + "\n")
 		} else {
 			side.WriteString(st.Good.Render("✓ "+c.tf("receipt.printed", s.copyName())) + "\n")
 		}
-		if s.where != "" {
+		if s.where != "" && filepath.IsAbs(s.where) {
 			side.WriteString(st.Subtle.Render(c.tf("receipt.saved", filepath.Base(s.where))) + "\n")
 		}
 		side.WriteString("\n")
@@ -155,6 +221,11 @@ func (s *receiptScreen) View() string {
 	}
 	sideW := max(16, c.Width-lipgloss.Width(paper)-6)
 	return "\n" + lipgloss.JoinHorizontal(lipgloss.Top, "  ", paper, "   ", lipgloss.NewStyle().Width(sideW).Render(side.String()))
+}
+
+func progressBar(done, total, w int) string {
+	n := done * w / max(total, 1)
+	return "[" + strings.Repeat("█", n) + strings.Repeat("░", w-n) + "]"
 }
 
 // page returns the receipt's lines and how many fit on screen.

@@ -112,7 +112,7 @@ func (m Model) statusBar() string {
 		link = s.StatusBad.Render("✕ " + c.t("status.offline"))
 	}
 	parts := []string{link,
-		s.Status.Render(c.t("status.printer")+" ") + m.printerState(),
+		s.Status.Render(c.t("status.printer")+" ") + m.printerState() + m.queuedState(),
 		s.Status.Render(c.t("status.reader")+" ") + m.readerState(),
 	}
 	if p := c.Power[langIndex(c.Lang)]; p != "" {
@@ -149,8 +149,19 @@ func (m Model) printerState() string {
 		return s.StatusBad.Render(c.t("status.cover"))
 	case devices.PrinterOffline:
 		return s.StatusBad.Render(c.t("status.poff"))
+	case devices.PrinterPaperLow:
+		return s.StatusBad.Render(c.t("status.paperlow"))
 	}
 	return s.Status.Render("…")
+}
+
+// queuedState is the number of receipts waiting, when any do.
+func (m Model) queuedState() string {
+	c := m.c
+	if c.Queued == 0 {
+		return ""
+	}
+	return c.Styles.StatusBad.Render(" " + c.tf("status.queued", c.Queued))
 }
 
 func (m Model) readerState() string {

@@ -1,0 +1,117 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/receipts"
+)
+
+// reprintScreen finds a receipt to print again (重打印): Confirm alone
+// takes the last one, or the cashier types its trace number (凭证号) first.
+// Receipts come from the print queue's history on this station, so a
+// reprint needs neither the server nor the network.
+type reprintScreen struct {
+	c       *Common
+	back    Screen
+	trace   string
+	looking bool
+	hint    string
+}
+
+func newReprintPrompt(c *Common, back Screen) Screen { return &reprintScreen{c: c, back: back} }
+
+func (s *reprintScreen) Name() string  { return "reprint" }
+func (s *reprintScreen) Title() string { return s.c.t("menu.reprint") }
+
+func (s *reprintScreen) Help() []key.Binding {
+	c := s.c
+	return []key.Binding{digitsHelp(c, "0-9", c.t("reprint.trace")), c.Keys.Confirm, c.Keys.Delete, as(c.Keys.Cancel, c.t("help.back"))}
+}
+
+// foundMsg answers a reprint look-up.
+type foundMsg struct {
+	trace string
+	r     receipts.Receipt
+	ok    bool
+}
+
+func findReceipt(o Options, trace string) tea.Cmd {
+	return func() tea.Msg {
+		sp := o.Prints.Spool()
+		if trace == "" {
+			r, ok := sp.LastOriginal()
+			return foundMsg{trace: trace, r: r, ok: ok}
+		}
+		r, ok := sp.ByTrace(trace)
+		return foundMsg{trace: trace, r: r, ok: ok}
+	}
+}
+
+func (s *reprintScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	c := s.c
+	switch msg := msg.(type) {
+	case foundMsg:
+		if !s.looking || msg.trace != s.trace {
+			return s, nil
+		}
+		s.looking = false
+		if !msg.ok {
+			if msg.trace == "" {
+				s.hint = c.t("reprint.none")
+			} else {
+				s.hint = c.tf("reprint.notfound", msg.trace)
+			}
+			return s, nil
+		}
+		return newReprint(c, msg.r)
+	case tea.KeyMsg:
+		s.hint = ""
+		switch {
+		case s.looking:
+		case key.Matches(msg, c.Keys.Cancel):
+			return s.back, nil
+		case key.Matches(msg, c.Keys.Delete):
+			if s.trace != "" {
+				s.trace = s.trace[:len(s.trace)-1]
+			}
+		case key.Matches(msg, c.Keys.Confirm):
+			if c.opts.Prints == nil {
+				s.hint = c.t("receipt.noprinter")
+				return s, nil
+			}
+			if s.trace != "" && len(s.trace) < 6 {
+				s.trace = strings.Repeat("0", 6-len(s.trace)) + s.trace // 123 is 000123
+			}
+			s.looking = true
+			return s, findReceipt(c.opts, s.trace)
+		default:
+			if d := digitOf(msg); d >= 0 {
+				if len(s.trace) < 6 {
+					s.trace += string(rune('0' + d))
+				} else {
+					s.hint = c.t("reprint.long")
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *reprintScreen) View() string {
+	c := s.c
+	st := c.Styles
+	var b strings.Builder
+	b.WriteString("\n  " + st.Title.Render(c.t("menu.reprint")) + "\n\n")
+	b.WriteString("  " + c.tf("reprint.how", c.Keys.Confirm.Help().Key) + "\n\n")
+	field := s.trace
+	if field == "" {
+		field = st.Subtle.Render(c.t("reprint.last"))
+	}
+	b.WriteString("  " + padRight(c.t("reprint.trace"), 10) + st.Amount.Render(field) + "\n")
+	if s.hint != "" {
+		b.WriteString("\n  " + st.Hint.Render(s.hint) + "\n")
+	}
+	return b.String()
+}

@@ -1,6 +1,10 @@
 package receipts
 
 import (
+	"fmt"
+	"strings"
+	"time"
+
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/receipts/escpos"
 )
@@ -77,5 +81,42 @@ func ESCPOS(r Receipt, p Profile) []byte {
 	if big {
 		e.Size(1, 1)
 	}
+	return e.Cut(p.Cut, p.Feed).Bytes()
+}
+
+// TestPage is what `pos doctor` prints: what the profile says, a ruler as
+// wide as the paper (a line that wraps or stops short means the width is
+// wrong), Chinese (garbled means the Chinese mode is wrong), bold, double
+// size, a QR code, then feed and cut.
+func TestPage(p Profile, printer string, at time.Time) []byte {
+	if p.Width < minWidth {
+		p.Width = Width58
+	}
+	if p.Feed <= 0 {
+		p.Feed = 4
+	}
+	e := escpos.NewEncoder(p.Chinese).Init().CodePage(byte(p.CodePage))
+	e.Align(escpos.Center).Bold(true).Size(2, 2)
+	if p.Chinese == escpos.ChineseNone {
+		e.Println("PRINT TEST")
+	} else {
+		e.Println("打印测试")
+	}
+	e.Size(1, 1).Println("multipos PRINT TEST").Bold(false).Align(escpos.Left)
+	ruler := strings.Repeat("1234567890", p.Width/10+1)[:p.Width]
+	e.Println(ruler)
+	for _, l := range wrap(clean(printer), p.Width) {
+		e.Println(l)
+	}
+	e.Println(fmt.Sprintf("%d columns, chinese=%s, cut=%s", p.Width, p.Chinese, p.Cut))
+	e.Println(at.Format("2006/01/02 15:04:05"))
+	if p.Chinese != escpos.ChineseNone {
+		e.Println("中文：银联 支付宝 微信支付 ￥12.34元")
+		e.Println("商户存根 持卡人存根 重打印 演示")
+	}
+	e.Bold(true).Println("BOLD 粗体").Bold(false)
+	e.Size(2, 2).Println("RMB 88.00").Size(1, 1)
+	e.Align(escpos.Center).QR("multipos print test", max(p.QRSize, 4), escpos.ECCM).Align(escpos.Left)
+	e.Println(strings.Repeat("-", p.Width))
 	return e.Cut(p.Cut, p.Feed).Bytes()
 }

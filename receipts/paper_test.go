@@ -148,3 +148,17 @@ func BenchmarkESCPOS(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "bytes/receipt")
 }
+
+func TestTestPage(t *testing.T) {
+	for _, p := range []Profile{profile58, profile80, {Width: Width80, Chinese: escpos.ChineseNone, Cut: escpos.CutFull}} {
+		d := escpos.Decode(TestPage(p, "usb 0416:5011", when), escpos.ChineseNone)
+		text := d.String()
+		ruler := strings.Repeat("1234567890", 5)[:p.Width]
+		if d.Garbled() != 0 || !strings.Contains(text, "\n"+ruler+"\n") || !strings.Contains(text, "«qr ") || !strings.Contains(text, "usb 0416:5011") {
+			t.Errorf("test page for %+v:\n%s", p, text)
+		}
+		if (p.Chinese == escpos.ChineseNone) == strings.Contains(text, "中文") {
+			t.Errorf("Chinese on a %s printer:\n%s", p.Chinese, text)
+		}
+	}
+}

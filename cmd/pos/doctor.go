@@ -11,15 +11,19 @@ import (
 	"github.com/multipos/multipos/devices/pcsc"
 )
 
-// doctor is `pos doctor`: the installer's check of the chip card readers.
+// doctor is `pos doctor`: the installer's check of the station's devices.
 // It prints every PC/SC reader with its state and, for a card in one, the
-// application and the masked card number read from it. It returns the
-// exit status: 0 when it could list readers, 1 when pcscd is not running or
-// there is no reader, 2 on bad arguments.
+// application and the masked card number read from it; then the printers:
+// the configured one with its status, and those found on USB and as device
+// files; with --print-test it prints a test page. It returns the exit
+// status: 0 when all is well, 1 when pcscd is not running, there is no
+// reader or the configured printer is not ready, 2 on bad arguments.
 func doctor(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pos doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	timeout := fs.Duration("timeout", 20*time.Second, "give up reading the cards after this long")
+	cfgPath := fs.String("config", "", "pos.toml (default: the user's, else the defaults)")
+	test := fs.Bool("print-test", false, "print a test page on the configured printer")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -29,11 +33,23 @@ func doctor(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	rep, err := pcsc.Doctor(ctx, emv.TerminalData{})
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
-		fmt.Fprint(stderr, pcsc.ErrorText(err))
-		return 1
+		fmt.Fprintln(stderr, err)
+		return 2
 	}
-	fmt.Fprint(stdout, rep.Text())
-	return 0
+	code := 0
+	if cfg.Reader.Kind == "pcsc" {
+		rep, err := pcsc.Doctor(ctx, emv.TerminalData{})
+		if err != nil {
+			fmt.Fprint(stderr, pcsc.ErrorText(err))
+			code = 1
+		} else {
+			fmt.Fprint(stdout, rep.Text())
+		}
+	}
+	if !printerReport(context.Background(), cfg.Printer, *test, stdout) {
+		code = 1
+	}
+	return code
 }

@@ -27,9 +27,9 @@ import (
 	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/demo"
-	"github.com/multipos/multipos/devices/fileprinter"
 	"github.com/multipos/multipos/devices/pcsc"
 	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/receipts/spool"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/tui"
 )
@@ -213,16 +213,44 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 		PowerRoot:          "/sys/class/power_supply",
 		AppVersion:         version(),
 	}
-	if cfg.Printer.Kind == "file" {
-		opts.Printer = fileprinter.New(cfg.Printer.Path, cfg.Printer.Width)
-	}
 	closeAll := logf.Close
+	pr, err := openPrinter(cfg.Printer)
+	if err != nil {
+		_ = logf.Close()
+		return tui.Options{}, nil, err
+	}
+	if pr != nil {
+		// Every copy is stored before it is sent and stays queued until it
+		// printed whole: a restart, an empty roll or a printer switched off
+		// loses no receipt.
+		q, err := spool.Open(filepath.Join(dir, "printqueue"), spool.Options{})
+		if err != nil {
+			_ = logf.Close()
+			return tui.Options{}, nil, fmt.Errorf("print queue: %w", err)
+		}
+		w := spool.NewWorker(q, pr)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = w.Run(ctx); close(done) }()
+		opts.Printer, opts.Prints = pr, w
+		closeLog := closeAll
+		closeAll = func() error {
+			cancel()
+			<-done
+			var err error
+			if c, ok := pr.(io.Closer); ok {
+				err = c.Close()
+			}
+			return errors.Join(err, q.Close(), closeLog())
+		}
+	}
 	if cfg.Reader.Kind == "pcsc" {
 		// Never fails: while pcscd is down or no reader is plugged in, the
 		// status bar says so and the reader keeps looking.
 		r := pcsc.Open(pcsc.Options{Filter: cfg.Reader.Name})
 		opts.Reader = r
-		closeAll = func() error { return errors.Join(r.Close(), logf.Close()) }
+		closeRest := closeAll
+		closeAll = func() error { return errors.Join(r.Close(), closeRest()) }
 	}
 	return opts, closeAll, nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/receipts"
+	"github.com/multipos/multipos/sandbox/netprinter"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
@@ -46,7 +48,13 @@ func TestStationFromBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(dir, "pos.toml")
-	text := "bundle = \"T042.pem\"\nstate_dir = \"" + filepath.Join(dir, "state") + "\"\n"
+	np, err := netprinter.Start(netprinter.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer np.Close()
+	text := "bundle = \"T042.pem\"\nstate_dir = \"" + filepath.Join(dir, "state") + "\"\n" +
+		"[printer]\nkind = \"tcp\"\naddr = \"" + np.Addr() + "\"\n"
 	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +72,24 @@ func TestStationFromBundle(t *testing.T) {
 	}
 	if _, ok := opts.CardKeys.SignedOn(); ok {
 		t.Fatal("signed on before any sign-on")
+	}
+	// Receipts go through the queue in the state directory to the printer.
+	if opts.Prints == nil || opts.Printer == nil {
+		t.Fatal("no print queue for a configured printer")
+	}
+	if _, err := opts.Prints.Spool().Add(receipts.Receipt{Channel: "alipay", Trace: "000001", Copy: receipts.MerchantCopy}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if sheets, err := np.WaitSheets(wctx, 1); err != nil || !strings.Contains(sheets[0].Text(), "000001") {
+		for len(opts.Prints.Events()) > 0 {
+			t.Logf("%+v", <-opts.Prints.Events())
+		}
+		t.Fatalf("printed %v: %v", sheets, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "printqueue", "history")); err != nil {
+		t.Errorf("print queue not in the state directory: %v", err)
 	}
 	info, err := opts.Gateway.Terminal(ctx)
 	if err != nil || info.TerminalID != "T042" || info.MerchantName != "Shop" {

@@ -14,7 +14,8 @@ import (
 )
 
 // Sheet is one piece of paper: what was printed from an init (ESC @) to a
-// cut, or to where the paper ran out.
+// cut (or, without a cutter, a feed of three lines or more to the tear
+// bar), or to where the paper ran out.
 type Sheet struct {
 	Items []escpos.Item
 	Torn  bool      // the paper ran out in the middle of it
@@ -175,9 +176,17 @@ func (p *Printer) print(it escpos.Item) {
 		}
 		p.outAfter--
 	}
-	if strings.HasPrefix(it.Marker, "cut") {
+	if strings.HasPrefix(it.Marker, "cut") || tearFeed(it.Marker) {
 		p.finish(false)
 	}
+}
+
+// tearFeed is a feed of several lines: on a printer without a cutter, the
+// paper clearing the tear bar, where the cashier tears the receipt off.
+func tearFeed(marker string) bool {
+	var n int
+	_, err := fmt.Sscanf(marker, "feed %d", &n)
+	return err == nil && n >= 3 && !strings.HasSuffix(marker, "dots")
 }
 
 // finish ends the current sheet. Caller holds mu.

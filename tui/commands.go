@@ -116,8 +116,8 @@ func readDevices(o Options, after time.Duration) tea.Cmd {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			st, err := o.Printer.Status(ctx)
-			if err != nil {
-				st = devices.PrinterOffline
+			if err != nil && (st == devices.PrinterReady || st == devices.PrinterNone) {
+				st = printerStateOf(err) // a state that says what is wrong wins over the error
 			}
 			m.printer = st
 		}

@@ -200,9 +200,12 @@ func (s *receiptScreen) View() string {
 		side.WriteString(st.Bad.Render(c.tf("receipt.notqueued", s.err.Error())) + "\n\n")
 		side.WriteString(c.tf("receipt.retry", c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key) + "\n")
 	case s.err != nil:
-		side.WriteString(st.Bad.Render(c.tf("receipt.failed", s.printerProblem())) + "\n")
-		side.WriteString(c.tf("receipt.again", s.copyName()) + "\n\n")
-		side.WriteString(c.tf("receipt.refilled", c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key) + "\n")
+		// Short lines: the side panel beside an 80 mm receipt is narrow.
+		side.WriteString(st.Bad.Render(c.tf("receipt.notprinted", s.copyName())) + "\n")
+		side.WriteString(st.Bad.Render(s.printerProblem()) + "\n")
+		side.WriteString(c.t("receipt.again") + "\n\n")
+		side.WriteString(c.tf("receipt.now", c.Keys.Confirm.Help().Key) + "\n")
+		side.WriteString(c.tf("receipt.later", c.Keys.Cancel.Help().Key) + "\n")
 	default:
 		if c.opts.Prints == nil {
 			side.WriteString(st.Warn.Render(c.t("receipt.noprinter")) + "\n")

@@ -1,14 +1,15 @@
 # multipos: the two commands for users are `make demo` and `make test`.
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Debian packages the build needs: the PC/SC client library's headers (the
-# chip reader driver is cgo).
-BUILD_DEBS  := libpcsclite-dev pkg-config
+# Debian packages the build needs: the PC/SC client library's and libusb's
+# headers (the chip reader and USB printer drivers are cgo).
+BUILD_DEBS  := libpcsclite-dev libusb-1.0-0-dev pkg-config
 # Debian packages the tests use: tmux drives the built app like a person,
 # zbar-tools decodes the QR codes the app draws, pcscd with vpcd is the
 # smart-card service the virtual EMV card is inserted into, in a namespace of
-# its own (unshare from util-linux, ip from iproute2).
-TEST_DEBS   := tmux zbar-tools pcscd vsmartcard-vpcd libccid util-linux iproute2
+# its own (unshare from util-linux, ip from iproute2), umockdev stands in
+# for the USB bus the printer tests enumerate and write to.
+TEST_DEBS   := tmux zbar-tools pcscd vsmartcard-vpcd libccid util-linux iproute2 umockdev
 
 .PHONY: all build demo test vet fmt-check fuzz lint bench clean postgres-stop
 
@@ -64,14 +65,16 @@ lint: fmt-check
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: keystroke-to-frame and PIN-Confirm-to-approval benchmarks, card
-## inserted to PAN known through pcscd, pos --demo start-up time, and the
+## bench: keystroke-to-frame, PIN-Confirm-to-approval and
+## Confirm-to-merchant-copy (TCP printer) benchmarks, card inserted to PAN
+## known through pcscd, receipt rendering and print-queue writes, pos --demo start-up time, and the
 ## posserver load test (N = 1, 100, 1000 terminals on SQLite and PostgreSQL,
 ## next to pgbench TPC-B on the same machine), written to bench.md
 bench: build
 	@scripts/need-apt $(TEST_DEBS)
 	$(GO) test -run '^$$' -bench . -benchmem ./tui
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./devices/pcsc
+	$(GO) test -run '^$$' -bench . -benchmem ./receipts ./receipts/spool
 	./bin/posbench startup -n 10 -bin bin/pos
 	./bin/posbench wallets -n 1000
 	./bin/posserver loadtest -pg "$$(scripts/need-postgres)" -terminals 1,100,1000 -duration 10s -out bench.md

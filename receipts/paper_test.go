@@ -132,9 +132,15 @@ func TestPaperDrawerAndSizes(t *testing.T) {
 	if strings.Contains(escpos.Decode(ESCPOS(r, profile80), escpos.ChineseNone).String(), "drawer") {
 		t.Error("a reprint opens the drawer")
 	}
+	// The sizes the closing note reports (go test -v -run Sizes ./receipts).
 	for _, p := range []Profile{profile58, profile80} {
 		for _, rc := range []Receipt{cardSale(), walletSale("alipay")} {
-			t.Logf("%s %d columns: %d bytes", rc.Channel, p.Width, len(ESCPOS(rc, p)))
+			for _, lang := range []i18n.Lang{i18n.ZH, i18n.EN} {
+				for _, c := range []Copy{MerchantCopy, CustomerCopy} {
+					rc.Lang, rc.Copy = lang, c
+					t.Logf("%s %s copy %d %d columns: %d bytes", rc.Channel, lang, c, p.Width, len(ESCPOS(rc, p)))
+				}
+			}
 		}
 	}
 }

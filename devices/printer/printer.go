@@ -104,7 +104,7 @@ func (p *Printer) PrintBytes(ctx context.Context, b []byte, progress func(sent, 
 	if err := p.explain(st, err); err != nil {
 		return devices.Printed{}, fmt.Errorf("the copy may be cut short: %w", err)
 	}
-	return devices.Printed{Location: p.link.String()}, nil
+	return devices.Printed{}, nil // on paper: nothing saved to point to
 }
 
 // status dials when needed and asks DLE EOT 1, 2 and 4. Caller holds mu.

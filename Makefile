@@ -58,6 +58,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTLV$$' -fuzztime 80000x ./cards/emv
 	$(GO) test -run '^$$' -fuzz '^FuzzAFL$$' -fuzztime 200000x ./cards/emv
 	$(GO) test -run '^$$' -fuzz '^FuzzTrack2$$' -fuzztime 200000x ./cards/emv
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 100000x ./receipts/escpos
 
 lint: fmt-check
 	@scripts/need-go

@@ -51,7 +51,7 @@ func TestDefaultTerminal(t *testing.T) {
 	want := Keys{
 		Confirm: []string{"enter"}, Cancel: []string{"esc"}, Delete: []string{"backspace"},
 		Function: []string{"f1"}, Symbol: []string{"*"}, Quit: []string{"ctrl+c"},
-		CustomerPays: []string{"f5"}, CustomerDeclines: []string{"f6"}, InsertCard: []string{"f7"},
+		CustomerPays: []string{"f5"}, CustomerDeclines: []string{"f6"}, InsertCard: []string{"f7"}, PaperOut: []string{"f8"},
 	}
 	if !reflect.DeepEqual(d.Keys, want) {
 		t.Errorf("default keys = %+v, want %+v", d.Keys, want)

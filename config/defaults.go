@@ -24,6 +24,7 @@ func DefaultTerminal() Terminal {
 			CustomerPays:     []string{"f5"},
 			CustomerDeclines: []string{"f6"},
 			InsertCard:       []string{"f7"},
+			PaperOut:         []string{"f8"},
 		},
 	}
 }

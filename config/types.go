@@ -73,6 +73,7 @@ type Keys struct {
 	CustomerPays     []string `toml:"customer_pays"`
 	CustomerDeclines []string `toml:"customer_declines"`
 	InsertCard       []string `toml:"insert_card"`
+	PaperOut         []string `toml:"paper_out"` // the demo printer runs out of paper, or is refilled
 }
 
 // Server is posserver's configuration (posserver.toml). Merchants and

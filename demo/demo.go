@@ -403,3 +403,19 @@ func (e *Env) InsertTestCard(ctx context.Context, id string) error {
 	}
 	return fmt.Errorf("no test card %q", id)
 }
+
+// TogglePaper runs the demo printer out of paper, or refills it (the
+// trainer's paper key): the print queue then shows the cashier what a real
+// paper-out does. A printer other than the demo printer cannot be told.
+func (e *Env) TogglePaper() (bool, error) {
+	if e.Printer == nil {
+		return false, errors.New("the demo printer was replaced: its paper cannot be simulated")
+	}
+	st, _ := e.Printer.Status(context.Background())
+	if st == devices.PrinterPaperOut {
+		e.Printer.SetState(devices.PrinterReady)
+		return false, nil
+	}
+	e.Printer.SetState(devices.PrinterPaperOut)
+	return true, nil
+}

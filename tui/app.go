@@ -167,6 +167,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			c.Lang = c.Lang.Other()
 			c.Keys = NewKeyMap(o.Keys, c.Lang, o.Demo)
 			return m, nil
+		case key.Matches(msg, c.Keys.PaperOut) && o.Trainer != nil:
+			// A trainer's key on every screen: printing problems happen
+			// whenever they like.
+			return m, togglePaper(o)
 		case key.Matches(msg, c.Keys.Quit):
 			if m.busy() {
 				c.Flash = c.t("quit.busy")
@@ -216,6 +220,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case powerMsg:
 		c.Power = msg.text
 		return m, readPower(o, 30*time.Second)
+	case paperMsg:
+		if msg.err != nil {
+			c.Flash = msg.err.Error()
+			return m, nil
+		}
+		c.Printer = devices.PrinterReady
+		if msg.out {
+			c.Printer = devices.PrinterPaperOut
+		}
+		return m, nil
 	case deviceMsg:
 		c.Printer, c.Reader = msg.printer, msg.reader
 		return m, readDevices(o, 5*time.Second)

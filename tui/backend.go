@@ -53,6 +53,9 @@ type Trainer interface {
 	// ShowCode plays the customer showing a payment code of the wallet:
 	// paid at once, or with confirm only once the customer confirms.
 	ShowCode(ctx context.Context, ch api.Channel, confirm bool) (string, error)
+	// TogglePaper runs the demo printer out of paper, or refills it; it
+	// returns whether the paper is now out.
+	TogglePaper() (out bool, err error)
 }
 
 // TestCard is a demo card the trainer can insert.

@@ -362,6 +362,19 @@ func listenPrints(o Options) tea.Cmd {
 	return func() tea.Msg { return printEventMsg{<-ev} }
 }
 
+// paperMsg says whether the demo printer's paper is out now.
+type paperMsg struct {
+	out bool
+	err error
+}
+
+func togglePaper(o Options) tea.Cmd {
+	return func() tea.Msg {
+		out, err := o.Trainer.TogglePaper()
+		return paperMsg{out: out, err: err}
+	}
+}
+
 // kickPrinter makes the queue try the printer now.
 func kickPrinter(o Options) tea.Cmd {
 	if o.Prints == nil {

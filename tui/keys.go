@@ -24,6 +24,7 @@ type KeyMap struct {
 	CustomerPays     key.Binding
 	CustomerDeclines key.Binding
 	InsertCard       key.Binding
+	PaperOut         key.Binding
 }
 
 // NewKeyMap builds the key map from the configured key names, with help in lang.
@@ -44,11 +45,13 @@ func NewKeyMap(k config.Keys, lang i18n.Lang, demo bool) KeyMap {
 		CustomerPays:     b(k.CustomerPays, "trainer.pays"),
 		CustomerDeclines: b(k.CustomerDeclines, "trainer.decl"),
 		InsertCard:       b(k.InsertCard, "trainer.card"),
+		PaperOut:         b(k.PaperOut, "trainer.paper"),
 	}
 	if !demo {
 		m.CustomerPays.SetEnabled(false)
 		m.CustomerDeclines.SetEnabled(false)
 		m.InsertCard.SetEnabled(false)
+		m.PaperOut.SetEnabled(false)
 	}
 	return m
 }

@@ -178,3 +178,37 @@ func TestPaperOutAndReprint(t *testing.T) {
 		t.Errorf("reprint by trace:\n%s", s[6].Text())
 	}
 }
+
+// The trainer's paper key runs the demo printer out of paper: the status
+// bar says so, the merchant copy waits in the queue with the cashier told
+// why, and the same key (paper in) lets it print by itself.
+func TestTrainerPaperKey(t *testing.T) {
+	env := startDemo(t, demo.Options{})
+	f := newFlow(t, env, appOptions(env, i18n.ZH, func() time.Time { return fixedNow }))
+	f.waitFor("单笔限额 ¥", "在线")
+	f.key(tea.KeyF8)
+	f.waitFor("打印机 缺纸")
+	f.keys("1")
+	f.key(tea.KeyEnter)
+	f.key(tea.KeyEnter)
+	f.keys("1234")
+	f.key(tea.KeyEnter)
+	f.waitFor("等待顾客付款")
+	f.key(tea.KeyF5)
+	f.waitFor("支付成功")
+	f.key(tea.KeyEnter)
+	f.waitFor("商户存根未打印", "打印机缺纸，请装纸", "待打印1")
+	if n := len(env.Printer.Printed()); n != 0 {
+		t.Fatalf("%d copies printed without paper", n)
+	}
+	f.key(tea.KeyF8)
+	f.waitFor("商户存根已打印", "打印机 就绪")
+	f.key(tea.KeyEnter)
+	f.waitFor("顾客联已打印")
+	f.key(tea.KeyEnter)
+	f.waitFor("请选择支付通道")
+	f.finish()
+	if n := len(env.Printer.Printed()); n != 2 {
+		t.Fatalf("%d copies printed, want 2", n)
+	}
+}

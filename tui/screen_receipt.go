@@ -107,12 +107,12 @@ func (s *receiptScreen) copyName() string {
 func (s *receiptScreen) Help() []key.Binding {
 	c := s.c
 	if s.Busy() {
-		return []key.Binding{c.Keys.Up}
+		return []key.Binding{c.Keys.Up, c.Keys.PaperOut}
 	}
 	if s.err != nil {
-		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), as(c.Keys.Cancel, c.t("help.later")), as(c.Keys.Up, c.t("help.scroll"))}
+		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), as(c.Keys.Cancel, c.t("help.later")), as(c.Keys.Up, c.t("help.scroll")), c.Keys.PaperOut}
 	}
-	return []key.Binding{c.Keys.Confirm, as(c.Keys.Up, c.t("help.scroll"))}
+	return []key.Binding{c.Keys.Confirm, as(c.Keys.Up, c.t("help.scroll")), c.Keys.PaperOut}
 }
 
 func (s *receiptScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {

@@ -88,6 +88,7 @@ var texts = map[string][2]string{
 	"trainer.pays":  {"顾客付款", "customer pays"},
 	"trainer.decl":  {"顾客拒付", "customer declines"},
 	"trainer.card":  {"插入测试卡", "insert test card"},
+	"trainer.paper": {"打印机缺纸/装纸", "printer paper out/in"},
 	"trainer.error": {"演示操作失败：%s", "Trainer action failed: %s"},
 
 	"card.title":      {"请刷卡或插卡", "Swipe or insert the card"},

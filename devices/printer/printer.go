@@ -120,22 +120,23 @@ func (p *Printer) status(ctx context.Context) (escpos.Status, error) {
 	if p.silent {
 		return st, nil
 	}
-	for _, n := range []byte{escpos.StatusPrinter, escpos.StatusOffline, escpos.StatusPaper} {
-		b, err := p.ask(ctx, n)
-		switch {
-		case errors.Is(err, ErrNoReadBack) || err != nil && !p.spoke && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
-			// Never answered on this link: a model or link without
-			// status. Printing still works; only its result tells.
-			p.silent = true
-			return escpos.Status{}, nil
-		case err != nil:
-			// It answered before and not now, or the link broke: whatever
-			// it says next could be a late answer to this question.
-			p.drop()
-			return st, fmt.Errorf("%s: status: %w", p.name, err)
-		}
-		p.spoke = true
-		if err := st.Apply(n, b); err != nil {
+	queries := []byte{escpos.StatusPrinter, escpos.StatusOffline, escpos.StatusPaper}
+	answers, err := p.ask(ctx, queries)
+	switch {
+	case errors.Is(err, ErrNoReadBack) || err != nil && !p.spoke && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		// Never answered on this link: a model or link without status.
+		// Printing still works; only its result tells.
+		p.silent = true
+		return escpos.Status{}, nil
+	case err != nil:
+		// It answered before and not now, or the link broke: whatever it
+		// says next could be a late answer to this question.
+		p.drop()
+		return st, fmt.Errorf("%s: status: %w", p.name, err)
+	}
+	p.spoke = true
+	for i, n := range queries {
+		if err := st.Apply(n, answers[i]); err != nil {
 			p.drop()
 			return st, fmt.Errorf("%s: %w: %w", p.name, devices.ErrOffline, err)
 		}
@@ -143,27 +144,36 @@ func (p *Printer) status(ctx context.Context) (escpos.Status, error) {
 	return st, nil
 }
 
-// ask sends one query and reads its answer, skipping bytes that are not a
-// status byte (unsolicited ASB noise).
-func (p *Printer) ask(ctx context.Context, n byte) (byte, error) {
-	if err := p.link.Write(ctx, escpos.Query(n)); err != nil {
-		return 0, err
+// ask sends the queries in one write, so that the three answers cost one
+// round trip, and reads one answer for each, in order, skipping bytes that
+// are not a status byte (unsolicited ASB noise).
+func (p *Printer) ask(ctx context.Context, queries []byte) ([]byte, error) {
+	var q []byte
+	for _, n := range queries {
+		q = append(q, escpos.Query(n)...)
+	}
+	if err := p.link.Write(ctx, q); err != nil {
+		return nil, err
 	}
 	wait, cancel := context.WithTimeout(ctx, p.StatusWait)
 	defer cancel()
-	var buf [1]byte
-	for {
-		k, err := p.link.Read(wait, buf[:])
+	answers := make([]byte, 0, len(queries))
+	buf := make([]byte, 8)
+	for len(answers) < len(queries) {
+		k, err := p.link.Read(wait, buf[:len(queries)-len(answers)])
 		if err != nil {
 			if wait.Err() != nil && ctx.Err() == nil {
-				return 0, fmt.Errorf("no answer to DLE EOT %d within %v: %w: %w", n, p.StatusWait, devices.ErrOffline, context.DeadlineExceeded)
+				return nil, fmt.Errorf("%d of %d answers to DLE EOT within %v: %w: %w", len(answers), len(queries), p.StatusWait, devices.ErrOffline, context.DeadlineExceeded)
 			}
-			return 0, err
+			return nil, err
 		}
-		if k == 1 && escpos.Valid(buf[0]) {
-			return buf[0], nil
+		for _, b := range buf[:k] {
+			if escpos.Valid(b) {
+				answers = append(answers, b)
+			}
 		}
 	}
+	return answers, nil
 }
 
 func (p *Printer) drop() {

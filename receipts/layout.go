@@ -8,11 +8,35 @@ import (
 	"github.com/multipos/multipos/receipts/escpos"
 )
 
-// Widths are in terminal cells, as the TUI (lipgloss) measures them: CJK
-// characters take two, and a receipt laid out here lines up on screen and on
-// a GBK printer alike.
+// Widths are in cells: CJK characters take two, as the TUI (lipgloss)
+// measures them. A GBK printer prints every two-byte character double
+// width, including those a terminal shows in one cell (·, ×, Greek,
+// Cyrillic), so any character outside ASCII counts at least two: a receipt
+// laid out here fits on screen and on paper alike.
 
-func cells(s string) int { return ansi.StringWidth(s) }
+func cells(s string) int {
+	n := 0
+	for rest := s; rest != ""; {
+		g, w := ansi.FirstGraphemeCluster(rest, ansi.GraphemeWidth)
+		if g == "" {
+			g, w = rest[:1], 1
+		}
+		rest = rest[len(g):]
+		n += graphemeCells(g, w)
+	}
+	return n
+}
+
+// graphemeCells is a grapheme's width on screen or on paper, whichever is
+// more. On paper each rune prints on its own: a GBK character in two
+// cells, anything else in one (ASCII, or the '?' standing in for it).
+func graphemeCells(g string, w int) int {
+	paper := 0
+	for _, r := range g {
+		paper += escpos.Cells(r)
+	}
+	return max(w, paper)
+}
 
 // clean makes a value printable on one line: control characters (including
 // escape sequences' ESC, tabs and newlines) become spaces, so a merchant name
@@ -55,11 +79,12 @@ func wrapPara(s string, w int) []string {
 		if g == "" { // cannot happen with valid input; never loop forever
 			g, gw = rest[:1], 1
 		}
+		gw = graphemeCells(g, gw)
 		rest = rest[len(g):]
 		if g == " " && lineW == 0 {
 			continue // no line starts with a space
 		}
-		if lineW+gw > w {
+		if lineW+gw > w && lineW > 0 {
 			cur := line.String()
 			line.Reset()
 			switch {
@@ -76,7 +101,7 @@ func wrapPara(s string, w int) []string {
 				lineW -= brkW
 			}
 			brk = -1
-			if lineW+gw > w {
+			if lineW+gw > w && lineW > 0 {
 				flush(line.String())
 				line.Reset()
 				lineW = 0

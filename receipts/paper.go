@@ -41,7 +41,7 @@ func ESCPOS(r Receipt, p Profile) []byte {
 	}
 	s := layout(r, p.Width)
 	e := escpos.NewEncoder(p.Chinese).Init().CodePage(byte(p.CodePage))
-	if p.DrawerPin != 0 && r.Copy == MerchantCopy && r.Type == Sale && !r.Reprint {
+	if p.DrawerPin != 0 && r.Copy == MerchantCopy && r.Type == Sale && !r.Reprint && !r.Retry {
 		e.Drawer(p.DrawerPin)
 	}
 	align, bold, big := escpos.Left, false, false

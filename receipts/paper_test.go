@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/charmbracelet/x/ansi"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/receipts/escpos"
 )
@@ -70,8 +69,7 @@ func paperGolden(t *testing.T, name string, r Receipt, p Profile) {
 	}
 	qr := 0
 	for _, it := range items {
-		w := max(it.Style.W, 1)
-		if cw := ansi.StringWidth(it.Text) * w; cw > p.Width {
+		if cw := paperWidth(it); cw > p.Width {
 			t.Errorf("%q is %d cells on %d-cell paper", it.Text, cw, p.Width)
 		}
 		if strings.HasPrefix(it.Marker, "qr ") {
@@ -132,6 +130,10 @@ func TestPaperDrawerAndSizes(t *testing.T) {
 	if strings.Contains(escpos.Decode(ESCPOS(r, profile80), escpos.ChineseNone).String(), "drawer") {
 		t.Error("a reprint opens the drawer")
 	}
+	r.Reprint, r.Retry = false, true
+	if strings.Contains(escpos.Decode(ESCPOS(r, profile80), escpos.ChineseNone).String(), "drawer") {
+		t.Error("a second attempt at the merchant copy opens the drawer again")
+	}
 	// The sizes the closing note reports (go test -v -run Sizes ./receipts).
 	for _, p := range []Profile{profile58, profile80} {
 		for _, rc := range []Receipt{cardSale(), walletSale("alipay")} {
@@ -167,4 +169,14 @@ func TestTestPage(t *testing.T) {
 			t.Errorf("Chinese on a %s printer:\n%s", p.Chinese, text)
 		}
 	}
+}
+
+// paperWidth is how wide a decoded line prints: a GBK character takes two
+// cells, whatever a terminal makes of it, times the line's size.
+func paperWidth(it escpos.Item) int {
+	n := 0
+	for _, r := range it.Text {
+		n += escpos.Cells(r)
+	}
+	return n * max(it.Style.W, 1)
 }

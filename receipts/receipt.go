@@ -52,4 +52,22 @@ type Receipt struct {
 	// OrigTrace is the trace of the sale a void or refund undoes.
 	OrigTrace string
 	Time      time.Time
+	// Retry marks a later attempt at the same copy (the paper ran out in
+	// the first): printed the same, but the cash drawer is not kicked again.
+	Retry bool `json:"-"`
+}
+
+// Sanitize returns r as it may be stored: on a card receipt, a card
+// number that arrived unmasked, in the card field or typed into any other,
+// is masked, so a queue or log file never holds one.
+func Sanitize(r Receipt) Receipt {
+	if r.Channel != "card" {
+		return r
+	}
+	r.MaskedPAN = maskedPAN(r.MaskedPAN)
+	for _, f := range []*string{&r.MerchantName, &r.MerchantID, &r.TerminalID, &r.Operator, &r.Expiry, &r.Entry,
+		&r.AuthCode, &r.RRN, &r.Batch, &r.Trace, &r.OrigTrace, &r.OrderNo, &r.TradeNo} {
+		*f = maskPANs(*f)
+	}
+	return r
 }

@@ -130,7 +130,7 @@ func layout(r Receipt, width int) *sheet {
 	}
 	f := func(l label, value string) { s.field(l.text(lang, width), value) }
 	f(lMerchantName, v(r.MerchantName))
-	f(lMerchantID, r.MerchantID)
+	f(lMerchantID, v(r.MerchantID))
 	f(lTerminalID, v(r.TerminalID))
 	f(lOperator, v(r.Operator))
 	s.rule("-")
@@ -153,7 +153,7 @@ func layout(r Receipt, width int) *sheet {
 	}
 	f(lTrace, v(r.Trace))
 	if r.OrigTrace != "" {
-		f(lOrigTrace, r.OrigTrace)
+		f(lOrigTrace, v(r.OrigTrace))
 	}
 	if card {
 		f(lAuth, v(r.AuthCode))

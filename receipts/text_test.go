@@ -225,6 +225,11 @@ func TestRandomReceipts(t *testing.T) {
 		if paper.Garbled() != 0 || r.Channel == "card" && strings.Contains(paper.String(), pan) {
 			t.Fatalf("receipt %d on paper (%d garbled):\n%s", i, paper.Garbled(), paper)
 		}
+		for _, it := range paper.Items() {
+			if w := paperWidth(it); w > max(width, minWidth) {
+				t.Fatalf("receipt %d: %q is %d cells on %d-cell paper", i, it.Text, w, width)
+			}
+		}
 		if t.Failed() {
 			t.Fatalf("receipt %d: %+v at width %d:\n%s", i, r, width, out)
 		}
@@ -242,7 +247,10 @@ func TestWrap(t *testing.T) {
 		{"ABCDEFGHIJ", 4, []string{"ABCD", "EFGH", "IJ"}},
 		{"a 中文字符", 4, []string{"a 中", "文字", "符"}},
 		{"short", 10, []string{"short"}},
-		{"👩‍👩‍👧👩‍👩‍👧👩‍👩‍👧", 4, []string{"👩‍👩‍👧👩‍👩‍👧", "👩‍👩‍👧"}},
+		// Two cells on screen, but five '?' on paper (no emoji in GBK):
+		// one to a line, never an empty one.
+		{"👩‍👩‍👧👩‍👩‍👧👩‍👩‍👧", 4, []string{"👩‍👩‍👧", "👩‍👩‍👧", "👩‍👩‍👧"}},
+		{"a·b·c", 4, []string{"a·b", "·c"}},
 	} {
 		got := wrap(c.in, c.w)
 		if strings.Join(got, "|") != strings.Join(c.want, "|") {

@@ -243,8 +243,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			c.Reader = devices.ReaderNone
 		}
 		cmds = append(cmds, listenReader(o))
+	case queuedMsg:
+		if msg.err == nil && msg.job != "" {
+			c.Queued = msg.queued
+		}
 	case printEventMsg:
 		c.Queued = msg.ev.Queued
+		if msg.ev.Kind != spool.Printing {
+			if c.printNews == nil || len(c.printNews) > 64 {
+				c.printNews = map[string]spool.Event{}
+			}
+			c.printNews[msg.ev.Job.ID] = msg.ev
+		}
 		switch msg.ev.Kind {
 		case spool.Failed:
 			c.Printer = printerStateOf(msg.ev.Err)

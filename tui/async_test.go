@@ -206,8 +206,9 @@ func TestPrintNewsForOtherCopyIsIgnored(t *testing.T) {
 		t.Fatal("the merchant copy's news finished the customer copy")
 	}
 	customer := spool.Job{ID: "000000000002"}
-	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.CustomerCopy), job: customer.ID})
-	// Enter while printing does nothing.
+	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.CustomerCopy), job: customer.ID, queued: 1})
+	// Enter while the printer takes the copy does nothing.
+	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Printing, Job: customer, Sent: 256, Total: 900, Queued: 1}})
 	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter})
 	if m.Screen() != "receipt" {
 		t.Fatalf("left while printing: %s", m.Screen())
@@ -219,6 +220,46 @@ func TestPrintNewsForOtherCopyIsIgnored(t *testing.T) {
 	}
 	if m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEsc}); m.Screen() != "channels" {
 		t.Fatalf("Esc on paper out went to %s", m.Screen())
+	}
+}
+
+// The merchant copy fails and the cashier goes on: the customer copy waits
+// behind it in the queue, and the cashier is not held until the printer is
+// back (the worker says nothing about a job it has not reached).
+func TestCopyQueuedBehindAFailedOneDoesNotHold(t *testing.T) {
+	c := testCommon(t)
+	c.opts.Prints = spool.NewWorker(nil, nil)
+	p := c.newPayment(api.WeChat)
+	p.order = api.Order{ID: "o2", Channel: api.WeChat, State: api.StateSuccess, Amount: 880, Version: 3}
+	r, _ := newReceipt(c, p)
+	m := newModel(c, r)
+	merchant, customer := spool.Job{ID: "000000000007"}, spool.Job{ID: "000000000008"}
+	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.MerchantCopy), job: merchant.ID, queued: 1})
+	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Failed, Job: merchant, Err: devices.ErrOffline, Queued: 1}})
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEsc})
+	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.CustomerCopy), job: customer.ID, queued: 2})
+	if v := m.View(); !strings.Contains(v, "已存入打印队列") || !strings.Contains(v, "待打印2") {
+		t.Fatalf("waiting copy:\n%s", v)
+	}
+	if m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter}); m.Screen() != "channels" {
+		t.Fatalf("Confirm on a queued copy went to %s", m.Screen())
+	}
+}
+
+// The queue's news about a job can come before the answer to Add: it is
+// kept and applied, not lost.
+func TestPrintNewsBeforeQueuedAnswer(t *testing.T) {
+	c := testCommon(t)
+	c.opts.Prints = spool.NewWorker(nil, nil)
+	p := c.newPayment(api.Alipay)
+	p.order = api.Order{ID: "o3", Channel: api.Alipay, State: api.StateSuccess, Amount: 500, Version: 3}
+	r, _ := newReceipt(c, p)
+	m := newModel(c, r)
+	job := spool.Job{ID: "000000000009"}
+	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Printed, Job: job}})
+	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.MerchantCopy), job: job.ID, queued: 0})
+	if v := m.View(); !strings.Contains(v, "商户存根已打印") {
+		t.Fatalf("news before the answer was lost:\n%s", v)
 	}
 }
 

@@ -348,8 +348,9 @@ func queueReceipt(o Options, pay int, r receipts.Receipt) tea.Cmd {
 		if o.Prints == nil {
 			return queuedMsg{pay: pay, copy: int(r.Copy)}
 		}
-		job, err := o.Prints.Spool().Add(r)
-		return queuedMsg{pay: pay, copy: int(r.Copy), job: job.ID, err: err}
+		sp := o.Prints.Spool()
+		job, err := sp.Add(r)
+		return queuedMsg{pay: pay, copy: int(r.Copy), job: job.ID, queued: sp.Len(), err: err}
 	}
 }
 

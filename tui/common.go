@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"github.com/multipos/multipos/receipts/spool"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -70,12 +71,15 @@ type Common struct {
 	// server's, and a counter PC's clock can be minutes off.
 	skew time.Duration
 
-	LinkKnown  bool
-	LinkUp     bool
-	LinkRTT    time.Duration
-	LinkErr    string
-	Printer    devices.PrinterState
-	Queued     int // receipts waiting in the print queue
+	LinkKnown bool
+	LinkUp    bool
+	LinkRTT   time.Duration
+	LinkErr   string
+	Printer   devices.PrinterState
+	Queued    int // receipts waiting in the print queue
+	// printNews keeps the queue's last word on recent jobs, for a screen
+	// whose answer to Add comes after the job's news.
+	printNews  map[string]spool.Event
 	Reader     devices.ReaderState
 	Power      [2]string // status-bar text in zh and en
 	Clock      time.Time

@@ -79,10 +79,11 @@ type (
 	// queuedMsg says a receipt copy is in the print queue (job), or why
 	// not; job is "" when there is no printer.
 	queuedMsg struct {
-		pay  int
-		copy int
-		job  string
-		err  error
+		pay    int
+		copy   int
+		job    string
+		queued int // jobs in the queue, this one included
+		err    error
 	}
 	// printEventMsg is news from the print queue, for whichever screen
 	// waits on that job.

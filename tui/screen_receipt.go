@@ -28,6 +28,7 @@ type receiptScreen struct {
 	queuing  bool   // the copy is being written to the queue
 	job      string // the queue job of the copy on screen
 	printing bool   // queued and not yet printed or failed
+	started  bool   // the printer is taking it now: leaving could tear it
 	sent     int    // bytes sent of total, while printing
 	total    int
 	where    string
@@ -51,10 +52,14 @@ func newReprint(c *Common, r receipts.Receipt) (Screen, tea.Cmd) {
 func (s *receiptScreen) Name() string      { return "receipt" }
 func (s *receiptScreen) Title() string     { return channelName(api.Channel(s.base.Channel)) }
 func (s *receiptScreen) Payment() *payment { return s.p }
-func (s *receiptScreen) Busy() bool        { return s.queuing || s.printing }
+
+// Busy is while the copy is written to the queue or going to the printer.
+// A copy waiting behind others (a printer that is out of paper or away)
+// does not hold the cashier: it prints by itself when the printer is back.
+func (s *receiptScreen) Busy() bool { return s.queuing || s.printing && s.started }
 
 func (s *receiptScreen) print() tea.Cmd {
-	s.queuing, s.printing, s.err, s.where, s.job, s.sent, s.total, s.scroll = true, false, nil, "", "", 0, 0, 0
+	s.queuing, s.printing, s.started, s.err, s.where, s.job, s.sent, s.total, s.scroll = true, false, false, nil, "", "", 0, 0, 0
 	return queueReceipt(s.c.opts, s.p.id, s.receipt())
 }
 
@@ -131,19 +136,14 @@ func (s *receiptScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			return s, nil
 		}
 		s.job, s.printing = msg.job, true
+		if ev, ok := c.printNews[msg.job]; ok {
+			s.news(ev) // the queue was quicker than the answer to Add
+		}
 	case printEventMsg:
 		if msg.ev.Job.ID != s.job || s.job == "" {
 			return s, nil // another copy's news
 		}
-		switch msg.ev.Kind {
-		case spool.Printing:
-			s.printing, s.err = true, nil
-			s.sent, s.total = msg.ev.Sent, msg.ev.Total
-		case spool.Printed:
-			s.printing, s.err, s.where = false, nil, msg.ev.Where
-		case spool.Failed:
-			s.printing, s.err = false, msg.ev.Err
-		}
+		s.news(msg.ev)
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, c.Keys.Up):
@@ -157,7 +157,7 @@ func (s *receiptScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		case key.Matches(msg, c.Keys.Confirm) && s.err != nil:
 			// The paper is in (or the cable back): the queue tries now,
 			// not at its next look.
-			s.printing, s.err = true, nil
+			s.printing, s.started, s.err = true, false, nil
 			return s, kickPrinter(c.opts)
 		case key.Matches(msg, c.Keys.Confirm), key.Matches(msg, c.Keys.Cancel) && s.err != nil:
 			if s.copy == receipts.MerchantCopy {
@@ -168,6 +168,19 @@ func (s *receiptScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 	}
 	return s, nil
+}
+
+// news applies what the queue says about the copy on screen.
+func (s *receiptScreen) news(ev spool.Event) {
+	switch ev.Kind {
+	case spool.Printing:
+		s.printing, s.started, s.err = true, true, nil
+		s.sent, s.total = ev.Sent, ev.Total
+	case spool.Printed:
+		s.printing, s.started, s.err, s.where = false, false, nil, ev.Where
+	case spool.Failed:
+		s.printing, s.started, s.err = false, false, ev.Err
+	}
 }
 
 func (s *receiptScreen) View() string {
@@ -188,6 +201,11 @@ func (s *receiptScreen) View() string {
 	switch {
 	case s.queuing:
 		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")
+	case s.printing && !s.started && c.Queued > 1:
+		// Behind other receipts, most likely a printer that is not ready:
+		// the cashier may go on.
+		side.WriteString(c.tf("receipt.waiting", s.copyName(), c.Queued-1) + "\n\n")
+		side.WriteString(c.tf("receipt.goon", c.Keys.Confirm.Help().Key) + "\n")
 	case s.printing:
 		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")
 		if s.total > 0 {

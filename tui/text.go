@@ -177,6 +177,8 @@ var texts = map[string][2]string{
 	"receipt.later":      {"%s 稍后打印（留在队列）", "%s later (stays queued)"},
 	"receipt.notqueued":  {"小票未能存入打印队列：%s", "The receipt could not be queued: %s"},
 	"receipt.ahead":      {"前面还有 %d 张待打印", "%d receipts ahead in the queue"},
+	"receipt.waiting":    {"%s已存入打印队列，前面还有 %d 张，打印机恢复后自动打印", "The %s is queued behind %d; it prints when the printer is back"},
+	"receipt.goon":       {"按 %s 继续", "Press %s to go on"},
 	"receipt.reprint":    {"重打印", "Reprint"},
 	"receipt.nextcopy":   {"按 %s 打印顾客联", "Press %s to print the customer copy"},
 	"receipt.done":       {"按 %s 返回通道列表", "Press %s to return to the channel list"},

@@ -142,7 +142,7 @@ func testPage(ctx context.Context, p devices.Printer, c config.Printer, w io.Wri
 		return false
 	}
 	fmt.Fprintf(w, "  测试页已打印 test page printed: %d bytes in %v. It should read:\n", len(page), time.Since(start).Round(time.Millisecond))
-	d := escpos.Decode(page, escpos.ChineseNone)
+	d := escpos.Decode(page, ep.Profile().Chinese)
 	for _, l := range strings.Split(strings.TrimSuffix(d.String(), "\n"), "\n") {
 		fmt.Fprintln(w, "    | "+l)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -25,11 +26,20 @@ type Printer struct {
 	profile receipts.Profile
 	// StatusWait bounds the wait for one DLE EOT answer.
 	StatusWait time.Duration
+	// PrintWait bounds the wait, after the last byte of a copy, for the
+	// printer to say it has got through it (GS r, answered in sequence).
+	PrintWait time.Duration
 
-	mu     sync.Mutex
-	link   Link
-	silent bool // this link never answered a status query: status unknown
-	spoke  bool // this link answered at least once
+	mu      sync.Mutex
+	link    Link
+	silent  bool      // this link never answered a status query: status unknown
+	probeAt time.Time // when to ask a silent link again (it may have been booting)
+	spoke   bool      // this link answered at least once
+	inSeq   int       // GS r on this link: 0 not asked yet, 1 answered, -1 not
+	paper   int       // the answer to the last GS r, -1 while none came
+	// What Status said last, for when a print holds the printer.
+	lastState devices.PrinterState
+	lastErr   error
 }
 
 var _ devices.Printer = (*Printer)(nil)
@@ -37,7 +47,7 @@ var _ devices.Printer = (*Printer)(nil)
 // New returns a printer named name (for the status bar and `pos doctor`)
 // that dials with dial and prints for profile. Nothing is dialled yet.
 func New(name string, dial Dialer, profile receipts.Profile) *Printer {
-	return &Printer{name: name, dial: dial, profile: profile, StatusWait: time.Second}
+	return &Printer{name: name, dial: dial, profile: profile, StatusWait: time.Second, PrintWait: 20 * time.Second}
 }
 
 // Name says which printer this is.
@@ -54,10 +64,14 @@ const chunk = 256
 // one-way link, a model without DLE EOT) is reported ready: only printing
 // can tell.
 func (p *Printer) Status(ctx context.Context) (devices.PrinterState, error) {
-	p.mu.Lock()
+	if !p.mu.TryLock() {
+		// A print holds the printer (up to PrintWait and more): the status
+		// bar gets what was last known rather than waiting for it.
+		return p.lastState, p.lastErr
+	}
 	defer p.mu.Unlock()
 	st, err := p.status(ctx)
-	return stateOf(st, err), p.explain(st, err)
+	return p.lastState, p.explain(st, err)
 }
 
 // Detail is Status with the printer's own flags, for `pos doctor`.
@@ -100,24 +114,96 @@ func (p *Printer) PrintBytes(ctx context.Context, b []byte, progress func(sent, 
 			progress(sent, len(b))
 		}
 	}
-	st, err = p.status(ctx)
-	if err := p.explain(st, err); err != nil {
+	if err := p.finished(ctx); err != nil {
 		return devices.Printed{}, fmt.Errorf("the copy may be cut short: %w", err)
 	}
 	return devices.Printed{}, nil // on paper: nothing saved to point to
 }
 
-// status dials when needed and asks DLE EOT 1, 2 and 4. Caller holds mu.
+// finished tells whether the copy just sent came out whole. DLE EOT is
+// answered the moment it arrives, while the printer may still be printing
+// from its buffer, so it cannot say that the roll held out to the end. GS r
+// (transmit paper sensor status) is answered only once the data before it
+// has been processed, and a printer that ran out of paper holds it until
+// it is refilled: its answer means the copy came out whole. While waiting
+// for it, DLE EOT every StatusWait notices a roll that ran out at once.
+// Printers without GS r get the DLE EOT check only, which catches a printer
+// that stopped before the end of the data.
+func (p *Printer) finished(ctx context.Context) error {
+	if p.inSeq != 1 {
+		st, err := p.status(ctx)
+		return p.explain(st, err)
+	}
+	p.paper = -1
+	if err := p.link.Write(ctx, escpos.TransmitPaper()); err != nil {
+		p.drop()
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	deadline := time.Now().Add(p.PrintWait)
+	for {
+		if p.paper < 0 {
+			if err := p.readPaper(ctx, min(time.Until(deadline), p.StatusWait)); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				p.drop()
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+		}
+		if p.paper >= 0 {
+			if p.paper&0x0C != 0 {
+				return fmt.Errorf("%s: %w", p.name, devices.ErrPaperOut)
+			}
+			return nil
+		}
+		// Not through yet: still printing, or stopped. Ask in real time.
+		st, err := p.status(ctx)
+		if err := p.explain(st, err); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) && p.paper < 0 {
+			slog.Warn("printer: no answer to GS r after a copy, but its status is ready", "printer", p.name, "waited", p.PrintWait)
+			return nil
+		}
+	}
+}
+
+// readPaper reads until the answer to GS r (a byte with bit 4 clear; DLE
+// EOT answers have it set) or until wait passes.
+func (p *Printer) readPaper(ctx context.Context, wait time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, max(wait, time.Millisecond))
+	defer cancel()
+	var buf [1]byte
+	for p.paper < 0 {
+		k, err := p.link.Read(wctx, buf[:])
+		if err != nil {
+			if wctx.Err() != nil && ctx.Err() == nil {
+				return fmt.Errorf("no answer to GS r within %v: %w", wait, context.DeadlineExceeded)
+			}
+			return err
+		}
+		if k == 1 && escpos.ValidPaper(buf[0]) {
+			p.paper = int(buf[0])
+		}
+	}
+	return nil
+}
+
+// status dials when needed and asks DLE EOT 1, 2 and 4, and remembers
+// the answer for Status. Caller holds mu.
 func (p *Printer) status(ctx context.Context) (escpos.Status, error) {
+	st, err := p.query(ctx)
+	p.lastState, p.lastErr = stateOf(st, err), p.explain(st, err)
+	return st, err
+}
+
+func (p *Printer) query(ctx context.Context) (escpos.Status, error) {
 	if p.link == nil {
 		l, err := p.dial(ctx)
 		if err != nil {
 			return escpos.Status{}, fmt.Errorf("%s: %w", p.name, err)
 		}
-		p.link, p.silent, p.spoke = l, false, false
+		p.link, p.silent, p.spoke, p.inSeq = l, false, false, 0
 	}
 	var st escpos.Status
-	if p.silent {
+	if p.silent && time.Now().Before(p.probeAt) {
 		return st, nil
 	}
 	queries := []byte{escpos.StatusPrinter, escpos.StatusOffline, escpos.StatusPaper}
@@ -125,8 +211,9 @@ func (p *Printer) status(ctx context.Context) (escpos.Status, error) {
 	switch {
 	case errors.Is(err, ErrNoReadBack) || err != nil && !p.spoke && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
 		// Never answered on this link: a model or link without status.
-		// Printing still works; only its result tells.
-		p.silent = true
+		// Printing still works; only its result tells. It is asked again
+		// now and then: it may only have been starting up.
+		p.silent, p.probeAt = true, time.Now().Add(5*time.Minute)
 		return escpos.Status{}, nil
 	case err != nil:
 		// It answered before and not now, or the link broke: whatever it
@@ -134,11 +221,25 @@ func (p *Printer) status(ctx context.Context) (escpos.Status, error) {
 		p.drop()
 		return st, fmt.Errorf("%s: status: %w", p.name, err)
 	}
-	p.spoke = true
+	p.spoke, p.silent = true, false
 	for i, n := range queries {
 		if err := st.Apply(n, answers[i]); err != nil {
 			p.drop()
 			return st, fmt.Errorf("%s: %w: %w", p.name, devices.ErrOffline, err)
+		}
+	}
+	if p.inSeq == 0 && st.Ready() {
+		// Idle and ready: if it takes GS r, the answer comes at once.
+		p.inSeq, p.paper = -1, -1
+		if err := p.link.Write(ctx, escpos.TransmitPaper()); err == nil {
+			err = p.readPaper(ctx, p.StatusWait)
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				p.drop()
+				return st, fmt.Errorf("%s: %w: %w", p.name, devices.ErrOffline, err)
+			}
+		}
+		if p.paper >= 0 {
+			p.inSeq = 1
 		}
 	}
 	return st, nil
@@ -168,8 +269,11 @@ func (p *Printer) ask(ctx context.Context, queries []byte) ([]byte, error) {
 			return nil, err
 		}
 		for _, b := range buf[:k] {
-			if escpos.Valid(b) {
+			switch {
+			case escpos.Valid(b):
 				answers = append(answers, b)
+			case escpos.ValidPaper(b) && p.paper < 0:
+				p.paper = int(b) // GS r's answer, arrived in the middle
 			}
 		}
 	}

@@ -17,7 +17,12 @@ import (
 
 func peer(t *testing.T) (*netprinter.Printer, *Printer) {
 	t.Helper()
-	np, err := netprinter.Start(netprinter.Options{})
+	return peerWith(t, netprinter.Options{})
+}
+
+func peerWith(t *testing.T, o netprinter.Options) (*netprinter.Printer, *Printer) {
+	t.Helper()
+	np, err := netprinter.Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,5 +151,36 @@ func TestSilentPrinter(t *testing.T) {
 	// for answers that never came; the link is not asked again.
 	if n := np.Queries(); n != 3 {
 		t.Errorf("%d status queries to a silent printer, want one round of 3", n)
+	}
+}
+
+// After the last byte the printer is asked GS r, which it answers only
+// once it has got through the copy; a model without GS r still prints, on
+// the DLE EOT check alone, and a roll that runs out shows either way.
+func TestCopyCompletion(t *testing.T) {
+	np, p := peer(t)
+	for range 2 {
+		if _, err := p.Print(ctx(t), sale()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One GS r to learn the printer takes it, then one after each copy.
+	if n := np.Transmits(); n != 3 {
+		t.Errorf("%d GS r sent, want 3", n)
+	}
+
+	np2, p2 := peerWith(t, netprinter.Options{NoTransmit: true})
+	if _, err := p2.Print(ctx(t), sale()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p2.Print(ctx(t), sale()); err != nil {
+		t.Fatal(err)
+	}
+	if n := np2.Transmits(); n != 1 {
+		t.Errorf("%d GS r sent to a printer that never answers one, want 1", n)
+	}
+	np2.PaperOutAfter(4)
+	if _, err := p2.Print(ctx(t), sale()); !errors.Is(err, devices.ErrPaperOut) {
+		t.Errorf("paper out mid-copy without GS r: %v", err)
 	}
 }

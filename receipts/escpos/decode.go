@@ -53,6 +53,9 @@ type Decoder struct {
 	// OnQuery, when set, is called for each DLE EOT status query as it is
 	// read, in stream order, so a peer can answer at once.
 	OnQuery func(n byte)
+	// OnTransmit, when set, is called for each GS r n, in stream order:
+	// everything before it has been decoded by then.
+	OnTransmit func(n byte)
 
 	pending []byte
 	items   []Item
@@ -315,6 +318,14 @@ func (d *Decoder) gs(b []byte) int {
 			d.style.W, d.style.H = 0, 0
 		}
 		return 3
+	case 'r':
+		if len(b) < 3 {
+			return 0
+		}
+		if d.OnTransmit != nil {
+			d.OnTransmit(b[2])
+		}
+		return 3
 	case 'B', 'H', 'h', 'w', 'a', 'f':
 		return need(b, 3)
 	case 'L', 'W':
@@ -364,6 +375,11 @@ func (d *Decoder) gs(b []byte) int {
 		}
 		wBytes, h := int(b[4])|int(b[5])<<8, int(b[6])|int(b[7])<<8
 		n := 8 + wBytes*h
+		if wBytes*h > 1<<20 { // larger than any receipt printer's image: not one
+			d.bad++
+			d.marker("image %dx%d too large", wBytes*8, h)
+			return 8
+		}
 		if len(b) < n {
 			return 0
 		}
@@ -457,7 +473,7 @@ func (d *Decoder) dle(b []byte) int {
 		case 2:
 			return need(b, 5)
 		case 8:
-			return need(b, 9)
+			return need(b, 10)
 		}
 	}
 	d.bad++

@@ -138,6 +138,21 @@ func (e *Encoder) ascii(b byte) {
 
 var gbk = simplifiedchinese.GBK.NewEncoder()
 
+// Cells is how many cells r takes on paper: two for a character printed
+// from the GBK font, one for ASCII and for the '?' that stands in for a
+// character the printer has not got.
+func Cells(r rune) int {
+	if r < 0x80 {
+		return 1
+	}
+	var src, dst [4]byte
+	n := utf8.EncodeRune(src[:], r)
+	if m, _, err := gbk.Transform(dst[:], src[:n], true); err == nil && m == 2 {
+		return 2
+	}
+	return 1
+}
+
 func (e *Encoder) wide(r rune) {
 	if e.chinese == ChineseNone {
 		e.buf = append(e.buf, '?')

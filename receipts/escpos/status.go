@@ -12,6 +12,27 @@ const (
 	StatusPaper   byte = 4 // bits 2+3: near end, bits 5+6: paper out
 )
 
+// TransmitPaper is GS r 1: "transmit paper sensor status". Unlike DLE
+// EOT it waits its turn in the data, so its answer says the printer has
+// got through everything sent before it.
+func TransmitPaper() []byte { return []byte{GS, 'r', 1} }
+
+// ValidPaper says b can be an answer to GS r 1: bits 4 and 7 clear, which
+// no DLE EOT answer is. Bits 0–1 are paper near end, bits 2–3 paper out.
+func ValidPaper(b byte) bool { return b&0x90 == 0 }
+
+// PaperAnswer is the GS r 1 answer of a printer in state s.
+func (s Status) PaperAnswer() byte {
+	var b byte
+	if s.PaperLow {
+		b |= 0x03
+	}
+	if s.PaperOut {
+		b |= 0x0C
+	}
+	return b
+}
+
 // Query is the DLE EOT n command.
 func Query(n byte) []byte { return []byte{DLE, EOT, n} }
 

@@ -311,7 +311,7 @@ func (s *Spool) Add(r receipts.Receipt) (Job, error) {
 	// file from this attempt can never be mistaken for a later job.
 	s.seq++
 	now := s.now()
-	e := entry{seq: s.seq, job: Job{ID: formatID(s.seq, now), Receipt: r, Queued: now}}
+	e := entry{seq: s.seq, job: Job{ID: formatID(s.seq, now), Receipt: receipts.Sanitize(r), Queued: now}}
 	if err := s.write(s.queueDir, toRecord(e.job), true); err != nil {
 		s.mu.Unlock()
 		return Job{}, fmt.Errorf("spool: add %s: %w", e.job.ID, err)

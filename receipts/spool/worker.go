@@ -87,10 +87,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 		where, err := w.print(ctx, job)
-		if ctx.Err() != nil {
-			return ctx.Err() // the job stays queued for the next start
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err() // cut off by a stop: it prints again at the next start
 		}
-		if err == nil {
+		if err == nil { // printed, even if a stop came just after: never twice
 			if derr := w.spool.Done(job.ID); derr != nil {
 				err = derr
 			} else {
@@ -121,15 +121,14 @@ func (w *Worker) print(ctx context.Context, job Job) (string, error) {
 		p   devices.Printed
 		err error
 	)
+	r := job.Receipt
+	r.Retry = job.Attempts > 0
 	if pp, ok := w.printer.(progressPrinter); ok {
-		p, err = pp.PrintProgress(pctx, job.Receipt, func(sent, total int) {
+		p, err = pp.PrintProgress(pctx, r, func(sent, total int) {
 			w.offer(Event{Kind: Printing, Job: job, Sent: sent, Total: total, Queued: queued})
 		})
 	} else {
-		p, err = w.printer.Print(pctx, job.Receipt)
-	}
-	if err == nil && pctx.Err() != nil {
-		err = pctx.Err()
+		p, err = w.printer.Print(pctx, r)
 	}
 	return p.Location, err
 }

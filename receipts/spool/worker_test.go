@@ -3,6 +3,9 @@ package spool_test
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -171,4 +174,38 @@ func TestKickRetriesAtOnce(t *testing.T) {
 	r.np.Refill()
 	w.Kick()
 	next(t, w, spool.Printed)
+}
+
+// A card number that reaches the queue unmasked is masked before it is
+// written: the queue's files never hold one.
+func TestQueueFilesHoldNoCardNumber(t *testing.T) {
+	dir := t.TempDir()
+	s, err := spool.Open(dir, spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const pan = "6212345678901234569" // Luhn-valid, 19 digits
+	r := copyOf("000204", receipts.MerchantCopy)
+	r.Channel, r.MaskedPAN, r.Operator = "card", pan, "typed "+pan
+	job, err := s.Add(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Receipt.MaskedPAN != "621234*********4569" {
+		t.Errorf("queued with card number %q", job.Receipt.MaskedPAN)
+	}
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if strings.Contains(string(b), pan) {
+			t.Errorf("%s holds the card number", path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -30,6 +30,8 @@ func (s Sheet) Text() string { return escpos.Render(s.Items) }
 type Options struct {
 	Addr    string         // listen address; "" = 127.0.0.1:0
 	Chinese escpos.Chinese // how it reads bytes ≥ 0x80 outside FS & (its default mode)
+	// NoTransmit makes it a model without GS r: it never answers one.
+	NoTransmit bool
 }
 
 // Printer is a running printer. Its methods are safe for concurrent use.
@@ -46,6 +48,7 @@ type Printer struct {
 	sheets    []Sheet
 	cur       *Sheet
 	queries   int
+	transmits int
 	garbled   int
 	changed   chan struct{} // closed and replaced whenever sheets change
 	listening bool
@@ -134,6 +137,18 @@ func (p *Printer) read(c net.Conn) {
 		p.mu.Unlock()
 		if !silent {
 			c.Write([]byte{st.Answer(n)})
+		}
+	}
+	d.OnTransmit = func(n byte) {
+		take(false)
+		p.mu.Lock()
+		p.transmits++
+		silent, st := p.silent || p.opts.NoTransmit, p.status
+		p.mu.Unlock()
+		// Answered once everything before it is printed; a printer out of
+		// paper or with its cover open holds it (this one forgets it).
+		if !silent && !st.PaperOut && !st.CoverOpen && (n == 1 || n == 49) {
+			c.Write([]byte{st.PaperAnswer()})
 		}
 	}
 	buf := make([]byte, 4096)
@@ -238,6 +253,13 @@ func (p *Printer) Queries() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.queries
+}
+
+// Transmits counts the GS r requests read (answered or not).
+func (p *Printer) Transmits() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.transmits
 }
 
 // Garbled counts bytes that made no sense on connections that have ended.

@@ -160,6 +160,7 @@ func (p *Printer) finished(ctx context.Context) error {
 		}
 		if time.Now().After(deadline) && p.paper < 0 {
 			slog.Warn("printer: no answer to GS r after a copy, but its status is ready", "printer", p.name, "waited", p.PrintWait)
+			p.drop() // its answer may still come, and must not answer the next copy's
 			return nil
 		}
 	}

@@ -93,12 +93,17 @@ func waitSheets(t *testing.T, np *netprinter.Printer, n int) []netprinter.Sheet 
 func TestQueueSurvivesRestart(t *testing.T) {
 	r := newRig(t)
 	r.np.GoAway()
-	s, w, stop := r.start(t)
+	s, err := spool.Open(r.dir, spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []receipts.Copy{receipts.MerchantCopy, receipts.CustomerCopy} {
 		if _, err := s.Add(copyOf("000201", c)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	s.Close()
+	s, w, stop := r.start(t)
 	if e := next(t, w, spool.Failed); !errors.Is(e.Err, devices.ErrOffline) || e.Queued != 2 {
 		t.Fatalf("with the printer off: %+v", e)
 	}
@@ -126,12 +131,16 @@ func TestQueueSurvivesRestart(t *testing.T) {
 // and once paper is in, that copy prints again, whole, before the next.
 func TestPaperOutMidCopy(t *testing.T) {
 	r := newRig(t)
-	_, w, stop := r.start(t)
-	defer stop()
-	s := w.Spool()
 	r.np.PaperOutAfter(6)
+	s, err := spool.Open(r.dir, spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.Add(copyOf("000202", receipts.MerchantCopy))
 	s.Add(copyOf("000202", receipts.CustomerCopy))
+	s.Close()
+	s, w, stop := r.start(t)
+	defer stop()
 	e := next(t, w, spool.Failed)
 	if !errors.Is(e.Err, devices.ErrPaperOut) || e.Job.Receipt.Copy != receipts.MerchantCopy || e.Job.Attempts != 1 || e.Queued != 2 {
 		t.Fatalf("paper out: %+v", e)

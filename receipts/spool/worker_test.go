@@ -103,7 +103,7 @@ func TestQueueSurvivesRestart(t *testing.T) {
 		}
 	}
 	s.Close()
-	s, w, stop := r.start(t)
+	_, w, stop := r.start(t)
 	if e := next(t, w, spool.Failed); !errors.Is(e.Err, devices.ErrOffline) || e.Queued != 2 {
 		t.Fatalf("with the printer off: %+v", e)
 	}

@@ -39,9 +39,23 @@ func startHost(t *testing.T) *testHost {
 		},
 	}
 	h.mac, _ = NewMACKey(h.keys.MAC)
+	// The connection library reports errors from goroutines of its own,
+	// which can outlive the test: a log after it ended is a data race.
+	var (
+		mu    sync.Mutex
+		ended bool
+	)
+	t.Cleanup(func() { mu.Lock(); ended = true; mu.Unlock() })
+	logf := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ended {
+			t.Logf("host connection: %v", err)
+		}
+	}
 	h.srv = server.New(Spec, ReadLength, WriteLength,
 		connection.InboundMessageHandler(h.handle),
-		connection.ErrorHandler(func(err error) { t.Logf("host connection: %v", err) }),
+		connection.ErrorHandler(logf),
 	)
 	if err := h.srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)

@@ -179,7 +179,7 @@ func (l *fileLink) Write(ctx context.Context, p []byte) error {
 		if err := l.f.SetWriteDeadline(deadline); err != nil {
 			return l.fail("write", ctx, err)
 		}
-		stop := fileInterruptOnCancel(ctx, l.f.SetWriteDeadline)
+		stop := interruptOnCancel(ctx, l.f.SetWriteDeadline)
 		defer stop()
 		// os.File.Write loops until all of p is written or it fails.
 		if _, err := l.f.Write(p); err != nil {
@@ -187,7 +187,7 @@ func (l *fileLink) Write(ctx context.Context, p []byte) error {
 		}
 		return nil
 	}
-	stop := fileInterruptOnCancel(ctx, l.f.SetWriteDeadline)
+	stop := interruptOnCancel(ctx, l.f.SetWriteDeadline)
 	defer stop()
 	for len(p) > 0 {
 		n := min(len(p), fileChunk)
@@ -211,17 +211,7 @@ func (l *fileLink) Read(ctx context.Context, p []byte) (int, error) {
 	if !l.canRead {
 		return 0, ErrNoReadBack
 	}
-	if err := ctx.Err(); err != nil {
-		return 0, l.fail("read", ctx, err)
-	}
-	// The zero deadline clears one left over from an earlier Read.
-	deadline, _ := ctx.Deadline()
-	if err := l.f.SetReadDeadline(deadline); err != nil {
-		return 0, l.fail("read", ctx, err)
-	}
-	stop := fileInterruptOnCancel(ctx, l.f.SetReadDeadline)
-	defer stop()
-	n, err := l.f.Read(p)
+	n, err := readCtx(ctx, l.f, p)
 	if n > 0 {
 		return n, nil
 	}
@@ -235,41 +225,6 @@ func (l *fileLink) Close() error {
 	return nil
 }
 
-// fail wraps err with ErrOffline, and with ctx's error when ctx's deadline
-// or cancellation is what cut the I/O short.
 func (l *fileLink) fail(op string, ctx context.Context, err error) error {
-	if err == nil {
-		err = errors.New("no data")
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		ctxErr := ctx.Err()
-		// The poller's timer can fire a moment before ctx's own.
-		if d, ok := ctx.Deadline(); ctxErr == nil && ok && !time.Now().Before(d) {
-			ctxErr = context.DeadlineExceeded
-		}
-		if ctxErr != nil {
-			err = fmt.Errorf("%w: %w", ctxErr, err)
-		}
-	}
-	return fmt.Errorf("printer %s: %s: %w: %w", l.path, op, devices.ErrOffline, err)
-}
-
-// fileInterruptOnCancel makes a ctx cancellation (not only its deadline)
-// unblock pending I/O by moving the deadline into the past. The returned
-// stop waits for a callback already running, so it cannot clobber the
-// deadline of the next call.
-func fileInterruptOnCancel(ctx context.Context, setDeadline func(time.Time) error) (stop func()) {
-	if ctx.Done() == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	unregister := context.AfterFunc(ctx, func() {
-		defer close(done)
-		_ = setDeadline(time.Unix(1, 0))
-	})
-	return func() {
-		if !unregister() {
-			<-done
-		}
-	}
+	return linkErr(l.path, op, ctx, err)
 }

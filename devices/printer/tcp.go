@@ -2,10 +2,8 @@ package printer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -88,7 +86,7 @@ func (l *tcpLink) Write(ctx context.Context, p []byte) error {
 	if err := l.conn.SetWriteDeadline(deadline); err != nil {
 		return l.fail("write", ctx, err)
 	}
-	stop := tcpInterruptOnCancel(ctx, l.conn.SetWriteDeadline)
+	stop := interruptOnCancel(ctx, l.conn.SetWriteDeadline)
 	defer stop()
 	// net.Conn.Write only returns early with an error, so a nil error
 	// means every byte reached the socket buffer.
@@ -99,17 +97,7 @@ func (l *tcpLink) Write(ctx context.Context, p []byte) error {
 }
 
 func (l *tcpLink) Read(ctx context.Context, p []byte) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, l.fail("read", ctx, err)
-	}
-	// The zero deadline clears one left over from an earlier Read.
-	deadline, _ := ctx.Deadline()
-	if err := l.conn.SetReadDeadline(deadline); err != nil {
-		return 0, l.fail("read", ctx, err)
-	}
-	stop := tcpInterruptOnCancel(ctx, l.conn.SetReadDeadline)
-	defer stop()
-	n, err := l.conn.Read(p)
+	n, err := readCtx(ctx, l.conn, p)
 	if n > 0 {
 		// Bytes that arrived are the printer's answer even if the
 		// connection broke right after them.
@@ -125,42 +113,6 @@ func (l *tcpLink) Close() error {
 	return nil
 }
 
-// fail wraps err with ErrOffline and, when the deadline that cut the I/O
-// short was ctx's, with ctx.Err() too, so callers can tell "the printer
-// did not answer in time" from "the socket broke".
 func (l *tcpLink) fail(op string, ctx context.Context, err error) error {
-	if err == nil {
-		err = errors.New("no data")
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		ctxErr := ctx.Err()
-		// The socket's timer can fire a moment before ctx's own.
-		if d, ok := ctx.Deadline(); ctxErr == nil && ok && !time.Now().Before(d) {
-			ctxErr = context.DeadlineExceeded
-		}
-		if ctxErr != nil {
-			err = fmt.Errorf("%w: %w", ctxErr, err)
-		}
-	}
-	return fmt.Errorf("printer tcp %s: %s: %w: %w", l.addr, op, devices.ErrOffline, err)
-}
-
-// tcpInterruptOnCancel makes a ctx cancellation (not only its deadline)
-// unblock pending I/O, by moving the deadline into the past. The returned
-// stop waits for a callback already running, so it cannot clobber the
-// deadline of the next call.
-func tcpInterruptOnCancel(ctx context.Context, setDeadline func(time.Time) error) (stop func()) {
-	if ctx.Done() == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	unregister := context.AfterFunc(ctx, func() {
-		defer close(done)
-		_ = setDeadline(time.Unix(1, 0))
-	})
-	return func() {
-		if !unregister() {
-			<-done
-		}
-	}
+	return linkErr("tcp "+l.addr, op, ctx, err)
 }

@@ -56,10 +56,7 @@ func TestFlowsPrintOnNetworkPrinter(t *testing.T) {
 	f.waitFor("支付成功")
 	f.key(tea.KeyEnter)
 	f.waitFor("商户存根已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("顾客联已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("请选择支付通道")
+	f.customerCopy()
 	s := sheets(t, np, 2)
 	for i, want := range []string{"{center,bold} 商户存根 MERCHANT COPY", "{center,bold} 顾客联 CUSTOMER COPY"} {
 		text := s[i].Text()
@@ -91,10 +88,7 @@ func TestFlowsPrintOnNetworkPrinter(t *testing.T) {
 	f.waitFor("交易成功")
 	f.key(tea.KeyEnter)
 	f.waitFor("商户存根已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("顾客联已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("请选择支付通道")
+	f.customerCopy()
 	f.finish()
 	s = sheets(t, np, 4)
 	merchant, holder := s[2].Text(), s[3].Text()
@@ -131,10 +125,7 @@ func TestPaperOutAndReprint(t *testing.T) {
 	if !s[0].Torn || s[1].Torn || !strings.Contains(s[1].Text(), "商户存根") || !strings.Contains(s[1].Text(), "RMB 8.80") {
 		t.Fatalf("after the refill:\n%s\n%s", s[0].Text(), s[1].Text())
 	}
-	f.key(tea.KeyEnter)
-	f.waitFor("顾客联已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("请选择支付通道")
+	f.customerCopy()
 
 	// 重打印 in the WeChat Pay menu: Confirm alone is the last receipt.
 	f.keys("2")
@@ -144,10 +135,7 @@ func TestPaperOutAndReprint(t *testing.T) {
 	f.waitFor("重打印上一笔")
 	f.key(tea.KeyEnter)
 	f.waitFor("重打印 · 商户存根", "商户存根已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("顾客联已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("请选择支付通道")
+	f.customerCopy()
 	s = sheets(t, np, 5)
 	for _, sh := range s[3:] {
 		if !strings.Contains(sh.Text(), "{bold} ==") || !strings.Contains(sh.Text(), "重打印 REPRINT") || !strings.Contains(sh.Text(), "RMB 8.80") {
@@ -169,10 +157,7 @@ func TestPaperOutAndReprint(t *testing.T) {
 	f.keys("2") // 000002
 	f.key(tea.KeyEnter)
 	f.waitFor("重打印 · 商户存根", "商户存根已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("顾客联已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("请选择支付通道")
+	f.customerCopy()
 	f.finish()
 	if s := sheets(t, np, 7); !strings.Contains(s[6].Text(), "凭证号(TRACE NO.)") || !strings.Contains(s[6].Text(), "000002") {
 		t.Errorf("reprint by trace:\n%s", s[6].Text())
@@ -203,12 +188,19 @@ func TestTrainerPaperKey(t *testing.T) {
 	}
 	f.key(tea.KeyF8)
 	f.waitFor("商户存根已打印", "打印机 就绪")
-	f.key(tea.KeyEnter)
-	f.waitFor("顾客联已打印")
-	f.key(tea.KeyEnter)
-	f.waitFor("请选择支付通道")
+	f.customerCopy()
 	f.finish()
 	if n := len(env.Printer.Printed()); n != 2 {
 		t.Fatalf("%d copies printed, want 2", n)
 	}
+}
+
+// customerCopy confirms a printed merchant copy, waits for the customer
+// copy to print, and confirms it: back to the channel list.
+func (f *flow) customerCopy() {
+	f.t.Helper()
+	f.key(tea.KeyEnter)
+	f.waitFor("顾客联已打印")
+	f.key(tea.KeyEnter)
+	f.waitFor("请选择支付通道")
 }

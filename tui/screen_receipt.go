@@ -216,7 +216,7 @@ func (s *receiptScreen) View() string {
 		}
 	case s.err != nil && s.job == "":
 		side.WriteString(st.Bad.Render(c.tf("receipt.notqueued", s.err.Error())) + "\n\n")
-		side.WriteString(c.tf("receipt.retry", c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key) + "\n")
+		side.WriteString(c.tf("receipt.skipnq", c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key) + "\n")
 	case s.err != nil:
 		// Short lines: the side panel beside an 80 mm receipt is narrow.
 		side.WriteString(st.Bad.Render(c.tf("receipt.notprinted", s.copyName())) + "\n")

@@ -171,7 +171,7 @@ var texts = map[string][2]string{
 	"receipt.printed":    {"%s已打印", "%s printed"},
 	"receipt.saved":      {"已保存：%s", "Saved: %s"},
 	"receipt.notprinted": {"%s未打印", "The %s did not print"},
-	"receipt.retry":      {"按 %s 重试，%s 跳过", "Press %s to retry, %s to skip"},
+	"receipt.skipnq":     {"按 %s 重试；%s 跳过（此联不会打印）", "Press %s to retry; %s skips it (this copy will not print)"},
 	"receipt.again":      {"处理好后此联整张重打", "It prints again, whole, when fixed"},
 	"receipt.now":        {"%s 立即打印", "%s print now"},
 	"receipt.later":      {"%s 稍后打印（留在队列）", "%s later (stays queued)"},

@@ -2,7 +2,8 @@ package config
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,7 +43,7 @@ func validatePrinter(p *problems, pr *Printer) {
 	if pr.Width != 32 && pr.Width != 48 {
 		p.at(path("printer", "width"), "printer.width: %d is not a paper width (use 32 for 58 mm paper or 48 for 80 mm)", pr.Width)
 	}
-	for _, name := range sortedKeys(pr.Profiles) {
+	for _, name := range slices.Sorted(maps.Keys(pr.Profiles)) {
 		pp := pr.Profiles[name]
 		if pp.Chinese == "" {
 			pp.Chinese = "fs"
@@ -54,9 +55,11 @@ func validatePrinter(p *problems, pr *Printer) {
 		validateProfile(p, path("printer", "profiles", name), pp)
 	}
 	if pr.Profile != "" {
-		if _, ok := pr.lookup(pr.Profile); !ok {
-			p.at(path("printer", "profile"), "printer.profile: %q is neither a built-in profile (%s) nor in [printer.profiles]", pr.Profile, quoteList(sortedKeys(builtinProfiles)))
-		} else if prof, _ := pr.lookup(pr.Profile); prof.Width == 32 || prof.Width == 48 {
+		prof, ok := pr.lookup(pr.Profile)
+		switch {
+		case !ok:
+			p.at(path("printer", "profile"), "printer.profile: %q is neither a built-in profile (%s) nor in [printer.profiles]", pr.Profile, quoteList(slices.Sorted(maps.Keys(builtinProfiles))))
+		case prof.Width == 32 || prof.Width == 48:
 			pr.Width = prof.Width // the model decides the paper
 		}
 	}
@@ -131,15 +134,6 @@ func ParseUSBID(s string) (vid, pid uint16, err error) {
 		return 0, 0, fmt.Errorf(`%q is not a USB id (use "VID:PID" in hex, as lsusb shows it, e.g. "0416:5011")`, s)
 	}
 	return uint16(a), uint16(b), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func quoteList(s []string) string {

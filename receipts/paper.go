@@ -20,15 +20,10 @@ type Profile struct {
 	QRSize    int            // QR module size in dots, 1–16; 0 = 6 on 80 mm paper, 4 on 58 mm
 }
 
-// ESCPOS renders the receipt as ESC/POS bytes for a printer of profile p:
-// the same layout as Text, with alignment, bold and double size done by the
-// printer, a QR code of the order number, then feed and cut.
-func ESCPOS(r Receipt, p Profile) []byte {
+// withDefaults fills in what the profile leaves at zero.
+func (p Profile) withDefaults() Profile {
 	if p.Width < minWidth {
 		p.Width = Width58
-	}
-	if p.Chinese == escpos.ChineseNone {
-		r.Lang = i18n.EN // labels only; a Chinese merchant name still prints as '?'
 	}
 	if p.Feed <= 0 {
 		p.Feed = 4
@@ -38,6 +33,17 @@ func ESCPOS(r Receipt, p Profile) []byte {
 		if p.Width >= Width80 {
 			p.QRSize = 6
 		}
+	}
+	return p
+}
+
+// ESCPOS renders the receipt as ESC/POS bytes for a printer of profile p:
+// the same layout as Text, with alignment, bold and double size done by the
+// printer, a QR code of the order number, then feed and cut.
+func ESCPOS(r Receipt, p Profile) []byte {
+	p = p.withDefaults()
+	if p.Chinese == escpos.ChineseNone {
+		r.Lang = i18n.EN // labels only; a Chinese merchant name still prints as '?'
 	}
 	s := layout(r, p.Width)
 	e := escpos.NewEncoder(p.Chinese).Init().CodePage(byte(p.CodePage))
@@ -89,12 +95,7 @@ func ESCPOS(r Receipt, p Profile) []byte {
 // wrong), Chinese (garbled means the Chinese mode is wrong), bold, double
 // size, a QR code, then feed and cut.
 func TestPage(p Profile, printer string, at time.Time) []byte {
-	if p.Width < minWidth {
-		p.Width = Width58
-	}
-	if p.Feed <= 0 {
-		p.Feed = 4
-	}
+	p = p.withDefaults()
 	e := escpos.NewEncoder(p.Chinese).Init().CodePage(byte(p.CodePage))
 	e.Align(escpos.Center).Bold(true).Size(2, 2)
 	if p.Chinese == escpos.ChineseNone {
@@ -116,7 +117,7 @@ func TestPage(p Profile, printer string, at time.Time) []byte {
 	}
 	e.Bold(true).Println("BOLD 粗体").Bold(false)
 	e.Size(2, 2).Println("RMB 88.00").Size(1, 1)
-	e.Align(escpos.Center).QR("multipos print test", max(p.QRSize, 4), escpos.ECCM).Align(escpos.Left)
+	e.Align(escpos.Center).QR("multipos print test", p.QRSize, escpos.ECCM).Align(escpos.Left)
 	e.Println(strings.Repeat("-", p.Width))
 	return e.Cut(p.Cut, p.Feed).Bytes()
 }

@@ -78,10 +78,8 @@ func printerReport(ctx context.Context, c config.Printer, test bool, w io.Writer
 		st, err := p.Status(sctx)
 		cancel()
 		line := "    状态 status: " + stateText[st]
-		if ep, isESC := p.(*printer.Printer); isESC && err == nil {
-			if _, answers, _ := ep.Detail(ctx); !answers {
-				line += " (不回答状态查询 does not answer DLE EOT: status unknown)"
-			}
+		if ep, isESC := p.(*printer.Printer); isESC && err == nil && !ep.Answers() {
+			line += " (不回答状态查询 does not answer DLE EOT: status unknown)"
 		}
 		if err != nil {
 			line += " — " + err.Error()

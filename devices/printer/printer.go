@@ -74,12 +74,12 @@ func (p *Printer) Status(ctx context.Context) (devices.PrinterState, error) {
 	return p.lastState, p.explain(st, err)
 }
 
-// Detail is Status with the printer's own flags, for `pos doctor`.
-func (p *Printer) Detail(ctx context.Context) (escpos.Status, bool, error) {
+// Answers says whether the printer answered the last status query, for
+// `pos doctor`: a printer that does not has its status unknown.
+func (p *Printer) Answers() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st, err := p.status(ctx)
-	return st, !p.silent, err
+	return p.link != nil && !p.silent
 }
 
 // Print prints one copy.

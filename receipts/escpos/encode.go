@@ -142,29 +142,30 @@ var gbk = simplifiedchinese.GBK.NewEncoder()
 // from the GBK font, one for ASCII and for the '?' that stands in for a
 // character the printer has not got.
 func Cells(r rune) int {
-	if r < 0x80 {
-		return 1
-	}
-	var src, dst [4]byte
-	n := utf8.EncodeRune(src[:], r)
-	if m, _, err := gbk.Transform(dst[:], src[:n], true); err == nil && m == 2 {
+	if _, ok := gbkOf(r); ok {
 		return 2
 	}
 	return 1
 }
 
-func (e *Encoder) wide(r rune) {
-	if e.chinese == ChineseNone {
-		e.buf = append(e.buf, '?')
-		return
+// gbkOf is r's two GBK bytes, when r is a character outside ASCII that
+// GBK has.
+func gbkOf(r rune) ([2]byte, bool) {
+	var src, dst [4]byte
+	if r < 0x80 {
+		return [2]byte{}, false
 	}
-	var src [4]byte
 	n := utf8.EncodeRune(src[:], r)
-	var dst [4]byte
 	m, _, err := gbk.Transform(dst[:], src[:n], true)
-	if err != nil || m != 2 {
-		// Outside GBK (emoji, rare symbols): a visible placeholder rather
-		// than bytes the printer would pair with the next character.
+	return [2]byte{dst[0], dst[1]}, err == nil && m == 2
+}
+
+func (e *Encoder) wide(r rune) {
+	dst, ok := gbkOf(r)
+	if e.chinese == ChineseNone || !ok {
+		// No Chinese font, or outside GBK (emoji, rare symbols): a visible
+		// placeholder rather than bytes the printer would pair with the
+		// next character.
 		e.buf = append(e.buf, '?')
 		return
 	}

@@ -105,7 +105,9 @@ type Server struct {
 // posserver provisioned for it.
 type Bank struct {
 	Addr    string        `toml:"addr"`    // host:port of the acquirer's front-end
-	Batch   string        `toml:"batch"`   // the open settlement batch, 6 digits; "" = 000001
+	// Batch is no longer read: each terminal's batch is kept in the
+	// database (it moves on by itself). Kept only to say so.
+	Batch   string        `toml:"batch"`
 	Timeout time.Duration `toml:"timeout"` // per request, e.g. "30s"; 0 = 30s
 }
 

@@ -143,8 +143,8 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 		if _, port, err := net.SplitHostPort(b.Addr); err != nil || port == "" {
 			p.at(path("bank", "addr"), "bank.addr: %q is not host:port of the acquirer's front-end", b.Addr)
 		}
-		if b.Batch != "" && !allDigits(b.Batch, 6) {
-			p.at(path("bank", "batch"), "bank.batch: %q is not 6 digits", b.Batch)
+		if b.Batch != "" {
+			p.at(path("bank", "batch"), "bank.batch is no longer read: posserver keeps each terminal's batch in its database; remove the line")
 		}
 		if b.Timeout != 0 {
 			checkDuration(p, md, "bank.timeout", b.Timeout, time.Second, 2*time.Minute, "1s to 2m")

@@ -40,11 +40,11 @@ notify_url = "https://pos.example.com/notify/wechat"
 }
 
 func TestBankSection(t *testing.T) {
-	s, err := parseServer("p.toml", "[bank]\naddr = \"acquirer.example.com:5000\"\nbatch = \"000012\"\ntimeout = \"20s\"\n")
+	s, err := parseServer("p.toml", "[bank]\naddr = \"acquirer.example.com:5000\"\ntimeout = \"20s\"\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Bank == nil || s.Bank.Addr != "acquirer.example.com:5000" || s.Bank.Batch != "000012" || s.Bank.Timeout != 20*time.Second {
+	if s.Bank == nil || s.Bank.Addr != "acquirer.example.com:5000" || s.Bank.Timeout != 20*time.Second {
 		t.Fatalf("bank %+v", s.Bank)
 	}
 	if d := DefaultServer(); d.Bank != nil {
@@ -61,7 +61,7 @@ func TestWalletSectionsRefused(t *testing.T) {
 		{"notify_listen = \":8080\"\n[wechat]\nmch_id = \"1\"\n", "wechat.apiv3_key_file: required"},
 		{"[bank]\n", "bank.addr: \"\" is not host:port"},
 		{"[bank]\naddr = \"bank.example.com\"\n", "bank.addr: \"bank.example.com\" is not host:port"},
-		{"[bank]\naddr = \"b:5000\"\nbatch = \"12\"\n", "bank.batch: \"12\" is not 6 digits"},
+		{"[bank]\naddr = \"b:5000\"\nbatch = \"000012\"\n", "bank.batch is no longer read"},
 		{"[bank]\naddr = \"b:5000\"\ntimeout = \"10m\"\n", "bank.timeout: 10m0s is out of range (1s to 2m)"},
 	} {
 		_, err := parseServer("p.toml", c.file)

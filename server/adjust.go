@@ -85,7 +85,7 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 	o, replay, err := s.st.CreateAdjustment(ctx, store.NewAdjustment{
 		ID: "adj" + strings.ToLower(rand.Text()), TerminalID: t.ID, RequestID: rid, Kind: kind, Trace: req.Trace,
 		RequestHash: requestHash(string(kind), req.Original, strconv.FormatInt(req.Amount, 10), masked, req.Trace),
-		OriginalID:  orig.ID, Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry, Day: s.day(now), At: now,
+		OriginalID:  orig.ID, Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry, CardSeq: req.CardSeq, Day: s.day(now), At: now,
 		CheckAfter: now.Add(s.opts.ChannelTimeout + createdGrace),
 	})
 	switch {
@@ -93,8 +93,7 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeIdempotencyConflict,
 			Message: "request id " + rid + " was used with other parameters"}
 	case errors.Is(err, store.ErrTraceUsed):
-		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeIdempotencyConflict,
-			Message: fmt.Sprintf("trace %s was already used by another request", req.Trace)}
+		return 0, nil, s.traceUsed(t.ID, req.Trace)
 	case errors.Is(err, store.ErrNotAdjustable), errors.Is(err, store.ErrVoided), errors.Is(err, store.ErrNotToday),
 		errors.Is(err, store.ErrRefunded), errors.Is(err, store.ErrOverRefund):
 		return 0, nil, notAdjustable("%v", err)
@@ -106,7 +105,8 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 		// than a call may (then it is UNKNOWN to the terminal, and resolved).
 		return http.StatusCreated, s.settledAdjustment(ctx, o), nil
 	}
-	a := connector.CardAdjustment{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace, Amount: o.Amount,
+	s.usedTrace(t.ID, o.Batch, o.Trace)
+	a := connector.CardAdjustment{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace, Batch: o.Batch, Amount: o.Amount,
 		PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2, Entry: req.Entry, CardSeq: req.CardSeq, ICC: icc,
 		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: origDate}
 	cctx, cancel := s.callCtx(ctx)
@@ -182,10 +182,16 @@ func (s *Server) reverseAdjustment(ctx context.Context, o api.Order) (api.Order,
 	}
 	cctx, cancel := s.callCtx(ctx)
 	start := time.Now()
-	err = s.opts.Acquirer.Reverse(cctx, connector.Reversal{TerminalID: o.TerminalID, MerchantID: t.MerchantID,
-		Trace: o.Trace, Amount: o.Amount, Kind: strings.TrimPrefix(string(o.Kind), "card_")})
+	rev, err := s.adjustmentReversal(ctx, o, t.MerchantID)
+	if err == nil {
+		err = s.opts.Acquirer.Reverse(cctx, rev)
+	}
 	cancel()
 	s.metrics.ChannelCall(string(api.Card), "reverse", outcome(err), time.Since(start))
+	reason := api.ReasonReversed
+	if errors.Is(err, connector.ErrNothingToReverse) {
+		reason, err = api.ReasonNotBooked, nil
+	}
 	if err != nil {
 		next := s.now().Add(unknownRetry)
 		if _, serr := s.st.SettleAdjustment(ctx, o.ID, o.Version, store.AdjustmentChange{To: api.StateUnknown,
@@ -194,7 +200,19 @@ func (s *Server) reverseAdjustment(ctx context.Context, o api.Order) (api.Order,
 		}
 		return o, channelError("reversing %s %s: %v", o.Kind, o.ID, err)
 	}
-	return s.st.SettleAdjustment(ctx, o.ID, o.Version, store.AdjustmentChange{To: api.StateClosed, Reason: api.ReasonReversed, At: s.now()})
+	return s.st.SettleAdjustment(ctx, o.ID, o.Version, store.AdjustmentChange{To: api.StateClosed, Reason: reason, At: s.now()})
+}
+
+// adjustmentReversal is the reversal of a void or refund: a copy of it,
+// naming the same original sale.
+func (s *Server) adjustmentReversal(ctx context.Context, o api.Order, merchantID string) (connector.Reversal, error) {
+	orig, err := s.st.Get(ctx, o.Original)
+	if err != nil {
+		return connector.Reversal{}, err
+	}
+	return connector.Reversal{TerminalID: o.TerminalID, MerchantID: merchantID, Kind: strings.TrimPrefix(string(o.Kind), "card_"),
+		Trace: o.Trace, Batch: o.Batch, Amount: o.Amount, Entry: o.Entry, CardSeq: o.CardSeq,
+		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: acquirerDate(orig)}, nil
 }
 
 // sweepAdjustments reverses the voids and refunds whose answers were lost
@@ -243,9 +261,13 @@ func (s *Server) cardBalance(r *http.Request, t *terminal) (int, any, error) {
 		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelDisabled,
 			Message: "this server's bank link does not take balance inquiries"}
 	}
+	batch, err := s.claimTrace(ctx, t.ID, req.Trace, store.TraceBalance)
+	if err != nil {
+		return 0, nil, err
+	}
 	cctx, cancel := s.callCtx(ctx)
 	start := time.Now()
-	res, err := services.Balance(cctx, connector.Sale{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace,
+	res, err := services.Balance(cctx, connector.Sale{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace, Batch: batch,
 		PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2, Entry: req.Entry, PINBlock: [8]byte(b), CardSeq: req.CardSeq, ICC: icc})
 	cancel()
 	s.metrics.ChannelCall(string(api.Card), "balance", outcome(err), time.Since(start))

@@ -48,7 +48,7 @@ func TestCardVoid(t *testing.T) {
 			t.Fatalf("replay: %+v, %v", again, err)
 		}
 		l := r.bank.Ledger()
-		if len(l) != 2 || !l[0].Voided || l[1].Type != acquirer.Void || l[1].Original != "000001" {
+		if len(l) != 2 || !l[0].Voided || l[1].Type != acquirer.Void || l[1].Original != "T1|"+m1+"|000001|000001" {
 			t.Fatalf("bank ledger %+v", l)
 		}
 		// Voided once is all: a second void and a refund are refused here.

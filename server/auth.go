@@ -90,6 +90,7 @@ func (s *Server) route(h handler) http.Handler {
 			return
 		}
 		status, body, err := h(r, t)
+		s.setTraceHeaders(r.Context(), w.Header(), t.ID)
 		if err != nil {
 			s.writeError(w, r, t.ID, err)
 			return

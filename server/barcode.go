@@ -87,9 +87,10 @@ func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, err
 	c := store.Change{Actor: "terminal", Answer: &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}}
 	switch {
 	case err == nil && st.State == connector.WalletPaid && st.Amount != 0 && st.Amount != o.Amount:
-		// Never take another amount as this order paid: give it back.
+		// Never take another amount as this order paid: give it back, at
+		// once below, or by the sweeper if the wallet does not answer.
 		s.log.Error("wallet reports another amount paid for a code; reversing", append(orderAttrs(o), "channel_amount", st.Amount)...)
-		c.To, c.CheckAfter = api.StateUnknown, now
+		c.To, c.Reason, c.CheckAfter, c.Answer = api.StateCancelling, api.ReasonAmountMismatch, now.Add(unknownRetry), nil
 	case err == nil && st.State == connector.WalletPaid:
 		c.To, c.TradeNo = api.StateSuccess, st.TradeNo
 	case err == nil && (st.State == connector.WalletPaying || st.State == connector.WalletWaiting):
@@ -110,7 +111,12 @@ func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, err
 		c.To, c.Reason = api.StateFailed, api.ReasonChannelError
 	}
 	o, err = s.settle(context.WithoutCancel(ctx), o, c)
-	if err == nil && !o.State.Final() {
+	switch {
+	case err == nil && o.State == api.StateCancelling:
+		if n, gerr := s.giveBack(context.WithoutCancel(ctx), o, "terminal", nil); gerr == nil {
+			o = n
+		}
+	case err == nil && !o.State.Final():
 		go s.followCode(context.WithoutCancel(ctx), o)
 	}
 	return http.StatusCreated, o, err
@@ -151,12 +157,15 @@ func (s *Server) followCode(ctx context.Context, o api.Order) {
 		cancel()
 		s.metrics.ChannelCall(string(o.Channel), "query", outcome(err), time.Since(start))
 		if err != nil || st.State == connector.WalletPaying || st.State == connector.WalletWaiting {
-			if cur, gerr := s.st.Get(ctx, o.ID); gerr == nil && cur.State.Final() {
-				return // settled elsewhere
+			if cur, gerr := s.st.Get(ctx, o.ID); gerr == nil && (cur.State.Final() || cur.State == api.StateCancelling) {
+				return // settled, or being closed, elsewhere
 			}
 			continue
 		}
-		n, err := s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, api.ReasonNotConfirmed, "confirm")
+		n, err := s.applyWalletState(ctx, o, st, api.ReasonNotConfirmed, "confirm")
+		if errors.Is(err, errOtherAmount) {
+			n, err = s.closeAtChannel(ctx, o, api.ReasonAmountMismatch, "confirm")
+		}
 		if err != nil || n.State.Final() {
 			if err != nil && !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrFinal) {
 				s.log.Warn("code payment not settled; the sweeper will", append(orderAttrs(o), "err", err)...)

@@ -48,7 +48,7 @@ func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
 	// same way, so it adds nothing) and uses the masked number: a hash of a
 	// full card number can be reversed by trying the few possible numbers.
 	o, rep, err := s.journal(ctx, t, api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: api.Card,
-		Kind: api.KindCardSale, Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry},
+		Kind: api.KindCardSale, Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry, CardSeq: req.CardSeq},
 		rid, string(api.KindCardSale),
 		requestHash(strconv.FormatInt(req.Amount, 10), masked, req.Expiry, req.Entry, req.Trace, req.SaleID))
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
 	cctx, cancel := s.callCtx(ctx)
 	start := time.Now()
 	res, err := s.opts.Acquirer.Sale(cctx, connector.Sale{TerminalID: t.ID, MerchantID: t.MerchantID,
-		Trace: req.Trace, Amount: req.Amount, PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2,
+		Trace: req.Trace, Batch: o.Batch, Amount: req.Amount, PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2,
 		Entry: req.Entry, PINBlock: pinBlock, CardSeq: req.CardSeq, ICC: icc})
 	cancel()
 	c := store.Change{Actor: "terminal", Answer: &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}}
@@ -182,9 +182,14 @@ func (s *Server) cardSignOn(r *http.Request, t *terminal) (int, any, error) {
 		return 0, nil, fmt.Errorf("sign-on of terminal %s: its master key does not open", t.ID)
 	}
 	ctx := r.Context()
+	batch, err := s.claimTrace(ctx, t.ID, req.Trace, store.TraceSignOn)
+	if err != nil {
+		return 0, nil, err
+	}
 	cctx, cancel := s.callCtx(ctx)
 	start := time.Now()
-	res, err := issuer.IssueKeys(cctx, connector.SignOn{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace, MasterKey: tmk})
+	res, err := issuer.IssueKeys(cctx, connector.SignOn{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace,
+		Batch: batch, MasterKey: tmk})
 	cancel()
 	s.metrics.ChannelCall(string(api.Card), "signon", outcome(err), time.Since(start))
 	if err != nil {

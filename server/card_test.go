@@ -107,7 +107,7 @@ func TestCardSaleReplayAndUnknown(t *testing.T) {
 			t.Fatalf("conflict: %+v", e)
 		}
 		_, err = c.CardSale(ctx, channels.NewRequestID(), sale)
-		if e := apiErr(t, err); e.Code != api.CodeIdempotencyConflict || e.Status != http.StatusConflict {
+		if e := apiErr(t, err); e.Code != api.CodeTraceUsed || e.Status != http.StatusConflict {
 			t.Fatalf("trace reused: %+v", e)
 		}
 		if r.bank.Calls() != 1 {

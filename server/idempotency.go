@@ -81,7 +81,9 @@ func (s *Server) replay(ctx context.Context, prev *store.Request) (int, any, err
 // once carries out a call that acts on an existing transaction (cancel,
 // the trainer's pay and decline) at most once per request id: the request
 // is recorded first, its answer after. A call that fails is forgotten, so
-// that the terminal may repeat it with the same id.
+// that the terminal may repeat it with the same id; so is one that leaves
+// the transaction open (a cancel the wallet has not confirmed yet): a
+// repeat looks again rather than hear an answer that is out of date.
 func (s *Server) once(r *http.Request, t *terminal, op, hash, txID string, do func(context.Context) (int, api.Order, error)) (int, any, error) {
 	rid, err := requestID(r)
 	if err != nil {
@@ -98,11 +100,14 @@ func (s *Server) once(r *http.Request, t *terminal, op, hash, txID string, do fu
 		return s.replay(r.Context(), prev)
 	}
 	status, o, err := do(ctx)
-	if err != nil {
+	if err != nil || !o.State.Final() {
 		if uerr := s.st.Unclaim(ctx, t.ID, rid); uerr != nil {
 			s.log.Error("request id left claimed", "terminal", t.ID, "request", rid, "err", uerr)
 		}
-		return 0, nil, err
+		if err != nil {
+			return 0, nil, err
+		}
+		return status, o, nil
 	}
 	body, err := json.Marshal(o)
 	if err != nil {

@@ -68,8 +68,7 @@ func (s *Server) journal(ctx context.Context, t *terminal, o api.Order, rid, op,
 		return api.Order{}, nil, &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeOverDailyLimit, Limit: left,
 			Message: fmt.Sprintf("%s above what is left today of %s's limit on %s (%s)", money.Fen(o.Amount).Yuan(), whose, o.Channel, money.Fen(left).Yuan())}
 	case errors.Is(err, store.ErrTraceUsed):
-		return api.Order{}, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeIdempotencyConflict,
-			Message: fmt.Sprintf("trace %s was already used by another request", o.Trace)}
+		return api.Order{}, nil, s.traceUsed(t.ID, o.Trace)
 	case errors.Is(err, store.ErrSalePaid):
 		return api.Order{}, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeSalePaid,
 			Message: fmt.Sprintf("sale %s is already paid", o.SaleID)}
@@ -83,6 +82,7 @@ func (s *Server) journal(ctx context.Context, t *terminal, o api.Order, rid, op,
 	case err != nil:
 		return api.Order{}, nil, err
 	}
+	s.usedTrace(t.ID, created.Batch, created.Trace)
 	s.metrics.Transaction(string(created.Channel), string(created.State))
 	s.log.Info("order journaled", orderAttrs(created)...)
 	return created, nil, nil

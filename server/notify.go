@@ -44,9 +44,22 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 	}
 	if n.Amount != o.Amount {
 		s.metrics.Notification(n.Channel, "refused")
-		s.log.Error("notification amount differs from the order; refused", append(orderAttrs(o),
+		s.log.Error("notification amount differs from the order; refused, and the order is looked into now", append(orderAttrs(o),
 			"notified_amount", n.Amount, "notified_state", string(n.State))...)
+		if !o.State.Final() {
+			// The sweeper asks the wallet at once: a payment of another
+			// amount is given back, never taken.
+			if err := s.st.Postpone(ctx, o.ID, o.Version, s.now()); err != nil {
+				s.log.Warn("could not bring the order's check forward", append(orderAttrs(o), "err", err)...)
+			}
+		}
 		return fmt.Errorf("%w: %s order %s is %d fen, notification says %d", ErrRefused, ch, n.OutTradeNo, o.Amount, n.Amount)
+	}
+	if o.State == api.StateCancelling {
+		// Being closed: what the customer paid meanwhile is given back by
+		// the close, which records how the order ended.
+		s.metrics.Notification(n.Channel, "duplicate")
+		return nil
 	}
 	if walletTarget(n.State) == api.StateClosed && !o.State.Final() &&
 		(o.Kind == api.KindWalletBarcode || s.now().Before(o.ExpiresAt)) {
@@ -68,7 +81,12 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 			return nil
 		}
 		before := o.Version
-		o, err = s.applyWalletState(ctx, o, n.State, n.TradeNo, n.Amount, api.ReasonExpired, "notification")
+		o, err = s.applyWalletState(ctx, o, connector.WalletStatus{OutTradeNo: n.OutTradeNo, TradeNo: n.TradeNo,
+			State: n.State, Amount: n.Amount}, api.ReasonExpired, "notification")
+		if o.State == api.StateCancelling {
+			s.metrics.Notification(n.Channel, "duplicate")
+			return nil
+		}
 		if !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrFinal) {
 			if err == nil && o.Version > before {
 				s.metrics.Notification(n.Channel, "applied")

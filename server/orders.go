@@ -70,15 +70,22 @@ func parseWait(v string) (time.Duration, error) {
 	return min(d, api.MaxWait), nil
 }
 
+// orderByTrace is GET /v1/orders?trace=T[&batch=B]: the terminal's order
+// with that trace, in batch B or else the latest (a trace comes round
+// again in each batch).
 func (s *Server) orderByTrace(r *http.Request, t *terminal) (int, any, error) {
-	trace := r.URL.Query().Get("trace")
+	q := r.URL.Query()
+	trace, batch := q.Get("trace"), q.Get("batch")
 	if !validTrace(trace) {
 		return 0, nil, badRequest("trace=%q is not 6 digits", trace)
 	}
-	o, err := s.st.ByTrace(r.Context(), t.ID, trace)
+	if batch != "" && !validTrace(batch) {
+		return 0, nil, badRequest("batch=%q is not 6 digits", batch)
+	}
+	o, err := s.st.ByTrace(r.Context(), t.ID, batch, trace)
 	if errors.Is(err, store.ErrNotFound) {
 		// A void or refund: what a terminal that lost its answer asks after.
-		o, err = s.st.AdjustmentByTrace(r.Context(), t.ID, trace)
+		o, err = s.st.AdjustmentByTrace(r.Context(), t.ID, batch, trace)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil, notFound("order with trace " + trace)

@@ -103,7 +103,7 @@ func TestSaleAttempts(t *testing.T) {
 			"other merchant":   {"T3", declined.SaleID, 900, api.CodeNotFound},
 			"no such sale":     {"T1", "sanosuchsale", 900, api.CodeNotFound},
 			"not a sale id":    {"T1", declined.ID, 900, api.CodeBadRequest},
-			"same trace again": {"T1", declined.SaleID, 900, api.CodeIdempotencyConflict},
+			"same trace again": {"T1", declined.SaleID, 900, api.CodeTraceUsed},
 		} {
 			trace := "000008"
 			if name == "same trace again" {

@@ -98,6 +98,7 @@ type Server struct {
 	hub       *hub
 	metrics   *metrics.Metrics
 	terminals *terminalCache
+	traceBook traceBook
 	seen      seenTimes
 	ready     atomic.Bool
 	// peers is how many other instances share the database (-1 until
@@ -197,9 +198,9 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// OrderByTrace returns the order a terminal created with a trace.
+// OrderByTrace returns the latest order a terminal created with a trace.
 func (s *Server) OrderByTrace(ctx context.Context, terminalID, trace string) (api.Order, error) {
-	return s.st.ByTrace(ctx, terminalID, trace)
+	return s.st.ByTrace(ctx, terminalID, "", trace)
 }
 
 // History returns an order's state changes, oldest first.

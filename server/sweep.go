@@ -203,12 +203,18 @@ func (s *Server) reverse(ctx context.Context, o api.Order) (api.Order, error) {
 	if err != nil {
 		return o, err
 	}
-	err = s.opts.Acquirer.Reverse(cctx, connector.Reversal{TerminalID: o.TerminalID, MerchantID: t.MerchantID, Trace: o.Trace, Amount: o.Amount})
+	// A copy of the sale as it was sent: a PIN is always entered for one.
+	err = s.opts.Acquirer.Reverse(cctx, connector.Reversal{TerminalID: o.TerminalID, MerchantID: t.MerchantID, Kind: "sale",
+		Trace: o.Trace, Batch: o.Batch, Amount: o.Amount, Entry: o.Entry, PIN: true, CardSeq: o.CardSeq})
 	s.metrics.ChannelCall(string(api.Card), "reverse", outcome(err), time.Since(start))
+	reason := api.ReasonReversed
+	if errors.Is(err, connector.ErrNothingToReverse) {
+		reason, err = api.ReasonNotBooked, nil
+	}
 	if err != nil {
 		return o, channelError("reversing sale %s: %v", o.ID, err)
 	}
-	return s.advance(ctx, o, store.Change{To: api.StateClosed, Reason: api.ReasonReversed, Actor: "sweeper"})
+	return s.advance(ctx, o, store.Change{To: api.StateClosed, Reason: reason, Actor: "sweeper"})
 }
 
 // qrPollEvery is how often an open QR order is asked about while its code
@@ -231,7 +237,10 @@ func (s *Server) pollQR(ctx context.Context, d store.Due) error {
 		s.metrics.ChannelCall(string(o.Channel), "query", outcome(err), time.Since(start))
 		if err == nil && st.State != connector.WalletWaiting && st.State != connector.WalletPaying {
 			// Closed there while still payable here: not by this server.
-			n, err := s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, api.ReasonClosedAtChannel, "sweeper")
+			n, err := s.applyWalletState(ctx, o, st, api.ReasonClosedAtChannel, "sweeper")
+			if errors.Is(err, errOtherAmount) {
+				n, err = s.closeAtChannel(ctx, o, api.ReasonAmountMismatch, "sweeper")
+			}
 			switch {
 			case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrFinal):
 				return nil

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -133,117 +132,19 @@ func (s *Server) cancel(ctx context.Context, o api.Order) (api.Order, error) {
 			return o, &api.Error{Status: http.StatusConflict, Code: api.CodeNotCancellable,
 				Message: "the order is still being sent to the channel; try again"}
 		}
-		var err error
-		o, err = s.closeAtChannel(ctx, o, api.ReasonCancelled, "terminal")
+		n, err := s.closeAtChannel(ctx, o, api.ReasonCancelled, "terminal")
 		switch {
 		case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrFinal):
-			continue // changed meanwhile (a notification): look again
-		case errors.Is(err, ErrRefused):
-			return o, channelError("%v", err)
+			o = n
+			continue // changed meanwhile (a notification, the sweeper): look again
+		case err != nil && n.State == api.StateCancelling:
+			// The cancel is journaled: the sweeper finishes it at the
+			// wallet, and the terminal follows the order to its end.
+			return n, nil
 		case err != nil:
-			return o, err
+			return n, err
 		}
-		return o, nil
+		return n, nil
 	}
 	return o, nil
-}
-
-// closeAtChannel makes sure an open wallet order can no longer be paid:
-// it asks the wallet first (query), applies a result the wallet already
-// has, and otherwise closes the order there and then here. A
-// store.ErrStale comes back with the current order when something else
-// changed it meanwhile.
-func (s *Server) closeAtChannel(ctx context.Context, o api.Order, reason, actor string) (api.Order, error) {
-	w := s.opts.Wallets[o.Channel]
-	if w == nil {
-		return o, channelError("no connector for %s", o.Channel)
-	}
-	cctx, cancel := s.callCtx(ctx)
-	defer cancel()
-	start := time.Now()
-	st, err := w.Query(cctx, o.OutTradeNo)
-	s.metrics.ChannelCall(string(o.Channel), "query", outcome(err), time.Since(start))
-	switch {
-	case err == nil && st.State != connector.WalletWaiting && st.State != connector.WalletPaying:
-		return s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, reason, actor)
-	case err != nil && !errors.Is(err, connector.ErrNotFound):
-		s.log.Warn("query at channel failed", append(orderAttrs(o), "err", err)...)
-		return o, channelError("asking %s about order %s: %v", o.Channel, o.ID, err)
-	}
-	start = time.Now()
-	op := "close"
-	if o.Kind == api.KindWalletBarcode {
-		// A code payment is reversed, not closed: the reversal also gives
-		// back money taken in the meantime.
-		op = "reverse"
-		bw, ok := w.(connector.BarcodeWallet)
-		if !ok {
-			return o, channelError("no reversal of payment codes at %s", o.Channel)
-		}
-		err = bw.Reverse(cctx, o.OutTradeNo)
-	} else {
-		err = w.Close(cctx, o.OutTradeNo)
-	}
-	s.metrics.ChannelCall(string(o.Channel), op, outcome(err), time.Since(start))
-	if errors.Is(err, connector.ErrNotFound) && op == "close" {
-		// Alipay knows a QR order only once its code is scanned, so a close
-		// finds nothing while the code stays payable: a cancel blocks the
-		// order number for good. (Not found there either: the precreate
-		// never arrived, and nothing can be paid.)
-		if bw, ok := w.(connector.BarcodeWallet); ok {
-			start = time.Now()
-			rerr := bw.Reverse(cctx, o.OutTradeNo)
-			s.metrics.ChannelCall(string(o.Channel), "reverse", outcome(rerr), time.Since(start))
-			if rerr != nil && !errors.Is(rerr, connector.ErrNotFound) {
-				s.log.Warn("blocking an unscanned order at the channel failed", append(orderAttrs(o), "err", rerr)...)
-				return o, channelError("closing order %s at %s: %v", o.ID, o.Channel, rerr)
-			}
-		}
-	}
-	switch {
-	case err == nil, errors.Is(err, connector.ErrNotFound):
-		return s.advance(ctx, o, store.Change{To: api.StateClosed, Reason: reason, Actor: actor})
-	case errors.Is(err, connector.ErrAlreadyPaid):
-		st, qerr := w.Query(cctx, o.OutTradeNo)
-		if qerr != nil {
-			return o, channelError("%s says order %s is paid, but the query failed: %v", o.Channel, o.ID, qerr)
-		}
-		return s.applyWalletState(ctx, o, st.State, st.TradeNo, st.Amount, reason, actor)
-	default:
-		s.log.Warn("close at channel failed", append(orderAttrs(o), "err", err)...)
-		return o, channelError("closing order %s at %s: %v", o.ID, o.Channel, err)
-	}
-}
-
-// applyWalletState moves an open order to what the wallet says. A paid
-// amount other than the order's is refused: never mark such an order paid.
-func (s *Server) applyWalletState(ctx context.Context, o api.Order, state connector.WalletState, tradeNo string, amount int64, closeReason, actor string) (api.Order, error) {
-	var c store.Change
-	switch state {
-	case connector.WalletPaid:
-		if amount != o.Amount {
-			s.log.Error("channel reports another amount paid; order left open", append(orderAttrs(o), "channel_amount", amount)...)
-			return o, fmt.Errorf("%w: %s reports %d fen paid for order %s of %d fen", ErrRefused, o.Channel, amount, o.ID, o.Amount)
-		}
-		c = store.Change{To: api.StateSuccess, TradeNo: tradeNo}
-	case connector.WalletDeclined:
-		c = store.Change{To: api.StateFailed, Reason: api.ReasonCustomerDeclined}
-	case connector.WalletClosed:
-		c = store.Change{To: api.StateClosed, Reason: closeReason}
-	default: // still waiting: nothing to change
-		return o, nil
-	}
-	if o.State == c.To {
-		return o, nil
-	}
-	c.Actor = actor
-	n, err := s.advance(ctx, o, c)
-	if errors.Is(err, store.ErrSalePaid) {
-		// Another attempt of the sale was paid first: the customer paid
-		// twice. The attempt stays open for the operator; never mark a
-		// sale paid twice.
-		s.log.Error("second payment of a sale that is already paid; refund due", append(orderAttrs(o), "trade_no", tradeNo)...)
-		return o, fmt.Errorf("%w: sale %s is already paid by another attempt", ErrRefused, o.SaleID)
-	}
-	return n, err
 }

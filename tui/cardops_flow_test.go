@@ -82,7 +82,7 @@ func TestCardVoidFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := env.Bank.Host.Ledger()
-	if len(l) != 2 || !l[0].Voided || l[1].Type != acquirer.Void || !l[1].Approved || l[1].Original != v.Trace {
+	if len(l) != 2 || !l[0].Voided || l[1].Type != acquirer.Void || !l[1].Approved || l[1].Original != env.TerminalID+"|"+l[0].MerchantID+"|"+l[0].Batch+"|"+v.Trace {
 		t.Fatalf("bank ledger %+v", l)
 	}
 	printed := env.Printer.Printed()

@@ -30,7 +30,7 @@ func TestBankFromConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer host.Close()
-	cfg := fmt.Sprintf("listen = %q\nops_listen = \"\"\ndb = \"posserver.db\"\n\n[bank]\naddr = %q\nbatch = \"000007\"\ntimeout = \"5s\"\n", freePort(t), addr)
+	cfg := fmt.Sprintf("listen = %q\nops_listen = \"\"\ndb = \"posserver.db\"\n\n[bank]\naddr = %q\ntimeout = \"5s\"\n", freePort(t), addr)
 	if err := os.WriteFile("posserver.toml", []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestBankFromConfiguration(t *testing.T) {
 	}
 	o, err := client.CardSale(ctx, channels.NewRequestID(), api.CardSale{Trace: "000002", Amount: 1234, PAN: card.PAN,
 		Expiry: card.Expiry, Track2: card.Track2, Entry: "chip", PINBlock: hex.EncodeToString(blk[:])})
-	if err != nil || o.State != api.StateSuccess || o.Batch != "000007" {
+	if err != nil || o.State != api.StateSuccess || o.Batch != "000001" {
 		t.Fatalf("sale: %+v, %v\n%s", o, err, logs)
 	}
 	if l := host.Ledger(); len(l) != 1 || !l[0].Approved || l[0].TerminalID != "T001" || l[0].Amount != 1234 {

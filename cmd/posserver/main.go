@@ -233,18 +233,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 // loopback (the demo's bank).
 func openBank(ctx context.Context, cfg config.Server, keys *server.Keyring, log *slog.Logger) (*bank.Client, func(), error) {
 	if b := cfg.Bank; b != nil {
-		batch := b.Batch
-		if batch == "" {
-			batch = "000001"
-		}
 		// The server starts while the bank is away: card payments fail
-		// (nothing sent) until a request finds it back.
-		c, err := bank.Open(ctx, bank.Config{Addr: b.Addr, Terminal: bank.Terminal{Batch: batch}, Timeout: b.Timeout,
+		// (nothing sent) until a request finds it back. Each message
+		// carries its terminal's batch, from the database.
+		c, err := bank.Open(ctx, bank.Config{Addr: b.Addr, Timeout: b.Timeout,
 			Lookup: keys.BankLookup, OnError: func(err error) { log.Warn("bank link", "err", err) }})
 		if err != nil {
 			log.Error("the bank cannot be reached now; card payments fail until it can", "addr", b.Addr, "err", err)
 		} else {
-			log.Info("bank link", "addr", b.Addr, "batch", batch)
+			log.Info("bank link", "addr", b.Addr)
 		}
 		return c, func() { _ = c.Close() }, nil
 	}

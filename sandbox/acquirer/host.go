@@ -59,8 +59,10 @@ type Host struct {
 	balances  map[string]int64            // test card ID → fen
 	pinFails  map[string]int              // test card ID → wrong PINs in a row
 	ledger    []Entry
-	byTrace   map[string]int          // terminal|trace → index in ledger
-	answers   map[string]bank.Message // terminal|trace|MTI → answer, for repeats
+	byKey     map[string]int          // terminal|merchant|batch|trace → index in ledger
+	seen      map[string]seenMsg      // the same key → the message first sent under it and its answer
+	revAnswer map[string]bank.Message // the same key → the answer to its reversal, for repeats
+	orphans   map[string]bool         // keys reversed before any original came
 	seq       int
 	drop      int
 	dropRev   int
@@ -96,8 +98,9 @@ func New(opts Options) *Host {
 	h := &Host{
 		opts: opts, log: opts.Logger.With("sandbox", "acquirer"),
 		keys: map[string]bank.WorkingKeys{}, balances: map[string]int64{}, pinFails: map[string]int{},
-		byTrace: map[string]int{}, answers: map[string]bank.Message{}, conns: map[net.Conn]struct{}{},
-		done: make(chan struct{}),
+		byKey: map[string]int{}, seen: map[string]seenMsg{}, revAnswer: map[string]bank.Message{}, orphans: map[string]bool{},
+		conns: map[net.Conn]struct{}{},
+		done:  make(chan struct{}),
 	}
 	for _, c := range TestCards() {
 		h.balances[c.ID] = c.Balance

@@ -296,21 +296,35 @@ func TestNoAnswerThenReversal(t *testing.T) {
 	if _, err := c.Sale(context.Background(), saleOf(t, c, na, na.PIN, "000041", 5000)); !errors.Is(err, connector.ErrUnknownOutcome) {
 		t.Fatalf("repeat without answer: %v", err)
 	}
-	rev := connector.Reversal{TerminalID: term.TerminalID, MerchantID: term.MerchantID, Trace: "000041", Amount: 5000}
+	rev := reversalOf("000041", 5000)
 	for i := 0; i < 2; i++ { // repeatable
 		if err := c.Reverse(context.Background(), rev); err != nil {
 			t.Fatalf("reversal %d: %v", i+1, err)
 		}
 	}
 	l := f.h.Ledger()
-	if len(l) != 1 || !l[0].Reversed || l[0].Charged() != 0 {
+	if len(l) != 1 || !l[0].Reversed || l[0].Charged() != 0 || l[0].Batch != term.Batch {
 		t.Fatalf("ledger: %+v", l)
 	}
-	// A reversal of a sale never booked is answered all the same.
+	// A reversal of a sale never booked is refused (25), and the sale,
+	// should it come late, is refused too (94) and booked nowhere.
 	rev.Trace = "000042"
-	if err := c.Reverse(context.Background(), rev); err != nil {
-		t.Fatalf("reversal of nothing: %v", err)
+	if err := c.Reverse(context.Background(), rev); !errors.Is(err, connector.ErrNothingToReverse) {
+		t.Fatalf("reversal of nothing: %v, want ErrNothingToReverse", err)
 	}
+	good := card(t, "approved")
+	if got := sale(t, c, good, good.PIN, "000042", 5000).ResponseCode; got != CodeDuplicate {
+		t.Fatalf("sale after its reversal: %s, want %s", got, CodeDuplicate)
+	}
+	if l := f.h.Ledger(); len(l) != 1 {
+		t.Fatalf("a late original was booked: %+v", l)
+	}
+}
+
+// reversalOf is the reversal of the sale saleOf builds.
+func reversalOf(trace string, amount int64) connector.Reversal {
+	return connector.Reversal{TerminalID: term.TerminalID, MerchantID: term.MerchantID, Kind: "sale", Trace: trace,
+		Batch: term.Batch, Amount: amount, Entry: "021", PIN: true}
 }
 
 func TestDropAndDelay(t *testing.T) {
@@ -448,8 +462,7 @@ func TestSettlementFile(t *testing.T) {
 	if _, err := c.Sale(context.Background(), saleOf(t, c, na, na.PIN, "000093", 300)); !errors.Is(err, connector.ErrUnknownOutcome) {
 		t.Fatalf("no-answer: %v", err)
 	}
-	if err := c.Reverse(context.Background(), connector.Reversal{TerminalID: term.TerminalID,
-		MerchantID: term.MerchantID, Trace: "000093", Amount: 300}); err != nil {
+	if err := c.Reverse(context.Background(), reversalOf("000093", 300)); err != nil {
 		t.Fatal(err)
 	}
 	m, err := term.NewVoid("000094", 1500, bank.Card{PAN: good.PAN, Expiry: good.Expiry},
@@ -465,11 +478,11 @@ func TestSettlementFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "terminal,trace,rrn,type,amount_fen,result\n" +
-		"T0000001,000091," + r1.RRN + ",sale,1500,voided\n" +
-		"T0000001,000092,,sale,200,declined-51\n" +
-		"T0000001,000093," + l[2].RRN + ",sale,300,reversed\n" +
-		"T0000001,000094," + v.RRN + ",void,1500,approved\n"
+	want := "terminal,batch,trace,rrn,type,amount_fen,result\n" +
+		"T0000001,000001,000091," + r1.RRN + ",sale,1500,voided\n" +
+		"T0000001,000001,000092,,sale,200,declined-51\n" +
+		"T0000001,000001,000093," + l[2].RRN + ",sale,300,reversed\n" +
+		"T0000001,000001,000094," + v.RRN + ",void,1500,approved\n"
 	if string(got) != want {
 		t.Fatalf("settlement file:\n%s\nwant:\n%s", got, want)
 	}
@@ -482,7 +495,7 @@ func TestSettlementFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(path); string(got) != "terminal,trace,rrn,type,amount_fen,result\n" {
+	if got, _ := os.ReadFile(path); string(got) != "terminal,batch,trace,rrn,type,amount_fen,result\n" {
 		t.Fatalf("next day's file: %q", got)
 	}
 

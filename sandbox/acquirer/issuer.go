@@ -22,34 +22,48 @@ func (h *Host) decide(req *bank.Message, raw []byte) (*bank.Message, bool) {
 		resp.ResponseCode = CodeBadMAC
 		return resp, true
 	}
-	if req.MTI != bank.MTIReversal {
-		h.calls++
+	key, ok := msgKey(req)
+	if !ok {
+		resp.ResponseCode = CodeFormatError // no batch in field 60
+		return resp, true
 	}
-	key := req.TerminalID + "|" + req.Trace + "|" + req.MTI
-	if prev, ok := h.answers[key]; ok {
-		// A repeat (the terminal never saw our answer): same answer, nothing
-		// booked again.
-		return &prev, answered(req)
+	if req.MTI == bank.MTIReversal {
+		return h.reversal(req, resp, key), true
+	}
+	h.calls++
+	fp := fingerprint(req)
+	if prev, ok := h.seen[key]; ok {
+		if prev.fp == fp {
+			// A repeat (the terminal never saw our answer): same answer,
+			// nothing booked again.
+			a := prev.answer
+			return &a, answered(req)
+		}
+		// Another message under a trace the batch has used: a host never
+		// books it, whatever it is.
+		h.log.Warn("trace used again in the batch: refused", "key", key, "mti", req.MTI, "proc", req.ProcCode)
+		resp.ResponseCode = CodeDuplicate
+		return resp, true
+	}
+	if h.orphans[key] {
+		// Its reversal came first (the original was late): it is void.
+		h.log.Warn("original after its reversal: refused", "key", key)
+		resp.ResponseCode = CodeDuplicate
+		return resp, true
 	}
 	switch {
 	case req.MTI == bank.MTISale && req.ProcCode == bank.ProcSale:
-		h.sale(req, resp, k)
+		h.sale(req, resp, k, key)
 	case req.MTI == bank.MTISale && req.ProcCode == bank.ProcVoid:
-		h.void(req, resp, k)
+		h.void(req, resp, k, key)
 	case req.MTI == bank.MTISale && req.ProcCode == bank.ProcBalance:
 		h.balance(req, resp, k)
 	case req.MTI == bank.MTIRefund && req.ProcCode == bank.ProcRefund:
-		h.refund(req, resp, k)
-	case req.MTI == bank.MTIReversal && h.failRev > 0:
-		h.failRev--
-		resp.ResponseCode = h.failCode
-		return resp, true // not kept: the repeat must be decided again
-	case req.MTI == bank.MTIReversal:
-		h.reverse(req, resp)
+		h.refund(req, resp, k, key)
 	default:
 		resp.ResponseCode = CodeInvalidTxn
 	}
-	h.answers[key] = *resp
+	h.seen[key] = seenMsg{fp: fp, answer: *resp}
 	return resp, answered(req)
 }
 
@@ -183,20 +197,20 @@ func (h *Host) approve(resp *bank.Message) {
 	resp.AuthCode = fmt.Sprintf("%06d", (h.seq*7919)%1_000_000)
 }
 
-func (h *Host) book(req, resp *bank.Message, typ TxnType, orig string) {
+func (h *Host) book(req, resp *bank.Message, typ TxnType, key, orig string) {
 	now := h.opts.Now()
 	e := Entry{
-		Type: typ, TerminalID: req.TerminalID, MerchantID: req.MerchantID, Trace: req.Trace,
+		Type: typ, TerminalID: req.TerminalID, MerchantID: req.MerchantID, Batch: req.Field60[2:8], Trace: req.Trace,
 		Amount: req.Amount, MaskedPAN: bank.MaskPAN(req.PAN), ResponseCode: resp.ResponseCode,
 		Approved: resp.ResponseCode == CodeApproved, RRN: resp.RRN, AuthCode: resp.AuthCode,
 		Original: orig, At: now, Date: now.Format("0102"), cardID: cardID(req.PAN),
-		EntryMode: req.EntryMode, ICCBytes: len(req.ICCData),
+		EntryMode: req.EntryMode, ICCBytes: len(req.ICCData), sent: sentFields(req),
 	}
-	h.byTrace[req.TerminalID+"|"+req.Trace] = len(h.ledger)
+	h.byKey[key] = len(h.ledger)
 	h.ledger = append(h.ledger, e)
 }
 
-func (h *Host) sale(req, resp *bank.Message, k bank.WorkingKeys) {
+func (h *Host) sale(req, resp *bank.Message, k bank.WorkingKeys, key string) {
 	c, code := h.checkCard(req, k, true)
 	if code == "" && req.Amount <= 0 {
 		code = CodeInvalidAmount
@@ -210,7 +224,7 @@ func (h *Host) sale(req, resp *bank.Message, k bank.WorkingKeys) {
 		h.approve(resp)
 		h.balances[c.ID] -= req.Amount
 	}
-	h.book(req, resp, Sale, "")
+	h.book(req, resp, Sale, key, "")
 }
 
 func (h *Host) balance(req, resp *bank.Message, k bank.WorkingKeys) {
@@ -226,20 +240,22 @@ func (h *Host) balance(req, resp *bank.Message, k bank.WorkingKeys) {
 	resp.Amount = h.balances[c.ID] // see doc.go: no field 54 in bank.Spec
 }
 
-// original finds the sale field 61 points at (batch 6 + trace 6 [+ MMDD]).
+// original finds the sale field 61 points at (batch 6 + trace 6 [+ MMDD])
+// and returns it with its key.
 func (h *Host) original(req *bank.Message) (*Entry, string) {
 	if len(req.Original) < 12 {
 		return nil, ""
 	}
-	i, ok := h.byTrace[req.TerminalID+"|"+req.Original[6:12]]
+	key := keyOf(req.TerminalID, req.MerchantID, req.Original[:6], req.Original[6:12])
+	i, ok := h.byKey[key]
 	if !ok || h.ledger[i].Type != Sale {
 		return nil, ""
 	}
-	return &h.ledger[i], req.Original[6:12]
+	return &h.ledger[i], key
 }
 
-func (h *Host) void(req, resp *bank.Message, k bank.WorkingKeys) {
-	o, trace := h.original(req)
+func (h *Host) void(req, resp *bank.Message, k bank.WorkingKeys, key string) {
+	o, origKey := h.original(req)
 	code := ""
 	switch {
 	case o == nil:
@@ -260,11 +276,11 @@ func (h *Host) void(req, resp *bank.Message, k bank.WorkingKeys) {
 		o.Voided = true
 		h.balances[cardID(req.PAN)] += req.Amount
 	}
-	h.book(req, resp, Void, trace)
+	h.book(req, resp, Void, key, origKey)
 }
 
-func (h *Host) refund(req, resp *bank.Message, k bank.WorkingKeys) {
-	o, trace := h.original(req)
+func (h *Host) refund(req, resp *bank.Message, k bank.WorkingKeys, key string) {
+	o, origKey := h.original(req)
 	code := ""
 	switch {
 	case o == nil:
@@ -286,29 +302,57 @@ func (h *Host) refund(req, resp *bank.Message, k bank.WorkingKeys) {
 		o.Refunded += req.Amount
 		h.balances[cardID(req.PAN)] += req.Amount
 	}
-	h.book(req, resp, Refund, trace)
+	h.book(req, resp, Refund, key, origKey)
 }
 
-// reverse undoes whatever was booked under the request's trace. The answer
-// is 00 whether or not anything was booked: the terminal only needs to know
-// that nothing stays charged.
-func (h *Host) reverse(req, resp *bank.Message) {
-	resp.ResponseCode = CodeApproved
-	i, ok := h.byTrace[req.TerminalID+"|"+req.Trace]
+// reversal decides an 0400. It must name one original exactly, as a real
+// host requires: found by terminal, merchant, batch and trace, and its
+// copied fields (processing code, amount, entry mode, card sequence
+// number, condition code, currency, field 60, field 61) agreeing with
+// what was sent. Then the original is undone if it was booked approved
+// (00 either way). A reversal that names nothing is refused with 25, and
+// the key remembered, so that an original arriving after it is refused
+// too. One that disagrees with its original is refused with 12 and
+// undoes nothing: a bug of the sender must show, not be guessed around.
+func (h *Host) reversal(req, resp *bank.Message, key string) *bank.Message {
+	if prev, ok := h.revAnswer[key]; ok {
+		a := prev
+		return &a // a repeat
+	}
+	if h.failRev > 0 {
+		h.failRev--
+		resp.ResponseCode = h.failCode
+		return resp // not kept: the repeat is decided again
+	}
+	i, ok := h.byKey[key]
 	if !ok {
-		h.log.Info("reversal of nothing booked", "terminal", req.TerminalID, "trace", req.Trace)
-		return
+		h.log.Info("reversal of nothing booked", "key", key)
+		h.orphans[key] = true
+		resp.ResponseCode = CodeNotFound
+		h.revAnswer[key] = *resp
+		return resp
 	}
 	e := &h.ledger[i]
+	if got := sentFields(req); got != e.sent {
+		h.log.Warn("reversal does not match its original: refused", "key", key, "sent", got.String(), "original", e.sent.String())
+		resp.ResponseCode = CodeInvalidTxn
+		return resp
+	}
+	resp.ResponseCode = CodeApproved
+	h.revAnswer[key] = *resp
+	h.undo(e)
+	return resp
+}
+
+// undo takes back what an entry moved.
+func (h *Host) undo(e *Entry) {
 	if !e.Approved || e.Reversed {
 		return
 	}
 	e.Reversed = true
 	var o *Entry
-	if e.Original != "" {
-		if j, ok := h.byTrace[e.TerminalID+"|"+e.Original]; ok {
-			o = &h.ledger[j]
-		}
+	if j, ok := h.byKey[e.Original]; ok && e.Original != "" {
+		o = &h.ledger[j]
 	}
 	switch e.Type {
 	case Sale:

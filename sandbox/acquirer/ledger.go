@@ -20,13 +20,15 @@ const (
 )
 
 // Entry is one financial request the host decided, approved or not, keyed
-// by terminal + trace. Balance inquiries move no money and are not kept.
+// by terminal, merchant, batch and trace. Balance inquiries move no money
+// and are not kept.
 type Entry struct {
 	Type         TxnType
 	TerminalID   string
 	MerchantID   string
+	Batch        string // field 60.2
 	Trace        string
-	Original     string // trace of the sale a void or refund refers to
+	Original     string // key of the sale a void or refund refers to (terminal|merchant|batch|trace)
 	Amount       int64  // fen
 	MaskedPAN    string
 	ResponseCode string
@@ -42,6 +44,7 @@ type Entry struct {
 	ICCBytes     int    // length of the chip data in field 55 (0: none came)
 
 	cardID string // test card ID, to credit the card back without keeping its PAN
+	sent   sent   // the fields its reversal must copy
 }
 
 // Charged is what the entry moves, in fen, from the cardholder's point of
@@ -85,7 +88,7 @@ func SettlementFile(day time.Time) string {
 // WriteSettlement writes the day's entries (by the host's clock, in day's
 // location) to SettlementDir as CSV with a header line:
 //
-//	terminal,trace,rrn,type,amount_fen,result
+//	terminal,batch,trace,rrn,type,amount_fen,result
 //
 // It returns the file's path. The file is written whole or not at all.
 func (h *Host) WriteSettlement(day time.Time) (string, error) {
@@ -96,7 +99,7 @@ func (h *Host) WriteSettlement(day time.Time) (string, error) {
 		if ey != y || em != m || ed != d {
 			continue
 		}
-		rows = append(rows, []string{e.TerminalID, e.Trace, e.RRN, string(e.Type),
+		rows = append(rows, []string{e.TerminalID, e.Batch, e.Trace, e.RRN, string(e.Type),
 			strconv.FormatInt(e.Amount, 10), e.Result()})
 	}
 	dir := h.opts.SettlementDir
@@ -110,7 +113,7 @@ func (h *Host) WriteSettlement(day time.Time) (string, error) {
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	w := csv.NewWriter(tmp)
-	_ = w.Write([]string{"terminal", "trace", "rrn", "type", "amount_fen", "result"})
+	_ = w.Write([]string{"terminal", "batch", "trace", "rrn", "type", "amount_fen", "result"})
 	_ = w.WriteAll(rows) // flushes; errors surface in w.Error
 	if err := w.Error(); err != nil {
 		tmp.Close()

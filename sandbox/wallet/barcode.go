@@ -12,6 +12,7 @@ import (
 const (
 	OpPay     Op = "pay"
 	OpReverse Op = "reverse"
+	OpRefund  Op = "refund"
 )
 
 // CodeBehaviour is what the customer's phone does with a scanned code.
@@ -22,6 +23,10 @@ const (
 	CodeNeedsConfirm                      // the customer must confirm on the phone (Alipay 10003, WeChat USERPAYING)
 	CodeDeclined                          // the balance does not cover it
 	CodeInvalid                           // the code expired or was used
+	// CodeWrongAmount: paid at once, but at 1 yuan more than asked: a
+	// wallet's fault (or a tampered answer) that must never be taken as
+	// the order paid.
+	CodeWrongAmount
 )
 
 // Reasons the wallets give, as the connectors pass them on.
@@ -80,6 +85,10 @@ func (w *Wallet) Pay(ctx context.Context, req connector.BarcodePay) (connector.W
 		t.state, t.reason = connector.WalletDeclined, reasonBalance
 	case CodeInvalid:
 		t.state, t.reason = connector.WalletDeclined, reasonCode
+	case CodeWrongAmount:
+		w.seq++
+		t.amount += 100
+		t.state, t.tradeNo, t.paidAt = connector.WalletPaid, w.tradeNo(now, w.seq), now
 	}
 	w.trades[req.OutTradeNo] = t
 	w.log.Info("code scanned", "out_trade_no", req.OutTradeNo, "code", paycode.Mask(req.AuthCode), "state", string(t.state))
@@ -124,20 +133,21 @@ func (w *Wallet) answerCode(ctx context.Context, outTradeNo string, to connector
 }
 
 // Reverse undoes a code payment: one not confirmed is closed, one paid is
-// given back and closed. Repeating it is harmless.
-func (w *Wallet) Reverse(ctx context.Context, outTradeNo string) error {
+// given back and closed. Repeating it is harmless. Like Alipay's cancel,
+// it says whether money went back.
+func (w *Wallet) Reverse(ctx context.Context, outTradeNo string) (connector.Reversed, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s reverse: %w: %w", w.brand, connector.ErrUnknownOutcome, err)
+		return connector.Reversed{}, fmt.Errorf("%s reverse: %w: %w", w.brand, connector.ErrUnknownOutcome, err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	f, faulty := w.enter(OpReverse)
 	if faulty && !f.after {
-		return fmt.Errorf("%s reverse %s: %w", w.brand, outTradeNo, f.err)
+		return connector.Reversed{}, fmt.Errorf("%s reverse %s: %w", w.brand, outTradeNo, f.err)
 	}
 	t, ok := w.trades[outTradeNo]
 	if !ok {
-		return fmt.Errorf("%s reverse %s: %w", w.brand, outTradeNo, connector.ErrNotFound)
+		return connector.Reversed{}, fmt.Errorf("%s reverse %s: %w", w.brand, outTradeNo, connector.ErrNotFound)
 	}
 	if t.state == connector.WalletPaid {
 		w.log.Info("payment given back", "out_trade_no", outTradeNo, "amount", t.amount)
@@ -145,9 +155,62 @@ func (w *Wallet) Reverse(ctx context.Context, outTradeNo string) error {
 	}
 	t.state = connector.WalletClosed
 	if faulty {
-		return fmt.Errorf("%s reverse %s: %w", w.brand, outTradeNo, f.err)
+		return connector.Reversed{}, fmt.Errorf("%s reverse %s: %w", w.brand, outTradeNo, f.err)
 	}
-	return nil
+	return connector.Reversed{Refunded: t.refunded > 0}, nil
+}
+
+// Refund gives back part or all of a paid trade; the same OutRefundNo
+// repeats the same refund. A full refund closes the trade.
+func (w *Wallet) Refund(ctx context.Context, r connector.Refund) (connector.RefundResult, error) {
+	if err := ctx.Err(); err != nil {
+		return connector.RefundResult{}, fmt.Errorf("%s refund: %w: %w", w.brand, connector.ErrUnknownOutcome, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f, faulty := w.enter(OpRefund)
+	if faulty && !f.after {
+		return connector.RefundResult{}, fmt.Errorf("%s refund %s: %w", w.brand, r.OutRefundNo, f.err)
+	}
+	t, ok := w.trades[r.OutTradeNo]
+	if !ok {
+		return connector.RefundResult{}, fmt.Errorf("%s refund %s: %w", w.brand, r.OutTradeNo, connector.ErrNotFound)
+	}
+	if t.refunds == nil {
+		t.refunds = map[string]int64{}
+	}
+	if _, done := t.refunds[r.OutRefundNo]; !done {
+		if t.state != connector.WalletPaid || r.Amount <= 0 || t.refunded+r.Amount > t.amount {
+			return connector.RefundResult{}, fmt.Errorf("%s refund %s of %d fen: not refundable", w.brand, r.OutRefundNo, r.Amount)
+		}
+		t.refunds[r.OutRefundNo] = r.Amount
+		t.refunded += r.Amount
+		if t.refunded == t.amount {
+			t.state = connector.WalletClosed
+		}
+		w.log.Info("refunded", "out_trade_no", r.OutTradeNo, "out_refund_no", r.OutRefundNo, "amount", r.Amount)
+	}
+	res := connector.RefundResult{OutRefundNo: r.OutRefundNo, State: connector.RefundSuccess,
+		Amount: t.refunds[r.OutRefundNo], Refunded: t.refunded}
+	if faulty {
+		return connector.RefundResult{}, fmt.Errorf("%s refund %s: %w", w.brand, r.OutRefundNo, f.err)
+	}
+	return res, nil
+}
+
+// QueryRefund answers a refund made with Refund.
+func (w *Wallet) QueryRefund(ctx context.Context, outTradeNo, outRefundNo string) (connector.RefundResult, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, ok := w.trades[outTradeNo]
+	if !ok || t.refunds == nil {
+		return connector.RefundResult{}, fmt.Errorf("%s refund %s: %w", w.brand, outRefundNo, connector.ErrNotFound)
+	}
+	amount, ok := t.refunds[outRefundNo]
+	if !ok {
+		return connector.RefundResult{}, fmt.Errorf("%s refund %s: %w", w.brand, outRefundNo, connector.ErrNotFound)
+	}
+	return connector.RefundResult{OutRefundNo: outRefundNo, State: connector.RefundSuccess, Amount: amount, Refunded: t.refunded}, nil
 }
 
 // Refunded returns how much of a trade was given back.

@@ -61,6 +61,7 @@ type trade struct {
 	code     [32]byte // the code's digest: a retried call must bring the same code
 	reason   string   // why it was declined
 	refunded int64
+	refunds  map[string]int64 // out_refund_no → fen
 }
 
 func codeDigest(code string) [32]byte { return sha256.Sum256([]byte(code)) }
@@ -243,7 +244,7 @@ func (w *Wallet) expire(t *trade) {
 
 func (t *trade) status() connector.WalletStatus {
 	return connector.WalletStatus{OutTradeNo: t.outTradeNo, TradeNo: t.tradeNo, State: t.state, Amount: t.amount, PaidAt: t.paidAt,
-		Reason: t.reason}
+		Reason: t.reason, Refunded: t.state == connector.WalletClosed && t.refunded == t.amount}
 }
 
 // qrContent is the code the customer scans, in the wallet's real shape and

@@ -47,16 +47,24 @@ const (
 )
 
 // State is where a transaction stands. CREATED is journaled before anything
-// is sent to the channel; SUCCESS, FAILED and CLOSED are final and never change.
+// is sent to the channel; SUCCESS, FAILED and CLOSED are final and never
+// change. The server's package doc has the whole state table: what moves
+// each state, its deadline and what happens then.
 type State string
 
 const (
 	StateCreated State = "CREATED" // journaled, not yet answered by the channel
 	StatePending State = "PENDING" // QR shown, or a scanned code waiting for the customer to confirm on the phone
 	StateUnknown State = "UNKNOWN" // sent, outcome not known (timeout); resolved later
-	StateSuccess State = "SUCCESS" // paid / approved
-	StateFailed  State = "FAILED"  // declined or refused by the channel or the customer
-	StateClosed  State = "CLOSED"  // closed before payment: cancelled or expired
+	// StateCancelling: the order is being closed at its wallet (the
+	// cashier's cancel, an expired code, a code never confirmed, another
+	// amount charged). From here it ends CLOSED, with the reason saying
+	// whether the wallet gave back money the customer paid meanwhile
+	// (ReasonRefunded); a payment that arrives now never makes it SUCCESS.
+	StateCancelling State = "CANCELLING"
+	StateSuccess    State = "SUCCESS" // paid / approved
+	StateFailed     State = "FAILED"  // declined or refused by the channel or the customer
+	StateClosed     State = "CLOSED"  // nothing kept by the channel: cancelled, expired, reversed or refunded in full
 )
 
 // Final reports whether s can no longer change.
@@ -73,6 +81,23 @@ const (
 	ReasonUnknownOutcome   = "unknown_outcome"   // the channel never answered; closed so it cannot be paid
 	ReasonReversed         = "reversed"          // a card sale whose answer was lost, undone at the bank
 	ReasonClosedAtChannel  = "closed_at_channel" // the wallet closed it before its code expired (not this server)
+	// ReasonRefunded: the customer paid while the order was being closed
+	// (the cashier's cancel, the code's expiry); the wallet gave the whole
+	// amount back, so the order is CLOSED and nothing is kept.
+	ReasonRefunded = "refunded"
+	// ReasonAmountMismatch: the wallet charged another amount than the
+	// order's; it was given back in full and the order closed.
+	ReasonAmountMismatch = "amount_mismatch"
+	// ReasonRefundFailed: on a SUCCESS order, the customer paid while it was
+	// being closed and the wallet refused to give the money back: it is
+	// the merchant's, the order is paid.
+	ReasonRefundFailed = "refund_failed"
+	// ReasonDoublePayment: the sale was already paid by another attempt;
+	// this payment was given back in full.
+	ReasonDoublePayment = "double_payment"
+	// ReasonNotBooked: a card message whose answer was lost; the bank says
+	// it never booked it (its reversal found nothing), so nothing is kept.
+	ReasonNotBooked = "not_booked"
 	// Payment codes (付款码).
 	ReasonNotConfirmed     = "not_confirmed"      // the customer never confirmed on the phone; reversed, nothing charged
 	ReasonCodeInvalid      = "code_invalid"       // the code expired or was used: the customer refreshes it
@@ -228,7 +253,8 @@ type Order struct {
 	ResponseCode string `json:"response_code,omitempty"`
 	AuthCode     string `json:"auth_code,omitempty"`
 	RRN          string `json:"rrn,omitempty"`
-	Batch        string `json:"batch,omitempty"`
+	Batch        string `json:"batch,omitempty"`    // the terminal's batch the trace belongs to (field 60.2)
+	CardSeq      string `json:"card_seq,omitempty"` // PAN sequence number (field 23), chip cards
 	// Original is the sale a void or refund undoes.
 	Original string `json:"original,omitempty"`
 
@@ -270,6 +296,10 @@ type TerminalInfo struct {
 	Channels     []ChannelInfo `json:"channels"`
 	QRTTLSeconds int           `json:"qr_ttl_seconds"`
 	Demo         bool          `json:"demo"`
+	// Batch is the terminal's open batch and NextTrace the next trace
+	// number free in it (also in every answer's headers).
+	Batch     string `json:"batch"`
+	NextTrace string `json:"next_trace"`
 	ServerTime   time.Time     `json:"server_time"`
 }
 
@@ -294,6 +324,20 @@ const (
 	CodeSignOnRequired      = "sign_on_required" // no card working keys: the terminal must sign on (签到)
 	CodeBadMAC              = "bad_mac"          // the card request's MAC does not check: sign on again
 	CodeNotAdjustable       = "not_adjustable"   // a void or refund the sale does not allow; Message says why
+	// CodeTraceUsed: the trace was already used in the terminal's current
+	// batch (by any message). Nothing was done; the answer's
+	// BatchHeader and NextTraceHeader say what to use: send it again with
+	// the next trace (and a new request id).
+	CodeTraceUsed = "trace_used"
+)
+
+// Every answer of the terminal API carries the terminal's current batch
+// (ISO 8583 field 60.2) and the next trace number free in it, as the
+// server knows them: the server is the source of truth for both, and the
+// terminal's own counter is a cache kept in step with these.
+const (
+	BatchHeader     = "Multipos-Batch"
+	NextTraceHeader = "Multipos-Next-Trace"
 )
 
 // Error is the body of every non-2xx answer.

@@ -46,6 +46,10 @@ type WalletStatus struct {
 	// Reason says why a payment was DECLINED, as the channel put it
 	// (Alipay sub_code and sub_msg, WeChat code and message).
 	Reason string
+	// Refunded, on a CLOSED order, says the customer had paid it and the
+	// wallet gave the money back in full (a cancel or a full refund), when
+	// the wallet tells (Alipay: a closed trade with a payment date).
+	Refunded bool
 }
 
 // BarcodePay charges a code the customer shows on the phone (付款码).
@@ -67,7 +71,15 @@ type BarcodeWallet interface {
 	// Reverse undoes a barcode payment whose outcome is unknown or never
 	// confirmed: Alipay alipay.trade.cancel, WeChat .../reverse. Money
 	// taken is given back; repeating it is safe.
-	Reverse(ctx context.Context, outTradeNo string) error
+	Reverse(ctx context.Context, outTradeNo string) (Reversed, error)
+}
+
+// Reversed is what a reversal did.
+type Reversed struct {
+	// Refunded: the customer had paid and the wallet gave the money back
+	// (Alipay's cancel answering action=refund). False when the order was
+	// closed unpaid, or when the wallet does not say (WeChat's reverse).
+	Refunded bool
 }
 
 // Refund gives back part or all of a paid order.
@@ -134,6 +146,7 @@ type Sale struct {
 	TerminalID string
 	MerchantID string
 	Trace      string
+	Batch      string // the terminal's batch the trace belongs to (field 60.2)
 	Amount     int64 // fen
 	PAN        string
 	Expiry     string // YYMM
@@ -157,18 +170,33 @@ type SaleResult struct {
 // Approved reports whether the sale was approved.
 func (r SaleResult) Approved() bool { return r.ResponseCode == "00" }
 
-// Reversal undoes a sale whose answer was lost (ISO 8583 0400). The bank
-// reverses the sale if it approved it and answers all the same if it never
-// booked it, so a reversal is safe to send, and to repeat, whenever the
-// outcome of a sale is unknown.
+// Reversal undoes a card message whose answer was lost (ISO 8583 0400).
+// It is a copy of the original request, as UnionPay POS send it: the same
+// trace and batch, processing code, amount, entry mode, card sequence
+// number and, for a void or refund, the same original in field 61, so
+// that it names exactly one transaction at the bank. It carries no card
+// number, track or PIN (the server never keeps them). The bank reverses
+// the original if it booked it (nil), says it never had it
+// (ErrNothingToReverse), or refuses a reversal that does not match its
+// original: then it is sent again later, and an operator sees why.
 type Reversal struct {
 	TerminalID string
 	MerchantID string
-	Trace      string // the sale's trace
-	Amount     int64  // fen, the sale's amount
 	// Kind is what is reversed: "" or "sale", "void", "refund".
-	Kind string
+	Kind    string
+	Trace   string // the original's trace
+	Batch   string // the original's batch
+	Amount  int64  // fen, the original's amount
+	Entry   string // chip, swipe, contactless: how the card was read
+	PIN     bool   // a PIN was entered (sales)
+	CardSeq string // field 23, chip cards
+	// The sale a void or refund named (field 61).
+	OrigBatch, OrigTrace, OrigRRN, OrigDate string
 }
+
+// ErrNothingToReverse is the bank's answer to a reversal of a message it
+// never booked (response code 25): nothing stays charged.
+var ErrNothingToReverse = errors.New("the bank has no such transaction to reverse")
 
 // CardAdjustment is a void (消费撤销) or refund (退货) of a card sale as
 // the acquirer needs it: the card read again (no PIN) and the original
@@ -177,6 +205,7 @@ type CardAdjustment struct {
 	TerminalID string
 	MerchantID string
 	Trace      string
+	Batch      string // the terminal's batch the trace belongs to
 	Amount     int64 // fen; a void's is the sale's whole amount
 	PAN        string
 	Expiry     string
@@ -216,6 +245,7 @@ type SignOn struct {
 	TerminalID string
 	MerchantID string
 	Trace      string
+	Batch      string
 	MasterKey  []byte // the terminal master key the keys come encrypted under
 }
 

@@ -33,13 +33,14 @@ type NewAdjustment struct {
 	Amount      int64 // fen; a void's is the sale's whole amount
 	MaskedPAN   string
 	Entry       string
+	CardSeq     string // PAN sequence number (field 23), kept for a reversal
 	Day         string // the server's business day, as transactions.day
 	At          time.Time
 	CheckAfter  time.Time // when the sweeper looks at it if it is never answered
 }
 
 const adjColumns = `id, terminal_id, kind, trace, original_id, amount, state, reason, version, masked_pan, entry,
-	response_code, auth_code, rrn, batch, created_at, updated_at`
+	response_code, auth_code, rrn, batch, card_seq, created_at, updated_at`
 
 func scanAdjustment(row scanner) (api.Order, error) {
 	var (
@@ -48,7 +49,7 @@ func scanAdjustment(row scanner) (api.Order, error) {
 		created, updated int64
 	)
 	err := row.Scan(&o.ID, &o.TerminalID, &kind, &o.Trace, &o.Original, &o.Amount, &state, &o.Reason, &o.Version,
-		&o.MaskedPAN, &o.Entry, &o.ResponseCode, &o.AuthCode, &o.RRN, &o.Batch, &created, &updated)
+		&o.MaskedPAN, &o.Entry, &o.ResponseCode, &o.AuthCode, &o.RRN, &o.Batch, &o.CardSeq, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		return api.Order{}, ErrNotFound
 	}
@@ -120,21 +121,27 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 		return api.Order{}, false, fmt.Errorf("store: adjustment of kind %q", n.Kind)
 	}
 	at := micros(n.At)
+	batch, err := s.claimTrace(ctx, tx, n.TerminalID, n.Trace, string(n.Kind), n.ID, at)
+	if err != nil {
+		return api.Order{}, false, err
+	}
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO card_adjustments (id, terminal_id, request_id, request_hash, kind, trace,
-		original_id, amount, state, version, masked_pan, entry, day, check_after, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', 1, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		original_id, amount, state, version, masked_pan, entry, batch, card_seq, day, check_after, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', 1, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		n.ID, n.TerminalID, n.RequestID, n.RequestHash, string(n.Kind), n.Trace, n.OriginalID, n.Amount,
-		n.MaskedPAN, n.Entry, n.Day, micros(n.CheckAfter), at, at)
+		n.MaskedPAN, n.Entry, batch, n.CardSeq, n.Day, micros(n.CheckAfter), at, at)
 	if err != nil {
 		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
 	}
 	if rows, err := res.RowsAffected(); err != nil {
 		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
 	} else if rows == 0 {
+		// Only the request id can conflict here, and the replay check
+		// above ran under the sale's lock: a concurrent duplicate.
 		if o, replay, err := s.adjustmentReplay(ctx, tx, n); replay || err != nil {
 			return o, replay, err
 		}
-		return api.Order{}, false, fmt.Errorf("store: terminal %s trace %s: %w", n.TerminalID, n.Trace, ErrTraceUsed)
+		return api.Order{}, false, fmt.Errorf("store: adjustment %s of terminal %s: %w", n.RequestID, n.TerminalID, ErrExists)
 	}
 	o, err = scanAdjustment(tx.QueryRowContext(ctx, s.q(`SELECT `+adjColumns+` FROM card_adjustments WHERE id = ?`), n.ID))
 	if err != nil {
@@ -246,10 +253,16 @@ func (s *Store) DueAdjustments(ctx context.Context, now time.Time, limit int) ([
 	return out, rows.Err()
 }
 
-// AdjustmentByTrace returns the terminal's void or refund with trace.
-func (s *Store) AdjustmentByTrace(ctx context.Context, terminalID, trace string) (api.Order, error) {
-	o, err := scanAdjustment(s.r.QueryRowContext(ctx, s.q(`SELECT `+adjColumns+` FROM card_adjustments
-		WHERE terminal_id = ? AND trace = ?`), terminalID, trace))
+// AdjustmentByTrace returns the terminal's void or refund with trace: in
+// batch when it is given, else the latest.
+func (s *Store) AdjustmentByTrace(ctx context.Context, terminalID, batch, trace string) (api.Order, error) {
+	q := `SELECT ` + adjColumns + ` FROM card_adjustments WHERE terminal_id = ? AND trace = ?`
+	args := []any{terminalID, trace}
+	if batch != "" {
+		q += ` AND batch = ?`
+		args = append(args, batch)
+	}
+	o, err := scanAdjustment(s.r.QueryRowContext(ctx, s.q(q+` ORDER BY created_at DESC LIMIT 1`), args...))
 	if err != nil {
 		return api.Order{}, fmt.Errorf("store: terminal %s adjustment with trace %s: %w", terminalID, trace, err)
 	}

@@ -81,7 +81,7 @@ func TestGroupCommitKeepsCallsApart(t *testing.T) {
 				t.Errorf("over the limit %d: %v, want ErrOverLimit", i, g.err)
 			}
 			term := fmt.Sprintf("L%02d", i)
-			if _, err := st.ByTrace(ctx, term, "000001"); !errors.Is(err, store.ErrNotFound) {
+			if _, err := st.ByTrace(ctx, term, "", "000001"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("a refused entry left its transaction: %v", err)
 			}
 			if total := dailyTotal(t, st, term, api.Alipay); total != 0 {

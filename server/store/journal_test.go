@@ -43,7 +43,7 @@ func TestCreateAndRead(t *testing.T) {
 		if got := mustGet(t, st, o.ID); got != o {
 			t.Errorf("get = %+v\nwant %+v", got, o)
 		}
-		if got, err := st.ByTrace(ctx, "T1", "000001"); err != nil || got != o {
+		if got, err := st.ByTrace(ctx, "T1", "", "000001"); err != nil || got != o {
 			t.Errorf("by trace = %+v, %v", got, err)
 		}
 		if got, err := st.ByOutTradeNo(ctx, api.Alipay, "T1-000001"); err != nil || got != o {
@@ -56,8 +56,8 @@ func TestCreateAndRead(t *testing.T) {
 
 		for name, err := range map[string]error{
 			"get unknown":              getErr(st.Get(ctx, "tx-nope")),
-			"trace of another term":    getErr(st.ByTrace(ctx, "T2", "000001")),
-			"unknown trace":            getErr(st.ByTrace(ctx, "T1", "000002")),
+			"trace of another term":    getErr(st.ByTrace(ctx, "T2", "", "000001")),
+			"unknown trace":            getErr(st.ByTrace(ctx, "T1", "", "000002")),
 			"out_trade_no on wechat":   getErr(st.ByOutTradeNo(ctx, api.WeChat, "T1-000001")),
 			"unknown out_trade_no":     getErr(st.ByOutTradeNo(ctx, api.Alipay, "T1-000002")),
 			"empty out_trade_no (all)": getErr(st.ByOutTradeNo(ctx, api.Card, "")),
@@ -126,7 +126,7 @@ func TestCreateRefusesClearPAN(t *testing.T) {
 			if err == nil || replay != nil {
 				t.Errorf("clear PAN %q accepted: %+v, replay %+v", pan, o, replay)
 			}
-			if _, err := st.ByTrace(ctx, "T1", trace(i)); !errors.Is(err, store.ErrNotFound) {
+			if _, err := st.ByTrace(ctx, "T1", "", trace(i)); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("clear PAN %q: attempt written (%v)", pan, err)
 			}
 			if _, err := st.Request(ctx, "T1", n.Request.RequestID); !errors.Is(err, store.ErrNotFound) {
@@ -182,7 +182,7 @@ func TestCreateValidates(t *testing.T) {
 				t.Errorf("%s: accepted %+v (replay %+v)", name, o, replay)
 			}
 		}
-		if _, err := st.ByTrace(ctx, "T1", "000001"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := st.ByTrace(ctx, "T1", "", "000001"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("an invalid attempt was written: %v", err)
 		}
 	})

@@ -327,7 +327,8 @@ func migrationCount(d store.Dialect) int {
 	}
 	n := 0
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".postgres.sql") && d != store.Postgres {
+		if strings.HasSuffix(e.Name(), ".postgres.sql") && d != store.Postgres ||
+			strings.HasSuffix(e.Name(), ".sqlite.sql") && d != store.SQLite {
 			continue
 		}
 		n++

@@ -24,7 +24,7 @@ type Transition struct {
 
 const orderColumns = `id, sale_id, terminal_id, trace, channel, kind, amount, state, reason, version,
 	COALESCE(out_trade_no, ''), trade_no, qr_content, expires_at, masked_pan, entry,
-	response_code, auth_code, rrn, batch, created_at, updated_at`
+	response_code, auth_code, rrn, batch, card_seq, created_at, updated_at`
 
 // queryer is what both *sql.DB and *sql.Tx offer, so reads can run inside
 // a write transaction or on the reader pool.
@@ -38,7 +38,7 @@ type scanner interface{ Scan(dest ...any) error }
 func orderDest(o *api.Order, channel, kind, state *string, expires, created, updated *int64) []any {
 	return []any{&o.ID, &o.SaleID, &o.TerminalID, &o.Trace, channel, kind, &o.Amount, state, &o.Reason, &o.Version,
 		&o.OutTradeNo, &o.TradeNo, &o.QRContent, expires, &o.MaskedPAN, &o.Entry,
-		&o.ResponseCode, &o.AuthCode, &o.RRN, &o.Batch, created, updated}
+		&o.ResponseCode, &o.AuthCode, &o.RRN, &o.Batch, &o.CardSeq, created, updated}
 }
 
 func scanOrder(row scanner, extra ...any) (api.Order, error) {
@@ -171,17 +171,20 @@ func (s *Store) Create(ctx context.Context, n NewTx) (o api.Order, replay *Reque
 	if err != nil {
 		return api.Order{}, nil, err
 	}
+	if o.Batch, err = s.claimTrace(ctx, tx, o.TerminalID, o.Trace, string(o.Kind), o.ID, now); err != nil {
+		return api.Order{}, nil, err
+	}
 	var outTradeNo any // NULL when none, so that UNIQUE(channel, out_trade_no) ignores it
 	if o.OutTradeNo != "" {
 		outTradeNo = o.OutTradeNo
 	}
 	res, err = tx.ExecContext(ctx, s.q(`INSERT INTO transactions
 		(id, sale_id, terminal_id, merchant_id, store_id, trace, channel, kind, amount, state, version,
-		 out_trade_no, masked_pan, entry, day, merchant_counted, check_after, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
+		 out_trade_no, masked_pan, entry, batch, card_seq, day, merchant_counted, check_after, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`),
 		o.ID, o.SaleID, o.TerminalID, n.MerchantID, n.StoreID, o.Trace, string(o.Channel), string(o.Kind), o.Amount,
-		string(api.StateCreated), outTradeNo, o.MaskedPAN, o.Entry, n.Day, boolInt(merchantCounted),
+		string(api.StateCreated), outTradeNo, o.MaskedPAN, o.Entry, o.Batch, o.CardSeq, n.Day, boolInt(merchantCounted),
 		micros(n.CheckAfter), now, now)
 	if err != nil {
 		return api.Order{}, nil, fmt.Errorf("store: create %s/%s: %w", o.TerminalID, o.Trace, err)
@@ -189,7 +192,9 @@ func (s *Store) Create(ctx context.Context, n NewTx) (o api.Order, replay *Reque
 	if rows, err := res.RowsAffected(); err != nil {
 		return api.Order{}, nil, fmt.Errorf("store: create %s/%s: %w", o.TerminalID, o.Trace, err)
 	} else if rows == 0 {
-		return api.Order{}, nil, fmt.Errorf("store: terminal %s trace %s: %w", o.TerminalID, o.Trace, ErrTraceUsed)
+		// The out_trade_no is taken (it is made of the terminal, the
+		// second and the trace): a new trace makes a new one.
+		return api.Order{}, nil, fmt.Errorf("store: %s out_trade_no %s: %w", o.Channel, o.OutTradeNo, ErrTraceUsed)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transaction_history (tx_id, seq, from_state, to_state, reason, actor, at)
 		VALUES (?, 1, '', ?, '', ?, ?)`), o.ID, string(api.StateCreated), n.Actor, now); err != nil {
@@ -239,7 +244,7 @@ func (s *Store) claimSale(ctx context.Context, tx *sql.Tx, o *api.Order, n NewTx
 		}
 	}
 	var open int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM transactions WHERE sale_id = ? AND state IN ('CREATED', 'PENDING', 'UNKNOWN')`),
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM transactions WHERE sale_id = ? AND state IN ('CREATED', 'PENDING', 'UNKNOWN', 'CANCELLING')`),
 		o.SaleID).Scan(&open); err != nil {
 		return fmt.Errorf("store: sale %s: %w", o.SaleID, err)
 	}
@@ -306,9 +311,19 @@ func (s *Store) Get(ctx context.Context, id string) (api.Order, error) {
 	return o, nil
 }
 
-// ByTrace returns the transaction a terminal created with a trace.
-func (s *Store) ByTrace(ctx context.Context, terminalID, trace string) (api.Order, error) {
-	o, err := s.getOrder(ctx, s.r, `terminal_id = ? AND trace = ?`, terminalID, trace)
+// ByTrace returns the transaction a terminal created with a trace: in
+// batch when it is given, else the latest (a trace comes round again in
+// each batch).
+func (s *Store) ByTrace(ctx context.Context, terminalID, batch, trace string) (api.Order, error) {
+	var (
+		o   api.Order
+		err error
+	)
+	if batch != "" {
+		o, err = s.getOrder(ctx, s.r, `terminal_id = ? AND trace = ? AND batch = ?`, terminalID, trace, batch)
+	} else {
+		o, err = s.getOrder(ctx, s.r, `terminal_id = ? AND trace = ? ORDER BY created_at DESC LIMIT 1`, terminalID, trace)
+	}
 	if err != nil {
 		return api.Order{}, fmt.Errorf("store: terminal %s trace %s: %w", terminalID, trace, err)
 	}

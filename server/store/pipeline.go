@@ -22,13 +22,17 @@ import (
 // does.
 
 // createPipelined is Create for a new sale without a merchant limit, the
-// common case, on PostgreSQL: one statement, group-committed. Plain inserts, not ON CONFLICT: a request id or trace used
-// before breaks a unique index and aborts the statement, and when the day's
-// limit refuses the entry after the request record went in,
-// multipos_refuse (migration 002) aborts it. Either way nothing of it stays
-// and errFallback leaves the call to the portable path, which finds the
-// first answer or says exactly why.
+// common case, on PostgreSQL: one statement, group-committed. Plain
+// inserts, not ON CONFLICT: a request id used before, or a trace used in
+// the terminal's batch (the traces table), breaks a unique index and
+// aborts the statement, and when the day's limit refuses the entry after
+// the request record went in, multipos_refuse (migration 002) aborts it.
+// Either way nothing of it stays and errFallback leaves the call to the
+// portable path, which finds the first answer or says exactly why.
 func (s *Store) createPipelined(ctx context.Context, n NewTx, o *api.Order, now int64) error {
+	if o.Trace == MaxTrace {
+		return errFallback // it also opens the next batch: the portable path does that
+	}
 	o.SaleID = newID("sa")
 	var outTradeNo any
 	if o.OutTradeNo != "" {
@@ -52,20 +56,27 @@ func (s *Store) createPipelined(ctx context.Context, n NewTx, o *api.Order, now 
 		sa AS (
 			INSERT INTO sales (id, terminal_id, merchant_id, store_id, amount, state, created_at, updated_at)
 			SELECT $8, $1, $9, $10, $4, 'OPEN', $11, $11 WHERE EXISTS (SELECT 1 FROM d)),
+		t AS (
+			INSERT INTO traces (terminal_id, batch, trace, kind, ref, at)
+			SELECT $1, COALESCE((SELECT batch FROM terminals WHERE id = $1), '`+FirstBatch+`'), $12, $13, $6, $11
+			WHERE EXISTS (SELECT 1 FROM d)
+			RETURNING batch),
 		x AS (
 			INSERT INTO transactions (id, sale_id, terminal_id, merchant_id, store_id, trace, channel, kind, amount,
-				state, version, out_trade_no, masked_pan, entry, day, merchant_counted, check_after, created_at, updated_at)
-			SELECT $6, $8, $1, $9, $10, $12, $2, $13, $4, 'CREATED', 1, $14, $15, $16, $3, (SELECT count(*) FROM m), $17, $11, $11
-			WHERE EXISTS (SELECT 1 FROM d)
-			RETURNING id),
+				state, version, out_trade_no, masked_pan, entry, batch, card_seq, day, merchant_counted, check_after,
+				created_at, updated_at)
+			SELECT $6, $8, $1, $9, $10, $12, $2, $13, $4, 'CREATED', 1, $14, $15, $16, t.batch, $21, $3,
+				(SELECT count(*) FROM m), $17, $11, $11
+			FROM t
+			RETURNING id, batch),
 		h AS (
 			INSERT INTO transaction_history (tx_id, seq, from_state, to_state, reason, actor, at)
 			SELECT id, 1, '', 'CREATED', '', $18, $11 FROM x)
-		SELECT CASE WHEN EXISTS (SELECT 1 FROM x) THEN 0 ELSE multipos_refuse('daily limit') END`
+		SELECT COALESCE((SELECT batch FROM x), multipos_refuse('daily limit')::text)`
 	args := []any{o.TerminalID, string(o.Channel), n.Day, o.Amount, n.Request.RequestID, o.ID, n.TerminalDaily,
 		o.SaleID, n.MerchantID, n.StoreID, now, o.Trace, string(o.Kind), outTradeNo, o.MaskedPAN, o.Entry,
-		micros(n.CheckAfter), n.Actor, n.Request.Op, n.Request.Hash}
-	err := s.grouped(ctx, query, args, func(r pgx.Row) error { return r.Scan(new(int64)) })
+		micros(n.CheckAfter), n.Actor, n.Request.Op, n.Request.Hash, o.CardSeq}
+	err := s.grouped(ctx, query, args, func(r pgx.Row) error { return r.Scan(&o.Batch) })
 	var pe *pgconn.PgError
 	switch {
 	case errors.As(err, &pe) && (pe.Code == refusedCode || pe.Code == uniqueViolation):

@@ -40,7 +40,7 @@ func TestCreateReplay(t *testing.T) {
 		if _, replay, err := st.Create(ctx, moved); err != nil || replay == nil || replay.TxID != o.ID {
 			t.Errorf("replay with another trace = %+v, %v", replay, err)
 		}
-		if _, err := st.ByTrace(ctx, "T1", "000002"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := st.ByTrace(ctx, "T1", "", "000002"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("a replay wrote a transaction: %v", err)
 		}
 		if total := dailyTotal(t, st, "T1", api.Alipay); total != 100 {

@@ -38,7 +38,7 @@ func TestSaleAttempts(t *testing.T) {
 				t.Errorf("second attempt while the first is %s: %+v, %+v, %v; want ErrSaleBusy", first.State, o, replay, err)
 			}
 		}
-		if _, err := st.ByTrace(ctx, "T1", "000002"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := st.ByTrace(ctx, "T1", "", "000002"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("refused attempt written: %v", err)
 		}
 		if _, err := st.Request(ctx, "T1", second.Request.RequestID); !errors.Is(err, store.ErrNotFound) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -219,8 +220,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
 		// NNN_name.postgres.sql holds what only PostgreSQL has (functions,
-		// storage parameters); SQLite has no use for it.
-		if strings.HasSuffix(base, ".postgres.sql") && s.dialect != Postgres {
+		// storage parameters); SQLite has no use for it. NNN_name.sqlite.sql
+		// is SQLite's way to the same schema (a table rebuilt where
+		// PostgreSQL alters a constraint); the two share their number.
+		if strings.HasSuffix(base, ".postgres.sql") && s.dialect != Postgres ||
+			strings.HasSuffix(base, ".sqlite.sql") && s.dialect != SQLite {
 			continue
 		}
 		num, _, _ := strings.Cut(base, "_")
@@ -266,6 +270,11 @@ func (s *Store) createMigrationsTable(ctx context.Context) error {
 // while migrating.
 const migrationLock = "7365470"
 
+// fkOff, as the first line of a SQLite migration, runs it with foreign
+// keys off (a table rebuild: SQLite's documented procedure), checking them
+// all before the commit.
+const fkOff = "-- multipos: foreign keys off"
+
 func (s *Store) applyMigration(ctx context.Context, name string, version int) error {
 	script, err := migrations.ReadFile(name)
 	if err != nil {
@@ -273,7 +282,29 @@ func (s *Store) applyMigration(ctx context.Context, name string, version int) er
 	}
 	sum := sha256.Sum256(script)
 	checksum := hex.EncodeToString(sum[:])
-	tx, err := s.begin(ctx)
+	// One connection for the whole migration: a PRAGMA applies to the
+	// connection it runs on.
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
+	noFK := s.dialect == SQLite && strings.HasPrefix(string(script), fkOff)
+	if noFK {
+		// Outside a transaction: SQLite ignores it inside one.
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return fmt.Errorf("store: migrate %s: %w", name, err)
+		}
+		defer func() {
+			// Back on for the writer's next statements; should this fail,
+			// the connection is closed so that a fresh one (foreign keys
+			// on, as the DSN says) replaces it.
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
@@ -299,6 +330,11 @@ func (s *Store) applyMigration(ctx context.Context, name string, version int) er
 	if _, err := tx.ExecContext(ctx, string(script)); err != nil {
 		return fmt.Errorf("store: apply %s: %w", name, err)
 	}
+	if noFK {
+		if err := foreignKeysHold(ctx, tx); err != nil {
+			return fmt.Errorf("store: apply %s: %w", name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, checksum, applied_at) VALUES (?, ?, ?)`),
 		version, checksum, micros(time.Now())); err != nil {
 		return fmt.Errorf("store: record migration %d: %w", version, err)
@@ -307,6 +343,26 @@ func (s *Store) applyMigration(ctx context.Context, name string, version int) er
 		return fmt.Errorf("store: commit migration %d: %w", version, err)
 	}
 	return nil
+}
+
+// foreignKeysHold fails when any foreign key points nowhere.
+func foreignKeysHold(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table string
+		var rowid sql.NullInt64
+		var parent string
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("a row of %s (rowid %d) refers to a missing row of %s", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }
 
 // micros is how times are stored: microseconds since the epoch (the

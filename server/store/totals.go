@@ -67,7 +67,7 @@ func (s *Store) raiseTotals(ctx context.Context, tx *sql.Tx, n NewTx) (bool, err
 	// if they fail.
 	res, err = tx.ExecContext(ctx, s.q(`INSERT INTO daily_totals (scope, scope_id, channel, day, amount)
 		SELECT 'merchant', ?, ?, ?, COALESCE(SUM(amount), 0) FROM transactions
-		WHERE merchant_id = ? AND channel = ? AND day = ? AND state IN ('CREATED', 'PENDING', 'UNKNOWN', 'SUCCESS')
+		WHERE merchant_id = ? AND channel = ? AND day = ? AND state IN ('CREATED', 'PENDING', 'UNKNOWN', 'CANCELLING', 'SUCCESS')
 		ON CONFLICT (scope, scope_id, channel, day) DO NOTHING`),
 		n.MerchantID, string(o.Channel), n.Day, n.MerchantID, string(o.Channel), n.Day)
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *Store) raiseTotals(ctx context.Context, tx *sql.Tx, n NewTx) (bool, err
 		return false, fmt.Errorf("store: daily total of merchant %s: %w", n.MerchantID, err)
 	} else if rows == 1 {
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE transactions SET merchant_counted = 1
-			WHERE merchant_id = ? AND channel = ? AND day = ? AND state IN ('CREATED', 'PENDING', 'UNKNOWN') AND merchant_counted = 0`),
+			WHERE merchant_id = ? AND channel = ? AND day = ? AND state IN ('CREATED', 'PENDING', 'UNKNOWN', 'CANCELLING') AND merchant_counted = 0`),
 			n.MerchantID, string(o.Channel), n.Day); err != nil {
 			return false, fmt.Errorf("store: daily total of merchant %s: %w", n.MerchantID, err)
 		}
@@ -151,7 +151,7 @@ func (s *Store) MerchantDailyTotal(ctx context.Context, merchantID string, ch ap
 		return 0, fmt.Errorf("store: daily total of merchant %s: %w", merchantID, err)
 	}
 	err = s.r.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(amount), 0) FROM transactions
-		WHERE merchant_id = ? AND channel = ? AND day = ? AND state IN ('CREATED', 'PENDING', 'UNKNOWN', 'SUCCESS')`),
+		WHERE merchant_id = ? AND channel = ? AND day = ? AND state IN ('CREATED', 'PENDING', 'UNKNOWN', 'CANCELLING', 'SUCCESS')`),
 		merchantID, string(ch), day).Scan(&amount)
 	if err != nil {
 		return 0, fmt.Errorf("store: daily total of merchant %s: %w", merchantID, err)

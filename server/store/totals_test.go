@@ -54,7 +54,7 @@ func TestTerminalDailyLimit(t *testing.T) {
 		if replay != nil {
 			t.Errorf("over the limit: replay %+v", replay)
 		}
-		if _, err := st.ByTrace(ctx, "T1", "000002"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := st.ByTrace(ctx, "T1", "", "000002"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("refused attempt written: %v", err)
 		}
 		if _, err := st.Request(ctx, "T1", over.Request.RequestID); !errors.Is(err, store.ErrNotFound) {

@@ -79,10 +79,15 @@ func Apply(o api.Order, c Change) api.Order {
 
 // allowed lists the states each non-final state may move to. UNKNOWN may go
 // back to PENDING: a query can find that a precreate did reach the wallet.
+// CANCELLING never goes back: once the order is being closed at its
+// wallet, a payment that arrives is given back, not taken; it ends CLOSED,
+// or SUCCESS only when the wallet kept the money after all (a refund it
+// refused), or FAILED when the customer's payment had failed.
 var allowed = map[api.State][]api.State{
-	api.StateCreated: {api.StatePending, api.StateUnknown, api.StateSuccess, api.StateFailed, api.StateClosed},
-	api.StatePending: {api.StateUnknown, api.StateSuccess, api.StateFailed, api.StateClosed},
-	api.StateUnknown: {api.StatePending, api.StateSuccess, api.StateFailed, api.StateClosed},
+	api.StateCreated:    {api.StatePending, api.StateUnknown, api.StateCancelling, api.StateSuccess, api.StateFailed, api.StateClosed},
+	api.StatePending:    {api.StateUnknown, api.StateCancelling, api.StateSuccess, api.StateFailed, api.StateClosed},
+	api.StateUnknown:    {api.StatePending, api.StateCancelling, api.StateSuccess, api.StateFailed, api.StateClosed},
+	api.StateCancelling: {api.StateSuccess, api.StateFailed, api.StateClosed},
 }
 
 // Allowed reports whether a transaction may move from one state to another.

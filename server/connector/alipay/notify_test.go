@@ -152,7 +152,7 @@ func TestDuplicateAndOutOfOrderNotifications(t *testing.T) {
 	r.pay(t, "NT_3", goodCode, 300) // paid first…
 	r.sb.NextPay(sbx.PayOutcome{Mode: sbx.NeedsConfirm})
 	r.pay(t, "NT_4", goodCode, 400)
-	if err := r.c.Reverse(r.ctx, "NT_4"); err != nil { // …then NT_4 closed
+	if _, err := r.c.Reverse(r.ctx, "NT_4"); err != nil { // …then NT_4 closed
 		t.Fatal(err)
 	}
 	if n := r.sb.ReleaseNotifications(true); n != 2 {

@@ -101,7 +101,9 @@ func (c *Connector) Query(ctx context.Context, outTradeNo string) (connector.Wal
 		st.State = connector.WalletPaid
 		st.PaidAt = parseTime(rsp.SendPayDate)
 	case sdk.TradeStatusClosed:
-		st.State = connector.WalletClosed
+		// A closed trade with a payment date was paid, then cancelled or
+		// refunded in full: the money went back.
+		st.State, st.Refunded = connector.WalletClosed, rsp.SendPayDate != ""
 	default:
 		return connector.WalletStatus{}, c.unknown(methodQuery, outTradeNo, fmt.Errorf("trade_status %q", rsp.TradeStatus))
 	}
@@ -204,18 +206,20 @@ func (c *Connector) Pay(ctx context.Context, req connector.BarcodePay) (connecto
 // trade if unpaid, refunds it if paid, and spends the out_trade_no if it
 // never saw it. Repeating it is safe. Alipay accepts it within 24 hours of
 // the payment; after that a refund is needed.
-func (c *Connector) Reverse(ctx context.Context, outTradeNo string) error {
+// The answer's action says what happened: close (nothing had been paid),
+// refund (the payment went back to the customer).
+func (c *Connector) Reverse(ctx context.Context, outTradeNo string) (connector.Reversed, error) {
 	rsp, err := c.client.TradeCancel(ctx, sdk.TradeCancel{OutTradeNo: outTradeNo, NotifyURL: c.cfg.NotifyURL})
 	if err != nil {
-		return c.sdkErr(methodCancel, outTradeNo, err)
+		return connector.Reversed{}, c.sdkErr(methodCancel, outTradeNo, err)
 	}
 	if rsp.Code != sdk.CodeSuccess && rsp.RetryFlag == "Y" {
 		// retry_flag Y: Alipay asks for the cancel to be repeated.
-		return c.unknown(methodCancel, outTradeNo, apiError(methodCancel, outTradeNo, rsp.Error))
+		return connector.Reversed{}, c.unknown(methodCancel, outTradeNo, apiError(methodCancel, outTradeNo, rsp.Error))
 	}
 	if err := c.check(methodCancel, outTradeNo, rsp.Error); err != nil {
-		return err
+		return connector.Reversed{}, err
 	}
 	c.log.Info("reversed", "out_trade_no", outTradeNo, "action", rsp.Action, "trade_no", rsp.TradeNo)
-	return nil
+	return connector.Reversed{Refunded: rsp.Action == "refund"}, nil
 }

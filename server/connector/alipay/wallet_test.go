@@ -132,17 +132,17 @@ func TestBarcodeReverseWhileConfirming(t *testing.T) {
 	if st := r.pay(t, "BC_3", goodCode, 4200); st.State != connector.WalletPaying {
 		t.Fatalf("pay %+v", st)
 	}
-	if err := r.c.Reverse(r.ctx, "BC_3"); err != nil {
-		t.Fatalf("reverse: %v", err)
+	if rv, err := r.c.Reverse(r.ctx, "BC_3"); err != nil || rv.Refunded {
+		t.Fatalf("reverse: %+v, %v (nothing had been paid)", rv, err)
 	}
-	if q := r.query(t, "BC_3"); q.State != connector.WalletClosed {
+	if q := r.query(t, "BC_3"); q.State != connector.WalletClosed || q.Refunded {
 		t.Fatalf("after reverse: %+v", q)
 	}
 	tr, _ := r.sb.Trade("BC_3")
 	if tr.Paid != "" || tr.Refunded != 0 || tr.CancelAction != "close" {
 		t.Fatalf("something was charged: %+v", tr)
 	}
-	if err := r.c.Reverse(r.ctx, "BC_3"); err != nil {
+	if _, err := r.c.Reverse(r.ctx, "BC_3"); err != nil {
 		t.Fatalf("reverse again: %v", err)
 	}
 	if err := r.sb.Confirm(r.ctx, "BC_3"); err == nil {
@@ -163,10 +163,10 @@ func TestBarcodeAnswerLostThenReversed(t *testing.T) {
 	if q := r.query(t, "BC_4"); q.State != connector.WalletPaid {
 		t.Fatalf("query after the lost answer: %+v (the pay took effect)", q)
 	}
-	if err := r.c.Reverse(r.ctx, "BC_4"); err != nil {
-		t.Fatal(err)
+	if rv, err := r.c.Reverse(r.ctx, "BC_4"); err != nil || !rv.Refunded {
+		t.Fatalf("reverse of a paid trade: %+v, %v (want the refund said)", rv, err)
 	}
-	if q := r.query(t, "BC_4"); q.State != connector.WalletClosed {
+	if q := r.query(t, "BC_4"); q.State != connector.WalletClosed || !q.Refunded {
 		t.Fatalf("after reverse: %+v", q)
 	}
 	if tr, _ := r.sb.Trade("BC_4"); tr.Refunded != 1500 || tr.CancelAction != "refund" {
@@ -174,7 +174,7 @@ func TestBarcodeAnswerLostThenReversed(t *testing.T) {
 	}
 
 	// A pay that never arrived: the reversal spends the out_trade_no.
-	if err := r.c.Reverse(r.ctx, "BC_5"); err != nil {
+	if _, err := r.c.Reverse(r.ctx, "BC_5"); err != nil {
 		t.Fatalf("reverse of a trade Alipay never saw: %v", err)
 	}
 	if st := r.pay(t, "BC_5", goodCode, 1500); st.State != connector.WalletClosed {
@@ -324,8 +324,9 @@ func TestUnknownOutcomes(t *testing.T) {
 	unknown("precreate that timed out", err)
 
 	r.sb.Inject(sbx.Fault{Method: sbx.MethodCancel, Answer: sbx.AnswerSystemError})
-	unknown("cancel answered ACQ.SYSTEM_ERROR with retry_flag Y", r.c.Reverse(r.ctx, "UK_3"))
-	if err := r.c.Reverse(r.ctx, "UK_3"); err != nil {
+	_, err = r.c.Reverse(r.ctx, "UK_3")
+	unknown("cancel answered ACQ.SYSTEM_ERROR with retry_flag Y", err)
+	if _, err := r.c.Reverse(r.ctx, "UK_3"); err != nil {
 		t.Fatalf("cancel repeated: %v", err)
 	}
 

@@ -285,8 +285,7 @@ func (c *Client) macKey(ctx context.Context, terminalID string) (*MACKey, error)
 
 // IssueKeys implements connector.KeyIssuer: an 0800 for the terminal.
 func (c *Client) IssueKeys(ctx context.Context, s connector.SignOn) (connector.SignedOn, error) {
-	t := c.cfg.Terminal
-	t.TerminalID, t.MerchantID = s.TerminalID, s.MerchantID
+	t := c.terminal(s.TerminalID, s.MerchantID, s.Batch)
 	k, f62, err := c.SignOnTerminal(ctx, t, s.MasterKey, s.Trace)
 	if err != nil {
 		return connector.SignedOn{}, err
@@ -432,10 +431,24 @@ func (c *Client) Sale(ctx context.Context, s connector.Sale) (connector.SaleResu
 	return c.result(ctx, req)
 }
 
+// terminal is the terminal a message is for: Config.Terminal's fields,
+// overridden by those given (the server's terminals each have their own
+// id, merchant and batch).
+func (c *Client) terminal(tid, mid, batch string) Terminal {
+	t := c.cfg.Terminal
+	t.TerminalID, t.MerchantID = tid, mid
+	if batch != "" {
+		t.Batch = batch
+	}
+	if t.Batch == "" {
+		t.Batch = "000001"
+	}
+	return t
+}
+
 // cardholder is the terminal and the card of a sale or balance inquiry.
 func (c *Client) cardholder(s connector.Sale) (Terminal, Card) {
-	t := c.cfg.Terminal
-	t.TerminalID, t.MerchantID = s.TerminalID, s.MerchantID
+	t := c.terminal(s.TerminalID, s.MerchantID, s.Batch)
 	card := Card{PAN: s.PAN, Expiry: s.Expiry, Track2: s.Track2, CardSeq: s.CardSeq, ICCData: s.ICC}
 	if s.PINBlock != ([8]byte{}) {
 		card.PINBlock = s.PINBlock[:]
@@ -444,42 +457,48 @@ func (c *Client) cardholder(s connector.Sale) (Terminal, Card) {
 	return t, card
 }
 
-// Reverse implements connector.Acquirer with an 0400 for a sale (or, by
-// r.Kind, a void or refund). Only an approved 0410 counts: the host
-// approves it whether or not it had booked the original.
+// Reverse implements connector.Acquirer with an 0400: the original
+// request rebuilt from what the server kept of it (no card number, track
+// or PIN), as UnionPay POS send it. Only an approved 0410 undoes it; 25
+// (no such original) is ErrNothingToReverse; any other answer leaves the
+// outcome open, and the reversal is sent again.
 func (c *Client) Reverse(ctx context.Context, r connector.Reversal) error {
 	if r.Amount <= 0 {
 		return errNoAmount
 	}
-	proc, typ := ProcSale, "22"
-	switch r.Kind {
-	case "void":
-		proc, typ = ProcVoid, "23"
-	case "refund":
-		proc, typ = ProcRefund, "25"
-	}
-	req := NewReversal(&Message{
-		ProcCode:      proc,
-		Amount:        r.Amount,
-		Trace:         r.Trace,
-		ConditionCode: "00",
-		TerminalID:    r.TerminalID,
-		MerchantID:    r.MerchantID,
-		Currency:      CurrencyCNY,
-		Field60:       typ + c.cfg.Terminal.Batch,
-	})
-	resp, err := c.Exchange(ctx, req)
+	orig, err := c.original(r)
 	if err != nil {
 		return err
 	}
-	if resp.ResponseCode != "00" {
-		// Only an approved 0410 (whose MAC Exchange checked) says the
-		// host undid it or never had it; any other answer leaves the
-		// outcome open, and the reversal is sent again.
-		return fmt.Errorf("bank: reversal of trace %s answered %s (%s): %w", r.Trace, resp.ResponseCode,
-			Text(resp.ResponseCode, false), connector.ErrUnknownOutcome)
+	resp, err := c.Exchange(ctx, NewReversal(orig))
+	if err != nil {
+		return err
 	}
-	return nil
+	switch resp.ResponseCode {
+	case "00":
+		return nil
+	case "25":
+		return fmt.Errorf("bank: reversal of trace %s batch %s: %w", r.Trace, r.Batch, connector.ErrNothingToReverse)
+	}
+	return fmt.Errorf("bank: reversal of trace %s batch %s answered %s (%s): %w", r.Trace, r.Batch, resp.ResponseCode,
+		Text(resp.ResponseCode, false), connector.ErrUnknownOutcome)
+}
+
+// original rebuilds the request a reversal undoes, with the builders that
+// made it, so that every copied field is as it was sent.
+func (c *Client) original(r connector.Reversal) (*Message, error) {
+	t := c.terminal(r.TerminalID, r.MerchantID, r.Batch)
+	card := Card{EntryMode: EntryMode(r.Entry, r.PIN), CardSeq: r.CardSeq}
+	o := Original{Batch: r.OrigBatch, Trace: r.OrigTrace, RRN: r.OrigRRN, Date: r.OrigDate}
+	switch r.Kind {
+	case "", "sale":
+		return t.NewSale(r.Trace, r.Amount, card)
+	case "void":
+		return t.NewVoid(r.Trace, r.Amount, card, o)
+	case "refund":
+		return t.NewRefund(r.Trace, r.Amount, card, o)
+	}
+	return nil, fmt.Errorf("bank: reversal of a %q: not a financial message", r.Kind)
 }
 
 // Addr is the host's address, as configured.
@@ -504,8 +523,7 @@ func (c *Client) Online() bool {
 var _ connector.CardServices = (*Client)(nil)
 
 func (c *Client) adjustment(a connector.CardAdjustment) (Terminal, Card, Original) {
-	t := c.cfg.Terminal
-	t.TerminalID, t.MerchantID = a.TerminalID, a.MerchantID
+	t := c.terminal(a.TerminalID, a.MerchantID, a.Batch)
 	card := Card{PAN: a.PAN, Expiry: a.Expiry, Track2: a.Track2, CardSeq: a.CardSeq, ICCData: a.ICC,
 		EntryMode: EntryMode(a.Entry, false)}
 	return t, card, Original{Batch: a.OrigBatch, Trace: a.OrigTrace, RRN: a.OrigRRN, Date: a.OrigDate}

@@ -91,6 +91,9 @@ func (t Terminal) NewVoid(trace string, amount int64, c Card, o Original) (*Mess
 	if amount <= 0 {
 		return nil, errNoAmount
 	}
+	if len(o.Batch) != 6 || len(o.Trace) != 6 {
+		return nil, errors.New("bank: a void names its original's batch and trace")
+	}
 	m := t.base(MTISale, ProcVoid, trace)
 	m.Amount, m.ConditionCode, m.Currency = amount, "00", CurrencyCNY
 	m.RRN = o.RRN
@@ -105,8 +108,8 @@ func (t Terminal) NewRefund(trace string, amount int64, c Card, o Original) (*Me
 	if amount <= 0 {
 		return nil, errNoAmount
 	}
-	if len(o.Date) != 4 {
-		return nil, errors.New("bank: refund needs the original date MMDD")
+	if len(o.Date) != 4 || len(o.Batch) != 6 || len(o.Trace) != 6 {
+		return nil, errors.New("bank: a refund names its original's batch, trace and date MMDD")
 	}
 	m := t.base(MTIRefund, ProcRefund, trace)
 	m.Amount, m.ConditionCode, m.Currency = amount, "00", CurrencyCNY
@@ -116,27 +119,27 @@ func (t Terminal) NewRefund(trace string, amount int64, c Card, o Original) (*Me
 	return m, m.setCard(c)
 }
 
-// NewReversal builds the 0400 for a request whose answer never came. It
-// repeats the original's trace (so the host finds it), processing code,
-// amount and card data, without PIN or track data, which the host does not
-// need to undo a transaction.
+// NewReversal builds the 0400 for a request whose answer never came: a
+// copy of the original as UnionPay POS send it (LYPOS trancomm.c; see the
+// notes): the same trace, processing code, amount, entry mode, card
+// sequence number, condition code, currency, field 60 with its batch and
+// field 61, and field 39 saying why (98: no answer). The PIN, track data,
+// RRN (37) and chip data are left out; so is the card number, which the
+// host does not need to find the original by terminal, merchant, batch and
+// trace.
 func NewReversal(orig *Message) *Message {
 	return &Message{
 		MTI:           MTIReversal,
-		PAN:           orig.PAN,
 		ProcCode:      orig.ProcCode,
 		Amount:        orig.Amount,
 		Trace:         orig.Trace,
-		Expiry:        orig.Expiry,
 		EntryMode:     orig.EntryMode,
 		CardSeq:       orig.CardSeq,
 		ConditionCode: orig.ConditionCode,
-		RRN:           orig.RRN,
 		ResponseCode:  ReversalNoResponse,
 		TerminalID:    orig.TerminalID,
 		MerchantID:    orig.MerchantID,
 		Currency:      orig.Currency,
-		ICCData:       orig.ICCData,
 		Field60:       orig.Field60,
 		Original:      orig.Original,
 	}

@@ -194,15 +194,16 @@ func declines(e *core.APIError) bool {
 
 // Reverse undoes a code payment (撤销): money taken goes back, an
 // unconfirmed payment can no longer be confirmed. Repeating it is safe.
-func (c *Connector) Reverse(ctx context.Context, outTradeNo string) error {
+// WeChat's answer does not say whether money had been taken.
+func (c *Connector) Reverse(ctx context.Context, outTradeNo string) (connector.Reversed, error) {
 	body := map[string]string{"appid": c.cfg.AppID, "mchid": c.cfg.MchID}
 	result, err := c.client.Request(ctx, http.MethodPost,
 		consts.WechatPayAPIServer+"/v3/pay/transactions/out-trade-no/"+url.PathEscape(outTradeNo)+"/reverse", nil, nil, body, "")
 	if err != nil {
-		return c.fail("reverse", outTradeNo, result, err)
+		return connector.Reversed{}, c.fail("reverse", outTradeNo, result, err)
 	}
 	_ = result.Response.Body.Close()
-	return nil
+	return connector.Reversed{}, nil
 }
 
 // Refund refunds part or all of a paid order; the same OutRefundNo

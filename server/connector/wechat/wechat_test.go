@@ -155,10 +155,10 @@ func TestCodepayUserPayingReverse(t *testing.T) {
 	if st, err := r.conn.Pay(ctx, connector.BarcodePay{OutTradeNo: out, AuthCode: authCode, Amount: 2000, Subject: "x"}); err != nil || st.State != connector.WalletPaying {
 		t.Fatalf("pay: %+v, %v", st, err)
 	}
-	if err := r.conn.Reverse(ctx, out); err != nil {
+	if _, err := r.conn.Reverse(ctx, out); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.conn.Reverse(ctx, out); err != nil {
+	if _, err := r.conn.Reverse(ctx, out); err != nil {
 		t.Fatalf("second reverse: %v", err)
 	}
 	q, err := r.conn.Query(ctx, out)
@@ -172,7 +172,7 @@ func TestCodepayUserPayingReverse(t *testing.T) {
 	if o.TradeState != sandbox.StateRevoked || o.TransactionID != "" || o.Refunded != 0 {
 		t.Fatalf("sandbox order %+v: want REVOKED with nothing charged", o)
 	}
-	if err := r.conn.Reverse(ctx, no("B")); !errors.Is(err, connector.ErrNotFound) {
+	if _, err := r.conn.Reverse(ctx, no("B")); !errors.Is(err, connector.ErrNotFound) {
 		t.Fatalf("reverse of an unknown order: %v", err)
 	}
 }
@@ -184,7 +184,7 @@ func TestReversePaidGivesMoneyBack(t *testing.T) {
 	if st, err := r.conn.Pay(ctx, connector.BarcodePay{OutTradeNo: out, AuthCode: authCode, Amount: 700, Subject: "x"}); err != nil || st.State != connector.WalletPaid {
 		t.Fatalf("pay: %+v, %v", st, err)
 	}
-	if err := r.conn.Reverse(ctx, out); err != nil {
+	if _, err := r.conn.Reverse(ctx, out); err != nil {
 		t.Fatal(err)
 	}
 	if q, err := r.conn.Query(ctx, out); err != nil || q.State != connector.WalletClosed {
@@ -395,7 +395,7 @@ func TestUnknownOutcomes(t *testing.T) {
 	if q, err := r.conn.Query(ctx, out); err != nil || q.State != connector.WalletPaid {
 		t.Fatalf("query after a lost answer: %+v, %v", q, err)
 	}
-	if err := r.conn.Reverse(ctx, out); err != nil {
+	if _, err := r.conn.Reverse(ctx, out); err != nil {
 		t.Fatal(err)
 	}
 

@@ -104,7 +104,7 @@ type Server struct {
 // terminal is known to the acquirer by its terminal id, with the master key
 // posserver provisioned for it.
 type Bank struct {
-	Addr    string        `toml:"addr"`    // host:port of the acquirer's front-end
+	Addr string `toml:"addr"` // host:port of the acquirer's front-end
 	// Batch is no longer read: each terminal's batch is kept in the
 	// database (it moves on by itself). Kept only to say so.
 	Batch   string        `toml:"batch"`

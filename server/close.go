@@ -196,7 +196,9 @@ func (s *Server) blockUnscanned(ctx context.Context, o api.Order) (bool, error) 
 // keptPayment is a payment the wallet will not give back.
 type keptPayment struct{ tradeNo string }
 
-func (k *keptPayment) Error() string { return "payment " + k.tradeNo + " kept: " + errRefundRefused.Error() }
+func (k *keptPayment) Error() string {
+	return "payment " + k.tradeNo + " kept: " + errRefundRefused.Error()
+}
 
 func (k *keptPayment) Unwrap() error { return errRefundRefused }
 

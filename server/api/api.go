@@ -298,9 +298,9 @@ type TerminalInfo struct {
 	Demo         bool          `json:"demo"`
 	// Batch is the terminal's open batch and NextTrace the next trace
 	// number free in it (also in every answer's headers).
-	Batch     string `json:"batch"`
-	NextTrace string `json:"next_trace"`
-	ServerTime   time.Time     `json:"server_time"`
+	Batch      string    `json:"batch"`
+	NextTrace  string    `json:"next_trace"`
+	ServerTime time.Time `json:"server_time"`
 }
 
 // Error codes of Error.Code.

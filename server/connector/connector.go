@@ -147,7 +147,7 @@ type Sale struct {
 	MerchantID string
 	Trace      string
 	Batch      string // the terminal's batch the trace belongs to (field 60.2)
-	Amount     int64 // fen
+	Amount     int64  // fen
 	PAN        string
 	Expiry     string // YYMM
 	Track2     string
@@ -206,7 +206,7 @@ type CardAdjustment struct {
 	MerchantID string
 	Trace      string
 	Batch      string // the terminal's batch the trace belongs to
-	Amount     int64 // fen; a void's is the sale's whole amount
+	Amount     int64  // fen; a void's is the sale's whole amount
 	PAN        string
 	Expiry     string
 	Track2     string

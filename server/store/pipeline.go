@@ -58,7 +58,7 @@ func (s *Store) createPipelined(ctx context.Context, n NewTx, o *api.Order, now 
 			SELECT $8, $1, $9, $10, $4, 'OPEN', $11, $11 WHERE EXISTS (SELECT 1 FROM d)),
 		t AS (
 			INSERT INTO traces (terminal_id, batch, trace, kind, ref, at)
-			SELECT $1, COALESCE((SELECT batch FROM terminals WHERE id = $1), '`+FirstBatch+`'), $12, $13, $6, $11
+			SELECT $1, COALESCE((SELECT batch FROM terminals WHERE id = $1), '` + FirstBatch + `'), $12, $13, $6, $11
 			WHERE EXISTS (SELECT 1 FROM d)
 			RETURNING batch),
 		x AS (

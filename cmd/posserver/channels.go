@@ -68,7 +68,7 @@ var sectionOf = map[api.Channel]string{api.Alipay: "alipay", api.WeChat: "wechat
 // on a stand-in, then which channels are on and which off.
 func reportChannels(cfg config.Server, log *slog.Logger) {
 	has := map[api.Channel]bool{api.Alipay: cfg.Alipay != nil, api.WeChat: cfg.WeChat != nil, api.Card: cfg.Bank != nil}
-	var on, off, standIns []string
+	on, off, standIns := []string{}, []string{}, []string{} // [] in the JSON log, not null
 	for _, ch := range api.Channels {
 		name := string(ch)
 		switch {

@@ -100,6 +100,7 @@ type serverFile struct {
 	Alipay           *Alipay                   `toml:"alipay"`
 	WeChat           *WeChat                   `toml:"wechat"`
 	Bank             *Bank                     `toml:"bank"`
+	Demo             bool                      `toml:"demo"`
 }
 
 func parseServer(path, data string) (Server, error) {
@@ -121,7 +122,7 @@ func parseServer(path, data string) (Server, error) {
 	}
 	s.Listen, s.OpsListen, s.DB, s.PKIDir, s.Hosts = f.Listen, f.OpsListen, f.DB, f.PKIDir, f.Hosts
 	s.PublicURL, s.QRTTL, s.RequestRetention = f.PublicURL, f.QRTTL, f.RequestRetention
-	s.NotifyListen, s.Alipay, s.WeChat, s.Bank = f.NotifyListen, f.Alipay, f.WeChat, f.Bank
+	s.NotifyListen, s.Alipay, s.WeChat, s.Bank, s.Demo = f.NotifyListen, f.Alipay, f.WeChat, f.Bank, f.Demo
 	for _, l := range []struct {
 		raw   map[string]toml.Primitive
 		rules map[string]ChannelRule

@@ -94,9 +94,13 @@ type Server struct {
 	// NotifyListen is where the wallets post payment results (plain HTTP:
 	// put the operator's TLS front end before it); "" = off.
 	NotifyListen string  `toml:"notify_listen"`
-	Alipay       *Alipay `toml:"alipay"` // nil: no Alipay connector
-	WeChat       *WeChat `toml:"wechat"` // nil: no WeChat Pay connector
-	Bank         *Bank   `toml:"bank"`   // nil: the stand-in acquirer host (sandbox), on loopback
+	Alipay       *Alipay `toml:"alipay"` // nil: Alipay is off, or in demo mode on its sandbox
+	WeChat       *WeChat `toml:"wechat"` // nil: WeChat Pay is off, or in demo mode on its sandbox
+	Bank         *Bank   `toml:"bank"`   // nil: card payments are off, or in demo mode on the stand-in acquirer host
+	// Demo is training mode (also `posserver serve --demo`): a channel
+	// without its section runs on an in-process stand-in, the trainer
+	// endpoints are on, and terminals mark every screen and receipt 演示 DEMO.
+	Demo bool `toml:"demo"`
 }
 
 // Bank is the acquirer host the server sends card messages to: ISO 8583

@@ -48,7 +48,22 @@ func TestBankSection(t *testing.T) {
 		t.Fatalf("bank %+v", s.Bank)
 	}
 	if d := DefaultServer(); d.Bank != nil {
-		t.Fatal("the default is the stand-in bank, not a configured one")
+		t.Fatal("the default is no bank, not a configured one")
+	}
+}
+
+// Demo mode is off unless the file says so; a value that is not a boolean
+// is refused rather than read as either.
+func TestDemoKey(t *testing.T) {
+	if DefaultServer().Demo {
+		t.Fatal("demo mode on by default")
+	}
+	s, err := parseServer("p.toml", "demo = true\n")
+	if err != nil || !s.Demo {
+		t.Fatalf("demo = true: %+v, %v", s.Demo, err)
+	}
+	if _, err := parseServer("p.toml", "demo = \"yes\"\n"); err == nil || !strings.Contains(err.Error(), "demo") {
+		t.Fatalf("demo = \"yes\": %v", err)
 	}
 }
 

@@ -41,8 +41,8 @@ var demoKeys embed.FS
 
 // Wallets are the Alipay and WeChat Pay sandboxes, speaking the real
 // protocols on a loopback HTTP server, and posserver's real connectors
-// pointed at them: what demo mode and a posserver without [alipay] or
-// [wechat] run on. Payment results come back as the real services send
+// pointed at them: what demo mode runs a wallet without its [alipay] or
+// [wechat] section on. Payment results come back as the real services send
 // them: signed notifications to the notify URLs.
 type Wallets struct {
 	Alipay     *alipaysb.Sandbox

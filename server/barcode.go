@@ -33,6 +33,19 @@ var DefaultConfirm = map[api.Channel]ConfirmPolicy{
 // in, should the instance following the payment have died.
 const confirmGrace = 15 * time.Second
 
+// barcodeWallet is the connector that takes payment codes for ch. A
+// wallet the server has no connector for is refused as not set up.
+func (s *Server) barcodeWallet(ch api.Channel) (connector.BarcodeWallet, error) {
+	if err := s.notConnected(ch); err != nil {
+		return nil, err
+	}
+	bw, ok := s.opts.Wallets[ch].(connector.BarcodeWallet)
+	if !ok {
+		return nil, channelError("%s takes no payment codes here", ch)
+	}
+	return bw, nil
+}
+
 // createBarcodeOrder is POST /v1/orders/barcode: the cashier scanned the
 // payment code on the customer's phone (付款码).
 func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, error) {
@@ -55,9 +68,9 @@ func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, err
 	case err != nil:
 		return 0, nil, badRequest("auth_code is not a payment code: %v", err)
 	}
-	bw, ok := s.opts.Wallets[req.Channel].(connector.BarcodeWallet)
-	if !ok {
-		return 0, nil, channelError("%s takes no payment codes here", req.Channel)
+	bw, err := s.barcodeWallet(req.Channel)
+	if err != nil {
+		return 0, nil, err
 	}
 	ctx := r.Context()
 	now := s.now()

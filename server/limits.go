@@ -54,14 +54,39 @@ func EffectiveLimits(terminalDefaults, merchantDefaults map[api.Channel]config.C
 func (s *Server) effectiveRules(rules []store.LimitRule) map[api.Channel]Limits {
 	out := EffectiveLimits(s.opts.Limits, s.opts.MerchantLimits, rules)
 	for ch, r := range out {
-		connected := s.opts.Acquirer != nil
-		if ch.Wallet() {
-			connected = s.opts.Wallets[ch] != nil
-		}
-		r.Enabled = r.Enabled && connected
+		r.Enabled = r.Enabled && s.connected(ch)
 		out[ch] = r
 	}
 	return out
+}
+
+// connected reports whether the server has a connector for ch.
+func (s *Server) connected(ch api.Channel) bool {
+	if ch.Wallet() {
+		return s.opts.Wallets[ch] != nil
+	}
+	return s.opts.Acquirer != nil
+}
+
+// notConnected refuses a request on a channel the server has no connector
+// for, before anything else about it is checked: no sign-on or MAC can
+// make it work.
+func (s *Server) notConnected(ch api.Channel) error {
+	if s.connected(ch) {
+		return nil
+	}
+	return &api.Error{Status: http.StatusForbidden, Code: api.CodeChannelDisabled,
+		Message: fmt.Sprintf("channel %s is not set up on this server", ch)}
+}
+
+// needs guards a route that only channel ch serves.
+func (s *Server) needs(ch api.Channel, h handler) handler {
+	return func(r *http.Request, t *terminal) (int, any, error) {
+		if err := s.notConnected(ch); err != nil {
+			return 0, nil, err
+		}
+		return h(r, t)
+	}
 }
 
 type level struct {
@@ -101,6 +126,9 @@ func lowest(a, b int64) int64 {
 // over the single-payment limit. The daily limits are checked by the store
 // as the payment is journaled, in the same database transaction.
 func (s *Server) checkLimits(t *terminal, ch api.Channel, amount int64) error {
+	if err := s.notConnected(ch); err != nil {
+		return err
+	}
 	r := t.rules[ch]
 	if !r.Enabled {
 		return &api.Error{Status: http.StatusForbidden, Code: api.CodeChannelDisabled,
@@ -146,6 +174,9 @@ func (s *Server) terminalInfo(r *http.Request, t *terminal) (int, any, error) {
 			return 0, nil, err
 		}
 		ci := api.ChannelInfo{Channel: ch, Enabled: rl.Enabled, SingleLimit: rl.Single, DailyLimit: rl.Daily, DailyUsed: used}
+		if !s.connected(ch) {
+			ci.DisabledReason = api.DisabledNotConfigured
+		}
 		if rl.MerchantDaily > 0 {
 			ci.MerchantDailyLimit = rl.MerchantDaily
 			if ci.MerchantDailyUsed, err = s.st.MerchantDailyTotal(r.Context(), t.MerchantID, ch, day); err != nil {

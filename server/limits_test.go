@@ -133,8 +133,20 @@ func TestCardLimitsAndMissingConnector(t *testing.T) {
 		if r.bank.Calls() != 0 {
 			t.Fatal("an over-limit sale reached the bank")
 		}
-		if info := r.info("T1"); info.Channels[0].Enabled || info.Channels[1].Enabled || !info.Channels[2].Enabled {
+		if e := apiErr(t, err); !strings.Contains(e.Message, "not set up on this server") {
+			t.Fatalf("refusal of a wallet without a connector says %q", e.Message)
+		}
+		// A payment code is refused the same way, before it reaches anything.
+		_, err = r.barcode(api.WeChat, "000003", wxCode, 1)
+		refused(t, "no wallet connector (payment code)", err, api.CodeChannelDisabled, 0)
+		info := r.info("T1")
+		if info.Channels[0].Enabled || info.Channels[1].Enabled || !info.Channels[2].Enabled {
 			t.Fatalf("channels %+v", info.Channels)
+		}
+		for _, ci := range info.Channels {
+			if want := map[bool]string{true: api.DisabledNotConfigured}[ci.Channel.Wallet()]; ci.DisabledReason != want {
+				t.Errorf("%s disabled_reason %q, want %q", ci.Channel, ci.DisabledReason, want)
+			}
 		}
 	})
 }

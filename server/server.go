@@ -32,7 +32,8 @@ const (
 
 // Options assembles a server. Store is required; a channel without a
 // connector (no Wallets entry, nil Acquirer) is shown to terminals as
-// disabled.
+// disabled, not set up (api.DisabledNotConfigured), and its requests are
+// refused.
 type Options struct {
 	Store    *store.Store
 	Wallets  map[api.Channel]connector.Wallet
@@ -183,11 +184,12 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /v1/orders", s.orderByTrace)
 	handle("GET /v1/orders/{id}", s.getOrder)
 	handle("POST /v1/orders/{id}/cancel", s.cancelOrder)
-	handle("POST /v1/card/sales", s.cardSale)
-	handle("POST /v1/card/signon", s.cardSignOn)
-	handle("POST /v1/card/voids", s.cardVoid)
-	handle("POST /v1/card/refunds", s.cardRefund)
-	handle("POST /v1/card/balance", s.cardBalance)
+	handle("POST /v1/card/sales", s.needs(api.Card, s.cardSale))
+	handle("POST /v1/card/signon", s.needs(api.Card, s.cardSignOn))
+	handle("POST /v1/card/voids", s.needs(api.Card, s.cardVoid))
+	handle("POST /v1/card/refunds", s.needs(api.Card, s.cardRefund))
+	handle("POST /v1/card/balance", s.needs(api.Card, s.cardBalance))
+	// Outside demo mode these routes do not exist: the API's 404.
 	if s.opts.Demo {
 		handle("POST /v1/demo/orders/{id}/pay", s.demoPay)
 		handle("POST /v1/demo/orders/{id}/decline", s.demoDecline)

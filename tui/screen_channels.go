@@ -38,7 +38,8 @@ func (s *channelList) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		ch := api.Channels[d-1]
 		if info, known := c.channelInfo(ch); known && !info.Enabled {
-			s.hint = c.tf("channels.isoff", channelName(ch))
+			_, hint := offTexts(info)
+			s.hint = c.tf(hint, channelName(ch))
 			return s, nil
 		}
 		return newWelcome(c, ch), nil
@@ -61,7 +62,8 @@ func (s *channelList) View() string {
 		limit := limitText(c, info, known)
 		line := "  " + num + "  " + st.Item.Render(name) + st.Subtle.Render(limit)
 		if known && !info.Enabled {
-			line = "  " + num + "  " + st.Disabled.Render(name+c.t("channels.off"))
+			label, _ := offTexts(info)
+			line = "  " + num + "  " + st.Disabled.Render(name+c.t(label))
 		}
 		b.WriteString(line + "\n\n")
 	}
@@ -90,6 +92,16 @@ func (s *channelList) View() string {
 		b.WriteString("  " + st.Hint.Render(s.hint) + "\n")
 	}
 	return b.String()
+}
+
+// offTexts are the text keys of a channel that is off, for the list and
+// for the hint when it is picked: a limit rule switched it off for this
+// terminal, or the server has no connection for it at all.
+func offTexts(info api.ChannelInfo) (label, hint string) {
+	if info.DisabledReason == api.DisabledNotConfigured {
+		return "channels.notsetup", "channels.isnotsetup"
+	}
+	return "channels.off", "channels.isoff"
 }
 
 // limitText is the limit column: per-payment limit and, with a daily limit,

@@ -20,6 +20,10 @@ var texts = map[string][2]string{
 	"channels.isoff":  {"%s 未开通", "%s is disabled for this terminal"},
 	"channels.pick":   {"请按通道序号", "Press the number of a channel"},
 
+	// A channel the server has no connection for (api.DisabledNotConfigured).
+	"channels.notsetup":   {"未开通（服务器未配置）", "Not available: not set up on the server"},
+	"channels.isnotsetup": {"%s 未开通：服务器未配置该通道，请联系管理员", "%s is not set up on the server: ask the operator"},
+
 	"welcome.alipay": {"欢迎使用支付宝收款", "Welcome to Alipay"},
 	"welcome.wechat": {"欢迎使用微信支付收款", "Welcome to WeChat Pay"},
 	"welcome.card":   {"欢迎使用银联刷卡收款", "Welcome to UnionPay"},

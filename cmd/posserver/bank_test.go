@@ -42,7 +42,8 @@ func TestBankFromConfiguration(t *testing.T) {
 	tmk = b.MasterKey
 	_, _, logs, stop := start(t)
 	defer stop()
-	if strings.Contains(logs.String(), "stand-in acquirer host") || !strings.Contains(logs.String(), "bank link") {
+	if strings.Contains(logs.String(), "stand-in acquirer host") || !strings.Contains(logs.String(), "bank link") ||
+		!strings.Contains(logs.String(), "channels on: card; off: alipay, wechat") {
 		t.Fatalf("not on the configured bank:\n%s", logs)
 	}
 	client, err := channels.FromBundle(b, "")

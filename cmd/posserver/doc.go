@@ -3,7 +3,7 @@
 // of package server/api over mutual TLS, keeps the journal in SQLite or
 // PostgreSQL, and resolves payments whose outcome is unknown.
 //
-//	posserver [serve] [-config posserver.toml] [-listen addr] [-ops-listen addr] [-db path|postgres://…]
+//	posserver [serve] [-config posserver.toml] [-listen addr] [-ops-listen addr] [-db path|postgres://…] [-demo]
 //	posserver terminal add -merchant M -store S -id T001 [-merchant-name NAME] [-out T001.pem]
 //	posserver terminal list [-merchant M]
 //	posserver terminal disable|enable|reissue ID
@@ -15,10 +15,12 @@
 //
 // Every subcommand takes -config and -db, so it works on the database the
 // server uses; several server instances may share one PostgreSQL database.
-// Until the real Alipay, WeChat Pay and ISO 8583 connectors exist the
-// server runs on the in-process stand-ins of package sandbox, in demo mode
-// (the trainer endpoints that play the customer are on), and says so in its
-// log. It stops cleanly on SIGINT or SIGTERM: it reports itself not ready,
-// answers long-polls, finishes payments already sent to a channel, then
-// closes the database.
+// A channel is on when its section ([alipay], [wechat], [bank]) is in the
+// configuration; without it the channel is off, and terminals show it as
+// not set up. Only in demo mode (serve -demo, or demo = true) does a
+// channel without its section run on an in-process stand-in of package
+// sandbox, with the trainer endpoints that play the customer on; the log
+// says at start which channels are on, off or stand-ins. It stops cleanly
+// on SIGINT or SIGTERM: it reports itself not ready, answers long-polls,
+// finishes payments already sent to a channel, then closes the database.
 package main

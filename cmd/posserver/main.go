@@ -68,7 +68,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, read
 }
 
 const usage = `usage:
-  posserver [serve] [-config F] [-listen ADDR] [-ops-listen ADDR] [-db PATH|postgres://…]
+  posserver [serve] [-config F] [-listen ADDR] [-ops-listen ADDR] [-db PATH|postgres://…] [-demo]
   posserver terminal add -merchant M -store S -id T001 [-merchant-name NAME] [-out FILE]
   posserver terminal list [-merchant M]
   posserver terminal disable|enable|reissue ID
@@ -150,6 +150,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	c := newFlags("serve", stderr)
 	listen := c.fl.String("listen", "", "terminal API address (HTTPS, mutual TLS), overriding the configuration")
 	opsListen := c.fl.String("ops-listen", "", "operations address (/healthz /readyz /metrics), overriding the configuration")
+	demoFlag := c.fl.Bool("demo", false, "training mode (as demo = true): stand-ins for channels without a section, trainer endpoints on, stations show 演示 DEMO")
 	cfg, err := c.parse(args)
 	if err != nil {
 		return err
@@ -163,6 +164,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	if *opsListen != "" {
 		cfg.OpsListen = *opsListen
 	}
+	cfg.Demo = cfg.Demo || *demoFlag
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	if cfg.Path != "" {
 		log.Info("configuration read", "file", cfg.Path)
@@ -184,32 +186,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	}
 
 	keys := server.NewKeyring(st, ca)
-	link, closeLink, err := openBank(ctx, cfg, keys, log)
+	chans, err := openChannels(ctx, cfg, keys, log)
 	if err != nil {
 		return err
 	}
-	defer closeLink()
-	wallets, err := openWallets(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer wallets.close()
-	if len(wallets.real) > 0 {
-		log.Info("wallet connectors", "real", wallets.real)
-	}
-	if wallets.sandbox != nil {
-		log.Warn("a wallet without its [alipay] or [wechat] section runs on the in-process sandbox; demo mode is on")
-	}
-
-	var customer server.Customer
-	if wallets.sandbox != nil {
-		customer = wallets.sandbox
-	}
+	defer chans.close()
 	srv, err := server.New(server.Options{
 		Store:            st,
-		Wallets:          wallets.conns,
-		Customer:         customer,
-		Acquirer:         link,
+		Wallets:          chans.wallets.conns,
+		Customer:         chans.customer(),
+		Acquirer:         chans.acquirer,
 		Keys:             keys,
 		Limits:           server.ChannelLimits(cfg.Limits),
 		MerchantLimits:   server.ChannelLimits(cfg.MerchantLimits),
@@ -217,20 +203,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 		RequestRetention: cfg.RequestRetention,
 		Logger:           log,
 		Metrics:          metrics.New(),
-		Demo:             true,
+		Demo:             cfg.Demo,
 	})
 	if err != nil {
 		return err
 	}
 	nctx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopNotify()
-	wallets.serveNotify(nctx, srv, log)
+	chans.wallets.serveNotify(nctx, srv, log)
 	return run(ctx, srv, ca, cfg, log, ready)
 }
 
 // openBank connects the ISO 8583 link to the acquirer of [bank], or,
-// without that section, to the stand-in acquirer host started here on
-// loopback (the demo's bank).
+// without that section, in demo mode to the stand-in acquirer host started
+// here on loopback (the demo's bank); else there is no link (nil).
 func openBank(ctx context.Context, cfg config.Server, keys *server.Keyring, log *slog.Logger) (*bank.Client, func(), error) {
 	if b := cfg.Bank; b != nil {
 		// The server starts while the bank is away: card payments fail
@@ -244,6 +230,9 @@ func openBank(ctx context.Context, cfg config.Server, keys *server.Keyring, log 
 			log.Info("bank link", "addr", b.Addr)
 		}
 		return c, func() { _ = c.Close() }, nil
+	}
+	if !cfg.Demo {
+		return nil, func() {}, nil
 	}
 	sb, err := sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup, Logger: log})
 	if err != nil {

@@ -34,12 +34,16 @@ type walletSet struct {
 }
 
 // openWallets builds the connectors the configuration names ([alipay],
-// [wechat]: the real services unless it points them elsewhere) and runs a
-// wallet it does not name on the protocol-faithful sandboxes, in process.
+// [wechat]: the real services unless it points them elsewhere) and, in demo
+// mode, runs a wallet it does not name on the protocol-faithful sandboxes,
+// in process. Outside demo mode a wallet it does not name has no connector.
 func openWallets(ctx context.Context, cfg config.Server, log *slog.Logger) (*walletSet, error) {
 	w := &walletSet{conns: map[api.Channel]connector.Wallet{}, notify: map[string]func(connector.Notifier) http.Handler{}}
 	addr := cfg.NotifyListen
 	if addr == "" {
+		if !cfg.Demo {
+			return w, nil // no wallet section (validation sees to it): nothing posts notifications
+		}
 		addr = "127.0.0.1:0" // the sandboxes' notifications only
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -81,7 +85,7 @@ func openWallets(ctx context.Context, cfg config.Server, log *slog.Logger) (*wal
 		w.conns[api.WeChat], w.notify["/notify/wechat"] = c, c.NotifyHandler
 		w.real = append(w.real, "wechat "+or(x.Endpoint, "https://api.mch.weixin.qq.com"))
 	}
-	if len(w.conns) < 2 {
+	if cfg.Demo && len(w.conns) < 2 {
 		sb, err := sandbox.StartWallets(ctx, sandbox.WalletOptions{NotifyBase: "http://" + ln.Addr().String(), Logger: log})
 		if err != nil {
 			ln.Close()
@@ -112,6 +116,9 @@ func or(v, def string) string {
 
 // serveNotify serves the wallets' notifications to n until ctx ends.
 func (w *walletSet) serveNotify(ctx context.Context, n connector.Notifier, log *slog.Logger) {
+	if w.notifyLn == nil {
+		return
+	}
 	mux := http.NewServeMux()
 	for path, h := range w.notify {
 		mux.Handle("POST "+path, h(n))

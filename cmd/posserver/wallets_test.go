@@ -62,7 +62,8 @@ func TestWalletsFromConfiguration(t *testing.T) {
 			stop()
 		}
 	}()
-	if !strings.Contains(logs.String(), "wallet connectors") || strings.Contains(logs.String(), "runs on the in-process sandbox") {
+	if !strings.Contains(logs.String(), "wallet connectors") || strings.Contains(logs.String(), "stand-in") ||
+		!strings.Contains(logs.String(), "channels on: alipay, wechat; off: card") {
 		t.Fatalf("not on the configured connectors:\n%s", logs)
 	}
 	b, err := pki.LoadBundle("T001.pem")

@@ -281,11 +281,19 @@ type ChannelInfo struct {
 	SingleLimit int64   `json:"single_limit"` // fen, per payment; 0 = none
 	DailyLimit  int64   `json:"daily_limit"`  // fen, per terminal per day; 0 = none
 	DailyUsed   int64   `json:"daily_used"`   // fen taken or in flight today on this terminal
+	// DisabledReason says why a channel is off when no limit rule switched
+	// it off: DisabledNotConfigured. "" otherwise.
+	DisabledReason string `json:"disabled_reason,omitempty"`
 	// The merchant's daily limit across all its terminals, and what they
 	// have used of it (0 and 0 when there is none).
 	MerchantDailyLimit int64 `json:"merchant_daily_limit,omitempty"`
 	MerchantDailyUsed  int64 `json:"merchant_daily_used,omitempty"`
 }
+
+// DisabledNotConfigured is ChannelInfo.DisabledReason for a channel the
+// server has no connection for (its configuration lacks the channel's
+// section, outside demo mode): only the server's operator can turn it on.
+const DisabledNotConfigured = "not_configured"
 
 // TerminalInfo is what a terminal learns about itself at start-up.
 type TerminalInfo struct {

@@ -49,6 +49,32 @@ type Client struct {
 	terminalID string
 	hc         *http.Client
 	cardKeys   atomic.Pointer[CardKeys]
+	traces     atomic.Pointer[Traces]
+}
+
+// SyncTraces keeps t in step with the batch and next trace every answer
+// of the server carries (api.BatchHeader, api.NextTraceHeader): the
+// terminal's counter is a cache of the server's.
+func (c *Client) SyncTraces(t *Traces) { c.traces.Store(t) }
+
+// IsTraceUsed reports an answer saying the trace was used already in the
+// terminal's batch: nothing was done, and the answer has brought the
+// counter in step, so the request goes again under the next trace and a
+// new request id.
+func IsTraceUsed(err error) bool {
+	var e *api.Error
+	return errors.As(err, &e) && e.Code == api.CodeTraceUsed
+}
+
+// syncTraces reads an answer's batch and next trace into the counter.
+// A counter that cannot be written says so at its next Next.
+func (c *Client) syncTraces(h http.Header) {
+	t := c.traces.Load()
+	batch, next := h.Get(api.BatchHeader), h.Get(api.NextTraceHeader)
+	if t == nil || batch == "" || next == "" {
+		return
+	}
+	_ = t.Sync(batch, next)
 }
 
 // UseCardKeys makes the client sign every card request with k's MAC key
@@ -325,6 +351,7 @@ func (c *Client) do(ctx context.Context, method, path, requestID string, body, o
 		return fmt.Errorf("%s %s: %w: %w", method, path, ErrOffline, err)
 	}
 	defer resp.Body.Close()
+	c.syncTraces(resp.Header)
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		if ctx.Err() != nil {

@@ -102,3 +102,38 @@ func TestTracesConcurrent(t *testing.T) {
 		t.Fatalf("file holds %q", b)
 	}
 }
+
+// The server is the source of truth: an answer's batch and next trace
+// move the counter forward (never back within a batch) and restart it in
+// a new batch; the file keeps both.
+func TestTracesSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trace")
+	tr, err := OpenTraces(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(batch, next, want string) {
+		t.Helper()
+		if err := tr.Sync(batch, next); err != nil {
+			t.Fatalf("Sync(%s, %s): %v", batch, next, err)
+		}
+		if got, err := tr.Next(); err != nil || got != want {
+			t.Fatalf("after Sync(%s, %s): Next = %q, %v; want %s", batch, next, got, err, want)
+		}
+	}
+	step("000001", "000120", "000120") // a wiped folder learns where the batch is
+	step("000001", "000005", "000121") // an older answer does not move it back
+	step("000002", "000001", "000001") // a new batch restarts it
+	if b, _ := os.ReadFile(path); string(b) != "000001 000002\n" {
+		t.Fatalf("file holds %q", b)
+	}
+	again, err := OpenTraces(path)
+	if err != nil || again.Batch() != "000002" {
+		t.Fatalf("reopened: batch %q, %v", again.Batch(), err)
+	}
+	for _, bad := range [][2]string{{"1", "000002"}, {"000001", "x"}, {"000001", "000000"}} {
+		if err := tr.Sync(bad[0], bad[1]); err == nil {
+			t.Errorf("Sync(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+}

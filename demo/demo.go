@@ -233,6 +233,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo trace counter: %w", err)
 	}
+	e.Client.SyncTraces(e.Traces)
 	// The till comes up signed on for card payments (trace 000001), as a
 	// trainer expects; 签到 in the bank-card menu does it again.
 	if err := e.SignOn(ctx); err != nil {
@@ -325,11 +326,12 @@ func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
 // SignOn signs the demo terminal on for card payments and installs the
 // working keys.
 func (e *Env) SignOn(ctx context.Context) error {
-	trace, err := e.Traces.Next()
-	if err != nil {
-		return fmt.Errorf("demo sign-on: %w", err)
-	}
-	res, err := e.Client.CardSignOn(ctx, trace)
+	var res api.SignedOn
+	_, _, err := channels.WithTrace(e.Traces, "", "", func(trace, _ string) error {
+		var err error
+		res, err = e.Client.CardSignOn(ctx, trace)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("demo sign-on: %w", err)
 	}

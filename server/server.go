@@ -61,6 +61,9 @@ type Options struct {
 	// SweepInterval is how often Run looks for transactions to resolve.
 	// Default DefaultSweepInterval.
 	SweepInterval time.Duration
+	// WatchEvery is how often a QR order a terminal waits on is asked
+	// about at its wallet. Default DefaultWatchEvery.
+	WatchEvery time.Duration
 	// RequestRetention is how long request ids are remembered for replays.
 	RequestRetention time.Duration
 	// CacheTTL bounds how long a terminal's record and limits are reused
@@ -100,6 +103,7 @@ type Server struct {
 	metrics   *metrics.Metrics
 	terminals *terminalCache
 	traceBook traceBook
+	watches   watches
 	seen      seenTimes
 	ready     atomic.Bool
 	// peers is how many other instances share the database (-1 until
@@ -132,6 +136,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = DefaultSweepInterval
+	}
+	if opts.WatchEvery <= 0 {
+		opts.WatchEvery = DefaultWatchEvery
 	}
 	if opts.RequestRetention <= 0 {
 		opts.RequestRetention = DefaultRequestRetention
@@ -223,6 +230,12 @@ func (s *Server) waitFor(ctx context.Context, tid, id string, after int, wait ti
 	defer timer.Stop()
 	var known *api.Order // handed over by the last wake-up
 	trust := true        // what the hub remembers; not after the slow re-read's time
+	var unwatch func()   // a terminal waiting on a QR order: the wallet is asked too
+	defer func() {
+		if unwatch != nil {
+			unwatch()
+		}
+	}()
 	for {
 		sig, done := s.hub.subscribe(id)
 		var (
@@ -247,6 +260,9 @@ func (s *Server) waitFor(ctx context.Context, tid, id string, after int, wait ti
 		if err != nil || o.Version > after {
 			done()
 			return o, err
+		}
+		if unwatch == nil && tid != "" {
+			unwatch = s.watchOrder(ctx, o)
 		}
 		known = nil
 		select {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/power"
 	"github.com/multipos/multipos/i18n"
@@ -144,14 +144,15 @@ func listenReader(o Options) tea.Cmd {
 // createOrder takes a trace number and creates the wallet QR order.
 func createOrder(o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
 	return func() tea.Msg {
-		trace, err := o.Traces.Next()
-		if err != nil {
-			return orderMsg{pay: pay, op: opCreate, err: fmt.Errorf("next trace number: %w", err)}
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
-		ord, err := o.Gateway.CreateWalletOrder(ctx, newRequestID(), api.CreateWalletOrder{
-			Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch),
+		var ord api.Order
+		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, reqID string) error {
+			var err error
+			ord, err = o.Gateway.CreateWalletOrder(ctx, reqID, api.CreateWalletOrder{
+				Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch),
+			})
+			return err
 		})
 		return orderMsg{pay: pay, op: opCreate, trace: trace, order: ord, err: err}
 	}
@@ -161,16 +162,15 @@ func createOrder(o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
 // are the payment's, taken once, so that a retry is the same request.
 func createBarcode(o Options, pay int, ch api.Channel, amount int64, trace, reqID, code string) tea.Cmd {
 	return func() tea.Msg {
-		if trace == "" {
-			var err error
-			if trace, err = o.Traces.Next(); err != nil {
-				return orderMsg{pay: pay, op: opCreate, err: fmt.Errorf("next trace number: %w", err)}
-			}
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
-		ord, err := o.Gateway.CreateBarcodeOrder(ctx, reqID, api.CreateBarcodeOrder{
-			Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch), AuthCode: code,
+		var ord api.Order
+		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
+			var err error
+			ord, err = o.Gateway.CreateBarcodeOrder(ctx, reqID, api.CreateBarcodeOrder{
+				Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch), AuthCode: code,
+			})
+			return err
 		})
 		return orderMsg{pay: pay, op: opCreate, trace: trace, reqID: reqID, order: ord, err: err}
 	}
@@ -241,18 +241,16 @@ func cancelTrace(o Options, pay int, trace string) tea.Cmd {
 // safe.
 func cardSale(o Options, pay int, trace, reqID string, req api.CardSale, pinBlock [8]byte) tea.Cmd {
 	return func() tea.Msg {
-		if trace == "" {
-			t, err := o.Traces.Next()
-			if err != nil {
-				return orderMsg{pay: pay, op: opSale, err: fmt.Errorf("next trace number: %w", err)}
-			}
-			trace, reqID = t, newRequestID()
-		}
-		req.Trace = trace
 		req.PINBlock = hex.EncodeToString(pinBlock[:])
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
-		ord, err := o.Gateway.CardSale(ctx, reqID, req)
+		var ord api.Order
+		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
+			req.Trace = trace
+			var err error
+			ord, err = o.Gateway.CardSale(ctx, reqID, req)
+			return err
+		})
 		return orderMsg{pay: pay, op: opSale, trace: trace, reqID: reqID, order: ord, err: err}
 	}
 }
@@ -271,23 +269,19 @@ func findOriginal(o Options, pay int, trace string) tea.Cmd {
 // are taken once and kept for resends.
 func cardAdjust(o Options, pay int, kind api.Kind, trace, reqID string, req api.CardAdjust) tea.Cmd {
 	return func() tea.Msg {
-		if trace == "" {
-			t, err := o.Traces.Next()
-			if err != nil {
-				return orderMsg{pay: pay, op: opSale, err: fmt.Errorf("next trace number: %w", err)}
-			}
-			trace, reqID = t, newRequestID()
-		}
-		req.Trace = trace
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		var ord api.Order
-		var err error
-		if kind == api.KindCardVoid {
-			ord, err = o.Gateway.CardVoid(ctx, reqID, req)
-		} else {
-			ord, err = o.Gateway.CardRefund(ctx, reqID, req)
-		}
+		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
+			req.Trace = trace
+			var err error
+			if kind == api.KindCardVoid {
+				ord, err = o.Gateway.CardVoid(ctx, reqID, req)
+			} else {
+				ord, err = o.Gateway.CardRefund(ctx, reqID, req)
+			}
+			return err
+		})
 		return orderMsg{pay: pay, op: opSale, trace: trace, reqID: reqID, order: ord, err: err}
 	}
 }
@@ -295,15 +289,16 @@ func cardAdjust(o Options, pay int, kind api.Kind, trace, reqID string, req api.
 // cardBalance sends a balance inquiry under a fresh trace.
 func cardBalance(o Options, pay int, req api.CardBalance, pinBlock [8]byte) tea.Cmd {
 	return func() tea.Msg {
-		trace, err := o.Traces.Next()
-		if err != nil {
-			return balanceMsg{pay: pay, err: fmt.Errorf("next trace number: %w", err)}
-		}
-		req.Trace = trace
 		req.PINBlock = hex.EncodeToString(pinBlock[:])
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
-		res, err := o.Gateway.CardBalance(ctx, req)
+		var res api.Balance
+		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, _ string) error {
+			req.Trace = trace
+			var err error
+			res, err = o.Gateway.CardBalance(ctx, req)
+			return err
+		})
 		return balanceMsg{pay: pay, trace: trace, res: res, err: err}
 	}
 }
@@ -312,13 +307,14 @@ func cardBalance(o Options, pay int, req api.CardBalance, pinBlock [8]byte) tea.
 // installed by the root, which owns the keys' state.
 func signOn(o Options) tea.Cmd {
 	return func() tea.Msg {
-		trace, err := o.Traces.Next()
-		if err != nil {
-			return signOnMsg{err: fmt.Errorf("next trace number: %w", err)}
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
-		res, err := o.Gateway.CardSignOn(ctx, trace)
+		var res api.SignedOn
+		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, _ string) error {
+			var err error
+			res, err = o.Gateway.CardSignOn(ctx, trace)
+			return err
+		})
 		return signOnMsg{trace: trace, res: res, err: err}
 	}
 }

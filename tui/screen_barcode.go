@@ -22,6 +22,9 @@ const (
 	bcConfirming                // the customer confirms on the phone, or the outcome is being checked
 	bcCancelling                // reversal requested
 	bcCancelFail                // reversal failed; Esc retries
+	// bcGivingBack: the server journaled the reversal (CANCELLING) and
+	// waits for the wallet; it finishes by itself, so the cashier may leave.
+	bcGivingBack
 )
 
 // barcodeScreen charges the payment code on the customer's phone (付款码):
@@ -48,7 +51,7 @@ func (s *barcodeScreen) Title() string {
 	return channelName(s.p.channel) + " › " + s.c.t("menu.barcode")
 }
 func (s *barcodeScreen) Payment() *payment { return s.p }
-func (s *barcodeScreen) Busy() bool        { return s.phase != bcScanning }
+func (s *barcodeScreen) Busy() bool        { return s.phase != bcScanning && s.phase != bcGivingBack }
 
 func (s *barcodeScreen) Help() []key.Binding {
 	c := s.c
@@ -60,6 +63,8 @@ func (s *barcodeScreen) Help() []key.Binding {
 		return []key.Binding{as(c.Keys.Cancel, c.t("help.cancel")), c.Keys.CustomerPays, c.Keys.CustomerDeclines}
 	case bcCancelFail:
 		return []key.Binding{as(c.Keys.Cancel, c.t("help.retry"))}
+	case bcGivingBack:
+		return []key.Binding{as(c.Keys.Confirm, c.t("help.leave"))}
 	}
 	return nil
 }
@@ -90,7 +95,7 @@ func (s *barcodeScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if msg.op == opCancel && s.p.order.ID == "" {
 			return s, cancelTrace(c.opts, s.p.id, s.p.trace)
 		}
-		if s.phase == bcConfirming || s.phase == bcCancelling {
+		if s.phase == bcConfirming || s.phase == bcCancelling || s.phase == bcGivingBack {
 			return s, waitOrder(c.opts, s.p.id, s.p.order.ID, s.p.order.Version)
 		}
 	case orderMsg:
@@ -125,6 +130,11 @@ func (s *barcodeScreen) key(k tea.KeyMsg) (Screen, tea.Cmd) {
 			if d := digitOf(k); d >= 0 && len(s.typed) < 32 {
 				s.typed += string(rune('0' + d))
 			}
+		}
+	case bcGivingBack:
+		if key.Matches(k, c.Keys.Confirm) {
+			c.Flash = c.t("qr.cancelleft")
+			return newChannelList(c), nil
 		}
 	case bcConfirming, bcCancelFail:
 		switch {
@@ -189,6 +199,11 @@ func (s *barcodeScreen) answer(msg orderMsg) (Screen, tea.Cmd) {
 			return s.prev, nil
 		}
 		return newResult(c, s.p), nil
+	}
+	if ord.State == api.StateCancelling {
+		s.phase = bcGivingBack
+		s.hint = c.tf("qr.cancelling", c.Keys.Confirm.Help().Key)
+		return s, waitOrder(o, s.p.id, ord.ID, ord.Version)
 	}
 	if msg.op == opCancel {
 		s.phase = bcCancelFail
@@ -265,7 +280,7 @@ func (s *barcodeScreen) View() string {
 		if s.lost {
 			b.WriteString("  " + st.Warn.Render(c.t("qr.reconnect")) + "\n")
 		}
-	case bcCancelling:
+	case bcCancelling, bcGivingBack:
 		b.WriteString("  " + st.Subtle.Render(c.t("bc.cancelling")) + "\n")
 	}
 	if s.hint != "" {

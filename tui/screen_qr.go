@@ -21,7 +21,10 @@ const (
 	qrShowing                    // QR on screen, waiting for the customer
 	qrClosing                    // close requested (cashier or expiry)
 	qrCloseFailed                // close failed; Esc retries
-	qrNotCreated                 // the server refused the order: nothing is open
+	// qrCancelling: the server journaled the close (CANCELLING) and waits
+	// for the wallet; it finishes by itself, so the cashier may leave.
+	qrCancelling
+	qrNotCreated // the server refused the order: nothing is open
 )
 
 // qrScreen shows the wallet QR code and waits for the result (patent S105-S108).
@@ -50,7 +53,7 @@ func (s *qrScreen) Payment() *payment { return s.p }
 // unreachable server will close the order itself because it has expired.
 func (s *qrScreen) Busy() bool {
 	switch s.phase {
-	case qrNotCreated:
+	case qrNotCreated, qrCancelling:
 		return false
 	case qrCloseFailed:
 		return !s.expired()
@@ -76,6 +79,8 @@ func (s *qrScreen) Help() []key.Binding {
 			return []key.Binding{as(c.Keys.Cancel, c.t("help.retry")), as(c.Keys.Confirm, c.t("help.leave"))}
 		}
 		return []key.Binding{as(c.Keys.Cancel, c.t("help.retry"))}
+	case qrCancelling:
+		return []key.Binding{as(c.Keys.Confirm, c.t("help.leave"))}
 	}
 	return nil
 }
@@ -93,7 +98,7 @@ func (s *qrScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	case tickMsg:
 		return s.tick()
 	case retryMsg:
-		if s.phase == qrShowing || s.phase == qrClosing || s.phase == qrCloseFailed {
+		if s.phase == qrShowing || s.phase == qrClosing || s.phase == qrCloseFailed || s.phase == qrCancelling {
 			return s, waitOrder(o, s.p.id, s.p.order.ID, s.p.order.Version)
 		}
 	case orderMsg:
@@ -115,8 +120,12 @@ func (s *qrScreen) key(k tea.KeyMsg) (Screen, tea.Cmd) {
 			s.cancelAsked = true // closed as soon as the server answers
 		case qrShowing, qrCloseFailed:
 			s.phase = qrClosing
+			s.code = "" // a code being closed is no longer offered
 			return s, cancelOrder(o, s.p.id, s.p.order.ID)
 		}
+	case key.Matches(k, c.Keys.Confirm) && s.phase == qrCancelling:
+		c.Flash = c.t("qr.cancelleft")
+		return newChannelList(c), nil
 	case key.Matches(k, c.Keys.Confirm) && s.phase == qrCloseFailed && s.expired():
 		// The server is out of reach, but the code has expired: the server's
 		// sweeper closes the order at the wallet, so leaving is safe.
@@ -158,6 +167,11 @@ func (s *qrScreen) answer(msg orderMsg) (Screen, tea.Cmd) {
 			return s.prev, nil
 		}
 		return newResult(c, s.p), nil
+	}
+	if ord.State == api.StateCancelling {
+		s.phase, s.code = qrCancelling, ""
+		s.hint = c.tf("qr.cancelling", c.Keys.Confirm.Help().Key)
+		return s, waitOrder(o, s.p.id, ord.ID, ord.Version)
 	}
 	switch msg.op {
 	case opCreate:
@@ -240,7 +254,7 @@ func (s *qrScreen) tick() (Screen, tea.Cmd) {
 	case qrShowing:
 		if s.expired() {
 			s.p.expired = true
-			s.phase = qrClosing
+			s.phase, s.code = qrClosing, ""
 			return s, cancelOrder(s.c.opts, s.p.id, s.p.order.ID)
 		}
 		return s, countdown(s.p.id)
@@ -273,7 +287,7 @@ func (s *qrScreen) View() string {
 		if s.linkLost {
 			info.WriteString(st.Warn.Render(c.t("qr.reconnect")) + "\n")
 		}
-	case qrClosing:
+	case qrClosing, qrCancelling:
 		info.WriteString("\n" + st.Subtle.Render(c.t("qr.closing")) + "\n")
 	}
 	width := max(20, c.Width-42)

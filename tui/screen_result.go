@@ -63,6 +63,9 @@ func (s *result) headline() (string, bool) {
 		case card:
 			return "✓ " + c.t("result.approved"), true
 		}
+		if o.Reason == api.ReasonRefundFailed {
+			return "✓ " + c.t("result.refundfailed"), true
+		}
 		return "✓ " + c.t("result.paid"), true
 	case api.StateFailed:
 		switch {
@@ -79,6 +82,14 @@ func (s *result) headline() (string, bool) {
 		}
 		return "✗ " + c.t("result.failed"), false
 	case api.StateClosed:
+		switch o.Reason {
+		case api.ReasonRefunded:
+			return "✗ " + c.t("result.givenback"), false
+		case api.ReasonAmountMismatch:
+			return "✗ " + c.t("result.mismatch"), false
+		case api.ReasonDoublePayment:
+			return "✗ " + c.t("result.double"), false
+		}
 		if o.Reason == api.ReasonExpired || s.p.expired {
 			return "✗ " + c.t("result.expired"), false
 		}

@@ -196,6 +196,8 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 		_ = logf.Close()
 		return tui.Options{}, nil, err
 	}
+	// The counter is a cache of the server's: every answer keeps it in step.
+	client.SyncTraces(traces)
 	// The card working keys live in memory only: the app signs on when it
 	// starts, and the client signs card requests and checks answers with them.
 	keys := channels.NewCardKeys(b.MasterKey)

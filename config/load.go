@@ -100,6 +100,7 @@ type serverFile struct {
 	Alipay           *Alipay                   `toml:"alipay"`
 	WeChat           *WeChat                   `toml:"wechat"`
 	Bank             *Bank                     `toml:"bank"`
+	Keys             SealKeys                  `toml:"keys"`
 }
 
 func parseServer(path, data string) (Server, error) {
@@ -121,7 +122,7 @@ func parseServer(path, data string) (Server, error) {
 	}
 	s.Listen, s.OpsListen, s.DB, s.PKIDir, s.Hosts = f.Listen, f.OpsListen, f.DB, f.PKIDir, f.Hosts
 	s.PublicURL, s.QRTTL, s.RequestRetention = f.PublicURL, f.QRTTL, f.RequestRetention
-	s.NotifyListen, s.Alipay, s.WeChat, s.Bank = f.NotifyListen, f.Alipay, f.WeChat, f.Bank
+	s.NotifyListen, s.Alipay, s.WeChat, s.Bank, s.Keys = f.NotifyListen, f.Alipay, f.WeChat, f.Bank, f.Keys
 	for _, l := range []struct {
 		raw   map[string]toml.Primitive
 		rules map[string]ChannelRule
@@ -144,7 +145,7 @@ func parseServer(path, data string) (Server, error) {
 	if !isPostgres(s.DB) {
 		s.DB = besideFile(path, s.DB)
 	}
-	s.PKIDir = besideFile(path, s.PKIDir)
+	s.PKIDir, s.Keys.SealKeyFile = besideFile(path, s.PKIDir), besideFile(path, s.Keys.SealKeyFile)
 	if a := s.Alipay; a != nil {
 		a.PrivateKeyFile, a.AlipayPublicKeyFile = besideFile(path, a.PrivateKeyFile), besideFile(path, a.AlipayPublicKeyFile)
 	}

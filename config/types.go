@@ -97,6 +97,19 @@ type Server struct {
 	Alipay       *Alipay `toml:"alipay"` // nil: no Alipay connector
 	WeChat       *WeChat `toml:"wechat"` // nil: no WeChat Pay connector
 	Bank         *Bank   `toml:"bank"`   // nil: the stand-in acquirer host (sandbox), on loopback
+	// Keys says where the key sealing pki_dir's private keys comes from.
+	Keys SealKeys `toml:"keys"`
+}
+
+// SealKeys names where posserver finds the seal key, the key from outside
+// pki_dir that its private keys are sealed under (README, "Keys at rest"):
+// a file (on another mount) or an environment variable, at most one. With
+// neither, $CREDENTIALS_DIRECTORY/multipos-seal-key (a systemd credential)
+// or $MULTIPOS_SEAL_KEY is used when present, and otherwise the keys are
+// not sealed.
+type SealKeys struct {
+	SealKeyFile string `toml:"seal_key_file"` // relative to the configuration file
+	SealKeyEnv  string `toml:"seal_key_env"`  // the variable's name, e.g. "MULTIPOS_SEAL_KEY"
 }
 
 // Bank is the acquirer host the server sends card messages to: ISO 8583

@@ -47,7 +47,7 @@ func loadSealKey(k config.SealKeys) (key *pki.SealKey, from string, err error) {
 	case k.SealKeyEnv != "":
 		from = "environment variable " + k.SealKeyEnv
 		if secret = []byte(os.Getenv(k.SealKeyEnv)); len(secret) == 0 {
-			err = fmt.Errorf("[keys] seal_key_env names %s, but it is not set", k.SealKeyEnv)
+			err = fmt.Errorf("environment variable %s is not set", k.SealKeyEnv)
 		}
 	default:
 		cred := ""

@@ -141,6 +141,10 @@ func TestKeysAtRest(t *testing.T) {
 		t.Errorf("terminal add without the seal key: %v", err)
 	}
 	writeConfig(t, "[keys]\nseal_key_env = \"POS_TEST_SEAL\"\n")
+	t.Setenv("POS_TEST_SEAL", "")
+	if err := serveFails(t); !strings.Contains(err.Error(), "environment variable POS_TEST_SEAL is not set") {
+		t.Errorf("seal_key_env naming an unset variable: %v", err)
+	}
 	t.Setenv("POS_TEST_SEAL", strings.Repeat("0", 64))
 	wantRefused(t, serveFails(t), pki.ErrWrongSealKey, k1, "POS_TEST_SEAL")
 	key, err := os.ReadFile("mnt/seal.key")
@@ -199,6 +203,9 @@ func TestNewKeysSealed(t *testing.T) {
 	wantSealed(t, key.ID())
 	if out := mustCLI(t, "keys", "seal"); !strings.Contains(out, "nothing to do") {
 		t.Errorf("keys seal of sealed keys said:\n%s", out)
+	}
+	if out := mustCLI(t, "keys", "generate"); !regexp.MustCompile(`^[0-9a-f]{64}\n$`).MatchString(out) {
+		t.Errorf("keys generate printed %q", out)
 	}
 	t.Setenv(sealEnvDefault, "short")
 	if _, err := cli(t, "keys", "status"); err == nil || !strings.Contains(err.Error(), "at least 32") {

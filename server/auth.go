@@ -123,6 +123,7 @@ func (s *Server) authenticate(r *http.Request) (*terminal, error) {
 		return nil, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthenticated, Message: err.Error()}
 	}
 	t, err := s.terminals.get(r.Context(), id.TerminalID)
+	// The refusals are logged by writeError, rate-limited (refusals.go).
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnknownTerminal,

@@ -101,6 +101,7 @@ type serverFile struct {
 	WeChat           *WeChat                   `toml:"wechat"`
 	Bank             *Bank                     `toml:"bank"`
 	Demo             bool                      `toml:"demo"`
+	Keys             SealKeys                  `toml:"keys"`
 }
 
 func parseServer(path, data string) (Server, error) {
@@ -122,7 +123,7 @@ func parseServer(path, data string) (Server, error) {
 	}
 	s.Listen, s.OpsListen, s.DB, s.PKIDir, s.Hosts = f.Listen, f.OpsListen, f.DB, f.PKIDir, f.Hosts
 	s.PublicURL, s.QRTTL, s.RequestRetention = f.PublicURL, f.QRTTL, f.RequestRetention
-	s.NotifyListen, s.Alipay, s.WeChat, s.Bank, s.Demo = f.NotifyListen, f.Alipay, f.WeChat, f.Bank, f.Demo
+	s.NotifyListen, s.Alipay, s.WeChat, s.Bank, s.Demo, s.Keys = f.NotifyListen, f.Alipay, f.WeChat, f.Bank, f.Demo, f.Keys
 	for _, l := range []struct {
 		raw   map[string]toml.Primitive
 		rules map[string]ChannelRule
@@ -145,7 +146,7 @@ func parseServer(path, data string) (Server, error) {
 	if !isPostgres(s.DB) {
 		s.DB = besideFile(path, s.DB)
 	}
-	s.PKIDir = besideFile(path, s.PKIDir)
+	s.PKIDir, s.Keys.SealKeyFile = besideFile(path, s.PKIDir), besideFile(path, s.Keys.SealKeyFile)
 	if a := s.Alipay; a != nil {
 		a.PrivateKeyFile, a.AlipayPublicKeyFile = besideFile(path, a.PrivateKeyFile), besideFile(path, a.AlipayPublicKeyFile)
 	}
@@ -294,8 +295,9 @@ var (
 		"pin_key":     "pin_key: no longer set here: the terminal's key comes from its bundle (bundle = \"…\")",
 	}
 	retiredServer = map[string]string{
-		"terminals": "terminals: no longer read from this file: terminals live in the database; register each with `posserver terminal add --merchant M --store S --id T001`",
-		"merchant":  "merchant: no longer read from this file: a merchant is created with its first terminal (posserver terminal add --merchant ID --merchant-name NAME)",
+		"terminals":  "terminals: no longer read from this file: terminals live in the database; register each with `posserver terminal add --merchant M --store S --id T001`",
+		"merchant":   "merchant: no longer read from this file: a merchant is created with its first terminal (posserver terminal add --merchant ID --merchant-name NAME)",
+		"bank.batch": "bank.batch: no longer read from this file: posserver keeps each terminal's batch in its database and opens the next one by itself",
 	}
 )
 
@@ -318,7 +320,7 @@ func checkKeys(p *problems, md toml.MetaData, root reflect.Type, retired map[str
 		if r := retiredPrefix(k, retired); r != "" {
 			if !retiredSeen[r] {
 				retiredSeen[r] = true
-				p.addLine(firstLine(p.loc.loose[toml.Key(k[:1]).String()]), "%s", retired[r])
+				p.addLine(firstLine(p.loc.loose[toml.Key(k[:strings.Count(r, ".")+1]).String()]), "%s", retired[r])
 			}
 			continue
 		}
@@ -370,9 +372,11 @@ func tableName(md toml.MetaData, table []string) string {
 // segment catches "merchant.id = …", whose implicit table "merchant"
 // MetaData never lists.
 func retiredPrefix(k toml.Key, retired map[string]string) string {
-	r := strings.ToLower(k[0])
-	if _, ok := retired[r]; ok {
-		return r
+	for i := 1; i <= len(k); i++ {
+		r := strings.ToLower(toml.Key(k[:i]).String())
+		if _, ok := retired[r]; ok {
+			return r
+		}
 	}
 	return ""
 }

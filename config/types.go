@@ -101,6 +101,19 @@ type Server struct {
 	// without its section runs on an in-process stand-in, the trainer
 	// endpoints are on, and terminals mark every screen and receipt 演示 DEMO.
 	Demo bool `toml:"demo"`
+	// Keys says where the key sealing pki_dir's private keys comes from.
+	Keys SealKeys `toml:"keys"`
+}
+
+// SealKeys names where posserver finds the seal key, the key from outside
+// pki_dir that its private keys are sealed under (README, "Keys at rest"):
+// a file (on another mount) or an environment variable, at most one. With
+// neither, $CREDENTIALS_DIRECTORY/multipos-seal-key (a systemd credential)
+// or $MULTIPOS_SEAL_KEY is used when present, and otherwise the keys are
+// not sealed.
+type SealKeys struct {
+	SealKeyFile string `toml:"seal_key_file"` // relative to the configuration file
+	SealKeyEnv  string `toml:"seal_key_env"`  // the variable's name, e.g. "MULTIPOS_SEAL_KEY"
 }
 
 // Bank is the acquirer host the server sends card messages to: ISO 8583
@@ -108,10 +121,7 @@ type Server struct {
 // terminal is known to the acquirer by its terminal id, with the master key
 // posserver provisioned for it.
 type Bank struct {
-	Addr string `toml:"addr"` // host:port of the acquirer's front-end
-	// Batch is no longer read: each terminal's batch is kept in the
-	// database (it moves on by itself). Kept only to say so.
-	Batch   string        `toml:"batch"`
+	Addr    string        `toml:"addr"`    // host:port of the acquirer's front-end
 	Timeout time.Duration `toml:"timeout"` // per request, e.g. "30s"; 0 = 30s
 }
 

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,6 +103,7 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 	if strings.TrimSpace(s.PKIDir) == "" {
 		p.at(path("pki_dir"), "pki_dir: must name the directory of the server's CA and keys (created if missing)")
 	}
+	checkSealKeys(p, s.Keys)
 	if len(s.Hosts) == 0 {
 		p.at(path("hosts"), "hosts: at least one name or IP address is needed: the server certificate must cover the address terminals connect to")
 	}
@@ -142,9 +144,6 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 	if b := s.Bank; b != nil {
 		if _, port, err := net.SplitHostPort(b.Addr); err != nil || port == "" {
 			p.at(path("bank", "addr"), "bank.addr: %q is not host:port of the acquirer's front-end", b.Addr)
-		}
-		if b.Batch != "" {
-			p.at(path("bank", "batch"), "bank.batch is no longer read: posserver keeps each terminal's batch in its database; remove the line")
 		}
 		if b.Timeout != 0 {
 			checkDuration(p, md, "bank.timeout", b.Timeout, time.Second, 2*time.Minute, "1s to 2m")
@@ -225,6 +224,20 @@ func checkHTTPSURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q names no host", s)
 	}
 	return u, nil
+}
+
+// envNameRE is what a shell accepts as a variable name.
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkSealKeys allows one place for the seal key: two would leave it
+// unclear which key the folder is sealed under.
+func checkSealKeys(p *problems, k SealKeys) {
+	if k.SealKeyFile != "" && k.SealKeyEnv != "" {
+		p.at(path("keys", "seal_key_env"), "keys: set seal_key_file or seal_key_env, not both")
+	}
+	if k.SealKeyEnv != "" && !envNameRE.MatchString(k.SealKeyEnv) {
+		p.at(path("keys", "seal_key_env"), "keys.seal_key_env: %q is not an environment variable name (letters, digits and '_', e.g. \"MULTIPOS_SEAL_KEY\"); the key itself never goes in this file", k.SealKeyEnv)
+	}
 }
 
 // isPostgres tells a PostgreSQL URL from a SQLite path as the store does.

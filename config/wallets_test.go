@@ -76,7 +76,7 @@ func TestWalletSectionsRefused(t *testing.T) {
 		{"notify_listen = \":8080\"\n[wechat]\nmch_id = \"1\"\n", "wechat.apiv3_key_file: required"},
 		{"[bank]\n", "bank.addr: \"\" is not host:port"},
 		{"[bank]\naddr = \"bank.example.com\"\n", "bank.addr: \"bank.example.com\" is not host:port"},
-		{"[bank]\naddr = \"b:5000\"\nbatch = \"000012\"\n", "bank.batch is no longer read"},
+		{"[bank]\naddr = \"b:5000\"\nbatch = \"000012\"\n", "bank.batch: no longer read from this file"},
 		{"[bank]\naddr = \"b:5000\"\ntimeout = \"10m\"\n", "bank.timeout: 10m0s is out of range (1s to 2m)"},
 	} {
 		_, err := parseServer("p.toml", c.file)

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/sim"
+	"github.com/multipos/multipos/internal/privfile"
 	"github.com/multipos/multipos/receipts/spool"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
@@ -88,6 +90,44 @@ type Env struct {
 	width   int
 }
 
+// openDir makes the run's folder (a fresh one under the user's state
+// folder when none was given) and its receipts folder, private to the
+// user, and opens the log there unless the caller brought one. Folders
+// tightened before the log is open are reported in it, not on the screen
+// the app is about to take over.
+func (e *Env) openDir(log *slog.Logger) error {
+	var early bytes.Buffer
+	elog := log
+	if elog == nil {
+		elog = slog.New(slog.NewJSONHandler(&early, nil))
+	}
+	dirs := []string{e.Dir}
+	if e.Dir == "" {
+		base, err := config.StateDir()
+		if err != nil {
+			return err
+		}
+		e.Dir = filepath.Join(base, "demo", time.Now().Format("20060102-150405.000"))
+		dirs = []string{base, filepath.Join(base, "demo"), e.Dir}
+	}
+	for _, d := range append(dirs, filepath.Join(e.Dir, "receipts")) {
+		if err := privfile.MkdirAll(d, elog); err != nil {
+			return fmt.Errorf("demo directory: %w", err)
+		}
+	}
+	e.Log = log
+	if e.Log == nil {
+		f, err := privfile.OpenAppend(filepath.Join(e.Dir, "pos.log"), elog)
+		if err != nil {
+			return fmt.Errorf("demo log: %w", err)
+		}
+		_, _ = f.Write(early.Bytes())
+		e.logFile = f
+		e.Log = slog.New(slog.NewJSONHandler(f, nil))
+	}
+	return nil
+}
+
 // Start brings up a demo environment. Close it when done.
 func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	e := &Env{Dir: o.Dir, TerminalID: o.TerminalID}
@@ -96,24 +136,8 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			_ = e.Close()
 		}
 	}()
-	if e.Dir == "" {
-		base, err := config.StateDir()
-		if err != nil {
-			return nil, err
-		}
-		e.Dir = filepath.Join(base, "demo", time.Now().Format("20060102-150405.000"))
-	}
-	if err := os.MkdirAll(filepath.Join(e.Dir, "receipts"), 0o755); err != nil {
-		return nil, fmt.Errorf("demo directory: %w", err)
-	}
-	e.Log = o.Logger
-	if e.Log == nil {
-		f, err := os.OpenFile(filepath.Join(e.Dir, "pos.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("demo log: %w", err)
-		}
-		e.logFile = f
-		e.Log = slog.New(slog.NewJSONHandler(f, nil))
+	if err := e.openDir(o.Logger); err != nil {
+		return nil, err
 	}
 	if e.TerminalID == "" {
 		e.TerminalID = DefaultTerminalID

@@ -11,11 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/multipos/multipos/internal/privfile"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
 	wechatsb "github.com/multipos/multipos/sandbox/wechat"
 	"github.com/multipos/multipos/server/api"
@@ -283,7 +283,8 @@ func (w *Wallets) WriteClientFiles(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sandbox files: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	// Private keys: 0600 in a 0700 folder, also when rewriting older files.
+	if err := privfile.MkdirAll(abs, nil); err != nil {
 		return "", fmt.Errorf("sandbox files: %w", err)
 	}
 	wxPub, err := x509.MarshalPKIXPublicKey(w.WeChat.PublicKey())
@@ -298,7 +299,7 @@ func (w *Wallets) WriteClientFiles(dir string) (string, error) {
 		"wechat_apiv3.key":            []byte(WeChatAPIv3Key + "\n"),
 	}
 	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(abs, name), data, 0o600); err != nil {
+		if err := privfile.WriteFile(filepath.Join(abs, name), data, nil); err != nil {
 			return "", fmt.Errorf("sandbox files: %w", err)
 		}
 	}
@@ -328,7 +329,7 @@ notify_url = "http://127.0.0.1:8480/notify/wechat"
 		WeChatMchID, WeChatAppID, WeChatSerial, filepath.Join(abs, "wechat_merchant_private.pem"), filepath.Join(abs, "wechat_apiv3.key"),
 		WeChatPublicKeyID, filepath.Join(abs, "wechat_pay_public.pem"), w.WeChatURL)
 	path := filepath.Join(abs, "posserver-wallets.toml")
-	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+	if err := privfile.WriteFile(path, []byte(toml), nil); err != nil {
 		return "", fmt.Errorf("sandbox files: %w", err)
 	}
 	return path, nil

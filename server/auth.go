@@ -85,8 +85,15 @@ type handler func(r *http.Request, t *terminal) (int, any, error)
 func (s *Server) route(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, err := s.authenticate(r)
+		if err == nil {
+			err = checkContentType(r)
+		}
 		if err != nil {
-			s.writeError(w, r, "", err)
+			tid := ""
+			if t != nil {
+				tid = t.ID
+			}
+			s.writeError(w, r, tid, err)
 			return
 		}
 		status, body, err := h(r, t)
@@ -94,6 +101,9 @@ func (s *Server) route(h handler) http.Handler {
 		if err != nil {
 			s.writeError(w, r, t.ID, err)
 			return
+		}
+		if status >= 400 && status < 500 {
+			s.refused(r, t.ID, status, "")
 		}
 		writeJSON(w, status, s.macCardOrder(r.Context(), t.ID, body))
 	})
@@ -114,19 +124,18 @@ func (s *Server) authenticate(r *http.Request) (*terminal, error) {
 		return nil, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthenticated, Message: err.Error()}
 	}
 	t, err := s.terminals.get(r.Context(), id.TerminalID)
+	// The refusals are logged by writeError, rate-limited (refusals.go).
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		s.log.Warn("certificate of an unregistered terminal", "terminal", id.TerminalID, "remote", r.RemoteAddr)
 		return nil, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnknownTerminal,
 			Message: fmt.Sprintf("terminal %s is not registered with this server", id.TerminalID)}
 	case err != nil:
 		return nil, err
 	case pki.Serial(leaf) != t.CertSerial:
-		s.log.Warn("retired certificate refused", "terminal", t.ID, "serial", pki.Serial(leaf), "remote", r.RemoteAddr)
+		s.log.Debug("retired certificate refused", "terminal", t.ID, "serial", pki.Serial(leaf), "remote", r.RemoteAddr)
 		return nil, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeCertificateRetired,
 			Message: fmt.Sprintf("this certificate of terminal %s was replaced; install the terminal's new bundle", t.ID)}
 	case !t.Enabled:
-		s.log.Warn("disabled terminal refused", "terminal", t.ID, "path", r.URL.Path, "remote", r.RemoteAddr)
 		return nil, &api.Error{Status: http.StatusForbidden, Code: api.CodeTerminalDisabled,
 			Message: fmt.Sprintf("terminal %s is disabled; ask the operator", t.ID)}
 	}

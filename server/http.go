@@ -26,6 +26,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, tid string, 
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
+	if status >= 400 && status < 500 {
+		s.refused(r, tid, status, apiErr.Code)
+	}
 	writeJSON(w, status, apiErr)
 }
 

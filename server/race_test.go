@@ -8,8 +8,8 @@ import (
 
 	"github.com/multipos/multipos/sandbox"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
-	wechatsb "github.com/multipos/multipos/sandbox/wechat"
 	"github.com/multipos/multipos/sandbox/wallet"
+	wechatsb "github.com/multipos/multipos/sandbox/wechat"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"

@@ -104,6 +104,7 @@ type Server struct {
 	terminals *terminalCache
 	traceBook traceBook
 	watches   watches
+	refusals  *refusalLog
 	seen      seenTimes
 	ready     atomic.Bool
 	// peers is how many other instances share the database (-1 until
@@ -168,6 +169,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, st: opts.Store, log: opts.Logger.With("instance", opts.Instance), now: opts.Now,
 		hub: newHub(), metrics: opts.Metrics, seen: seenTimes{m: map[string]time.Time{}}}
 	s.terminals = newTerminalCache(s)
+	s.refusals = newRefusalLog(s.log)
 	s.peers.Store(-1)
 	return s, nil
 }
@@ -202,6 +204,7 @@ func (s *Server) Handler() http.Handler {
 		handle("POST /v1/demo/orders/{id}/decline", s.demoDecline)
 	}
 	mux.Handle("/", s.metrics.Wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.refused(r, "", http.StatusNotFound, api.CodeNotFound)
 		writeJSON(w, http.StatusNotFound, notFound(r.Method+" "+r.URL.Path))
 	})))
 	return mux

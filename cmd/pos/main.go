@@ -8,6 +8,7 @@ import (
 	// start-up on terminals that never answer a colour query (see its doc).
 	"github.com/multipos/multipos/cmd/pos/internal/termguard"
 
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -29,6 +30,7 @@ import (
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/devices/pcsc"
 	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/internal/privfile"
 	"github.com/multipos/multipos/receipts/spool"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/tui"
@@ -168,12 +170,9 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 		}
 		dir = d
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return tui.Options{}, nil, fmt.Errorf("state directory: %w", err)
-	}
-	logf, err := os.OpenFile(filepath.Join(dir, "pos.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := openLog(dir)
 	if err != nil {
-		return tui.Options{}, nil, fmt.Errorf("log file: %w", err)
+		return tui.Options{}, nil, err
 	}
 	slog.SetDefault(slog.New(slog.NewJSONHandler(logf, nil)))
 	if cfg.Bundle == "" {
@@ -255,6 +254,23 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 		closeAll = func() error { return errors.Join(r.Close(), closeRest()) }
 	}
 	return opts, closeAll, nil
+}
+
+// openLog makes the state folder (0700) and opens pos.log (0600) in it.
+// What is logged before pos.log is open (a folder or log file whose
+// permissions were tightened) goes into it, not onto the screen.
+func openLog(dir string) (*os.File, error) {
+	var early bytes.Buffer
+	elog := slog.New(slog.NewJSONHandler(&early, nil))
+	if err := privfile.MkdirAll(dir, elog); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	logf, err := privfile.OpenAppend(filepath.Join(dir, "pos.log"), elog)
+	if err != nil {
+		return nil, fmt.Errorf("log file: %w", err)
+	}
+	_, _ = logf.Write(early.Bytes())
+	return logf, nil
 }
 
 // version is the app's module version as built ("(devel)" from a checkout).

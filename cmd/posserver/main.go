@@ -32,6 +32,9 @@ const defaultConfig = "posserver.toml"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// What packages log on their own (a file whose permissions were
+	// tightened) comes out as JSON, as serve's own log does.
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -58,6 +61,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return sandboxCmd(ctx, args, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, args, stdout, stderr)
+	case "keys":
+		return keysCmd(args, stdout, stderr)
 	case "loadtest":
 		return loadtestCmd(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
@@ -76,6 +81,9 @@ const usage = `usage:
   posserver limits clear (-merchant M | -terminal T) -channel C
   posserver limits show -terminal T
   posserver migrate
+  posserver keys status|seal|unseal        (the seal key of pki_dir's private keys: README, "Keys at rest")
+  posserver keys rotate (-new-key-file F | -new-key-env VAR)
+  posserver keys generate [-out FILE]
   posserver sandbox [-alipay ADDR] [-wechat ADDR] [-dir DIR]   (the wallet sandboxes on their own)
   posserver loadtest [-terminals 1,100,1000] [-duration 10s]
 every command takes -config and -db
@@ -175,7 +183,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 		return err
 	}
 	defer st.Close()
-	ca, err := pki.Open(cfg.PKIDir, cfg.Hosts)
+	ca, err := openAuthority(cfg, log)
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func issuer(ctx context.Context, cfg config.Server) (*store.Store, *pki.Authorit
 	if err != nil {
 		return nil, nil, "", err
 	}
-	ca, err := pki.Open(cfg.PKIDir, cfg.Hosts)
+	ca, err := openAuthority(cfg, nil)
 	if err != nil {
 		return nil, nil, "", err
 	}

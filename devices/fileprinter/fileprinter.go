@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/internal/privfile"
 	"github.com/multipos/multipos/receipts"
 )
 
@@ -91,7 +92,8 @@ func (p *Printer) Print(ctx context.Context, r receipts.Receipt) (devices.Printe
 	if p.path == "" {
 		return devices.Printed{}, p.offline(fmt.Errorf("no path configured"))
 	}
-	f, err := os.OpenFile(p.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	// Saved receipts are private (0600); a device keeps the system's mode.
+	f, err := privfile.OpenAppend(p.path, nil)
 	if err != nil {
 		return devices.Printed{}, p.offline(err)
 	}

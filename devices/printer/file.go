@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/internal/privfile"
 )
 
 const (
@@ -102,7 +103,17 @@ func fileOpenAppend(path string, create bool) (*os.File, error) {
 	if create {
 		flag |= os.O_CREATE
 	}
-	return os.OpenFile(path, flag, 0o644)
+	f, err := os.OpenFile(path, flag, privfile.FileMode)
+	if err != nil {
+		return nil, err
+	}
+	// Receipts kept in a plain file are private; a device keeps the
+	// system's mode (TightenFile leaves devices alone).
+	if err := privfile.TightenFile(f, nil); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // setup puts a tty into raw mode and makes sure a non-pollable fd blocks.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/devices"
+	"github.com/multipos/multipos/internal/privfile"
 	"github.com/multipos/multipos/receipts"
 )
 
@@ -77,7 +78,7 @@ func (p *Printer) Print(ctx context.Context, r receipts.Receipt) (devices.Printe
 	if err := stateErr(p.state); err != nil {
 		return devices.Printed{}, fmt.Errorf("demo printer: %w", err)
 	}
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+	if err := privfile.MkdirAll(p.dir, nil); err != nil {
 		return devices.Printed{}, fmt.Errorf("demo printer: %w", err)
 	}
 	text := receipts.Text(r, p.width)
@@ -88,7 +89,7 @@ func (p *Printer) Print(ctx context.Context, r receipts.Receipt) (devices.Printe
 			name = fmt.Sprintf("%s-%d.txt", base, n)
 		}
 		path := filepath.Join(p.dir, name)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, privfile.FileMode)
 		if errors.Is(err, fs.ErrExist) && n < 10000 {
 			continue
 		}

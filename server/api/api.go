@@ -332,6 +332,9 @@ const (
 	CodeSignOnRequired      = "sign_on_required" // no card working keys: the terminal must sign on (签到)
 	CodeBadMAC              = "bad_mac"          // the card request's MAC does not check: sign on again
 	CodeNotAdjustable       = "not_adjustable"   // a void or refund the sale does not allow; Message says why
+	// CodeUnsupportedMediaType (415): a body sent without Content-Type
+	// application/json (a charset parameter, if any, must be utf-8).
+	CodeUnsupportedMediaType = "unsupported_media_type"
 	// CodeTraceUsed: the trace was already used in the terminal's current
 	// batch (by any message). Nothing was done; the answer's
 	// BatchHeader and NextTraceHeader say what to use: send it again with

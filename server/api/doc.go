@@ -31,5 +31,8 @@
 // CodeIdempotencyConflict. An order is one attempt to pay a sale; a sale may
 // be attempted again (SaleID) once its earlier attempts failed or were
 // closed, and at most one attempt of a sale succeeds. Errors come back as an
-// Error body with a 4xx or 5xx status.
+// Error body with a 4xx or 5xx status. A request body is JSON and says so
+// (Content-Type: application/json, charset utf-8 if any); any other is
+// refused with 415 and CodeUnsupportedMediaType. The server logs every
+// refusal (4xx) without its body or query, a few per terminal at a time.
 package api

@@ -9,10 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -61,7 +59,8 @@ var defaultHosts = []string{"localhost", "127.0.0.1", "::1"}
 // (0700), ca.crt and ca.key (ECDSA P-256, 10 years), kek (32 random bytes,
 // hex, 0600), server.crt and server.key (ECDSA P-256, 2 years, SANs from
 // hosts). Private keys are PKCS#8 PEM with mode 0600 and every file is
-// written atomically.
+// written atomically. A folder or private file open to group or others is
+// tightened (and logged).
 //
 // If server.crt does not cover every host in hosts, expires within 30 days
 // or was not signed by the CA, a new server certificate replaces it; the
@@ -69,12 +68,23 @@ var defaultHosts = []string{"localhost", "127.0.0.1", "::1"}
 // means localhost, 127.0.0.1 and ::1. A corrupt file gives an error naming
 // it, and a CA with only one of its two files is refused rather than
 // replaced, because a new CA would lock out every terminal already issued.
+//
+// Open keeps the private files plain: a sealed one is refused with
+// ErrSealKeyNeeded. OpenSealed takes the seal key.
 func Open(dir string, hosts []string) (*Authority, error) {
+	return OpenSealed(dir, hosts, nil)
+}
+
+// OpenSealed is Open with the private files (ca.key, kek, server.key)
+// sealed under key: those it creates are written sealed, and those it finds
+// must be sealed under key, or it fails with ErrNotSealed, ErrWrongSealKey
+// or, key being nil, ErrSealKeyNeeded. Reseal seals an existing folder.
+func OpenSealed(dir string, hosts []string, key *SealKey) (*Authority, error) {
 	hosts, err := normalizeHosts(hosts)
 	if err != nil {
 		return nil, fmt.Errorf("pki: open %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := tightenDir(dir); err != nil {
 		return nil, fmt.Errorf("pki: open %s: %w", dir, err)
 	}
 	// A missing kek next to an existing CA is a lost key, not a first run:
@@ -91,13 +101,13 @@ func Open(dir string, hosts []string) (*Authority, error) {
 		return nil, fmt.Errorf("pki: %s is missing next to an existing CA: restore it from a backup (a new one could not open the terminal master keys already stored)", filepath.Join(dir, kekFile))
 	}
 	a := &Authority{}
-	if err := a.loadOrCreateCA(dir); err != nil {
+	if err := a.loadOrCreateCA(dir, key); err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
-	if a.kek, err = loadOrCreateKEK(filepath.Join(dir, kekFile)); err != nil {
+	if a.kek, err = loadOrCreateKEK(filepath.Join(dir, kekFile), key); err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
-	if err := a.loadOrIssueServer(dir, hosts); err != nil {
+	if err := a.loadOrIssueServer(dir, hosts, key); err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
 	return a, nil
@@ -184,7 +194,7 @@ func normalizeHosts(hosts []string) ([]string, error) {
 	return out, nil
 }
 
-func (a *Authority) loadOrCreateCA(dir string) error {
+func (a *Authority) loadOrCreateCA(dir string, seal *SealKey) error {
 	crtPath, keyPath := filepath.Join(dir, caCertFile), filepath.Join(dir, caKeyFile)
 	haveCrt, err := exists(crtPath)
 	if err != nil {
@@ -196,7 +206,7 @@ func (a *Authority) loadOrCreateCA(dir string) error {
 	}
 	switch {
 	case haveCrt && haveKey:
-		return a.loadCA(crtPath, keyPath)
+		return a.loadCA(crtPath, keyPath, seal)
 	case haveCrt:
 		return fmt.Errorf("%s exists but %s is missing: restore it from a backup (a new CA would lock out every terminal)", crtPath, keyPath)
 	case haveKey:
@@ -212,13 +222,13 @@ func (a *Authority) loadOrCreateCA(dir string) error {
 	}
 	// Key first: a crash in between leaves a lone key, which the next Open
 	// refuses, instead of a certificate whose key is lost.
-	if err := writeAtomic(keyPath, kp, 0o600, false); err != nil {
+	if err := writePrivate(keyPath, kp, seal, false); err != nil {
 		return err
 	}
 	return writeAtomic(crtPath, a.caPEM, 0o644, false)
 }
 
-func (a *Authority) loadCA(crtPath, keyPath string) error {
+func (a *Authority) loadCA(crtPath, keyPath string, seal *SealKey) error {
 	cert, err := readCert(crtPath)
 	if err != nil {
 		return err
@@ -229,7 +239,7 @@ func (a *Authority) loadCA(crtPath, keyPath string) error {
 	if time.Now().After(cert.NotAfter) {
 		return fmt.Errorf("%s: CA expired on %s", crtPath, cert.NotAfter.Format(time.DateOnly))
 	}
-	key, err := readKey(keyPath)
+	key, err := readKey(keyPath, seal)
 	if err != nil {
 		return err
 	}
@@ -278,25 +288,38 @@ func newCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	return cert, key, nil
 }
 
-func loadOrCreateKEK(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		kek, derr := hex.DecodeString(strings.TrimSpace(string(data)))
-		if derr != nil {
-			return nil, fmt.Errorf("%s: not hex: %w", path, derr)
+func loadOrCreateKEK(path string, seal *SealKey) ([]byte, error) {
+	have, err := exists(path)
+	if err != nil {
+		return nil, err
+	}
+	if have {
+		data, err := readPrivate(path, seal)
+		if err != nil {
+			return nil, err
 		}
-		if len(kek) != kekSize {
-			return nil, fmt.Errorf("%s: key is %d bytes, want %d", path, len(kek), kekSize)
+		kek, err := parseKEK(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return kek, nil
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
 	kek := make([]byte, kekSize)
 	rand.Read(kek)
-	if err := writeAtomic(path, []byte(hex.EncodeToString(kek)+"\n"), 0o600, false); err != nil {
+	if err := writePrivate(path, []byte(hex.EncodeToString(kek)+"\n"), seal, false); err != nil {
 		return nil, err
+	}
+	return kek, nil
+}
+
+// parseKEK reads the KEK file's contents: 32 bytes in hex.
+func parseKEK(data []byte) ([]byte, error) {
+	kek, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("not hex: %w", err)
+	}
+	if len(kek) != kekSize {
+		return nil, fmt.Errorf("key is %d bytes, want %d", len(kek), kekSize)
 	}
 	return kek, nil
 }
@@ -304,7 +327,7 @@ func loadOrCreateKEK(path string) ([]byte, error) {
 // loadOrIssueServer keeps the server certificate on disk when it still
 // fits, so that restarts do not change what operators may have pinned or
 // inspected, and replaces it otherwise.
-func (a *Authority) loadOrIssueServer(dir string, hosts []string) error {
+func (a *Authority) loadOrIssueServer(dir string, hosts []string, seal *SealKey) error {
 	crtPath, keyPath := filepath.Join(dir, serverCertFile), filepath.Join(dir, serverKeyFile)
 	haveCrt, err := exists(crtPath)
 	if err != nil {
@@ -320,7 +343,7 @@ func (a *Authority) loadOrIssueServer(dir string, hosts []string) error {
 		if err != nil {
 			return err
 		}
-		key, err := readKey(keyPath)
+		key, err := readKey(keyPath, seal)
 		if err != nil {
 			return err
 		}
@@ -339,7 +362,7 @@ func (a *Authority) loadOrIssueServer(dir string, hosts []string) error {
 	}
 	// Key first: a crash in between leaves a certificate that does not
 	// match its key, which serverFits rejects and the next Open reissues.
-	if err := writeAtomic(keyPath, kp, 0o600, true); err != nil {
+	if err := writePrivate(keyPath, kp, seal, true); err != nil {
 		return err
 	}
 	if err := writeAtomic(crtPath, certPEM(cert.Raw), 0o644, true); err != nil {

@@ -9,7 +9,22 @@
 // server certificate terminals check (server.crt, server.key) and the
 // key-encryption key (kek) that seals terminal master keys before they are
 // stored in the database, so a copy of the database alone does not reveal
-// them. The identity a terminal proves is in its certificate's subject
+// them. The folder is 0700 and its private files 0600; Open tightens ones
+// left open to others.
+//
+// The private files (ca.key, kek, server.key) may be sealed under a key
+// kept outside the folder (SealKey: a file on another mount, an
+// environment variable, a systemd credential), so that a copy of the
+// folder, or a backup holding it beside the database, gives away nothing:
+// AES-256-GCM under a key derived with HKDF-SHA256 from the seal key and a
+// salt of the file's own, in a PEM block "MULTIPOS SEALED FILE" whose
+// headers give the format version and the id of the seal key it needs.
+// OpenSealed writes new files sealed and refuses a folder that is not
+// sealed under the key it is given (or sealed when it is given none);
+// Reseal seals, unseals or moves an existing folder to a new key. Demo
+// mode's NewMemory authority never touches the disk and needs none of it.
+//
+// The identity a terminal proves is in its certificate's subject
 // (CN terminal, O merchant, OU store) and is read back with IdentityOf after
 // the handshake, which replaces trusting a terminal id sent in a header.
 //

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/multipos/multipos/internal/privfile"
 )
 
 // writeAtomic writes the file so that a crash leaves either no file (or the
@@ -54,6 +56,21 @@ func writeAtomic(path string, data []byte, mode fs.FileMode, overwrite bool) err
 	defer d.Close()
 	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
 		return fmt.Errorf("write %s: sync %s: %w", path, dir, err)
+	}
+	return nil
+}
+
+// tightenDir makes the authority's folder (0700) and tightens it and the
+// private files in it when an older version or an operator left them open
+// to group or others.
+func tightenDir(dir string) error {
+	if err := privfile.MkdirAll(dir, nil); err != nil {
+		return err
+	}
+	for _, name := range privateFiles {
+		if err := privfile.Tighten(filepath.Join(dir, name), nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -140,10 +157,11 @@ func readCert(path string) (*x509.Certificate, error) {
 	return c, nil
 }
 
-func readKey(path string) (*ecdsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+// readKey reads a private key file, sealed under seal when there is one.
+func readKey(path string, seal *SealKey) (*ecdsa.PrivateKey, error) {
+	data, err := readPrivate(path, seal)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
 	}
 	k, err := parseKeyPEM(data)
 	if err != nil {

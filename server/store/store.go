@@ -87,6 +87,9 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("store: database path %q must not contain '?' or '#'", path)
 	}
+	if err := prepareSQLiteFile(path); err != nil {
+		return nil, err
+	}
 	w, err := openSQLiteDB(path, url.Values{
 		"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
 		"_txlock": {"immediate"},

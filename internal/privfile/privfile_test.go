@@ -1,0 +1,162 @@
+package privfile
+
+import (
+	"bytes"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// permissive sets the umask to 0 for the test, so that a file comes out
+// private only because it was created so; tests using it must not run in
+// parallel (the umask is the process's).
+func permissive(t *testing.T) {
+	t.Helper()
+	old := syscall.Umask(0)
+	t.Cleanup(func() { syscall.Umask(old) })
+}
+
+func logger() (*slog.Logger, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return slog.New(slog.NewTextHandler(&buf, nil)), &buf
+}
+
+func wantMode(t *testing.T, path string, want fs.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Errorf("%s: mode %04o, want %04o", path, got, want)
+	}
+}
+
+func TestCreatedPrivate(t *testing.T) {
+	permissive(t)
+	log, logs := logger()
+	dir := filepath.Join(t.TempDir(), "state", "sub")
+	if err := MkdirAll(dir, log); err != nil {
+		t.Fatal(err)
+	}
+	wantMode(t, dir, DirMode)
+	wantMode(t, filepath.Dir(dir), DirMode)
+
+	f, err := OpenAppend(filepath.Join(dir, "pos.log"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("one\n")
+	f.Close()
+	wantMode(t, filepath.Join(dir, "pos.log"), FileMode)
+
+	if err := Ensure(filepath.Join(dir, "db"), log); err != nil {
+		t.Fatal(err)
+	}
+	wantMode(t, filepath.Join(dir, "db"), FileMode)
+
+	if err := WriteFile(filepath.Join(dir, "key"), []byte("secret"), log); err != nil {
+		t.Fatal(err)
+	}
+	wantMode(t, filepath.Join(dir, "key"), FileMode)
+	if logs.Len() != 0 {
+		t.Errorf("nothing was tightened, yet the log says:\n%s", logs)
+	}
+}
+
+func TestExistingTightened(t *testing.T) {
+	permissive(t)
+	log, logs := logger()
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]fs.FileMode{"pos.log": 0o644, "db": 0o664, "key": 0o640, "private": 0o600, "readonly": 0o400}
+	for name, mode := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("old\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := MkdirAll(dir, log); err != nil {
+		t.Fatal(err)
+	}
+	wantMode(t, dir, DirMode)
+
+	f, err := OpenAppend(filepath.Join(dir, "pos.log"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("new\n")
+	f.Close()
+	if data, _ := os.ReadFile(filepath.Join(dir, "pos.log")); string(data) != "old\nnew\n" {
+		t.Errorf("pos.log: %q, want appended", data)
+	}
+	if err := Ensure(filepath.Join(dir, "db"), log); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "db")); string(data) != "old\n" {
+		t.Errorf("Ensure changed the contents: %q", data)
+	}
+	if err := WriteFile(filepath.Join(dir, "key"), []byte("new"), log); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"private", "readonly", "missing"} {
+		if err := Tighten(filepath.Join(dir, name), log); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]fs.FileMode{"pos.log": 0o600, "db": 0o600, "key": 0o600, "private": 0o600, "readonly": 0o400} {
+		wantMode(t, filepath.Join(dir, name), want)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "permissions tightened"); n != 4 {
+		t.Errorf("want 4 tightened lines (folder, pos.log, db, key), got %d:\n%s", n, out)
+	}
+	for _, want := range []string{filepath.Join(dir, "pos.log"), "from=0644", "to=0600", "from=0755", "to=0700"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestDevicesLeftAlone(t *testing.T) {
+	log, logs := logger()
+	f, err := os.OpenFile("/dev/null", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/null")
+	}
+	defer f.Close()
+	if err := TightenFile(f, log); err != nil {
+		t.Fatal(err)
+	}
+	wantMode(t, "/dev/null", 0o666)
+	if logs.Len() != 0 {
+		t.Errorf("a device was reported:\n%s", logs)
+	}
+}
+
+func TestOthersFilesLeftAlone(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a file owned by another user")
+	}
+	permissive(t)
+	log, logs := logger()
+	path := filepath.Join(t.TempDir(), "theirs.log")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Skip("cannot chown:", err)
+	}
+	if err := Tighten(path, log); err != nil {
+		t.Fatal(err)
+	}
+	wantMode(t, path, 0o644)
+	if !strings.Contains(logs.String(), "belongs to another user") {
+		t.Errorf("want a warning:\n%s", logs)
+	}
+}

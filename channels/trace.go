@@ -3,6 +3,7 @@ package channels
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -158,9 +159,8 @@ type TraceSource interface {
 	Next() (string, error)
 }
 
-// traceTries bounds how often a request goes again under a new trace: two
-// PCs sharing a bundle can collide a few times in a row, no more.
-const traceTries = 5
+// traceTries bounds how often a request goes again under a new trace.
+const traceTries = 8
 
 // WithTrace sends a request under a trace: the one given (a resend of the
 // same request, with its request id), or else the next of src under a new
@@ -171,6 +171,14 @@ const traceTries = 5
 func WithTrace(src TraceSource, trace, reqID string, send func(trace, reqID string) error) (string, string, error) {
 	for i := 0; ; i++ {
 		if trace == "" {
+			// After a second collision, skip a few numbers at random: two
+			// PCs sharing a bundle, told the same next trace, would
+			// otherwise collide again and again.
+			for range rand.IntN(max(i-1, 0)*2 + 1) {
+				if _, err := src.Next(); err != nil {
+					return "", "", fmt.Errorf("next trace number: %w", err)
+				}
+			}
 			t, err := src.Next()
 			if err != nil {
 				return "", "", fmt.Errorf("next trace number: %w", err)

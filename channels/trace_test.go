@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/multipos/multipos/server/api"
 )
 
 func TestTracesPersist(t *testing.T) {
@@ -135,5 +137,39 @@ func TestTracesSync(t *testing.T) {
 		if err := tr.Sync(bad[0], bad[1]); err == nil {
 			t.Errorf("Sync(%q, %q) accepted", bad[0], bad[1])
 		}
+	}
+}
+
+// WithTrace sends under the given trace and request id (a resend), or
+// under the counter's next; a trace the server says is used goes again
+// under a new trace and request id, a bounded number of times.
+func TestWithTrace(t *testing.T) {
+	tr, err := OpenTraces(filepath.Join(t.TempDir(), "trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := &api.Error{Status: 409, Code: api.CodeTraceUsed}
+	var sent [][2]string
+	send := func(fail int) func(string, string) error {
+		return func(trace, rid string) error {
+			sent = append(sent, [2]string{trace, rid})
+			if len(sent) <= fail {
+				return fmt.Errorf("POST: %w", used)
+			}
+			return nil
+		}
+	}
+	trace, rid, err := WithTrace(tr, "000042", "resend-id", send(0))
+	if err != nil || trace != "000042" || rid != "resend-id" || len(sent) != 1 {
+		t.Fatalf("a resend: %s %s %v, sent %v", trace, rid, err, sent)
+	}
+	sent = nil
+	trace, rid, err = WithTrace(tr, "", "", send(2))
+	if err != nil || len(sent) != 3 || trace != sent[2][0] || rid != sent[2][1] || sent[0][1] == sent[1][1] || sent[0][0] == sent[1][0] {
+		t.Fatalf("after two used traces: %s %s %v, sent %v", trace, rid, err, sent)
+	}
+	sent = nil
+	if _, _, err = WithTrace(tr, "", "", send(100)); !IsTraceUsed(err) || len(sent) != traceTries {
+		t.Fatalf("every trace used: %v after %d sends", err, len(sent))
 	}
 }

@@ -185,5 +185,13 @@ func (s *Server) terminalInfo(r *http.Request, t *terminal) (int, any, error) {
 		}
 		info.Channels = append(info.Channels, ci)
 	}
+	// Read afresh, not from this instance's notes: a station starting up
+	// (a wiped state folder, a replacement PC) takes its counter from here.
+	s.forgetTrace(t.ID)
+	batch, next, err := s.nextTrace(r.Context(), t.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	info.Batch, info.NextTrace = batch, next
 	return http.StatusOK, info, nil
 }

@@ -32,10 +32,10 @@ import (
 
 const ttl = 2 * time.Minute
 
-// rigSignOnTrace is the trace the rig's terminals sign on with: out of
-// the way of the tests' own (and not 999999, the last of a batch, which
-// opens the next one).
-const rigSignOnTrace = "900000"
+// rigSignOnTrace is the trace the rig's terminals sign on with: below the
+// tests' own (a station counts from 000001), so that the next trace free
+// in the batch is what the test's own traces make it.
+const rigSignOnTrace = "000000"
 
 // The chain the rig provisions: T1 and T2 in store S1 of merchant M1, T3
 // in store S2 of merchant M2.

@@ -15,6 +15,18 @@ func (w *Wallet) CustomerPay(ctx context.Context, outTradeNo string) error {
 	return w.finish(ctx, outTradeNo, connector.WalletPaid)
 }
 
+// CustomerPaysOther plays a wallet's fault: the customer pays, but the
+// wallet takes (and says so, in its notification and to queries) another
+// amount than the order's.
+func (w *Wallet) CustomerPaysOther(ctx context.Context, outTradeNo string, amount int64) error {
+	w.mu.Lock()
+	if t, ok := w.trades[outTradeNo]; ok {
+		t.amount = amount
+	}
+	w.mu.Unlock()
+	return w.finish(ctx, outTradeNo, connector.WalletPaid)
+}
+
 // Decline plays the customer refusing the payment on the phone: the trade
 // becomes DECLINED and that is notified asynchronously.
 func (w *Wallet) Decline(ctx context.Context, outTradeNo string) error {

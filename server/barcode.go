@@ -57,16 +57,8 @@ func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, err
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	if err := checkWalletOrder(req.Trace, req.Channel, req.Subject, req.Amount, req.SaleID); err != nil {
+	if err := checkBarcodeOrder(req); err != nil {
 		return 0, nil, err
-	}
-	var wrong *paycode.WrongWallet
-	switch err := paycode.Check(req.AuthCode, req.Channel); {
-	case errors.As(err, &wrong):
-		return 0, nil, &api.Error{Status: http.StatusBadRequest, Code: api.CodeWrongWallet,
-			Message: "this is a " + string(wrong.Got) + " payment code, not " + string(wrong.Want)}
-	case err != nil:
-		return 0, nil, badRequest("auth_code is not a payment code: %v", err)
 	}
 	bw, err := s.barcodeWallet(req.Channel)
 	if err != nil {
@@ -95,44 +87,69 @@ func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, err
 		Subject: subject, TerminalID: t.ID, StoreID: t.StoreID})
 	cancel()
 	s.metrics.ChannelCall(string(o.Channel), "pay", outcome(err), time.Since(start))
-	pol := s.opts.Confirm[o.Channel]
-	follow := now.Add(time.Duration(pol.Tries)*pol.Every + confirmGrace)
-	c := store.Change{Actor: "terminal", Answer: &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}}
-	switch {
-	case err == nil && st.State == connector.WalletPaid && st.Amount != 0 && st.Amount != o.Amount:
-		// Never take another amount as this order paid: give it back, at
-		// once below, or by the sweeper if the wallet does not answer.
-		s.log.Error("wallet reports another amount paid for a code; reversing", append(orderAttrs(o), "channel_amount", st.Amount)...)
-		c.To, c.Reason, c.CheckAfter, c.Answer = api.StateCancelling, api.ReasonAmountMismatch, now.Add(unknownRetry), nil
-	case err == nil && st.State == connector.WalletPaid:
-		c.To, c.TradeNo = api.StateSuccess, st.TradeNo
-	case err == nil && (st.State == connector.WalletPaying || st.State == connector.WalletWaiting):
-		c.To, c.CheckAfter = api.StatePending, follow
-	case err == nil && st.State == connector.WalletDeclined:
-		c.To, c.Reason = api.StateFailed, declineReason(st.Reason)
-		s.log.Info("code payment declined", append(orderAttrs(o), "channel_reason", st.Reason)...)
-	case err == nil:
-		c.To, c.Reason = api.StateFailed, api.ReasonPaymentFailed
-	case unknownOutcome(err):
-		// Followed up like a payment awaiting confirmation: queried, then
-		// reversed. No answer is recorded: a replay gets the order as it
+	c := s.codeChange(o, st, err, now)
+	c.Actor = "terminal"
+	if c.To != api.StateUnknown && c.To != api.StateCancelling {
+		// No answer for an open outcome: a replay gets the order as it
 		// stands then.
-		s.log.Warn("code payment outcome unknown", append(orderAttrs(o), "err", err)...)
-		c.To, c.CheckAfter, c.Answer = api.StateUnknown, follow, nil
-	default:
-		s.log.Warn("code payment refused", append(orderAttrs(o), "err", err)...)
-		c.To, c.Reason = api.StateFailed, api.ReasonChannelError
+		c.Answer = &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}
 	}
-	o, err = s.settle(context.WithoutCancel(ctx), o, c)
+	wctx := context.WithoutCancel(ctx)
+	o, err = s.settle(wctx, o, c)
 	switch {
 	case err == nil && o.State == api.StateCancelling:
-		if n, gerr := s.giveBack(context.WithoutCancel(ctx), o, "terminal", nil); gerr == nil {
+		if n, gerr := s.giveBack(wctx, o, "terminal", nil); gerr == nil {
 			o = n
 		}
 	case err == nil && !o.State.Final():
-		go s.followCode(context.WithoutCancel(ctx), o)
+		go s.followCode(wctx, o)
 	}
 	return http.StatusCreated, o, err
+}
+
+// checkBarcodeOrder checks a code payment before anything is journaled.
+func checkBarcodeOrder(req api.CreateBarcodeOrder) error {
+	if err := checkWalletOrder(req.Trace, req.Channel, req.Subject, req.Amount, req.SaleID); err != nil {
+		return err
+	}
+	var wrong *paycode.WrongWallet
+	switch err := paycode.Check(req.AuthCode, req.Channel); {
+	case errors.As(err, &wrong):
+		return &api.Error{Status: http.StatusBadRequest, Code: api.CodeWrongWallet,
+			Message: "this is a " + string(wrong.Got) + " payment code, not " + string(wrong.Want)}
+	case err != nil:
+		return badRequest("auth_code is not a payment code: %v", err)
+	}
+	return nil
+}
+
+// codeChange is what the wallet's answer to a code payment makes of it.
+func (s *Server) codeChange(o api.Order, st connector.WalletStatus, err error, now time.Time) store.Change {
+	pol := s.opts.Confirm[o.Channel]
+	follow := now.Add(time.Duration(pol.Tries)*pol.Every + confirmGrace)
+	switch {
+	case err == nil && st.State == connector.WalletPaid && st.Amount != 0 && st.Amount != o.Amount:
+		// Never take another amount as this order paid: give it back, at
+		// once, or by the sweeper if the wallet does not answer.
+		s.log.Error("wallet reports another amount paid for a code; reversing", append(orderAttrs(o), "channel_amount", st.Amount)...)
+		return store.Change{To: api.StateCancelling, Reason: api.ReasonAmountMismatch, CheckAfter: now.Add(unknownRetry)}
+	case err == nil && st.State == connector.WalletPaid:
+		return store.Change{To: api.StateSuccess, TradeNo: st.TradeNo}
+	case err == nil && (st.State == connector.WalletPaying || st.State == connector.WalletWaiting):
+		return store.Change{To: api.StatePending, CheckAfter: follow}
+	case err == nil && st.State == connector.WalletDeclined:
+		s.log.Info("code payment declined", append(orderAttrs(o), "channel_reason", st.Reason)...)
+		return store.Change{To: api.StateFailed, Reason: declineReason(st.Reason)}
+	case err == nil:
+		return store.Change{To: api.StateFailed, Reason: api.ReasonPaymentFailed}
+	case unknownOutcome(err):
+		// Followed up like a payment awaiting confirmation: queried, then
+		// reversed.
+		s.log.Warn("code payment outcome unknown", append(orderAttrs(o), "err", err)...)
+		return store.Change{To: api.StateUnknown, CheckAfter: follow}
+	}
+	s.log.Warn("code payment refused", append(orderAttrs(o), "err", err)...)
+	return store.Change{To: api.StateFailed, Reason: api.ReasonChannelError}
 }
 
 // declineReason turns a wallet's reason for refusing a code into one the

@@ -97,28 +97,8 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 	if o, replay, err := s.adjustmentReplay(ctx, tx, n); replay || err != nil {
 		return o, replay, err
 	}
-	var voids, refunds int
-	var refunded int64
-	err = tx.QueryRowContext(ctx, s.q(`SELECT
-			COALESCE(SUM(CASE WHEN kind = 'card_void' THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN kind = 'card_refund' THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN kind = 'card_refund' THEN amount ELSE 0 END), 0)
-		FROM card_adjustments WHERE original_id = ? AND state IN ('CREATED', 'UNKNOWN', 'SUCCESS')`), n.OriginalID).
-		Scan(&voids, &refunds, &refunded)
-	if err != nil {
-		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
-	}
-	switch {
-	case voids > 0:
-		return api.Order{}, false, ErrVoided
-	case n.Kind == api.KindCardVoid && refunds > 0:
-		return api.Order{}, false, ErrRefunded
-	case n.Kind == api.KindCardVoid:
-		n.Amount = amount
-	case n.Kind == api.KindCardRefund && refunded+n.Amount > amount:
-		return api.Order{}, false, fmt.Errorf("%w: %d fen refunded or in progress of %d fen", ErrOverRefund, refunded, amount)
-	case n.Kind != api.KindCardRefund:
-		return api.Order{}, false, fmt.Errorf("store: adjustment of kind %q", n.Kind)
+	if n.Amount, err = s.adjustable(ctx, tx, n, amount); err != nil {
+		return api.Order{}, false, err
 	}
 	at := micros(n.At)
 	batch, err := s.claimTrace(ctx, tx, n.TerminalID, n.Trace, string(n.Kind), n.ID, at)
@@ -151,6 +131,36 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 		return api.Order{}, false, fmt.Errorf("store: adjustment: %w", err)
 	}
 	return o, false, nil
+}
+
+// adjustable checks a void or refund against what was voided or refunded
+// of its sale already (or is in progress) and returns its amount: a
+// void's is the sale's.
+func (s *Store) adjustable(ctx context.Context, tx *sql.Tx, n NewAdjustment, saleAmount int64) (int64, error) {
+	var voids, refunds int
+	var refunded int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT
+			COALESCE(SUM(CASE WHEN kind = 'card_void' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN kind = 'card_refund' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN kind = 'card_refund' THEN amount ELSE 0 END), 0)
+		FROM card_adjustments WHERE original_id = ? AND state IN ('CREATED', 'UNKNOWN', 'SUCCESS')`), n.OriginalID).
+		Scan(&voids, &refunds, &refunded)
+	if err != nil {
+		return 0, fmt.Errorf("store: adjustment: %w", err)
+	}
+	switch {
+	case voids > 0:
+		return 0, ErrVoided
+	case n.Kind == api.KindCardVoid && refunds > 0:
+		return 0, ErrRefunded
+	case n.Kind == api.KindCardVoid:
+		return saleAmount, nil
+	case n.Kind == api.KindCardRefund && refunded+n.Amount > saleAmount:
+		return 0, fmt.Errorf("%w: %d fen refunded or in progress of %d fen", ErrOverRefund, refunded, saleAmount)
+	case n.Kind != api.KindCardRefund:
+		return 0, fmt.Errorf("store: adjustment of kind %q", n.Kind)
+	}
+	return n.Amount, nil
 }
 
 // adjustmentReplay finds an adjustment already made under n's request id:

@@ -264,7 +264,7 @@ func (s *Store) DueAdjustments(ctx context.Context, now time.Time, limit int) ([
 }
 
 // AdjustmentByTrace returns the terminal's void or refund with trace: in
-// batch when it is given, else the latest.
+// batch when it is given, else as ByTrace chooses.
 func (s *Store) AdjustmentByTrace(ctx context.Context, terminalID, batch, trace string) (api.Order, error) {
 	q := `SELECT ` + adjColumns + ` FROM card_adjustments WHERE terminal_id = ? AND trace = ?`
 	args := []any{terminalID, trace}
@@ -272,7 +272,7 @@ func (s *Store) AdjustmentByTrace(ctx context.Context, terminalID, batch, trace 
 		q += ` AND batch = ?`
 		args = append(args, batch)
 	}
-	o, err := scanAdjustment(s.r.QueryRowContext(ctx, s.q(q+` ORDER BY created_at DESC LIMIT 1`), args...))
+	o, err := scanAdjustment(s.r.QueryRowContext(ctx, s.q(q+` `+openBatchFirst+` LIMIT 1`), append(args, terminalID)...))
 	if err != nil {
 		return api.Order{}, fmt.Errorf("store: terminal %s adjustment with trace %s: %w", terminalID, trace, err)
 	}

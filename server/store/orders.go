@@ -312,8 +312,8 @@ func (s *Store) Get(ctx context.Context, id string) (api.Order, error) {
 }
 
 // ByTrace returns the transaction a terminal created with a trace: in
-// batch when it is given, else the latest (a trace comes round again in
-// each batch).
+// batch when it is given, else the one in the terminal's open batch, or
+// failing that the latest (a trace comes round again in each batch).
 func (s *Store) ByTrace(ctx context.Context, terminalID, batch, trace string) (api.Order, error) {
 	var (
 		o   api.Order
@@ -322,13 +322,17 @@ func (s *Store) ByTrace(ctx context.Context, terminalID, batch, trace string) (a
 	if batch != "" {
 		o, err = s.getOrder(ctx, s.r, `terminal_id = ? AND trace = ? AND batch = ?`, terminalID, trace, batch)
 	} else {
-		o, err = s.getOrder(ctx, s.r, `terminal_id = ? AND trace = ? ORDER BY created_at DESC LIMIT 1`, terminalID, trace)
+		o, err = s.getOrder(ctx, s.r, `terminal_id = ? AND trace = ? `+openBatchFirst+` LIMIT 1`, terminalID, trace, terminalID)
 	}
 	if err != nil {
 		return api.Order{}, fmt.Errorf("store: terminal %s trace %s: %w", terminalID, trace, err)
 	}
 	return o, nil
 }
+
+// openBatchFirst orders a terminal's transactions with one trace: the one
+// in its open batch first, then the latest.
+const openBatchFirst = `ORDER BY CASE WHEN batch = (SELECT batch FROM terminals WHERE id = ?) THEN 0 ELSE 1 END, created_at DESC`
 
 // ByOutTradeNo returns the transaction known to a channel by out_trade_no.
 func (s *Store) ByOutTradeNo(ctx context.Context, ch api.Channel, outTradeNo string) (api.Order, error) {

@@ -174,11 +174,24 @@ func (s *Store) Create(ctx context.Context, n NewTx) (o api.Order, replay *Reque
 	if o.Batch, err = s.claimTrace(ctx, tx, o.TerminalID, o.Trace, string(o.Kind), o.ID, now); err != nil {
 		return api.Order{}, nil, err
 	}
+	if err := s.insertTx(ctx, tx, o, n, merchantCounted, now); err != nil {
+		return api.Order{}, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return api.Order{}, nil, fmt.Errorf("store: commit %s: %w", o.ID, err)
+	}
+	o.State, o.Version, o.UpdatedAt = api.StateCreated, 1, o.CreatedAt
+	o.CreatedAt, o.UpdatedAt = fromMicros(now), fromMicros(now)
+	return o, nil, nil
+}
+
+// insertTx writes a new transaction and its first history row.
+func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, o api.Order, n NewTx, merchantCounted bool, now int64) error {
 	var outTradeNo any // NULL when none, so that UNIQUE(channel, out_trade_no) ignores it
 	if o.OutTradeNo != "" {
 		outTradeNo = o.OutTradeNo
 	}
-	res, err = tx.ExecContext(ctx, s.q(`INSERT INTO transactions
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO transactions
 		(id, sale_id, terminal_id, merchant_id, store_id, trace, channel, kind, amount, state, version,
 		 out_trade_no, masked_pan, entry, batch, card_seq, day, merchant_counted, check_after, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -187,25 +200,20 @@ func (s *Store) Create(ctx context.Context, n NewTx) (o api.Order, replay *Reque
 		string(api.StateCreated), outTradeNo, o.MaskedPAN, o.Entry, o.Batch, o.CardSeq, n.Day, boolInt(merchantCounted),
 		micros(n.CheckAfter), now, now)
 	if err != nil {
-		return api.Order{}, nil, fmt.Errorf("store: create %s/%s: %w", o.TerminalID, o.Trace, err)
+		return fmt.Errorf("store: create %s/%s: %w", o.TerminalID, o.Trace, err)
 	}
 	if rows, err := res.RowsAffected(); err != nil {
-		return api.Order{}, nil, fmt.Errorf("store: create %s/%s: %w", o.TerminalID, o.Trace, err)
+		return fmt.Errorf("store: create %s/%s: %w", o.TerminalID, o.Trace, err)
 	} else if rows == 0 {
 		// The out_trade_no is taken (it is made of the terminal, the
 		// second and the trace): a new trace makes a new one.
-		return api.Order{}, nil, fmt.Errorf("store: %s out_trade_no %s: %w", o.Channel, o.OutTradeNo, ErrTraceUsed)
+		return fmt.Errorf("store: %s out_trade_no %s: %w", o.Channel, o.OutTradeNo, ErrTraceUsed)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transaction_history (tx_id, seq, from_state, to_state, reason, actor, at)
 		VALUES (?, 1, '', ?, '', ?, ?)`), o.ID, string(api.StateCreated), n.Actor, now); err != nil {
-		return api.Order{}, nil, fmt.Errorf("store: create %s history: %w", o.ID, err)
+		return fmt.Errorf("store: create %s history: %w", o.ID, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return api.Order{}, nil, fmt.Errorf("store: commit %s: %w", o.ID, err)
-	}
-	o.State, o.Version, o.UpdatedAt = api.StateCreated, 1, o.CreatedAt
-	o.CreatedAt, o.UpdatedAt = fromMicros(now), fromMicros(now)
-	return o, nil, nil
+	return nil
 }
 
 // claimSale makes the sale the attempt pays: a new one, or an existing one

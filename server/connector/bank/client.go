@@ -85,8 +85,11 @@ func WriteLength(w io.Writer, length int) (int, error) {
 	return h.WriteTo(w)
 }
 
-// RequestID matches answers to requests on the trace number and terminal
-// id (fields 11 and 41); exported for a host simulator on the same spec.
+// RequestID matches answers to requests on the trace number, terminal id
+// and message class (fields 11 and 41, the MTI's first two digits): a
+// reversal repeats its original's trace, and the original's late answer
+// must not be taken for the reversal's. Exported for a host simulator on
+// the same spec.
 type RequestID struct{}
 
 // GenerateRequestID implements connection.RequestIDGenerator.
@@ -99,7 +102,11 @@ func (RequestID) GenerateRequestID(m *iso8583.Message) (string, error) {
 	if err != nil || tid == "" {
 		return "", errors.New("bank: message has no terminal id (field 41)")
 	}
-	return tid + "/" + stan, nil
+	mti, err := m.GetMTI()
+	if err != nil || len(mti) != 4 {
+		return "", errors.New("bank: message has no MTI")
+	}
+	return tid + "/" + stan + "/" + mti[:2], nil
 }
 
 // ErrLinkDown is returned when the host cannot be reached before a request

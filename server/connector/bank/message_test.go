@@ -180,3 +180,26 @@ func TestUnpackGarbage(t *testing.T) {
 		}
 	}
 }
+
+// A reversal repeats its original's trace: the original's late answer
+// must not be matched to it.
+func TestRequestIDTellsAReversalFromItsOriginal(t *testing.T) {
+	id := func(mti string) string {
+		t.Helper()
+		m, err := (&Message{MTI: mti, Trace: "000123", TerminalID: "T1"}).ToISO()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := RequestID{}.GenerateRequestID(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if id(MTISale) != id(MTISaleResponse) || id(MTIReversal) != id(MTIReversalResp) {
+		t.Fatal("an answer does not match its request")
+	}
+	if id(MTISaleResponse) == id(MTIReversalResp) {
+		t.Fatal("a sale's answer matches its reversal")
+	}
+}

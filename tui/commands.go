@@ -2,9 +2,7 @@ package tui
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
-	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -79,9 +77,6 @@ func ping(o Options, after time.Duration, acks []string) tea.Cmd {
 	}
 }
 
-// newRequestID is the id a payment's create or sale call is sent under,
-// kept with its trace so that a resend is recognised as the same call.
-func newRequestID() string { return strings.ToLower(rand.Text()) }
 
 func clockTick() tea.Cmd {
 	return tea.Every(time.Second, func(t time.Time) tea.Msg { return clockMsg(t) })

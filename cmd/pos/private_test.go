@@ -1,23 +1,21 @@
 package main
 
 import (
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/internal/privfile/privfiletest"
 )
 
 // The station's state folder is 0700 and pos.log 0600, even under a umask
 // that takes nothing away; ones an older version left open are tightened,
 // and pos.log says so. (No bundle: station stops right after the log.)
 func TestStationStatePrivate(t *testing.T) {
-	old := syscall.Umask(0)
-	defer syscall.Umask(old)
+	privfiletest.Permissive(t)
 	defer slog.SetDefault(slog.Default()) // station points it at pos.log
 	base := t.TempDir()
 	fresh, loose := filepath.Join(base, "fresh", "state"), filepath.Join(base, "loose")
@@ -33,15 +31,8 @@ func TestStationStatePrivate(t *testing.T) {
 		if _, _, err := station(cfg); err == nil || !strings.Contains(err.Error(), "no terminal bundle") {
 			t.Fatalf("station without a bundle: %v", err)
 		}
-		for path, want := range map[string]fs.FileMode{dir: 0o700, filepath.Join(dir, "pos.log"): 0o600} {
-			fi, err := os.Stat(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m := fi.Mode().Perm(); m != want {
-				t.Errorf("%s: mode %04o, want %04o", path, m, want)
-			}
-		}
+		privfiletest.Want(t, dir, 0o700)
+		privfiletest.Want(t, filepath.Join(dir, "pos.log"), 0o600)
 	}
 	logged, err := os.ReadFile(filepath.Join(loose, "pos.log"))
 	if err != nil {

@@ -4,17 +4,16 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
+	"github.com/multipos/multipos/internal/privfile/privfiletest"
 	"github.com/multipos/multipos/receipts"
 )
 
 // Saved receipts are private (0600) even under a umask that takes nothing
 // away, and a receipts file left open to others is tightened.
 func TestReceiptFilePrivate(t *testing.T) {
-	old := syscall.Umask(0)
-	defer syscall.Umask(old)
+	privfiletest.Permissive(t)
 	dir := t.TempDir()
 	fresh, loose := filepath.Join(dir, "new.txt"), filepath.Join(dir, "old.txt")
 	if err := os.WriteFile(loose, []byte("earlier\n"), 0o644); err != nil {
@@ -24,12 +23,6 @@ func TestReceiptFilePrivate(t *testing.T) {
 		if _, err := New(path, receipts.Width58).Print(context.Background(), receipt("000001")); err != nil {
 			t.Fatal(err)
 		}
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m := fi.Mode().Perm(); m != 0o600 {
-			t.Errorf("%s: mode %04o, want 0600", filepath.Base(path), m)
-		}
+		privfiletest.Want(t, path, 0o600)
 	}
 }

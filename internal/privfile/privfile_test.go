@@ -7,44 +7,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/multipos/multipos/internal/privfile/privfiletest"
 )
 
-// permissive sets the umask to 0 for the test, so that a file comes out
-// private only because it was created so; tests using it must not run in
-// parallel (the umask is the process's).
-func permissive(t *testing.T) {
-	t.Helper()
-	old := syscall.Umask(0)
-	t.Cleanup(func() { syscall.Umask(old) })
-}
 
 func logger() (*slog.Logger, *bytes.Buffer) {
 	var buf bytes.Buffer
 	return slog.New(slog.NewTextHandler(&buf, nil)), &buf
 }
 
-func wantMode(t *testing.T, path string, want fs.FileMode) {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fi.Mode().Perm(); got != want {
-		t.Errorf("%s: mode %04o, want %04o", path, got, want)
-	}
-}
 
 func TestCreatedPrivate(t *testing.T) {
-	permissive(t)
+	privfiletest.Permissive(t)
 	log, logs := logger()
 	dir := filepath.Join(t.TempDir(), "state", "sub")
 	if err := MkdirAll(dir, log); err != nil {
 		t.Fatal(err)
 	}
-	wantMode(t, dir, DirMode)
-	wantMode(t, filepath.Dir(dir), DirMode)
+	privfiletest.Want(t, dir, DirMode)
+	privfiletest.Want(t, filepath.Dir(dir), DirMode)
 
 	f, err := OpenAppend(filepath.Join(dir, "pos.log"), log)
 	if err != nil {
@@ -52,24 +35,24 @@ func TestCreatedPrivate(t *testing.T) {
 	}
 	f.WriteString("one\n")
 	f.Close()
-	wantMode(t, filepath.Join(dir, "pos.log"), FileMode)
+	privfiletest.Want(t, filepath.Join(dir, "pos.log"), FileMode)
 
 	if err := Ensure(filepath.Join(dir, "db"), log); err != nil {
 		t.Fatal(err)
 	}
-	wantMode(t, filepath.Join(dir, "db"), FileMode)
+	privfiletest.Want(t, filepath.Join(dir, "db"), FileMode)
 
 	if err := WriteFile(filepath.Join(dir, "key"), []byte("secret"), log); err != nil {
 		t.Fatal(err)
 	}
-	wantMode(t, filepath.Join(dir, "key"), FileMode)
+	privfiletest.Want(t, filepath.Join(dir, "key"), FileMode)
 	if logs.Len() != 0 {
 		t.Errorf("nothing was tightened, yet the log says:\n%s", logs)
 	}
 }
 
 func TestExistingTightened(t *testing.T) {
-	permissive(t)
+	privfiletest.Permissive(t)
 	log, logs := logger()
 	dir := filepath.Join(t.TempDir(), "state")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -84,7 +67,7 @@ func TestExistingTightened(t *testing.T) {
 	if err := MkdirAll(dir, log); err != nil {
 		t.Fatal(err)
 	}
-	wantMode(t, dir, DirMode)
+	privfiletest.Want(t, dir, DirMode)
 
 	f, err := OpenAppend(filepath.Join(dir, "pos.log"), log)
 	if err != nil {
@@ -110,7 +93,7 @@ func TestExistingTightened(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]fs.FileMode{"pos.log": 0o600, "db": 0o600, "key": 0o600, "private": 0o600, "readonly": 0o400} {
-		wantMode(t, filepath.Join(dir, name), want)
+		privfiletest.Want(t, filepath.Join(dir, name), want)
 	}
 	out := logs.String()
 	if n := strings.Count(out, "permissions tightened"); n != 4 {
@@ -133,7 +116,7 @@ func TestDevicesLeftAlone(t *testing.T) {
 	if err := TightenFile(f, log); err != nil {
 		t.Fatal(err)
 	}
-	wantMode(t, "/dev/null", 0o666)
+	privfiletest.Want(t, "/dev/null", 0o666)
 	if logs.Len() != 0 {
 		t.Errorf("a device was reported:\n%s", logs)
 	}
@@ -143,7 +126,7 @@ func TestOthersFilesLeftAlone(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to make a file owned by another user")
 	}
-	permissive(t)
+	privfiletest.Permissive(t)
 	log, logs := logger()
 	path := filepath.Join(t.TempDir(), "theirs.log")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
@@ -155,7 +138,7 @@ func TestOthersFilesLeftAlone(t *testing.T) {
 	if err := Tighten(path, log); err != nil {
 		t.Fatal(err)
 	}
-	wantMode(t, path, 0o644)
+	privfiletest.Want(t, path, 0o644)
 	if !strings.Contains(logs.String(), "belongs to another user") {
 		t.Errorf("want a warning:\n%s", logs)
 	}

@@ -20,3 +20,8 @@ func (s *Store) GroupQueued() int { return len(s.group.jobs) }
 
 // GroupWorkers is how many statements the held workers keep out of the queue.
 const GroupWorkers = groupWorkers
+
+// Rebind is a query with ? in the dialect's own form, as the store runs it.
+func Rebind(d Dialect, query string) string {
+	return (&Store{dialect: d, rebound: map[string]string{}}).q(query)
+}

@@ -3,15 +3,14 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/multipos/multipos/internal/privfile/privfiletest"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -26,22 +25,12 @@ func captureDefaultLog(t *testing.T) *bytes.Buffer {
 	return &buf
 }
 
-func modeOf(t *testing.T, path string) fs.FileMode {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Mode().Perm()
-}
-
 // TestSQLiteFilesPrivate: under a umask that takes nothing away, the
 // database, its WAL and its shared-memory file are still 0600, because
 // the store creates the database 0600 and SQLite gives its companions the
 // database's mode.
 func TestSQLiteFilesPrivate(t *testing.T) {
-	old := syscall.Umask(0)
-	defer syscall.Umask(old)
+	privfiletest.Permissive(t)
 	logs := captureDefaultLog(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "posserver.db")
@@ -55,9 +44,7 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{path, path + "-wal", path + "-shm"} {
-		if m := modeOf(t, name); m != 0o600 {
-			t.Errorf("%s: mode %04o, want 0600", filepath.Base(name), m)
-		}
+		privfiletest.Want(t, name, 0o600)
 	}
 	if logs.Len() != 0 {
 		t.Errorf("a new database reported tightened files:\n%s", logs)
@@ -67,8 +54,7 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 // TestSQLiteFilesTightened: a database an older version left 0644 is made
 // 0600 when the store opens it, with a log line naming it.
 func TestSQLiteFilesTightened(t *testing.T) {
-	old := syscall.Umask(0)
-	defer syscall.Umask(old)
+	privfiletest.Permissive(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "posserver.db")
 	st, err := store.Open(ctx, path)
@@ -91,9 +77,7 @@ func TestSQLiteFilesTightened(t *testing.T) {
 	}
 	defer st.Close()
 	for _, name := range []string{path, path + "-journal"} {
-		if m := modeOf(t, name); m != 0o600 {
-			t.Errorf("%s: mode %04o, want 0600", filepath.Base(name), m)
-		}
+		privfiletest.Want(t, name, 0o600)
 		if !strings.Contains(logs.String(), "file="+name) {
 			t.Errorf("log does not name %s:\n%s", name, logs)
 		}

@@ -32,7 +32,7 @@ func TestUpgradeFromTracesForever(t *testing.T) {
 		dsn := storetest.DSN(t, d)
 		db := rawDB(t, d, dsn)
 		applyOld(t, db, d, 4)
-		q := func(query string) string { return rebind(d, query) }
+		q := func(query string) string { return store.Rebind(d, query) }
 		exec := func(query string, args ...any) {
 			t.Helper()
 			if _, err := db.Exec(q(query), args...); err != nil {
@@ -140,27 +140,9 @@ func applyOld(t *testing.T, db *sql.DB, d store.Dialect, upto int) {
 			t.Fatalf("%s: %v", base, err)
 		}
 		sum := sha256.Sum256(script)
-		if _, err := db.Exec(rebind(d, `INSERT INTO schema_migrations (version, checksum, applied_at) VALUES (?, ?, ?)`),
+		if _, err := db.Exec(store.Rebind(d, `INSERT INTO schema_migrations (version, checksum, applied_at) VALUES (?, ?, ?)`),
 			v, hex.EncodeToString(sum[:]), time.Now().UnixMicro()); err != nil {
 			t.Fatal(err)
 		}
 	}
-}
-
-// rebind numbers the parameters for PostgreSQL.
-func rebind(d store.Dialect, query string) string {
-	if d != store.Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -270,7 +270,7 @@ func TestCancellingOrderLeftEarlyShowsOnChannelList(t *testing.T) {
 	// Final for longer than a long-poll would take, and a heartbeat due:
 	// the server offers the result to the station.
 	clock.Advance(20 * time.Second)
-	f.waitFor("Results this station never showed:", "¥26.00", "000002", "closed")
+	f.waitFor("Results this station never showed:", "¥26.00", "000002", "closed, refunded")
 	final := f.finish()
 
 	if got := strings.Join(f.screens(), " "); strings.Contains(got, "result") || strings.Contains(got, "receipt") {

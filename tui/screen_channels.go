@@ -85,13 +85,22 @@ func (s *channelList) View() string {
 			}
 			line := fmt.Sprintf("%s  %s  %s  %s %s", o.CreatedAt.In(c.now().Location()).Format("01-02 15:04"),
 				channelName(o.Channel), money.Fen(o.Amount).Yuan(), c.t("result.trace"), o.Trace)
-			b.WriteString("    " + st.Subtle.Render(line+"  ") + st.Warn.Render(c.t("state."+string(o.State))) + "\n")
+			b.WriteString("    " + st.Subtle.Render(line+"  ") + st.Warn.Render(c.t(unseenState(o))) + "\n")
 		}
 	}
 	if s.hint != "" {
 		b.WriteString("  " + st.Hint.Render(s.hint) + "\n")
 	}
 	return b.String()
+}
+
+// unseenState is the text key of a result the cashier never saw: a
+// payment given back says so, not just "closed".
+func unseenState(o api.Order) string {
+	if o.State == api.StateClosed && (o.Reason == api.ReasonRefunded || o.Reason == api.ReasonAmountMismatch || o.Reason == api.ReasonDoublePayment) {
+		return "state.refunded"
+	}
+	return "state." + string(o.State)
 }
 
 // offTexts are the text keys of a channel that is off, for the list and

@@ -251,6 +251,7 @@ var texts = map[string][2]string{
 	"state.SUCCESS":    {"成功", "paid"},
 	"state.FAILED":     {"失败", "failed"},
 	"state.CLOSED":     {"已关闭", "closed"},
+	"state.refunded":   {"已关闭，已退款", "closed, refunded"},
 }
 
 // T returns the text for key in lang; an unknown key shows itself so a

@@ -275,10 +275,11 @@ func (c *Client) CardBalance(ctx context.Context, req api.CardBalance) (api.Bala
 }
 
 // CardSignOn signs the terminal on for card payments (签到): the answer
-// carries fresh working keys under the master key (CardKeys.Install).
-func (c *Client) CardSignOn(ctx context.Context, trace string) (api.SignedOn, error) {
+// carries working keys under the master key (CardKeys.Install), the
+// terminal's keys of today or, with renew, fresh ones (see api.SignOn).
+func (c *Client) CardSignOn(ctx context.Context, trace string, renew bool) (api.SignedOn, error) {
 	var out api.SignedOn
-	err := c.mutate(ctx, "/v1/card/signon", NewRequestID(), api.SignOn{Trace: trace}, &out)
+	err := c.mutate(ctx, "/v1/card/signon", NewRequestID(), api.SignOn{Trace: trace, Renew: renew}, &out)
 	return out, err
 }
 

@@ -353,7 +353,7 @@ func (e *Env) SignOn(ctx context.Context) error {
 	var res api.SignedOn
 	_, _, err := channels.WithTrace(e.Traces, "", "", func(trace, _ string) error {
 		var err error
-		res, err = e.Client.CardSignOn(ctx, trace)
+		res, err = e.Client.CardSignOn(ctx, trace, false)
 		return err
 	})
 	if err != nil {

@@ -492,7 +492,7 @@ func TestSignOnThroughOneInstanceSellThroughTheOther(t *testing.T) {
 		}
 	}
 	sale(b, "000001") // B has never seen T1's keys: it reads them
-	res, err := a.CardSignOn(ctx, "000002")
+	res, err := a.CardSignOn(ctx, "000002", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,7 +503,7 @@ func TestSignOnThroughOneInstanceSellThroughTheOther(t *testing.T) {
 	sale(a, "000004")
 	// Once B's cache time is over, B reads the keys again by itself: its
 	// bank link must sign with the new ones too.
-	res, err = a.CardSignOn(ctx, "000005")
+	res, err = a.CardSignOn(ctx, "000005", true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,6 +113,22 @@ func (k *Keyring) CardKeys(ctx context.Context, terminalID string, fresh bool) (
 	return pin, mac, nil
 }
 
+// SignedOn returns the terminal's working keys and when it signed on for
+// them; ErrNoCardKeys before the first sign-on.
+func (k *Keyring) SignedOn(ctx context.Context, terminalID string) (pin, mac []byte, at time.Time, err error) {
+	ck, err := k.st.LoadCardKeys(ctx, terminalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, time.Time{}, ErrNoCardKeys
+	}
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	if pin, mac, err = k.CardKeys(ctx, terminalID, true); err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	return pin, mac, ck.SignedOnAt, nil
+}
+
 // SaveCardKeys seals and records the keys of a sign-on.
 func (k *Keyring) SaveCardKeys(ctx context.Context, terminalID string, pin, mac []byte, at time.Time) error {
 	sp, err := k.kek.Seal(pin, terminalID+"/pin")

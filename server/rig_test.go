@@ -213,7 +213,7 @@ func dialBank(t *testing.T, h *acquirer.Host, addr string, keys *Keyring) *bank.
 func signOn(t *testing.T, c *channels.Client, b pki.Bundle, trace string) *channels.CardKeys {
 	t.Helper()
 	k := channels.NewCardKeys(b.MasterKey)
-	res, err := c.CardSignOn(context.Background(), trace)
+	res, err := c.CardSignOn(context.Background(), trace, false)
 	if err != nil {
 		t.Fatalf("sign-on of %s: %v", b.TerminalID, err)
 	}

@@ -42,7 +42,7 @@ func TestTraceUniqueAcrossMessages(t *testing.T) {
 		used("a balance inquiry under the sale's trace", err)
 		_, err = c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
 		used("a wallet order under the sale's trace", err)
-		_, err = c.CardSignOn(ctx, "000001")
+		_, err = c.CardSignOn(ctx, "000001", false)
 		used("a sign-on under the sale's trace", err)
 		if n := r.bank.Calls(); n != calls {
 			t.Fatalf("the bank saw %d more requests", n-calls)

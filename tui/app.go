@@ -70,19 +70,21 @@ func (m Model) Init() tea.Cmd {
 	// unless it already is (demo mode comes up signed on).
 	var sign tea.Cmd
 	if !m.c.signedOn() {
-		sign = m.c.signOnNow()
+		sign = m.c.signOnNow(false)
 	}
 	return tea.Batch(fetchTerminal(o), ping(o, 0, nil), clockTick(), readPower(o, 0), readDevices(o, 0), listenReader(o), listenPrints(o), sign)
 }
 
 // signOnNow sends a card sign-on unless one is out or the terminal takes
-// no cards.
-func (c *Common) signOnNow() tea.Cmd {
+// no cards: for the terminal's keys of today (renew false: a station
+// starting up, or whose keys were refused), or for fresh ones (the
+// cashier's own 签到).
+func (c *Common) signOnNow(renew bool) tea.Cmd {
 	if c.opts.CardKeys == nil || c.signingOn {
 		return nil
 	}
 	c.signingOn = true
-	return signOn(c.opts)
+	return signOn(c.opts, renew)
 }
 
 // signedOn reports whether card working keys are installed.
@@ -210,7 +212,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			// sign-on that failed for want of the server can be done now.
 			cmds = append(cmds, c.fetchInfo())
 			if !c.signedOn() {
-				cmds = append(cmds, c.signOnNow())
+				cmds = append(cmds, c.signOnNow(false))
 			}
 		}
 		return m, tea.Batch(cmds...)

@@ -28,8 +28,9 @@ type Gateway interface {
 	CardSale(ctx context.Context, requestID string, req api.CardSale) (api.Order, error)
 	// OrderByTrace finds what became of a request whose answer was lost.
 	OrderByTrace(ctx context.Context, trace string) (api.Order, error)
-	// CardSignOn (签到) gets fresh card working keys under the master key.
-	CardSignOn(ctx context.Context, trace string) (api.SignedOn, error)
+	// CardSignOn (签到) gets the card working keys under the master key:
+	// the terminal's of today, or with renew fresh ones.
+	CardSignOn(ctx context.Context, trace string, renew bool) (api.SignedOn, error)
 	// CardVoid and CardRefund undo all (same day) or part (later) of a card
 	// sale; idempotent on requestID like a sale.
 	CardVoid(ctx context.Context, requestID string, req api.CardAdjust) (api.Order, error)

@@ -298,16 +298,16 @@ func cardBalance(o Options, pay int, req api.CardBalance, pinBlock [8]byte) tea.
 	}
 }
 
-// signOn asks the server for fresh card working keys; the answer is
-// installed by the root, which owns the keys' state.
-func signOn(o Options) tea.Cmd {
+// signOn asks the server for card working keys (fresh ones with renew);
+// the answer is installed by the root, which owns the keys' state.
+func signOn(o Options, renew bool) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		var res api.SignedOn
 		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, _ string) error {
 			var err error
-			res, err = o.Gateway.CardSignOn(ctx, trace)
+			res, err = o.Gateway.CardSignOn(ctx, trace, renew)
 			return err
 		})
 		return signOnMsg{trace: trace, res: res, err: err}

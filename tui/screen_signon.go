@@ -17,7 +17,7 @@ type signOnScreen struct {
 }
 
 func newSignOn(c *Common, m *menu) (Screen, tea.Cmd) {
-	return &signOnScreen{c: c, menu: m}, c.signOnNow()
+	return &signOnScreen{c: c, menu: m}, c.signOnNow(true)
 }
 
 func (s *signOnScreen) Name() string  { return "signon" }
@@ -38,7 +38,7 @@ func (s *signOnScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		case key.Matches(k, c.Keys.Cancel):
 			return s.menu, nil
 		case key.Matches(k, c.Keys.Confirm):
-			return s, c.signOnNow()
+			return s, c.signOnNow(true)
 		}
 	}
 	return s, nil

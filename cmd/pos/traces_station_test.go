@@ -217,7 +217,7 @@ func signOn(ctx context.Context, opts tui.Options) (string, error) {
 	var res api.SignedOn
 	trace, _, err := channels.WithTrace(opts.Traces, "", "", func(trace, _ string) error {
 		var err error
-		res, err = opts.Gateway.CardSignOn(ctx, trace)
+		res, err = opts.Gateway.CardSignOn(ctx, trace, false)
 		return err
 	})
 	if err != nil {
@@ -520,9 +520,10 @@ func TestSecondPCWithTheSameBundle(t *testing.T) {
 	t.Logf("at the same time: %d traces offered again after a refusal",
 		len(recA.handed)+len(recB.handed)-handedBefore-2*each)
 
-	// Every message under its own trace, the traces used are 1…n with none
-	// skipped, and the server's order under each payment's trace is that
-	// payment.
+	// Every message under its own trace (a PC that collides twice in a
+	// row skips a few numbers, so the traces are distinct, not always
+	// contiguous), and the server's order under each payment's trace is
+	// that payment.
 	n := len(steps) + 2*each
 	if len(done) != n {
 		t.Fatalf("%d messages went through, want %d", len(done), n)
@@ -542,14 +543,13 @@ func TestSecondPCWithTheSameBundle(t *testing.T) {
 		}
 	}
 	slices.Sort(traces)
-	for i, tr := range traces {
-		if tr != trace6(i+1) {
-			t.Fatalf("traces used %v: want 000001 to %s, each once", traces, trace6(n))
-		}
+	if len(slices.Compact(slices.Clone(traces))) != n {
+		t.Fatalf("traces used %v: want %d, each once", traces, n)
 	}
+	top, _ := strconv.Atoi(traces[len(traces)-1])
 	batch, next := r.nextTrace(t)
-	if batch != "000001" || next != trace6(n+1) {
-		t.Fatalf("server: batch %s next %s, want 000001 and %s", batch, next, trace6(n+1))
+	if batch != "000001" || next != trace6(top+1) {
+		t.Fatalf("server: batch %s next %s, want 000001 and %s", batch, next, trace6(top+1))
 	}
 
 	// Each file is at or behind the server (the other PC may have taken
@@ -561,8 +561,8 @@ func TestSecondPCWithTheSameBundle(t *testing.T) {
 	}{{"A", stateA, optsA}, {"B", stateB, optsB}} {
 		f := strings.Fields(traceFile(t, s.state))
 		last, err := strconv.Atoi(f[0])
-		if len(f) != 2 || err != nil || f[1] != "000001" || last > n {
-			t.Errorf("%s's trace file %v, server at %s", s.pc, f, trace6(n))
+		if len(f) != 2 || err != nil || f[1] != "000001" || last > top {
+			t.Errorf("%s's trace file %v, server at %s", s.pc, f, trace6(top))
 		}
 		mine := 0
 		for _, d := range done {
@@ -576,7 +576,7 @@ func TestSecondPCWithTheSameBundle(t *testing.T) {
 		if _, err := s.opts.Gateway.Heartbeat(ctx, api.Heartbeat{AppVersion: "test"}); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := traceFile(t, s.state), trace6(n)+" 000001"; got != want {
+		if got, want := traceFile(t, s.state), trace6(top)+" 000001"; got != want {
 			t.Errorf("%s's trace file after a heartbeat %q, want %q", s.pc, got, want)
 		}
 	}

@@ -52,7 +52,7 @@ func TestBankFromConfiguration(t *testing.T) {
 	}
 	ctx := context.Background()
 	keys := channels.NewCardKeys(b.MasterKey)
-	res, err := client.CardSignOn(ctx, "000001")
+	res, err := client.CardSignOn(ctx, "000001", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func TestServeWithoutDemoTurnsUnconfiguredChannelsOff(t *testing.T) {
 	_, err = c.CardSale(ctx, channels.NewRequestID(), api.CardSale{Trace: "000003", Amount: 100, PAN: card.PAN,
 		Expiry: card.Expiry, Track2: card.Track2, Entry: "chip", PINBlock: "0000000000000000"})
 	wantAPIError(t, "card sale", err, api.CodeChannelDisabled, http.StatusForbidden)
-	_, err = c.CardSignOn(ctx, "000004")
+	_, err = c.CardSignOn(ctx, "000004", false)
 	wantAPIError(t, "card sign-on", err, api.CodeChannelDisabled, http.StatusForbidden)
 	_, err = c.DemoPay(ctx, "o1")
 	wantAPIError(t, "trainer pay", err, api.CodeNotFound, http.StatusNotFound)
@@ -152,7 +152,7 @@ func checkDemoServer(t *testing.T, c *channels.Client, logs *syncBuffer) {
 	if _, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.WeChat, Amount: 100}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CardSignOn(ctx, "000003"); err != nil {
+	if _, err := c.CardSignOn(ctx, "000003", false); err != nil {
 		t.Fatalf("card sign-on on the stand-in bank: %v", err)
 	}
 	log := logs.String()

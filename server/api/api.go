@@ -209,10 +209,17 @@ func (b Balance) MACData() []byte {
 	return macData("balance-answer", b.Trace, b.MaskedPAN, b.ResponseCode, strconv.FormatInt(b.Balance, 10))
 }
 
-// SignOn is a terminal's card sign-on (签到): it asks for fresh PIN and MAC
-// working keys. Trace is a trace number of the terminal's own, as for a sale.
+// SignOn is a terminal's card sign-on (签到): it asks for its PIN and MAC
+// working keys. Trace is a trace number of the terminal's own, as for a
+// sale. A terminal's stations share its keys: without Renew the keys the
+// terminal signed on with today are given again (a station starting up, a
+// second PC with the same bundle); with Renew, or when there are none of
+// today, the bank issues fresh ones (the cashier's own 签到, or keys the
+// bank no longer takes), and a station with the old ones is told to sign
+// on again (CodeBadMAC) at its next card request.
 type SignOn struct {
 	Trace string `json:"trace"`
+	Renew bool   `json:"renew,omitempty"`
 }
 
 // SignedOn is the answer to a sign-on.

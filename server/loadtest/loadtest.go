@@ -342,7 +342,7 @@ func connect(ctx context.Context, bundles []pki.Bundle, base string, conn *sandb
 			return fmt.Errorf("terminal %s: %w", bundles[i].TerminalID, err)
 		}
 		keys := channels.NewCardKeys(bundles[i].MasterKey)
-		res, err := c.CardSignOn(ctx, "999999")
+		res, err := c.CardSignOn(ctx, "000001", false) // its first trace; sales go on from 000002
 		if err != nil {
 			return fmt.Errorf("terminal %s: sign-on: %w", bundles[i].TerminalID, err)
 		}
@@ -351,7 +351,7 @@ func connect(ctx context.Context, bundles []pki.Bundle, base string, conn *sandb
 		}
 		c.UseCardKeys(keys)
 		terms[i] = &terminal{client: c, keys: keys, standIns: conn, card: card, share: share,
-			acc: i * 37 % 100}
+			acc: i * 37 % 100, trace: 1}
 		return nil
 	})
 	if err != nil {

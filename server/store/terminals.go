@@ -132,7 +132,9 @@ func (s *Store) SetTerminalEnabled(ctx context.Context, id string, enabled bool,
 }
 
 // ReplaceCredentials records a terminal's new certificate and master key;
-// the old certificate is refused from then on.
+// the old certificate is refused from then on, and the card working keys
+// delivered under the old master key are dropped: the next sign-on asks
+// the bank for new ones.
 func (s *Store) ReplaceCredentials(ctx context.Context, id, serial string, notAfter time.Time, masterKey, kcv string, at time.Time) error {
 	tx, err := s.begin(ctx)
 	if err != nil {
@@ -148,6 +150,9 @@ func (s *Store) ReplaceCredentials(ctx context.Context, id, serial string, notAf
 		return fmt.Errorf("store: terminal %s: %w", id, err)
 	} else if rows == 0 {
 		return fmt.Errorf("store: terminal %s: %w", id, ErrNotFound)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM card_keys WHERE terminal_id = ?`), id); err != nil {
+		return fmt.Errorf("store: terminal %s card keys: %w", id, err)
 	}
 	if err := s.event(ctx, tx, id, "reissued", "certificate "+serial, micros(at)); err != nil {
 		return err

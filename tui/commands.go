@@ -77,7 +77,6 @@ func ping(o Options, after time.Duration, acks []string) tea.Cmd {
 	}
 }
 
-
 func clockTick() tea.Cmd {
 	return tea.Every(time.Second, func(t time.Time) tea.Msg { return clockMsg(t) })
 }

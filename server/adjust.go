@@ -123,7 +123,7 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 	c := store.AdjustmentChange{At: s.now()}
 	switch {
 	case err == nil && res.Approved():
-		c.To, c.ResponseCode, c.AuthCode, c.RRN, c.Batch = api.StateSuccess, res.ResponseCode, res.AuthCode, res.RRN, res.Batch
+		c.To, c.ResponseCode, c.AuthCode, c.RRN = api.StateSuccess, res.ResponseCode, res.AuthCode, res.RRN
 	case err == nil:
 		result = "declined"
 		c.To, c.Reason, c.ResponseCode = api.StateFailed, api.ReasonDeclined, res.ResponseCode

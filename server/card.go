@@ -67,7 +67,9 @@ func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
 	result := outcome(err)
 	switch {
 	case err == nil && res.Approved():
-		c.To, c.ResponseCode, c.AuthCode, c.RRN, c.Batch = api.StateSuccess, res.ResponseCode, res.AuthCode, res.RRN, res.Batch
+		// The batch stays the one the trace was claimed in (the bank
+		// echoes it): voids, refunds and reversals name the sale by it.
+		c.To, c.ResponseCode, c.AuthCode, c.RRN = api.StateSuccess, res.ResponseCode, res.AuthCode, res.RRN
 		c.TradeNo = cardTradeNo(res.Date, res.RRN)
 	case err == nil:
 		result = "declined"

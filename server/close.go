@@ -19,7 +19,8 @@ import (
 // is CANCELLING, whatever the customer pays is given back and the order
 // ends CLOSED with ReasonRefunded, never SUCCESS.
 
-// errRefundRefused is a refund the wallet refused for good.
+// errRefundRefused is a refund the wallet ended without giving the money
+// back (WeChat Pay's ABNORMAL or CLOSED).
 var errRefundRefused = errors.New("the wallet refused the refund")
 
 // closeAtChannel makes sure an open wallet order can no longer be paid
@@ -87,17 +88,21 @@ func (s *Server) giveBack(ctx context.Context, o api.Order, actor string, known 
 	)
 	if o.Kind == api.KindWalletBarcode {
 		refunded, err = s.reverseCode(ctx, o)
-	} else {
+	}
+	if o.Kind != api.KindWalletBarcode || errors.Is(err, connector.ErrTooLateToReverse) {
+		// A QR order; or a code payment past the wallet's reversal window,
+		// closed and refunded as a QR order is.
 		refunded, err = s.closeQR(ctx, o, known)
 	}
-	var kept *keptPayment
 	switch {
-	case errors.As(err, &kept):
-		// The wallet would not give a payment back: the merchant has the
-		// money, and the order says so.
-		s.log.Error("a payment made while the order was being closed could not be refunded; it stands",
-			append(orderAttrs(o), "trade_no", kept.tradeNo)...)
-		return s.advance(ctx, o, store.Change{To: api.StateSuccess, Reason: api.ReasonRefundFailed, TradeNo: kept.tradeNo, Actor: actor})
+	case errors.Is(err, errRefundRefused):
+		// Neither the customer's nor the merchant's for now (WeChat Pay's
+		// ABNORMAL: it left the merchant and did not reach the customer):
+		// an operator settles it in the wallet's merchant platform. The
+		// order stays open, and says so at every try.
+		s.log.Error("a payment made while the order was being closed was not refunded; an operator must settle it",
+			append(orderAttrs(o), "err", err)...)
+		return o, channelError("closing order %s at %s: %v", o.ID, o.Channel, err)
 	case err != nil:
 		s.log.Warn("closing at the channel not finished; the sweeper goes on", append(orderAttrs(o), "err", err)...)
 		return o, channelError("closing order %s at %s: %v", o.ID, o.Channel, err)
@@ -124,10 +129,18 @@ func (s *Server) reverseCode(ctx context.Context, o api.Order) (bool, error) {
 	start := time.Now()
 	r, err := bw.Reverse(cctx, o.OutTradeNo)
 	s.metrics.ChannelCall(string(o.Channel), "reverse", outcome(err), time.Since(start))
-	if errors.Is(err, connector.ErrNotFound) {
+	switch {
+	case errors.Is(err, connector.ErrNotFound):
 		return false, nil // never reached the wallet: nothing to undo
+	case err != nil || r.Refunded:
+		return r.Refunded, err
 	}
-	return r.Refunded, err
+	// WeChat Pay's answer does not say whether the customer had paid (a
+	// confirmation racing the reversal): its order does.
+	if st, qerr := s.query(ctx, o); qerr == nil && st.State == connector.WalletClosed {
+		return st.Refunded, nil
+	}
+	return false, nil
 }
 
 // closeQR closes a QR order at its wallet and reports whether money went
@@ -193,15 +206,6 @@ func (s *Server) blockUnscanned(ctx context.Context, o api.Order) (bool, error) 
 	return s.reverseCode(ctx, o)
 }
 
-// keptPayment is a payment the wallet will not give back.
-type keptPayment struct{ tradeNo string }
-
-func (k *keptPayment) Error() string {
-	return "payment " + k.tradeNo + " kept: " + errRefundRefused.Error()
-}
-
-func (k *keptPayment) Unwrap() error { return errRefundRefused }
-
 // refundAll gives back a payment in full (what the wallet says was paid,
 // whatever the order's amount), under a refund number made from the
 // order's id so that a repeat is the same refund.
@@ -221,12 +225,8 @@ func (s *Server) refundAll(ctx context.Context, o api.Order, st connector.Wallet
 		return err
 	case res.State == connector.RefundSuccess:
 		return nil
-	case res.State == connector.RefundFailed && st.Amount == o.Amount:
-		return &keptPayment{tradeNo: st.TradeNo}
 	case res.State == connector.RefundFailed:
-		// Another amount, kept: nothing here can record that truthfully.
-		// The order stays CANCELLING, reported at every try.
-		return fmt.Errorf("refund of %d fen: %w; an operator must settle it with %s", st.Amount, errRefundRefused, o.Channel)
+		return fmt.Errorf("refund %s of %d fen: %w", closeRefundNo(o), st.Amount, errRefundRefused)
 	}
 	return fmt.Errorf("refund of %d fen still processing at %s", st.Amount, o.Channel)
 }

@@ -38,8 +38,7 @@
 // WeChat Pay order its close finds paid is refunded in full. The order ends
 // CLOSED, reason refunded, and the terminal says the money went back to the
 // customer; a notification of the payment changes nothing. It is never
-// SUCCESS followed by a refund nobody sees. (Only a refund the wallet
-// refuses for good leaves the payment standing: SUCCESS, refund_failed.)
+// SUCCESS followed by a refund nobody sees.
 //
 // # States, deadlines and exits
 //
@@ -70,10 +69,12 @@
 // (channel timeout + 10 s), is reversed every 5 s until the bank answers:
 // CLOSED reversed, or not_booked. A channel that does not answer keeps a
 // transaction in its state, retried at the deadlines above, until it
-// does; only a channel's answer moves money state, never a guess. A
-// reversal the bank refuses as not matching its original, or a refund a
-// wallet refuses for another amount than the order's, is retried and
-// logged as an error for an operator: the campaign (make campaign) counts
+// does; only a channel's answer moves money state, never a guess. Two
+// answers need an operator and are logged as errors at every try until
+// one acts: a reversal the bank refuses as not matching its original (a
+// bug of ours, which must show rather than be guessed around), and a
+// refund the wallet ends without paying it back (WeChat Pay's ABNORMAL,
+// settled in its merchant platform). The campaign (make campaign) counts
 // a transaction past its deadline as stuck.
 //
 // Long-polls wake on changes made by any instance (PostgreSQL LISTEN/NOTIFY).

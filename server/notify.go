@@ -73,7 +73,10 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 	}
 	for range 5 {
 		if o.State.Final() {
-			if target := walletTarget(n.State); target != "" && target != o.State {
+			switch target := walletTarget(n.State); {
+			case target == api.StateSuccess && givenBack(o):
+				s.log.Info("notification of a payment that was given back as the order closed", orderAttrs(o)...)
+			case target != "" && target != o.State:
 				s.log.Error("notification contradicts a final order; left for reconciliation",
 					append(orderAttrs(o), "notified_state", string(n.State), "trade_no", n.TradeNo)...)
 			}
@@ -95,6 +98,12 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 		}
 	}
 	return fmt.Errorf("notify %s %s: order keeps changing", ch, n.OutTradeNo)
+}
+
+// givenBack reports an order closed with the customer's payment given back.
+func givenBack(o api.Order) bool {
+	return o.State == api.StateClosed &&
+		(o.Reason == api.ReasonRefunded || o.Reason == api.ReasonAmountMismatch || o.Reason == api.ReasonDoublePayment)
 }
 
 // walletTarget is the order state a wallet state leads to ("" for none).

@@ -82,16 +82,31 @@ func (s *Server) orderByTrace(r *http.Request, t *terminal) (int, any, error) {
 	if batch != "" && !validTrace(batch) {
 		return 0, nil, badRequest("batch=%q is not 6 digits", batch)
 	}
-	o, err := s.st.ByTrace(r.Context(), t.ID, batch, trace)
-	if errors.Is(err, store.ErrNotFound) {
-		// A void or refund: what a terminal that lost its answer asks after.
-		o, err = s.st.AdjustmentByTrace(r.Context(), t.ID, batch, trace)
+	ctx := r.Context()
+	o, err := s.st.ByTrace(ctx, t.ID, batch, trace)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return 0, nil, err
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil, notFound("order with trace " + trace)
+	// A void or refund: what a terminal that lost its answer asks after. A
+	// trace comes round in every batch, so both may have it: the one in the
+	// terminal's open batch, else the later, is the one meant.
+	a, aerr := s.st.AdjustmentByTrace(ctx, t.ID, batch, trace)
+	switch {
+	case aerr != nil && !errors.Is(aerr, store.ErrNotFound):
+		return 0, nil, aerr
+	case aerr == nil && err != nil:
+		o, err = a, nil
+	case aerr == nil:
+		if open, _, nerr := s.nextTrace(ctx, t.ID); nerr == nil && (a.Batch == open) != (o.Batch == open) {
+			if a.Batch == open {
+				o = a
+			}
+		} else if a.CreatedAt.After(o.CreatedAt) {
+			o = a
+		}
 	}
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, notFound("order with trace " + trace)
 	}
 	return http.StatusOK, o, nil
 }

@@ -196,3 +196,67 @@ func (r *rig) dailyUsed(tid string, ch api.Channel) int64 {
 }
 
 var _ = store.ErrStale
+
+// A code payment still open past Alipay's 24-hour reversal window (the
+// wallet or the server was away): alipay.trade.cancel answers
+// ACQ.TRADE_CANCEL_TIME_OUT for good, and the order is closed as a QR
+// order is (asked about, closed, a payment refunded) instead of staying
+// CANCELLING forever.
+func TestCodePastTheReversalWindowIsClosed(t *testing.T) {
+	onProtocols(t, func(t *testing.T, r *rig, sb *sandbox.Wallets) {
+		ctx := context.Background()
+		if err := sb.NextCode(api.Alipay, true); err != nil {
+			t.Fatal(err)
+		}
+		o, err := r.barcode(api.Alipay, "000001", aliCode, 900)
+		if err != nil || o.State != api.StatePending {
+			t.Fatalf("code: %+v, %v", o, err)
+		}
+		// The cashier's cancel: Alipay does not answer it.
+		if err := sb.Alipay.Inject(alipaysb.Fault{Method: alipaysb.MethodCancel, Answer: alipaysb.Answer20000}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.client("T1").CancelOrder(ctx, o.ID)
+		if err != nil || got.State != api.StateCancelling {
+			t.Fatalf("cancel not answered: %+v, %v", got, err)
+		}
+		// A day later the sweeper tries again.
+		sb.Alipay.Advance(25 * time.Hour)
+		r.clock.Advance(unknownRetry)
+		r.sweep()
+		got = r.final(o.ID)
+		if got.State != api.StateClosed || got.Reason != api.ReasonCancelled || sb.Alipay.Calls()[alipaysb.MethodCancel] != 2 {
+			t.Fatalf("after the window: %+v (%d cancels)", got, sb.Alipay.Calls()[alipaysb.MethodCancel])
+		}
+		if tr, _ := sb.Alipay.Trade(o.OutTradeNo); tr.Status != alipaysb.StatusTradeClosed || tr.Paid != "" {
+			t.Fatalf("at Alipay: %+v", tr)
+		}
+	})
+}
+
+// A WeChat Pay payment code the customer confirms while posserver reverses
+// it: WeChat takes the money and gives it back (the order REVOKED, with
+// its payment). Its reverse does not say so, its order does: the journal
+// ends CLOSED, refunded, and the station says the money went back.
+func TestCodeConfirmedWhileReversedSaysRefunded(t *testing.T) {
+	onProtocols(t, func(t *testing.T, r *rig, sb *sandbox.Wallets) {
+		ctx := context.Background()
+		if err := sb.NextCode(api.WeChat, true); err != nil {
+			t.Fatal(err)
+		}
+		sb.WeChat.InjectFault(wechatsb.OpReverse, wechatsb.Fault{Kind: wechatsb.FaultDelay, Delay: 1500 * time.Millisecond})
+		o, err := r.barcode(api.WeChat, "000001", wxCode, 700)
+		if err != nil || o.State != api.StatePending {
+			t.Fatalf("code: %+v, %v", o, err)
+		}
+		eventually(t, "the reversal on its way", func() bool { return sb.WeChat.Calls(wechatsb.OpReverse) == 1 })
+		if err := sb.CustomerPays(ctx, api.WeChat, o.OutTradeNo); err != nil {
+			t.Fatal(err)
+		}
+		got := r.waitFinal(o)
+		info, _ := sb.WeChat.Order(o.OutTradeNo)
+		if got.State != api.StateClosed || got.Reason != api.ReasonRefunded || info.SuccessTime.IsZero() || info.Refunded != 700 {
+			t.Fatalf("journal %s %s; WeChat paid at %v, refunded %d", got.State, got.Reason, info.SuccessTime, info.Refunded)
+		}
+	})
+}

@@ -237,3 +237,30 @@ func (r *rig) journalCard(t *testing.T, trace string, amount int64) api.Order {
 	}
 	return o
 }
+
+// A void whose answer is lost, in a batch after the first: its reversal
+// names it by the batch it was sent in (a reversal that guessed the first
+// batch found nothing at the bank, and the journal said "not booked" for
+// a void the bank had made).
+func TestVoidReversedInItsOwnBatch(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		c := r.client("T1")
+		if _, err := c.CardBalance(ctx, r.balanceOf("approved", "999999")); err != nil { // the batch's last trace
+			t.Fatal(err)
+		}
+		sale, err := r.sell(r.cardSale("approved", "123456", "T1", "000001", 4200))
+		if err != nil || sale.State != api.StateSuccess || sale.Batch != "000002" {
+			t.Fatalf("sale: %+v, %v", sale, err)
+		}
+		r.bank.LoseNextReply()
+		v, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000005", 0))
+		if err != nil || v.State != api.StateClosed || v.Reason != api.ReasonReversed || v.Batch != "000002" {
+			t.Fatalf("void with a lost answer: %+v, %v; want CLOSED, reversed, batch 000002", v, err)
+		}
+		l := r.bank.Ledger()
+		if len(l) != 2 || l[0].Voided || l[0].Charged() != 4200 || !l[1].Reversed {
+			t.Fatalf("bank ledger %+v", l)
+		}
+	})
+}

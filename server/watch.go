@@ -45,7 +45,7 @@ func (s *Server) watchOrder(ctx context.Context, o api.Order) func() {
 	if w == nil {
 		w = &watch{}
 		s.watches.m[o.ID] = w
-		go s.askWhileWatched(context.WithoutCancel(ctx), o)
+		go s.askWhileWatched(context.WithoutCancel(ctx), o, w)
 	}
 	w.waiters++
 	return func() {
@@ -57,13 +57,13 @@ func (s *Server) watchOrder(ctx context.Context, o api.Order) func() {
 	}
 }
 
-// watched reports whether someone still waits on the order (or left less
-// than a period ago: a terminal re-polls at once), and forgets it if not.
-func (s *Server) watched(id string) bool {
+// watched reports whether someone still waits on the order through w (or
+// left less than a period ago: a terminal re-polls at once), and forgets
+// w if not.
+func (s *Server) watched(id string, w *watch) bool {
 	s.watches.mu.Lock()
 	defer s.watches.mu.Unlock()
-	w := s.watches.m[id]
-	if w == nil {
+	if s.watches.m[id] != w {
 		return false
 	}
 	if w.waiters > 0 || time.Since(w.idle) < s.opts.WatchEvery {
@@ -73,22 +73,25 @@ func (s *Server) watched(id string) bool {
 	return false
 }
 
-func (s *Server) unwatch(id string) {
+// unwatch forgets w, not a watch of the same order started since.
+func (s *Server) unwatch(id string, w *watch) {
 	s.watches.mu.Lock()
 	defer s.watches.mu.Unlock()
-	delete(s.watches.m, id)
+	if s.watches.m[id] == w {
+		delete(s.watches.m, id)
+	}
 }
 
 // askWhileWatched queries the wallet every Options.WatchEvery while the order is
 // PENDING and watched, and applies what the wallet has: a payment (given
 // back if of another amount) or a close. The notification, when it comes,
 // finds the order settled.
-func (s *Server) askWhileWatched(ctx context.Context, o api.Order) {
-	defer s.unwatch(o.ID)
+func (s *Server) askWhileWatched(ctx context.Context, o api.Order, w *watch) {
+	defer s.unwatch(o.ID, w)
 	t := time.NewTicker(s.opts.WatchEvery)
 	defer t.Stop()
 	for range t.C {
-		if !s.watched(o.ID) {
+		if !s.watched(o.ID, w) {
 			return
 		}
 		cur, err := s.st.Get(ctx, o.ID)

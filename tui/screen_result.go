@@ -63,9 +63,6 @@ func (s *result) headline() (string, bool) {
 		case card:
 			return "✓ " + c.t("result.approved"), true
 		}
-		if o.Reason == api.ReasonRefundFailed {
-			return "✓ " + c.t("result.refundfailed"), true
-		}
 		return "✓ " + c.t("result.paid"), true
 	case api.StateFailed:
 		switch {

@@ -164,7 +164,6 @@ var texts = map[string][2]string{
 	"result.givenback":    {"顾客在订单关闭时付了款，款项已全额退回顾客；未收款", "The customer paid as the order was closed: the whole amount went back to them. Nothing was received"},
 	"result.mismatch":     {"渠道扣款金额与订单不符，已全额退回顾客；未收款", "The wallet charged another amount: it went back to the customer in full. Nothing was received"},
 	"result.double":       {"此笔销售已由另一笔付款付清，本笔已全额退回顾客", "This sale was already paid by another payment: this one went back to the customer in full"},
-	"result.refundfailed": {"订单关闭时顾客付了款，渠道拒绝退款：款项已收", "The customer paid as the order was closed and the wallet refused the refund: the payment stands"},
 	"result.chanerr":      {"渠道拒绝了请求", "The channel refused the request"},
 	"result.unknown":      {"结果未知，服务器将向渠道确认，请勿重复收款", "Outcome unknown: the server will check with the channel. Do not charge again"},
 	"result.tradeno":      {"交易号", "Trade no."},

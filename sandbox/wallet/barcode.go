@@ -133,8 +133,9 @@ func (w *Wallet) answerCode(ctx context.Context, outTradeNo string, to connector
 }
 
 // Reverse undoes a code payment: one not confirmed is closed, one paid is
-// given back and closed. Repeating it is harmless. Like Alipay's cancel,
-// it says whether money went back.
+// given back and closed. Repeating it is harmless. As the real services'
+// answers do, Alipay's says whether money went back (its cancel's action),
+// WeChat Pay's does not (its order does: a query).
 func (w *Wallet) Reverse(ctx context.Context, outTradeNo string) (connector.Reversed, error) {
 	if err := ctx.Err(); err != nil {
 		return connector.Reversed{}, fmt.Errorf("%s reverse: %w: %w", w.brand, connector.ErrUnknownOutcome, err)
@@ -157,7 +158,7 @@ func (w *Wallet) Reverse(ctx context.Context, outTradeNo string) (connector.Reve
 	if faulty {
 		return connector.Reversed{}, fmt.Errorf("%s reverse %s: %w", w.brand, outTradeNo, f.err)
 	}
-	return connector.Reversed{Refunded: t.refunded > 0}, nil
+	return connector.Reversed{Refunded: w.brand == Alipay && t.refunded > 0}, nil
 }
 
 // Refund gives back part or all of a paid trade; the same OutRefundNo

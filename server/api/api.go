@@ -88,10 +88,6 @@ const (
 	// ReasonAmountMismatch: the wallet charged another amount than the
 	// order's; it was given back in full and the order closed.
 	ReasonAmountMismatch = "amount_mismatch"
-	// ReasonRefundFailed: on a SUCCESS order, the customer paid while it was
-	// being closed and the wallet refused to give the money back: it is
-	// the merchant's, the order is paid.
-	ReasonRefundFailed = "refund_failed"
 	// ReasonDoublePayment: the sale was already paid by another attempt;
 	// this payment was given back in full.
 	ReasonDoublePayment = "double_payment"

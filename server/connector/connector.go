@@ -16,6 +16,10 @@ var ErrNotFound = errors.New("order not found at the channel")
 // ErrAlreadyPaid is returned by Close when the customer paid before the close.
 var ErrAlreadyPaid = errors.New("order already paid")
 
+// ErrTooLateToReverse is returned by Reverse for an order past the
+// wallet's reversal window (Alipay: 24 hours): close or refund it instead.
+var ErrTooLateToReverse = errors.New("too late to reverse the order")
+
 // Precreate registers a merchant-presented QR order at a wallet.
 type Precreate struct {
 	OutTradeNo string // our order number, unique per channel

@@ -201,7 +201,7 @@ type AdjustmentChange struct {
 	ResponseCode string
 	AuthCode     string
 	RRN          string
-	Batch        string
+	Batch        string // "" keeps the batch the adjustment was journaled in
 	At           time.Time
 	CheckAfter   time.Time // UNKNOWN only: when to try the reversal (again)
 }
@@ -213,10 +213,13 @@ func (s *Store) SettleAdjustment(ctx context.Context, id string, version int, c 
 	if c.To == api.StateUnknown || c.To == api.StateCreated {
 		check = micros(c.CheckAfter)
 	}
+	// The batch is the one its trace was claimed in: an answer without one
+	// (a decline, a lost answer, a reversal) leaves it, or the reversal
+	// would name another transaction.
 	res, err := s.w.ExecContext(ctx, s.q(`UPDATE card_adjustments SET state = ?, reason = ?, response_code = ?, auth_code = ?,
-		rrn = ?, batch = ?, check_after = ?, version = version + 1, updated_at = ?
+		rrn = ?, batch = CASE WHEN ? = '' THEN batch ELSE ? END, check_after = ?, version = version + 1, updated_at = ?
 		WHERE id = ? AND version = ? AND state IN ('CREATED', 'UNKNOWN')`),
-		string(c.To), c.Reason, c.ResponseCode, c.AuthCode, c.RRN, c.Batch, check, micros(c.At), id, version)
+		string(c.To), c.Reason, c.ResponseCode, c.AuthCode, c.RRN, c.Batch, c.Batch, check, micros(c.At), id, version)
 	if err != nil {
 		return api.Order{}, fmt.Errorf("store: adjustment %s: %w", id, err)
 	}

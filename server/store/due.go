@@ -12,7 +12,7 @@ import (
 // Due is a transaction the sweeper has leased.
 type Due struct {
 	api.Order
-	Sweeps int // how many times the sweeper has looked at it before
+	Sweeps int // how many times the sweeper has looked at it in its state before
 }
 
 // ClaimDue leases up to limit transactions whose check time has come and

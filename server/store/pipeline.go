@@ -138,7 +138,7 @@ func (s *Store) transitionPipelined(ctx context.Context, id string, from api.Sta
 	query := `WITH u AS (UPDATE transactions SET
 			state = $1, reason = $2, version = version + 1, updated_at = $3,
 			check_after = CASE WHEN $4::bigint = -1 THEN check_after ELSE $4::bigint END,
-			lease_owner = '', lease_until = 0,
+			lease_owner = '', lease_until = 0, sweeps = 0,
 			trade_no      = CASE WHEN $5 = '' THEN trade_no ELSE $5 END,
 			qr_content    = CASE WHEN $6 = '' THEN qr_content ELSE $6 END,
 			expires_at    = CASE WHEN $7::bigint = 0 THEN expires_at ELSE $7::bigint END,

@@ -141,7 +141,7 @@ func (s *Store) Transition(ctx context.Context, id string, from api.State, versi
 	o, err := scanOrder(tx.QueryRowContext(ctx, s.q(`UPDATE transactions SET
 		state = ?, reason = ?, version = version + 1, updated_at = ?,
 		check_after = CASE WHEN CAST(? AS BIGINT) = -1 THEN check_after ELSE ? END,
-		lease_owner = '', lease_until = 0,
+		lease_owner = '', lease_until = 0, sweeps = 0,
 		trade_no      = CASE WHEN ? = '' THEN trade_no ELSE ? END,
 		qr_content    = CASE WHEN ? = '' THEN qr_content ELSE ? END,
 		expires_at    = CASE WHEN CAST(? AS BIGINT) = 0 THEN expires_at ELSE ? END,

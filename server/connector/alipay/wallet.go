@@ -217,6 +217,9 @@ func (c *Connector) Reverse(ctx context.Context, outTradeNo string) (connector.R
 		// retry_flag Y: Alipay asks for the cancel to be repeated.
 		return connector.Reversed{}, c.unknown(methodCancel, outTradeNo, apiError(methodCancel, outTradeNo, rsp.Error))
 	}
+	if rsp.Code == sdk.CodeBusinessFailed && rsp.SubCode == "ACQ.TRADE_CANCEL_TIME_OUT" {
+		return connector.Reversed{}, fmt.Errorf("%w: %w", connector.ErrTooLateToReverse, apiError(methodCancel, outTradeNo, rsp.Error))
+	}
 	if err := c.check(methodCancel, outTradeNo, rsp.Error); err != nil {
 		return connector.Reversed{}, err
 	}

@@ -494,6 +494,11 @@ func (c *Client) Reverse(ctx context.Context, r connector.Reversal) error {
 // original rebuilds the request a reversal undoes, with the builders that
 // made it, so that every copied field is as it was sent.
 func (c *Client) original(r connector.Reversal) (*Message, error) {
+	if len(r.Batch) != 6 {
+		// A reversal names its original by batch and trace: a guess would
+		// name another transaction, or none.
+		return nil, fmt.Errorf("bank: reversal of trace %s without its batch", r.Trace)
+	}
 	t := c.terminal(r.TerminalID, r.MerchantID, r.Batch)
 	card := Card{EntryMode: EntryMode(r.Entry, r.PIN), CardSeq: r.CardSeq}
 	o := Original{Batch: r.OrigBatch, Trace: r.OrigTrace, RRN: r.OrigRRN, Date: r.OrigDate}

@@ -342,6 +342,9 @@ func (c *Connector) status(op, outTradeNo string, t *payments.Transaction) (conn
 			st.PaidAt = at
 		}
 	}
+	// A closed or revoked order with a payment of its own was paid, then
+	// given back in full (a reversal of a confirmed code).
+	st.Refunded = state == connector.WalletClosed && st.TradeNo != "" && !st.PaidAt.IsZero()
 	if state == connector.WalletDeclined {
 		st.Reason = *t.TradeState
 		if d := deref(t.TradeStateDesc); d != "" {

@@ -12,12 +12,10 @@ import (
 	"github.com/multipos/multipos/internal/privfile/privfiletest"
 )
 
-
 func logger() (*slog.Logger, *bytes.Buffer) {
 	var buf bytes.Buffer
 	return slog.New(slog.NewTextHandler(&buf, nil)), &buf
 }
-
 
 func TestCreatedPrivate(t *testing.T) {
 	privfiletest.Permissive(t)

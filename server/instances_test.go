@@ -355,8 +355,9 @@ func TestLongPollWakesAcrossInstances(t *testing.T) {
 		res := <-done
 		took := time.Since(start)
 		// A cancel goes through CANCELLING (closed at the wallet, then
-		// here); a payment is one change.
-		if res.err != nil || res.o.Version != o.Version+1 || res.o.State != api.StateSuccess && res.o.State != api.StateCancelling {
+		// here; B may wake for either); a payment is one change.
+		if res.err != nil || res.o.Version <= o.Version || res.o.State != api.StateSuccess && res.o.State != api.StateCancelling &&
+			res.o.State != api.StateClosed {
 			t.Fatalf("round %d: %+v, %v", round, res.o, res.err)
 		}
 		if took > 2*time.Second {

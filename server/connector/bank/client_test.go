@@ -185,11 +185,16 @@ func TestClientAgainstHost(t *testing.T) {
 		}
 	})
 	t.Run("0410 reversal", func(t *testing.T) {
-		err := c.Reverse(ctx, connector.Reversal{
-			TerminalID: testTerm.TerminalID, MerchantID: testTerm.MerchantID, Trace: "000002", Amount: 12345,
-		})
-		if err != nil {
+		rev := connector.Reversal{TerminalID: testTerm.TerminalID, MerchantID: testTerm.MerchantID, Kind: "sale",
+			Trace: "000002", Batch: testTerm.Batch, Amount: 12345, Entry: "chip", PIN: true}
+		if err := c.Reverse(ctx, rev); err != nil {
 			t.Fatal(err)
+		}
+		// Without its batch a reversal would name another transaction, or
+		// none: it is refused before it leaves.
+		rev.Batch = ""
+		if err := c.Reverse(ctx, rev); err == nil || errors.Is(err, connector.ErrUnknownOutcome) {
+			t.Fatalf("a reversal without its batch: %v", err)
 		}
 	})
 	t.Run("timeout is unknown outcome", func(t *testing.T) {

@@ -32,7 +32,9 @@ type TestCard struct {
 // InitialBalance is what an approving card starts with, in fen.
 const InitialBalance = 1_000_000
 
-// Batch is the settlement batch the stand-in host keeps open.
+// Batch is a terminal's first batch (field 60.2). The host keeps no batch
+// of its own: each message names the one it belongs to, as the terminal's
+// server keeps it.
 const Batch = "000001"
 
 var testCards = []TestCard{

@@ -76,7 +76,8 @@ const usage = `usage:
   posserver limits clear (-merchant M | -terminal T) -channel C
   posserver limits show -terminal T
   posserver migrate
-  posserver sandbox [-alipay ADDR] [-wechat ADDR] [-dir DIR]   (the wallet sandboxes on their own)
+  posserver sandbox [-alipay ADDR] [-wechat ADDR] [-dir DIR] [-notify ADDR] [-notify-schedule D,D…]
+                    [-bank ADDR -bundles DIR [-bank-control ADDR] [-card-balance YUAN]]   (the sandboxes on their own)
   posserver loadtest [-terminals 1,100,1000] [-duration 10s]
 every command takes -config and -db
 `

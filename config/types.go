@@ -97,6 +97,11 @@ type Server struct {
 	Alipay       *Alipay `toml:"alipay"` // nil: no Alipay connector
 	WeChat       *WeChat `toml:"wechat"` // nil: no WeChat Pay connector
 	Bank         *Bank   `toml:"bank"`   // nil: the stand-in acquirer host (sandbox), on loopback
+
+	// How the server times its work with the channels (see timing.go).
+	ChannelTimeout time.Duration          `toml:"channel_timeout"` // one call to a channel; past it the outcome is unknown
+	SweepInterval  time.Duration          `toml:"sweep_interval"`  // how often the sweeper looks for open transactions
+	Confirm        map[string]ConfirmRule `toml:"confirm"`         // per wallet: following a payment code the customer confirms on the phone
 }
 
 // Bank is the acquirer host the server sends card messages to: ISO 8583

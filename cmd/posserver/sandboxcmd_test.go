@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/sandbox/acquirer"
+	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/pki"
 )
@@ -59,7 +61,8 @@ func TestSandboxWithBank(t *testing.T) {
 			t.Fatalf("sections lack %s:\n%s", want, sections)
 		}
 	}
-	cfg := fmt.Sprintf("listen = %q\nops_listen = \"\"\ndb = \"posserver.db\"\n", freePort(t)) + string(sections)
+	cfg := fmt.Sprintf("listen = %q\nops_listen = \"\"\ndb = \"posserver.db\"\nchannel_timeout = \"1s\"\nsweep_interval = \"100ms\"\n",
+		freePort(t)) + string(sections)
 	if err := os.WriteFile("posserver.toml", []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +112,28 @@ func TestSandboxWithBank(t *testing.T) {
 	if len(ledger) != 1 || ledger[0].Trace != "000002" || ledger[0].Charged != 4321 || ledger[0].RRN != o.RRN {
 		t.Fatalf("ledger: %+v (sale %+v)", ledger, o)
 	}
+	// channel_timeout: a bank that does not answer leaves the sale
+	// UNKNOWN after a second, not after the default 20.
+	arm, err := http.Post("http://"+control+"/control/faults", "application/json", strings.NewReader(`{"drop_next":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm.Body.Close()
+	began := time.Now()
+	o, err = client.CardSale(context.Background(), channels.NewRequestID(), api.CardSale{Trace: "000003", Amount: 99,
+		PAN: good.PAN, Expiry: good.Expiry, Entry: "chip", PINBlock: hex.EncodeToString(pb[:])})
+	if err != nil || o.State != api.StateUnknown || time.Since(began) > 5*time.Second {
+		t.Fatalf("sale without an answer: %+v %v after %v", o, err, time.Since(began))
+	}
 	if strings.Contains(logs.String(), good.PAN) || strings.Contains(slogs.String(), good.PAN) {
 		t.Fatal("a full card number reached a log")
+	}
+}
+
+func TestConfirmPolicies(t *testing.T) {
+	got := confirmPolicies(map[string]config.ConfirmRule{"alipay": {Every: time.Second, Tries: 3}})
+	if len(got) != 1 || got[api.Alipay] != (server.ConfirmPolicy{Every: time.Second, Tries: 3}) {
+		t.Fatalf("%v", got)
 	}
 }
 

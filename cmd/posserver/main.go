@@ -206,7 +206,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	if wallets.sandbox != nil {
 		customer = wallets.sandbox
 	}
-	srv, err := server.New(server.Options{
+	srv, err := server.New(withTiming(cfg, server.Options{
 		Store:            st,
 		Wallets:          wallets.conns,
 		Customer:         customer,
@@ -216,13 +216,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 		MerchantLimits:   server.ChannelLimits(cfg.MerchantLimits),
 		QRTTL:            cfg.QRTTL,
 		RequestRetention: cfg.RequestRetention,
-		ChannelTimeout:   cfg.ChannelTimeout,
-		SweepInterval:    cfg.SweepInterval,
-		Confirm:          confirmPolicies(cfg.Confirm),
 		Logger:           log,
 		Metrics:          metrics.New(),
 		Demo:             true,
-	})
+	}))
 	if err != nil {
 		return err
 	}

@@ -239,7 +239,6 @@ func (s *Sandbox) controlRoutes(m *http.ServeMux) {
 			controlAnswer(w, nil, fn(r.PathValue("no")))
 		}
 	}
-	m.HandleFunc("GET /control/orders", s.controlOrders)
 	m.HandleFunc("GET /control/orders/{no}", func(w http.ResponseWriter, r *http.Request) {
 		info, found := s.Order(r.PathValue("no"))
 		if !found {

@@ -47,7 +47,31 @@ func (c *checker) transaction(tx store.JournalTx) {
 	}
 	c.flagged[tx.ID] = true
 	c.add(Finding{Kind: Disagreement, Key: fmt.Sprintf("disagree:%s:%d:%d", tx.ID, expected, kept), Sale: c.saleOf[tx.ID],
-		What: what, Journal: describe(tx) + c.adjustmentsText(tx), Channel: c.keptText(tx), TxIDs: []string{tx.ID}})
+		What: what, Journal: describe(tx) + c.adjustmentsText(tx) + c.sameTraces(tx), Channel: c.keptText(tx), TxIDs: []string{tx.ID}})
+}
+
+// sameTraces names the journal's other entries of the terminal under the
+// traces of a card sale and of its voids and refunds: where a trace served
+// twice.
+func (c *checker) sameTraces(tx store.JournalTx) string {
+	if tx.Channel != api.Card {
+		return ""
+	}
+	traces := map[string]bool{tx.Trace: true}
+	mine := map[string]bool{tx.ID: true}
+	for _, a := range c.adjsOf[tx.ID] {
+		traces[a.Trace], mine[a.ID] = true, true
+	}
+	var parts []string
+	for _, o := range append(append([]store.JournalTx(nil), c.b.Journal.Transactions...), c.b.Journal.Adjustments...) {
+		if o.TerminalID == tx.TerminalID && traces[o.Trace] && !mine[o.ID] {
+			parts = append(parts, describe(o))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; the same traces also served " + strings.Join(parts, ", ")
 }
 
 // expected is what the channel should keep for a final transaction by the

@@ -97,12 +97,14 @@ const (
 	FaultNotifyDuplicate   FaultKind = "notify-duplicate" // a wallet's next notification arrives twice
 	FaultNotifyLate        FaultKind = "notify-late"      // a wallet holds its notifications back for Down
 	FaultNotifyLost        FaultKind = "notify-lost"      // the next N notifications are lost on the way
+	FaultAnswerLost        FaultKind = "answer-lost"      // posserver's answers to a terminal's next N requests are lost
+	FaultRequestDup        FaultKind = "request-dup"      // a terminal's next N requests go out twice at once
 )
 
 // faultKinds are the faults drawn besides kills and wipes.
 var faultKinds = []FaultKind{FaultBankDrop, FaultBankLate, FaultBankFailReversals, FaultBankDropReversals,
 	FaultAlipayLost, FaultAlipayLate, FaultAlipayError, FaultWeChatLost, FaultWeChatLate, FaultWeChatError,
-	FaultNotifyDuplicate, FaultNotifyLate, FaultNotifyLost}
+	FaultNotifyDuplicate, FaultNotifyLate, FaultNotifyLost, FaultAnswerLost, FaultRequestDup}
 
 // FaultPlan is one fault at a moment of the run.
 type FaultPlan struct {
@@ -117,7 +119,7 @@ type FaultPlan struct {
 	Answer   string        // alipay-error: 20000 or ACQ.SYSTEM_ERROR
 	Applied  bool          // alipay-error: the call acts before the error answer
 	Reverse  bool          // notify-late: released newest first
-	Terminal int           // wipe: which terminal of the run
+	Terminal int           // wipe, answer-lost, request-dup: which terminal of the run
 	Before   int           // wipe: before which of its sales
 }
 
@@ -127,7 +129,9 @@ func (f FaultPlan) String() string {
 	case FaultKill:
 		s += fmt.Sprintf("(#%d %v)", f.Instance, f.Down.Round(time.Millisecond))
 	case FaultWipe:
-		s += fmt.Sprintf("(t%d before sale %d)", f.Terminal, f.Before)
+		s += fmt.Sprintf("(t%d before sale %d)", f.Terminal, f.Before+1)
+	case FaultAnswerLost, FaultRequestDup:
+		s += fmt.Sprintf("(t%d ×%d)", f.Terminal, f.N)
 	case FaultAlipayLost, FaultAlipayLate, FaultAlipayError, FaultWeChatLost, FaultWeChatLate, FaultWeChatError:
 		s += "(" + f.Method + ")"
 	}
@@ -308,6 +312,9 @@ func drawFault(r *rand.Rand, s Sizes) FaultPlan {
 		f.Method = pick(r, []string{"native", "codepay", "query", "close", "reverse"}, []int{3, 3, 2, 2, 2})
 	case FaultNotifyDuplicate, FaultNotifyLate:
 		f.Channel = pick(r, []api.Channel{api.Alipay, api.WeChat}, []int{1, 1})
+	}
+	if f.Kind == FaultAnswerLost || f.Kind == FaultRequestDup {
+		f.Terminal = r.IntN(max(s.Terminals, 1))
 	}
 	if f.Kind == FaultAlipayError {
 		f.Answer = pick(r, []string{"20000", "ACQ.SYSTEM_ERROR"}, []int{1, 1})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -139,7 +140,10 @@ func httpOK(ctx context.Context, hc *http.Client, u string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// freeAddrs returns n loopback addresses free at the moment.
+// freeAddrs returns n loopback addresses free at the moment, below the
+// kernel's range of ephemeral ports: a server restarted after kill -9
+// binds its port again, and an outgoing connection must not have taken it
+// as its own port meanwhile.
 func freeAddrs(n int) ([]string, error) {
 	var lns []net.Listener
 	defer func() {
@@ -147,14 +151,36 @@ func freeAddrs(n int) ([]string, error) {
 			ln.Close()
 		}
 	}()
+	lo, hi := 10000, ephemeralStart()
 	var out []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 10*n+1000 {
+			return nil, fmt.Errorf("free port: none found between %d and %d", lo, hi)
+		}
+		addr := "127.0.0.1:0"
+		if hi > lo {
+			addr = fmt.Sprintf("127.0.0.1:%d", lo+mrand.IntN(hi-lo))
+		}
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
+			continue
 		}
 		lns = append(lns, ln)
 		out = append(out, ln.Addr().String())
 	}
 	return out, nil
+}
+
+// ephemeralStart is where the kernel starts picking ports for outgoing
+// connections (0 when it cannot be read: then any free port does).
+func ephemeralStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	var lo, hi int
+	if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil {
+		return 0
+	}
+	return lo
 }

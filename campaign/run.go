@@ -179,6 +179,10 @@ func (w *World) inject(ctx context.Context, r *runState, f FaultPlan) {
 		err = w.holdNotifications(ctx, f)
 	case FaultNotifyLost:
 		w.front.loseNext(f.N)
+	case FaultAnswerLost:
+		r.terms[f.Terminal%len(r.terms)].link.lose.Add(int32(f.N))
+	case FaultRequestDup:
+		r.terms[f.Terminal%len(r.terms)].link.dup.Add(int32(f.N))
 	}
 	if err != nil {
 		r.faultErr(f, err)

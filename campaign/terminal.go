@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,7 @@ type terminal struct {
 	cur     atomic.Int32
 	keys    *channels.CardKeys
 	traces  *traceSource
+	link    *linkFaults
 	ctl     *controls
 	timing  timing
 }
@@ -51,11 +53,15 @@ func newTerminal(ctx context.Context, bundlePath, stateDir string, servers []str
 		return nil, err
 	}
 	t := &terminal{id: b.TerminalID, bundle: b, keys: channels.NewCardKeys(b.MasterKey), ctl: ctl, timing: tm}
+	tc, err := b.ClientTLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	// The transport of channels.FromBundle, with the link's faults.
+	t.link = &linkFaults{rt: &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 4,
+		IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second}}
 	for _, s := range servers {
-		c, err := channels.FromBundle(b, s)
-		if err != nil {
-			return nil, err
-		}
+		c := channels.NewClient(s, b.TerminalID, &http.Client{Transport: t.link})
 		c.UseCardKeys(t.keys)
 		t.clients = append(t.clients, c)
 	}

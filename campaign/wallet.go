@@ -54,11 +54,11 @@ func (t *terminal) qrSale(ctx context.Context, s *Sale, p SalePlan, saleID strin
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	start := time.Now()
-	if action := qrAction(p.Customer); action != "" && o.OutTradeNo != "" {
+	if action, no := qrAction(p.Customer), o.OutTradeNo; action != "" && no != "" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.customerActs(ctx, s, p.Channel, o.OutTradeNo, action, p.Act)
+			t.customerActs(ctx, s, p.Channel, no, action, p.Act)
 		}()
 	}
 	until := start.Add(qrPatience(p))
@@ -173,11 +173,11 @@ func (t *terminal) followCode(ctx context.Context, s *Sale, a *Attempt, p SalePl
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	action := map[string]string{CodeConfirms: "confirm", CodeConfirmsAsCancel: "confirm", CodeDeclinesOnPhone: "decline"}[p.Customer]
-	if action != "" && o.OutTradeNo != "" {
+	if no := o.OutTradeNo; action != "" && no != "" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.customerActs(ctx, s, p.Channel, o.OutTradeNo, action, p.Act-time.Since(start))
+			t.customerActs(ctx, s, p.Channel, no, action, p.Act-time.Since(start))
 		}()
 	}
 	// The server reverses a payment not confirmed in its window; the

@@ -279,7 +279,14 @@ func (w *World) killAndRestart(ctx context.Context, i int, down time.Duration) (
 	w.log.Info("posserver killed", "instance", s.n, "down", down)
 	sleep(ctx, down)
 	// Restarted even when the campaign is stopping: it stops it in order.
-	err := w.startServer(context.WithoutCancel(ctx), s)
+	var err error
+	for try := 0; try < 5; try++ {
+		if err = w.startServer(context.WithoutCancel(ctx), s); err == nil {
+			break
+		}
+		w.log.Warn("posserver did not restart; trying again", "instance", s.n, "err", err)
+		time.Sleep(time.Second)
+	}
 	w.outages.add(began, time.Now())
 	s.mu.Lock()
 	s.down = false

@@ -23,9 +23,11 @@ type BundleKeys struct {
 	mu      sync.Mutex
 	keys    map[string][]byte
 	scanned time.Time
+	dirTime time.Time // the directory's modification time at the last scan
 }
 
-// rescanEvery bounds how often an unknown terminal rereads the directory.
+// rescanEvery bounds how often an unknown terminal rereads a directory
+// that has not changed.
 const rescanEvery = 100 * time.Millisecond
 
 // NewBundleKeys reads the bundles in dir (files ending .pem).
@@ -47,7 +49,9 @@ func (k *BundleKeys) MasterKey(terminalID string) ([]byte, bool) {
 	if key, ok := k.keys[terminalID]; ok {
 		return key, true
 	}
-	if time.Since(k.scanned) < rescanEvery {
+	st, err := os.Stat(k.dir)
+	changed := err == nil && !st.ModTime().Equal(k.dirTime)
+	if !changed && time.Since(k.scanned) < rescanEvery {
 		return nil, false
 	}
 	k.scanLocked()
@@ -66,6 +70,9 @@ func (k *BundleKeys) Len() int {
 // bundle is skipped (logged by name only: a bundle holds secrets).
 func (k *BundleKeys) scanLocked() {
 	k.scanned = time.Now()
+	if st, err := os.Stat(k.dir); err == nil {
+		k.dirTime = st.ModTime()
+	}
 	ents, err := os.ReadDir(k.dir)
 	if err != nil {
 		k.log.Warn("terminal bundles unreadable", "dir", k.dir, "err", err)

@@ -169,6 +169,9 @@ func (c *checker) add(f Finding) { c.out = append(c.out, f) }
 // describe is what the journal says of a transaction.
 func describe(tx store.JournalTx) string {
 	s := fmt.Sprintf("%s %s %s trace %s %s %s", tx.ID, tx.Kind, tx.Channel, tx.Trace, yuan(tx.Amount), tx.State)
+	if tx.SaleID != "" {
+		s = fmt.Sprintf("%s (sale %s) %s %s trace %s %s %s", tx.ID, tx.SaleID, tx.Kind, tx.Channel, tx.Trace, yuan(tx.Amount), tx.State)
+	}
 	if tx.Reason != "" {
 		s += " (" + tx.Reason + ")"
 	}

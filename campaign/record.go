@@ -141,6 +141,31 @@ func (s *Sale) Saw() string {
 	return "not paid (" + strings.Join(parts, "; ") + ")"
 }
 
+// AttemptsText lists the sale's attempts as the terminal knows them: kind,
+// trace, request ids, the order and the last state it was told.
+func (s *Sale) AttemptsText() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for i, a := range s.Attempts {
+		saw := string(a.Saw)
+		if saw == "" {
+			saw = "no answer"
+		}
+		out = append(out, fmt.Sprintf("attempt %d: %s %s trace %s, request %s, order %s, told %s",
+			i+1, a.Kind, a.Channel, a.Trace, strings.Join(a.RequestIDs, "/"), orNone(a.OrderID), saw))
+	}
+	if a := s.Adjust; a != nil {
+		saw := string(a.Saw)
+		if saw == "" {
+			saw = "no answer"
+		}
+		out = append(out, fmt.Sprintf("%s of %s: %s trace %s, request %s, order %s, told %s",
+			strings.TrimPrefix(string(a.Kind), "card_"), a.Original, yuan(a.Amount), a.Trace, strings.Join(a.RequestIDs, "/"), orNone(a.OrderID), saw))
+	}
+	return out
+}
+
 // yuan formats fen as yuan.
 func yuan(fen int64) string {
 	sign := ""

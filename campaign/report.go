@@ -82,6 +82,9 @@ func (c *campaign) findings(rr runResult) {
 		if s := f.Sale; s != nil {
 			fmt.Fprintf(out, "    sale:     %s\n", s.Describe())
 			fmt.Fprintf(out, "    terminal: %s\n", s.Saw())
+			for _, a := range s.AttemptsText() {
+				fmt.Fprintf(out, "              %s\n", a)
+			}
 		}
 		if f.Journal != "" {
 			fmt.Fprintf(out, "    journal:  %s\n", f.Journal)

@@ -83,5 +83,8 @@
 // journal with the transaction's history, the channel) and the terminal's
 // events, and `make campaign SEED=<seed>` replays it: the same plan, the
 // same faults at the same moments. The processes' timing is not the
-// seed's, so a race may need a few replays.
+// seed's, so a race may need a few replays. A finding that involves what
+// an earlier run left on the same terminal (a trace used again after its
+// state folder was wiped) says so, with the campaign seed and run count
+// that rebuild that history.
 package campaign

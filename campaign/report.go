@@ -55,11 +55,20 @@ func (c *campaign) reportRun(rr runResult) {
 	}
 	if len(rr.findings) > 0 {
 		c.findings(rr)
-		replay := fmt.Sprintf("make campaign SEED=%d", rr.seed)
+		engine := ""
 		if c.cfg.Engine == EnginePostgres {
-			replay += " ENGINE=postgres"
+			engine = " ENGINE=postgres"
 		}
-		fmt.Fprintf(out, "  replay: %s\n", replay)
+		fmt.Fprintf(out, "  replay: make campaign SEED=%d%s\n", rr.seed, engine)
+		for _, f := range rr.findings {
+			if f.Sale != nil && f.Sale.Run != rr.n {
+				// What an earlier run left on the terminal took part: only
+				// the campaign up to this run has that history.
+				fmt.Fprintf(out, "  (a sale of run %d took part: make campaign SEED=%d RUNS=%d%s replays the campaign up to here)\n",
+					f.Sale.Run+1, c.cfg.Seed, rr.n+1, engine)
+				break
+			}
+		}
 	}
 }
 

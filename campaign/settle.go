@@ -39,8 +39,20 @@ func (w *World) deadline(tx store.JournalTx, adjustment bool) time.Time {
 	case tx.Kind == api.KindWalletBarcode:
 		end = maxTime(end, tx.CreatedAt.Add(t.confirmWindow()+serverConfirmGrace+lease)).Add(retries)
 	}
-	end = end.Add(slack)
+	end = end.Add(slack + sweepsBeyond(tx.Sweeps))
 	return end.Add(w.outages.overlap(tx.CreatedAt, end))
+}
+
+// sweepsBeyond is more time for a transaction the sweeper keeps trying
+// past the three tries a deadline allows (the channel kept refusing, as
+// faults of several runs at once can make it): the back-off of two more
+// tries at most, so that one it tries forever is still found stuck.
+func sweepsBeyond(sweeps int) time.Duration {
+	var d time.Duration
+	for i := 3; i < min(sweeps, 5); i++ {
+		d += min(serverUnknownRetry<<i, 5*time.Minute)
+	}
+	return d
 }
 
 // settle waits until every transaction of the run is final or overdue,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/multipos/multipos/server/api"
 )
 
 // Result is what a campaign found.
@@ -16,6 +18,7 @@ type Result struct {
 
 	salesByKind  map[string]int // kind → purchases
 	outcomes     map[string]int // kind/outcome → purchases
+	cardCodes    map[string]int // the bank's response codes card attempts were told
 	faultsByKind map[string]int
 	faultErrs    int
 	elapsed      time.Duration
@@ -65,7 +68,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer w.Close()
 	c := &campaign{w: w, cfg: cfg, seen: map[string]bool{}, byTerminal: map[string][]*Sale{}, res: Result{Found: map[FindingKind]int{},
-		salesByKind: map[string]int{}, outcomes: map[string]int{}, faultsByKind: map[string]int{}}}
+		salesByKind: map[string]int{}, outcomes: map[string]int{}, cardCodes: map[string]int{}, faultsByKind: map[string]int{}}}
 	fmt.Fprintf(cfg.Out, "campaign: seed %d, %d runs of %d terminals × %d sales, %s (%d posserver), %d runs at once; folder %s\n",
 		cfg.Seed, cfg.Runs, cfg.Terminals, cfg.Sales, cfg.Engine, len(w.servers), max(cfg.Parallel, 1), w.Dir())
 	var wg sync.WaitGroup
@@ -174,6 +177,11 @@ func (c *campaign) count(r *runState) {
 		}
 		c.res.salesByKind[kind]++
 		c.res.outcomes[outcome(s)]++
+		for _, a := range s.Attempts {
+			if a.Kind == api.KindCardSale {
+				c.res.cardCodes[orNone(a.Code)]++
+			}
+		}
 	}
 }
 

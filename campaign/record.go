@@ -40,6 +40,7 @@ type Attempt struct {
 	SaleID     string   // the journal's sale, when the server said
 	OutTradeNo string
 	Saw        api.State // the last state the terminal was told ("" none)
+	Code       string    // card: the bank's response code it was told
 	Card       string    // card: the test card's ID
 }
 
@@ -89,6 +90,9 @@ func (s *Sale) see(a *Attempt, o api.Order, how string) {
 	}
 	other := o.ID != a.OrderID
 	a.Saw = o.State
+	if o.ResponseCode != "" {
+		a.Code = o.ResponseCode
+	}
 	if o.State == api.StateSuccess && !s.Paid {
 		s.Paid, s.PaidBy, s.PaidAmount, s.PaidTrace = true, o.ID, o.Amount, o.Trace
 	}

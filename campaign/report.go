@@ -120,6 +120,7 @@ func (c *campaign) summary() {
 	r := c.res
 	fmt.Fprintf(out, "\nsales by kind:   %s\n", joinCounts(r.salesByKind))
 	fmt.Fprintf(out, "sales by result: %s\n", joinCounts(r.outcomes))
+	fmt.Fprintf(out, "card sales by the bank's answer (· none): %s\n", joinCounts(r.cardCodes))
 	fmt.Fprintf(out, "faults by kind:  %s\n", joinCounts(r.faultsByKind))
 	if r.faultErrs > 0 {
 		fmt.Fprintf(out, "faults that could not be injected: %d\n", r.faultErrs)

@@ -11,7 +11,7 @@ BUILD_DEBS  := libpcsclite-dev libusb-1.0-0-dev pkg-config
 # for the USB bus the printer tests enumerate and write to.
 TEST_DEBS   := tmux zbar-tools pcscd vsmartcard-vpcd libccid util-linux iproute2 umockdev
 
-.PHONY: all build demo test vet fmt-check fuzz lint bench clean postgres-stop
+.PHONY: all build demo test vet fmt-check fuzz lint bench campaign clean postgres-stop
 
 all: build
 
@@ -79,6 +79,18 @@ bench: build
 	./bin/posbench startup -n 10 -bin bin/pos
 	./bin/posbench wallets -n 1000
 	./bin/posserver loadtest -pg "$$(scripts/need-postgres)" -terminals 1,100,1000 -duration 10s -out bench.md
+
+## campaign: the fault campaign (issue 11): the sandboxes, posserver and
+## simulated terminals as processes of their own, faults at seeded moments,
+## every invariant checked against the journal and the channels' books.
+## RUNS=N (default 80, about 5 minutes), SEED=S (replays the run of that
+## seed), ENGINE=sqlite (one posserver) or postgres (two on one database)
+RUNS   ?=
+SEED   ?=
+ENGINE ?= sqlite
+campaign: build
+	@pg=""; if [ "$(ENGINE)" = postgres ]; then pg="-pg $$(scripts/need-postgres)"; fi; \
+	./bin/poscampaign -engine $(ENGINE) $$pg $(if $(RUNS),-runs $(RUNS)) $(if $(SEED),-seed $(SEED))
 
 ## postgres-stop: stop the private PostgreSQL that test and bench start
 postgres-stop:

@@ -47,6 +47,9 @@ func DefaultServer() Server {
 			"card":   {Single: yuan(50000), Daily: yuan(500000)},
 		},
 		MerchantLimits: map[string]ChannelRule{},
+		ChannelTimeout: 20 * time.Second,
+		SweepInterval:  time.Second,
+		Confirm:        DefaultConfirm(),
 	}
 }
 

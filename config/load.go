@@ -102,6 +102,9 @@ type serverFile struct {
 	Bank             *Bank                     `toml:"bank"`
 	Demo             bool                      `toml:"demo"`
 	Keys             SealKeys                  `toml:"keys"`
+	ChannelTimeout   time.Duration             `toml:"channel_timeout"`
+	SweepInterval    time.Duration             `toml:"sweep_interval"`
+	Confirm          map[string]toml.Primitive `toml:"confirm"`
 }
 
 func parseServer(path, data string) (Server, error) {
@@ -109,6 +112,7 @@ func parseServer(path, data string) (Server, error) {
 	f := serverFile{
 		Listen: s.Listen, OpsListen: s.OpsListen, DB: s.DB, PKIDir: s.PKIDir, Hosts: s.Hosts,
 		PublicURL: s.PublicURL, QRTTL: s.QRTTL, RequestRetention: s.RequestRetention,
+		ChannelTimeout: s.ChannelTimeout, SweepInterval: s.SweepInterval,
 	}
 	md, err := toml.Decode(data, &f)
 	if err != nil {
@@ -116,7 +120,7 @@ func parseServer(path, data string) (Server, error) {
 	}
 	// The decoder leaves a map untouched, without an error, when the file
 	// gives something other than a table for it; this is that type error.
-	for _, key := range []string{"limits", "merchant_limits"} {
+	for _, key := range []string{"limits", "merchant_limits", "confirm"} {
 		if typ := md.Type(key); typ != "" && typ != "Hash" {
 			return Server{}, &Error{File: path, Line: locate(data).line(key), Msg: key + ": expected a table, found " + tomlKinds[typ]}
 		}
@@ -124,6 +128,10 @@ func parseServer(path, data string) (Server, error) {
 	s.Listen, s.OpsListen, s.DB, s.PKIDir, s.Hosts = f.Listen, f.OpsListen, f.DB, f.PKIDir, f.Hosts
 	s.PublicURL, s.QRTTL, s.RequestRetention = f.PublicURL, f.QRTTL, f.RequestRetention
 	s.NotifyListen, s.Alipay, s.WeChat, s.Bank, s.Demo, s.Keys = f.NotifyListen, f.Alipay, f.WeChat, f.Bank, f.Demo, f.Keys
+	s.ChannelTimeout, s.SweepInterval = f.ChannelTimeout, f.SweepInterval
+	if err := decodeConfirm(md, f.Confirm, s.Confirm); err != nil {
+		return Server{}, decodeError(path, data, md, err)
+	}
 	for _, l := range []struct {
 		raw   map[string]toml.Primitive
 		rules map[string]ChannelRule

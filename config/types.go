@@ -103,6 +103,11 @@ type Server struct {
 	Demo bool `toml:"demo"`
 	// Keys says where the key sealing pki_dir's private keys comes from.
 	Keys SealKeys `toml:"keys"`
+
+	// How the server times its work with the channels (see timing.go).
+	ChannelTimeout time.Duration          `toml:"channel_timeout"` // one call to a channel; past it the outcome is unknown
+	SweepInterval  time.Duration          `toml:"sweep_interval"`  // how often the sweeper looks for open transactions
+	Confirm        map[string]ConfirmRule `toml:"confirm"`         // per wallet: following a payment code the customer confirms on the phone
 }
 
 // SealKeys names where posserver finds the seal key, the key from outside

@@ -123,6 +123,7 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 	checkDuration(p, md, "request_retention", s.RequestRetention, time.Hour, 8760*time.Hour, "1h to 8760h")
 	checkLimits(p, "limits", s.Limits)
 	checkLimits(p, "merchant_limits", s.MerchantLimits)
+	checkTiming(p, md, s)
 	if s.NotifyListen != "" {
 		if _, _, err := net.SplitHostPort(s.NotifyListen); err != nil {
 			p.at(path("notify_listen"), "notify_listen: %q is not host:port", s.NotifyListen)

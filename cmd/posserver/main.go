@@ -84,7 +84,8 @@ const usage = `usage:
   posserver keys status|seal|unseal        (the seal key of pki_dir's private keys: README, "Keys at rest")
   posserver keys rotate (-new-key-file F | -new-key-env VAR)
   posserver keys generate [-out FILE]
-  posserver sandbox [-alipay ADDR] [-wechat ADDR] [-dir DIR]   (the wallet sandboxes on their own)
+  posserver sandbox [-alipay ADDR] [-wechat ADDR] [-dir DIR] [-notify ADDR] [-notify-schedule D,D…]
+                    [-bank ADDR -bundles DIR [-bank-control ADDR] [-card-balance YUAN]]   (the sandboxes on their own)
   posserver loadtest [-terminals 1,100,1000] [-duration 10s]
 every command takes -config and -db
 `
@@ -199,7 +200,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 		return err
 	}
 	defer chans.close()
-	srv, err := server.New(server.Options{
+	srv, err := server.New(withTiming(cfg, server.Options{
 		Store:            st,
 		Wallets:          chans.wallets.conns,
 		Customer:         chans.customer(),
@@ -212,7 +213,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 		Logger:           log,
 		Metrics:          metrics.New(),
 		Demo:             cfg.Demo,
-	})
+	}))
 	if err != nil {
 		return err
 	}

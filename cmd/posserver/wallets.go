@@ -3,16 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/multipos/multipos/config"
@@ -142,35 +138,4 @@ func (w *walletSet) close() {
 	if w.sandbox != nil {
 		w.sandbox.Close()
 	}
-}
-
-// sandboxCmd runs the Alipay and WeChat Pay sandboxes on their own, for a
-// posserver (or any client of the official SDKs) to be pointed at, and
-// writes the keys and the posserver.toml sections that do so.
-func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("posserver sandbox", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	alipayAddr := fl.String("alipay", "127.0.0.1:9701", "the Alipay sandbox's address (gateway at /gateway.do)")
-	wechatAddr := fl.String("wechat", "127.0.0.1:9702", "the WeChat Pay sandbox's address (API at /v3/…)")
-	dir := fl.String("dir", "sandbox-keys", "where to write the merchant keys and posserver-wallets.toml")
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	sb, err := sandbox.StartWallets(ctx, sandbox.WalletOptions{AlipayListen: *alipayAddr, WeChatListen: *wechatAddr, Logger: log})
-	if err != nil {
-		return err
-	}
-	defer sb.Close()
-	files, err := sb.WriteClientFiles(*dir)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Alipay sandbox:     %s/gateway.do (control: %s/control/)\n", sb.AlipayURL, sb.AlipayURL)
-	fmt.Fprintf(stdout, "WeChat Pay sandbox: %s/v3/ (control: %s/control/)\n", sb.WeChatURL, sb.WeChatURL)
-	fmt.Fprintf(stdout, "posserver's wallet sections, with the keys beside them: %s (copy them into posserver.toml)\n", files)
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-	return nil
 }

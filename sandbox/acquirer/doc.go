@@ -49,4 +49,25 @@
 //
 // Secrets: logs carry masked PANs only (bank.MaskPAN), never track 2, PIN
 // blocks or keys. The test cards' full PANs are public demo numbers.
+//
+// # Control API
+//
+// Tests drive the host through Go methods (DropNext, DelayNext,
+// FailNextReversals, DropNextReversals, Ledger, Calls, Reversals); a
+// process of its own (`posserver sandbox -bank … -bank-control …`) offers
+// the same over HTTP from ControlHandler: JSON in, JSON out, errors as
+// {"error":"…"} with 400 or 404. It has no authentication: never expose it
+// beyond the machine or a test network.
+//
+//	GET  /control/ledger[?terminal=T…][&since=N]
+//	                        the ledger from index N on (of those terminals):
+//	                        index, type, terminal, merchant, trace, batch
+//	                        (when kept), original, amount, masked_pan,
+//	                        response_code, approved, reversed, voided,
+//	                        refunded, charged (what it still takes), rrn,
+//	                        auth_code, date, at
+//	POST /control/faults    {"drop_next":N,"delay_next":"3s","fail_reversals":N,
+//	                         "fail_code":"96","drop_reversals":N}
+//	                        each field set arms that fault
+//	GET  /control/calls     {"calls":N,"reversals":N}
 package acquirer

@@ -60,7 +60,7 @@
 //
 // # Control API
 //
-// Go methods: Pay, Confirm, Decline, NextCodepay, CodepayFor,
+// Go methods: Pay, Confirm, Decline, NextCodepay, CodepayFor, Orders,
 // InjectFault, SetLatency, DuplicateNextNotification,
 // BadSignatureNextNotification, HoldNotifications, ReleaseNotifications,
 // AbnormalNextRefund, Order, Calls, AllCalls, Deliveries.
@@ -70,6 +70,7 @@
 // is 200 with a body or 204; errors are {"error":"…"} with 404 (no such
 // order), 409 (wrong state, expired) or 400.
 //
+//	GET  /control/orders[?prefix=P…]             every order (whose out_trade_no starts with a P), oldest first
 //	GET  /control/orders/{out_trade_no}          the order as held (OrderInfo)
 //	POST /control/orders/{out_trade_no}/pay      customer pays a native order (or confirms a USERPAYING one)
 //	POST /control/orders/{out_trade_no}/confirm  customer enters the password: USERPAYING → SUCCESS

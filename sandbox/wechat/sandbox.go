@@ -208,6 +208,7 @@ func (s *Sandbox) routes() {
 		return fail(http.StatusNotFound, "NOT_FOUND", "请求的资源不存在")
 	}))
 	s.controlRoutes(m)
+	m.HandleFunc("GET /control/orders", s.controlOrders)
 	s.mux = m
 }
 

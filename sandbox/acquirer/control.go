@@ -1,0 +1,142 @@
+package acquirer
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// LedgerEntry is a ledger entry as the control API shows it: everything a
+// checker reconciling posserver's journal against the bank needs, and no
+// full card number.
+type LedgerEntry struct {
+	Index      int    `json:"index"` // position in the ledger, oldest 0
+	Type       string `json:"type"`  // sale, void or refund
+	TerminalID string `json:"terminal"`
+	MerchantID string `json:"merchant"`
+	Trace      string `json:"trace"`
+	// Batch is the settlement batch the entry was booked in, when the
+	// ledger keeps one (this host keeps only Batch open).
+	Batch        string `json:"batch,omitempty"`
+	Original     string `json:"original,omitempty"` // trace of the sale a void or refund refers to
+	Amount       int64  `json:"amount"`             // fen
+	MaskedPAN    string `json:"masked_pan"`
+	ResponseCode string `json:"response_code"`
+	Approved     bool   `json:"approved"`
+	Reversed     bool   `json:"reversed"`
+	Voided       bool   `json:"voided,omitempty"`   // sales: voided by an approved, unreversed void
+	Refunded     int64  `json:"refunded,omitempty"` // sales: fen refunded so far
+	Charged      int64  `json:"charged"`            // what it still takes from the cardholder (Entry.Charged)
+	RRN          string `json:"rrn,omitempty"`
+	AuthCode     string `json:"auth_code,omitempty"`
+	Date         string `json:"date"` // MMDD, field 13 of the answer
+	At           string `json:"at"`   // RFC 3339 with nanoseconds
+}
+
+func ledgerEntry(i int, e Entry) LedgerEntry {
+	return LedgerEntry{Index: i, Type: string(e.Type), TerminalID: e.TerminalID, MerchantID: e.MerchantID,
+		Trace: e.Trace, Original: e.Original, Amount: e.Amount, MaskedPAN: e.MaskedPAN, ResponseCode: e.ResponseCode,
+		Approved: e.Approved, Reversed: e.Reversed, Voided: e.Voided, Refunded: e.Refunded, Charged: e.Charged(),
+		RRN: e.RRN, AuthCode: e.AuthCode, Date: e.Date, At: e.At.Format(time.RFC3339Nano)}
+}
+
+// ControlFaults is the body of POST /control/faults: each field set arms
+// that fault (see DropNext, DelayNext, FailNextReversals, DropNextReversals).
+type ControlFaults struct {
+	DropNext      int    `json:"drop_next,omitempty"`
+	DelayNext     string `json:"delay_next,omitempty"` // a Go duration, e.g. "3s"
+	FailReversals int    `json:"fail_reversals,omitempty"`
+	FailCode      string `json:"fail_code,omitempty"` // default 96
+	DropReversals int    `json:"drop_reversals,omitempty"`
+}
+
+// ControlHandler serves the control API described in the package doc. It
+// has no authentication: never expose it beyond the machine or a test
+// network.
+func (h *Host) ControlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /control/ledger", h.controlLedger)
+	mux.HandleFunc("POST /control/faults", h.controlFaults)
+	mux.HandleFunc("GET /control/calls", func(w http.ResponseWriter, r *http.Request) {
+		controlJSON(w, http.StatusOK, map[string]int{"calls": h.Calls(), "reversals": h.Reversals()})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		controlJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+// controlLedger is GET /control/ledger[?terminal=T…][&since=N]: the
+// entries of those terminals (all when none is named) from index N on.
+func (h *Host) controlLedger(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	since := 0
+	if s := q.Get("since"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			controlJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("since=%q is not an index", s)})
+			return
+		}
+		since = n
+	}
+	terminals := q["terminal"]
+	out := []LedgerEntry{}
+	for i, e := range h.Ledger() {
+		if i < since || len(terminals) > 0 && !slices.Contains(terminals, e.TerminalID) {
+			continue
+		}
+		out = append(out, ledgerEntry(i, e))
+	}
+	controlJSON(w, http.StatusOK, out)
+}
+
+func (h *Host) controlFaults(w http.ResponseWriter, r *http.Request) {
+	var f ControlFaults
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		controlJSON(w, http.StatusBadRequest, map[string]string{"error": "request body: " + err.Error()})
+		return
+	}
+	var delay time.Duration
+	if f.DelayNext != "" {
+		d, err := time.ParseDuration(f.DelayNext)
+		if err != nil || d < 0 {
+			controlJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("delay_next %q: want a duration such as 3s", f.DelayNext)})
+			return
+		}
+		delay = d
+	}
+	if f.DropNext < 0 || f.FailReversals < 0 || f.DropReversals < 0 {
+		controlJSON(w, http.StatusBadRequest, map[string]string{"error": "counts cannot be negative"})
+		return
+	}
+	if f.DropNext > 0 {
+		h.DropNext(f.DropNext)
+	}
+	if delay > 0 {
+		h.DelayNext(delay)
+	}
+	if f.FailReversals > 0 {
+		code := f.FailCode
+		if code == "" {
+			code = "96"
+		}
+		h.FailNextReversals(f.FailReversals, code)
+	}
+	if f.DropReversals > 0 {
+		h.DropNextReversals(f.DropReversals)
+	}
+	h.log.Info("control: faults armed", "drop_next", f.DropNext, "delay_next", delay,
+		"fail_reversals", f.FailReversals, "drop_reversals", f.DropReversals)
+	controlJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func controlJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -21,6 +21,7 @@ type Result struct {
 	cardCodes    map[string]int // the bank's response codes card attempts were told
 	faultsByKind map[string]int
 	faultErrs    int
+	faultsArmed  int // planned but not injected: the same was still armed
 	elapsed      time.Duration
 }
 
@@ -163,6 +164,7 @@ func (c *campaign) count(r *runState) {
 	c.res.Kills += r.kills
 	c.res.Faults += len(r.faults)
 	c.res.faultErrs += len(r.errs)
+	c.res.faultsArmed += r.pending
 	if r.kills > 0 {
 		c.res.faultsByKind[string(FaultKill)] += r.kills
 	}

@@ -139,8 +139,21 @@ func (c *controls) ledger(ctx context.Context, terminals []string) ([]acquirer.L
 	return out, err
 }
 
-// bankFaults arms the acquirer's faults.
+// errArmed is a fault not injected because the same is armed and unspent
+// still: faults of several runs would otherwise pile up on one later
+// request (a dozen lost reversals in a row), which no run planned.
+var errArmed = errors.New("the same fault is armed and not spent yet")
+
+// bankFaults arms the acquirer's faults, unless the same kind is armed.
 func (c *controls) bankFaults(ctx context.Context, f acquirer.ControlFaults) error {
+	var armed acquirer.ControlFaults
+	if err := c.call(ctx, http.MethodGet, c.bank+"/control/faults", nil, &armed); err != nil {
+		return err
+	}
+	if f.DropNext > 0 && armed.DropNext > 0 || f.DelayNext != "" && armed.DelayNext != "" ||
+		f.FailReversals > 0 && armed.FailReversals > 0 || f.DropReversals > 0 && armed.DropReversals > 0 {
+		return errArmed
+	}
 	return c.call(ctx, http.MethodPost, c.bank+"/control/faults", f, nil)
 }
 

@@ -122,6 +122,9 @@ func (c *campaign) summary() {
 	fmt.Fprintf(out, "sales by result: %s\n", joinCounts(r.outcomes))
 	fmt.Fprintf(out, "card sales by the bank's answer (· none): %s\n", joinCounts(r.cardCodes))
 	fmt.Fprintf(out, "faults by kind:  %s\n", joinCounts(r.faultsByKind))
+	if r.faultsArmed > 0 {
+		fmt.Fprintf(out, "bank faults not injected because the same was still armed: %d\n", r.faultsArmed)
+	}
 	if r.faultErrs > 0 {
 		fmt.Fprintf(out, "faults that could not be injected: %d\n", r.faultErrs)
 	}

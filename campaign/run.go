@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -18,11 +19,12 @@ type runState struct {
 	terms []*terminal
 	start time.Time
 
-	mu     sync.Mutex
-	sales  []*Sale
-	faults []string // faults that took effect, by kind
-	kills  int
-	errs   []string // faults that could not be injected
+	mu      sync.Mutex
+	sales   []*Sale
+	faults  []string // faults that took effect, by kind
+	kills   int
+	pending int      // faults not injected because the same was still armed
+	errs    []string // faults that could not be injected
 }
 
 func (r *runState) addSale(s *Sale) {
@@ -33,9 +35,12 @@ func (r *runState) addSale(s *Sale) {
 
 func (r *runState) fault(kind FaultKind) {
 	r.mu.Lock()
-	if kind == FaultKill {
+	switch kind {
+	case "":
+		r.pending++
+	case FaultKill:
 		r.kills++
-	} else {
+	default:
 		r.faults = append(r.faults, string(kind))
 	}
 	r.mu.Unlock()
@@ -184,11 +189,14 @@ func (w *World) inject(ctx context.Context, r *runState, f FaultPlan) {
 	case FaultRequestDup:
 		r.terms[f.Terminal%len(r.terms)].link.dup.Add(int32(f.N))
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, errArmed):
+		r.fault("") // planned, not injected: the same one is pending
+	case err != nil:
 		r.faultErr(f, err)
-		return
+	default:
+		r.fault(f.Kind)
 	}
-	r.fault(f.Kind)
 }
 
 // holdNotifications keeps a wallet's notifications back for a while, then

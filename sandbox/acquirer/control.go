@@ -60,6 +60,9 @@ func (h *Host) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /control/ledger", h.controlLedger)
 	mux.HandleFunc("POST /control/faults", h.controlFaults)
+	mux.HandleFunc("GET /control/faults", func(w http.ResponseWriter, r *http.Request) {
+		controlJSON(w, http.StatusOK, h.armed())
+	})
 	mux.HandleFunc("GET /control/calls", func(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusOK, map[string]int{"calls": h.Calls(), "reversals": h.Reversals()})
 	})
@@ -133,6 +136,20 @@ func (h *Host) controlFaults(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("control: faults armed", "drop_next", f.DropNext, "delay_next", delay,
 		"fail_reversals", f.FailReversals, "drop_reversals", f.DropReversals)
 	controlJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// armed is what faults are armed and not spent yet.
+func (h *Host) armed() ControlFaults {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := ControlFaults{DropNext: h.drop, FailReversals: h.failRev, DropReversals: h.dropRev}
+	if f.FailReversals > 0 {
+		f.FailCode = h.failCode
+	}
+	if h.delay > 0 {
+		f.DelayNext = h.delay.String()
+	}
+	return f
 }
 
 func controlJSON(w http.ResponseWriter, status int, v any) {

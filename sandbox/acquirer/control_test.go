@@ -45,6 +45,11 @@ func TestControlLedgerAndFaults(t *testing.T) {
 	if st := controlDo(t, srv, "POST", "/control/faults", `{"drop_next":1,"fail_reversals":1}`, nil); st != http.StatusOK {
 		t.Fatalf("faults: %d", st)
 	}
+	var armed ControlFaults
+	controlDo(t, srv, "GET", "/control/faults", "", &armed)
+	if armed != (ControlFaults{DropNext: 1, FailReversals: 1, FailCode: "96"}) {
+		t.Fatalf("armed: %+v", armed)
+	}
 	_, err := c.Sale(context.Background(), saleOf(t, c, good, good.PIN, "000003", 700))
 	if !errors.Is(err, connector.ErrUnknownOutcome) {
 		t.Fatalf("dropped answer: %v", err)
@@ -77,6 +82,11 @@ func TestControlLedgerAndFaults(t *testing.T) {
 	controlDo(t, srv, "GET", "/control/ledger?terminal=T9", "", &ledger)
 	if len(ledger) != 0 {
 		t.Fatalf("another terminal's ledger: %+v", ledger)
+	}
+	armed = ControlFaults{}
+	controlDo(t, srv, "GET", "/control/faults", "", &armed)
+	if armed != (ControlFaults{}) {
+		t.Fatalf("armed once spent: %+v", armed)
 	}
 	var calls map[string]int
 	controlDo(t, srv, "GET", "/control/calls", "", &calls)

@@ -68,6 +68,7 @@
 //	                        auth_code, date, at
 //	POST /control/faults    {"drop_next":N,"delay_next":"3s","fail_reversals":N,
 //	                         "fail_code":"96","drop_reversals":N}
-//	                        each field set arms that fault
+//	                        each field set arms that fault (counts add up)
+//	GET  /control/faults    the faults armed and not spent yet, in the same form
 //	GET  /control/calls     {"calls":N,"reversals":N}
 package acquirer

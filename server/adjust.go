@@ -184,7 +184,7 @@ func (s *Server) reverseAdjustment(ctx context.Context, o api.Order) (api.Order,
 	start := time.Now()
 	rev, err := s.adjustmentReversal(ctx, o, t.MerchantID)
 	if err == nil {
-		err = s.opts.Acquirer.Reverse(cctx, rev)
+		err = s.withBankKeys(cctx, o.TerminalID, t.MerchantID, func() error { return s.opts.Acquirer.Reverse(cctx, rev) })
 	}
 	cancel()
 	s.metrics.ChannelCall(string(api.Card), "reverse", outcome(err), time.Since(start))

@@ -201,6 +201,9 @@ func (s *Server) cardSignOn(r *http.Request, t *terminal) (int, any, error) {
 	s.metrics.ChannelCall(string(api.Card), "signon", outcome(err), time.Since(start))
 	if err != nil {
 		s.log.Warn("card sign-on failed", "terminal", t.ID, "trace", req.Trace, "err", err)
+		if unknownOutcome(err) {
+			s.dropKeys(ctx, t.ID, "a sign-on's answer was lost")
+		}
 		msg := "the bank did not answer the sign-on; try again"
 		var d *bank.DeclinedError
 		if errors.As(err, &d) {

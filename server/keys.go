@@ -148,6 +148,17 @@ func (k *Keyring) SaveCardKeys(ctx context.Context, terminalID string, pin, mac 
 	return nil
 }
 
+// DropCardKeys forgets the terminal's working keys, here and in the
+// database: the bank refused a MAC under them, or a sign-on's answer was
+// lost (the bank may hold keys the server never got). The next sign-on
+// asks the bank.
+func (k *Keyring) DropCardKeys(ctx context.Context, terminalID string) error {
+	k.mu.Lock()
+	delete(k.work, terminalID)
+	k.mu.Unlock()
+	return k.st.DropCardKeys(ctx, terminalID)
+}
+
 // BankLookup gives a bank link a terminal's working keys
 // (bank.Config.Lookup): the keyring's, cached for workingKeyTTL, so a
 // sign-on through another instance reaches this one's link within that.

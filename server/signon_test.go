@@ -66,3 +66,34 @@ func signOnWith(t *testing.T, c *channels.Client, tmk []byte, trace string, rene
 	c.UseCardKeys(k)
 	return k
 }
+
+// A sign-on whose answer is lost leaves the bank with keys the server
+// never got. A reversal owed meanwhile is not left waiting for a cashier:
+// the server signs the terminal on itself and sends it; the station signs
+// on for the new keys at its next card request.
+func TestServerSignsOnToReverse(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		r.bank.LoseNextReply()
+		o, err := r.sell(r.cardSale("approved", "123456", "T1", "000001", 500))
+		if err != nil || o.State != api.StateUnknown {
+			t.Fatalf("lost answer: %+v, %v", o, err)
+		}
+		r.bank.DropNext(1) // the sign-on is made, its answer lost
+		if _, err := r.client("T1").CardSignOn(context.Background(), "000002", true); err == nil {
+			t.Fatal("a sign-on without an answer succeeded")
+		}
+		r.clock.Advance(unknownRetry)
+		r.sweep()
+		if got := r.final(o.ID); got.State != api.StateClosed || got.Reason != api.ReasonReversed {
+			t.Fatalf("after the sweep: %+v", got)
+		}
+		if l := r.bank.Ledger(); len(l) != 1 || !l[0].Reversed {
+			t.Fatalf("bank ledger %+v", l)
+		}
+		k := signOnWith(t, r.client("T1"), r.bundles["T1"].MasterKey, "000004", false)
+		if s, err := r.client("T1").CardSale(context.Background(), channels.NewRequestID(),
+			cardSaleWith(t, k, "approved", "123456", "000005", 100)); err != nil || s.State != api.StateSuccess {
+			t.Fatalf("a sale after the station signed on again: %+v, %v", s, err)
+		}
+	})
+}

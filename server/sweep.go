@@ -204,8 +204,9 @@ func (s *Server) reverse(ctx context.Context, o api.Order) (api.Order, error) {
 		return o, err
 	}
 	// A copy of the sale as it was sent: a PIN is always entered for one.
-	err = s.opts.Acquirer.Reverse(cctx, connector.Reversal{TerminalID: o.TerminalID, MerchantID: t.MerchantID, Kind: "sale",
-		Trace: o.Trace, Batch: o.Batch, Amount: o.Amount, Entry: o.Entry, PIN: true, CardSeq: o.CardSeq})
+	rev := connector.Reversal{TerminalID: o.TerminalID, MerchantID: t.MerchantID, Kind: "sale",
+		Trace: o.Trace, Batch: o.Batch, Amount: o.Amount, Entry: o.Entry, PIN: true, CardSeq: o.CardSeq}
+	err = s.withBankKeys(cctx, o.TerminalID, t.MerchantID, func() error { return s.opts.Acquirer.Reverse(cctx, rev) })
 	s.metrics.ChannelCall(string(api.Card), "reverse", outcome(err), time.Since(start))
 	reason := api.ReasonReversed
 	if errors.Is(err, connector.ErrNothingToReverse) {

@@ -29,6 +29,15 @@ func (s *Store) SaveCardKeys(ctx context.Context, k CardKeys) error {
 	return nil
 }
 
+// DropCardKeys forgets a terminal's card working keys: the bank no longer
+// takes them, and the next sign-on must ask it for new ones.
+func (s *Store) DropCardKeys(ctx context.Context, terminalID string) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM card_keys WHERE terminal_id = ?`), terminalID); err != nil {
+		return fmt.Errorf("store: card keys of terminal %s: %w", terminalID, err)
+	}
+	return nil
+}
+
 // LoadCardKeys returns a terminal's keys; ErrNotFound before its first
 // sign-on.
 func (s *Store) LoadCardKeys(ctx context.Context, terminalID string) (CardKeys, error) {

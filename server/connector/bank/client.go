@@ -487,8 +487,8 @@ func (c *Client) Reverse(ctx context.Context, r connector.Reversal) error {
 	case "25":
 		return fmt.Errorf("bank: reversal of trace %s batch %s: %w", r.Trace, r.Batch, connector.ErrNothingToReverse)
 	}
-	return fmt.Errorf("bank: reversal of trace %s batch %s answered %s (%s): %w", r.Trace, r.Batch, resp.ResponseCode,
-		Text(resp.ResponseCode, false), connector.ErrUnknownOutcome)
+	return fmt.Errorf("bank: reversal of trace %s batch %s: %w: %w", r.Trace, r.Batch,
+		&DeclinedError{Code: resp.ResponseCode}, connector.ErrUnknownOutcome)
 }
 
 // original rebuilds the request a reversal undoes, with the builders that

@@ -86,7 +86,7 @@ type checker struct {
 	tx       map[string]store.JournalTx
 	reqTx    map[string]string            // terminal|request id → transaction
 	adjsOf   map[string][]store.JournalTx // sale transaction → its voids and refunds
-	bankBy   map[string][]int             // terminal|trace|type → ledger positions
+	bankBy   map[string][]int             // terminal|batch|trace|type → ledger positions
 	bankUsed map[int]bool
 	saleOf   map[string]*Sale // transaction → the terminal's sale that made it
 	flagged  map[string]bool  // transactions already found in disagreement
@@ -130,7 +130,7 @@ func (c *checker) index() {
 		c.adjsOf[a.Original] = append(c.adjsOf[a.Original], a)
 	}
 	for i, e := range c.b.Bank {
-		k := e.TerminalID + "|" + e.Trace + "|" + e.Type
+		k := e.TerminalID + "|" + e.Batch + "|" + e.Trace + "|" + e.Type
 		c.bankBy[k] = append(c.bankBy[k], i)
 	}
 	for _, s := range c.sales {
@@ -142,11 +142,11 @@ func (c *checker) index() {
 	// none takes is one the journal does not have.
 	for _, tx := range c.b.Journal.Transactions {
 		if tx.Channel == api.Card {
-			c.bankEntry(tx.TerminalID, tx.Trace, "sale", tx.RRN, tx.Amount)
+			c.bankEntry(tx.TerminalID, tx.Batch, tx.Trace, "sale", tx.RRN, tx.Amount)
 		}
 	}
 	for _, a := range c.b.Journal.Adjustments {
-		c.bankEntry(a.TerminalID, a.Trace, strings.TrimPrefix(string(a.Kind), "card_"), a.RRN, a.Amount)
+		c.bankEntry(a.TerminalID, a.Batch, a.Trace, strings.TrimPrefix(string(a.Kind), "card_"), a.RRN, a.Amount)
 	}
 }
 
@@ -215,7 +215,7 @@ func (c *checker) lost(s *Sale) {
 // run, checked then).
 func (c *checker) kept(tx store.JournalTx) (kept int64, known bool) {
 	if tx.Channel == api.Card {
-		if e := c.bankEntry(tx.TerminalID, tx.Trace, "sale", tx.RRN, tx.Amount); e != nil {
+		if e := c.bankEntry(tx.TerminalID, tx.Batch, tx.Trace, "sale", tx.RRN, tx.Amount); e != nil {
 			return e.Charged, true
 		}
 		return 0, true
@@ -245,13 +245,13 @@ func (c *checker) keptText(tx store.JournalTx) string {
 // traces of its voids and refunds: every entry, whatever its type, since a
 // trace used twice is where the bank and the journal part ways.
 func (c *checker) bankText(tx store.JournalTx) string {
-	traces := []string{tx.Trace}
+	traces := []string{tx.Batch + "/" + tx.Trace}
 	for _, a := range c.adjsOf[tx.ID] {
-		traces = append(traces, a.Trace)
+		traces = append(traces, a.Batch+"/"+a.Trace)
 	}
 	var parts []string
 	for _, e := range c.b.Bank {
-		if e.TerminalID != tx.TerminalID || !slices.Contains(traces, e.Trace) {
+		if e.TerminalID != tx.TerminalID || !slices.Contains(traces, e.Batch+"/"+e.Trace) {
 			continue
 		}
 		s := fmt.Sprintf("#%d %s trace %s %s rc %s", e.Index, e.Type, e.Trace, yuan(e.Amount), e.ResponseCode)
@@ -267,15 +267,16 @@ func (c *checker) bankText(tx store.JournalTx) string {
 		parts = append(parts, s+" at "+e.At)
 	}
 	if len(parts) == 0 {
-		return "the bank has nothing under trace " + strings.Join(traces, ", ")
+		return "the bank has nothing under batch/trace " + strings.Join(traces, ", ")
 	}
 	return "bank: " + strings.Join(parts, "; ")
 }
 
-// bankEntry finds the ledger entry of a terminal's trace: by RRN when the
-// journal has one, else the latest of that amount. It marks it used.
-func (c *checker) bankEntry(terminal, trace, typ, rrn string, amount int64) *acquirer.LedgerEntry {
-	cands := c.bankBy[terminal+"|"+trace+"|"+typ]
+// bankEntry finds the ledger entry of a terminal's trace in a batch: by
+// RRN when the journal has one, else the latest of that amount. It marks
+// it used.
+func (c *checker) bankEntry(terminal, batch, trace, typ, rrn string, amount int64) *acquirer.LedgerEntry {
+	cands := c.bankBy[terminal+"|"+batch+"|"+trace+"|"+typ]
 	pick := -1
 	for _, i := range cands {
 		e := c.b.Bank[i]

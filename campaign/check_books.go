@@ -112,7 +112,7 @@ func (c *checker) adjustmentsText(tx store.JournalTx) string {
 func (c *checker) adjustment(a store.JournalTx) {
 	ours := !a.CreatedAt.Before(c.sc.Since)
 	typ := strings.TrimPrefix(string(a.Kind), "card_")
-	e := c.bankEntry(a.TerminalID, a.Trace, typ, a.RRN, a.Amount)
+	e := c.bankEntry(a.TerminalID, a.Batch, a.Trace, typ, a.RRN, a.Amount)
 	if !a.State.Final() {
 		if ours && c.sc.Deadline != nil && c.sc.Now.After(c.sc.Deadline(a, true)) {
 			c.add(Finding{Kind: Stuck, Key: "stuck:" + a.ID, Sale: c.saleOf[a.Original], TxIDs: []string{a.ID, a.Original},

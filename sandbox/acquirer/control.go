@@ -18,10 +18,8 @@ type LedgerEntry struct {
 	TerminalID string `json:"terminal"`
 	MerchantID string `json:"merchant"`
 	Trace      string `json:"trace"`
-	// Batch is the settlement batch the entry was booked in, when the
-	// ledger keeps one (this host keeps only Batch open).
-	Batch        string `json:"batch,omitempty"`
-	Original     string `json:"original,omitempty"` // trace of the sale a void or refund refers to
+	Batch        string `json:"batch"`              // field 60.2 of the request
+	Original     string `json:"original,omitempty"` // the sale a void or refund refers to: terminal|merchant|batch|trace
 	Amount       int64  `json:"amount"`             // fen
 	MaskedPAN    string `json:"masked_pan"`
 	ResponseCode string `json:"response_code"`
@@ -38,7 +36,7 @@ type LedgerEntry struct {
 
 func ledgerEntry(i int, e Entry) LedgerEntry {
 	return LedgerEntry{Index: i, Type: string(e.Type), TerminalID: e.TerminalID, MerchantID: e.MerchantID,
-		Trace: e.Trace, Original: e.Original, Amount: e.Amount, MaskedPAN: e.MaskedPAN, ResponseCode: e.ResponseCode,
+		Trace: e.Trace, Batch: e.Batch, Original: e.Original, Amount: e.Amount, MaskedPAN: e.MaskedPAN, ResponseCode: e.ResponseCode,
 		Approved: e.Approved, Reversed: e.Reversed, Voided: e.Voided, Refunded: e.Refunded, Charged: e.Charged(),
 		RRN: e.RRN, AuthCode: e.AuthCode, Date: e.Date, At: e.At.Format(time.RFC3339Nano)}
 }

@@ -54,7 +54,7 @@ func TestControlLedgerAndFaults(t *testing.T) {
 	if !errors.Is(err, connector.ErrUnknownOutcome) {
 		t.Fatalf("dropped answer: %v", err)
 	}
-	rev := connector.Reversal{TerminalID: term.TerminalID, MerchantID: term.MerchantID, Trace: "000003", Amount: 700}
+	rev := reversalOf("000003", 700)
 	if err := c.Reverse(context.Background(), rev); err == nil {
 		t.Fatal("the armed reversal failure did not fail")
 	}

@@ -13,11 +13,11 @@ import (
 // checker reconciling posserver's journal against the bank needs, and no
 // full card number.
 type LedgerEntry struct {
-	Index      int    `json:"index"` // position in the ledger, oldest 0
-	Type       string `json:"type"`  // sale, void or refund
-	TerminalID string `json:"terminal"`
-	MerchantID string `json:"merchant"`
-	Trace      string `json:"trace"`
+	Index        int    `json:"index"` // position in the ledger, oldest 0
+	Type         string `json:"type"`  // sale, void or refund
+	TerminalID   string `json:"terminal"`
+	MerchantID   string `json:"merchant"`
+	Trace        string `json:"trace"`
 	Batch        string `json:"batch"`              // field 60.2 of the request
 	Original     string `json:"original,omitempty"` // the sale a void or refund refers to: terminal|merchant|batch|trace
 	Amount       int64  `json:"amount"`             // fen

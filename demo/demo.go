@@ -430,6 +430,18 @@ func (e *Env) InsertTestCard(ctx context.Context, id string) error {
 	return fmt.Errorf("no test card %q", id)
 }
 
+// RemoveTestCard takes the card out of the reader, as the cardholder does
+// once the transaction is answered: the reader then says it is empty.
+func (e *Env) RemoveTestCard(context.Context) error {
+	if e.Reader.State() != devices.ReaderCardPresent {
+		return nil
+	}
+	if err := e.Reader.Remove(); err != nil && !errors.Is(err, sim.ErrNoCard) {
+		return fmt.Errorf("take out the test card: %w", err)
+	}
+	return nil
+}
+
 // TogglePaper runs the demo printer out of paper, or refills it (the
 // trainer's paper key): the print queue then shows the cashier what a real
 // paper-out does. A printer other than the demo printer cannot be told.

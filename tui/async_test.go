@@ -12,6 +12,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/receipts"
 	"github.com/multipos/multipos/server/api"
 )
@@ -19,21 +20,27 @@ import (
 // These tests feed the root model the answers of async work directly, in
 // the orders the network can deliver them, without running the Cmds.
 
-func step(t *testing.T, m Model, msg tea.Msg) (Model, tea.Cmd) {
-	t.Helper()
-	next, cmd := m.Update(msg)
-	return next.(Model), cmd
-}
-
+// showingQR is the app showing the QR code of a ¥5.00 Alipay payment,
+// come from its amount screen.
 func showingQR(t *testing.T) (Model, *payment) {
 	t.Helper()
-	c := testCommon(t)
-	p := c.newPayment(api.Alipay)
+	m := testModel(t, testOptions())
+	p := m.router.newPayment(api.Alipay, "")
 	p.amount = 500
 	p.order = api.Order{ID: "o1", Channel: api.Alipay, State: api.StatePending, Version: 2,
-		OutTradeNo: "T000000120261125165407000001", ExpiresAt: c.serverNow().Add(2 * time.Minute)}
-	q := &qrScreen{c: c, p: p, prev: newAmount(c, api.Alipay, "menu.qr"), phase: qrShowing}
-	return newModel(c, q), p
+		OutTradeNo: "T000000120261125165407000001", ExpiresAt: m.st.serverNow().Add(2 * time.Minute)}
+	q := newQR(m.b(), p)
+	q.phase = fOpen
+	return m.open(newAmount(m.b(), api.Alipay, actQR)).open(q), p
+}
+
+// creating is the app with a payment's order on its way, from the amount.
+func creating(t *testing.T, ch api.Channel, amount money.Fen) (Model, *payment) {
+	t.Helper()
+	m := testModel(t, testOptions())
+	p := m.router.newPayment(ch, "")
+	p.amount = amount
+	return m.open(newAmount(m.b(), ch, actQR)).open(newQR(m.b(), p)), p
 }
 
 func with(o api.Order, st api.State, reason string, version int) api.Order {
@@ -95,7 +102,7 @@ func TestCloseThatLeavesOrderOpenCanBeRetried(t *testing.T) {
 	if !m.busy() {
 		t.Fatal("leaving allowed before the code expired")
 	}
-	m.c.skew = 3 * time.Minute
+	m.st.server.skew = 3 * time.Minute
 	if m.busy() {
 		t.Fatal("still busy after the code expired")
 	}
@@ -105,11 +112,7 @@ func TestCloseThatLeavesOrderOpenCanBeRetried(t *testing.T) {
 }
 
 func TestLostCreateIsClosedByTrace(t *testing.T) {
-	c := testCommon(t)
-	p := c.newPayment(api.WeChat)
-	p.amount = 100
-	q, _ := newQR(c, p, newAmount(c, api.WeChat, "menu.qr"))
-	m := newModel(c, q)
+	m, p := creating(t, api.WeChat, 100)
 	// Esc while creating is remembered; then the answer is lost.
 	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEsc})
 	m, cmd := step(t, m, orderMsg{pay: p.id, op: opCreate, trace: "000007", err: context.DeadlineExceeded})
@@ -123,10 +126,7 @@ func TestLostCreateIsClosedByTrace(t *testing.T) {
 }
 
 func TestRefusedCreateCreatesNothing(t *testing.T) {
-	c := testCommon(t)
-	p := c.newPayment(api.Alipay)
-	q, _ := newQR(c, p, newAmount(c, api.Alipay, "menu.qr"))
-	m := newModel(c, q)
+	m, p := creating(t, api.Alipay, 0)
 	m, _ = step(t, m, orderMsg{pay: p.id, op: opCreate, err: &api.Error{Code: api.CodeOverLimit, Limit: 2_000_000}})
 	if m.busy() || !strings.Contains(m.View(), "超过单笔限额 ¥20,000.00") {
 		t.Fatalf("busy=%v\n%s", m.busy(), m.View())
@@ -138,12 +138,13 @@ func TestRefusedCreateCreatesNothing(t *testing.T) {
 
 func sendingSale(t *testing.T) (Model, *payment) {
 	t.Helper()
-	c := testCommon(t)
-	c.opts.CardKeys = channels.NewCardKeys(make([]byte, 16))
-	p := c.newPayment(api.Card)
+	o := testOptions()
+	o.CardKeys = channels.NewCardKeys(make([]byte, 16))
+	m := testModel(t, o)
+	p := m.router.newPayment(api.Card, "")
 	p.amount = 8800
 	p.card = cards.Card{PAN: "6212345678900002", Expiry: "3012", Entry: cards.EntryChip}
-	return newModel(c, &processing{c: c, p: p}), p
+	return m.open(newProcessing(m.b(), p)), p
 }
 
 func TestLostSaleAnswerIsNeverAbandoned(t *testing.T) {
@@ -181,12 +182,12 @@ func TestLostSaleFoundApproved(t *testing.T) {
 }
 
 func TestPrintNewsForOtherCopyIsIgnored(t *testing.T) {
-	c := testCommon(t)
-	c.opts.Prints = spool.NewWorker(nil, nil) // never run: the test plays its events
-	p := c.newPayment(api.Alipay)
+	o := testOptions()
+	o.Prints = spool.NewWorker(nil, nil) // never run: the test plays its events
+	m := testModel(t, o)
+	p := m.router.newPayment(api.Alipay, "")
 	p.order = api.Order{ID: "o1", Channel: api.Alipay, State: api.StateSuccess, Amount: 500, Version: 3}
-	r, _ := newReceipt(c, p)
-	m := newModel(c, r)
+	m = m.open(newReceipt(m.b(), p))
 	merchant := spool.Job{ID: "000000000001"}
 	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.MerchantCopy), job: merchant.ID})
 	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Printing, Job: merchant, Sent: 256, Total: 1061, Queued: 1}})
@@ -227,12 +228,12 @@ func TestPrintNewsForOtherCopyIsIgnored(t *testing.T) {
 // behind it in the queue, and the cashier is not held until the printer is
 // back (the worker says nothing about a job it has not reached).
 func TestCopyQueuedBehindAFailedOneDoesNotHold(t *testing.T) {
-	c := testCommon(t)
-	c.opts.Prints = spool.NewWorker(nil, nil)
-	p := c.newPayment(api.WeChat)
+	o := testOptions()
+	o.Prints = spool.NewWorker(nil, nil) // never run: the test plays its events
+	m := testModel(t, o)
+	p := m.router.newPayment(api.WeChat, "")
 	p.order = api.Order{ID: "o2", Channel: api.WeChat, State: api.StateSuccess, Amount: 880, Version: 3}
-	r, _ := newReceipt(c, p)
-	m := newModel(c, r)
+	m = m.open(newReceipt(m.b(), p))
 	merchant, customer := spool.Job{ID: "000000000007"}, spool.Job{ID: "000000000008"}
 	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.MerchantCopy), job: merchant.ID, queued: 1})
 	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Failed, Job: merchant, Err: devices.ErrOffline, Queued: 1}})
@@ -249,12 +250,12 @@ func TestCopyQueuedBehindAFailedOneDoesNotHold(t *testing.T) {
 // The queue's news about a job can come before the answer to Add: it is
 // kept and applied, not lost.
 func TestPrintNewsBeforeQueuedAnswer(t *testing.T) {
-	c := testCommon(t)
-	c.opts.Prints = spool.NewWorker(nil, nil)
-	p := c.newPayment(api.Alipay)
+	o := testOptions()
+	o.Prints = spool.NewWorker(nil, nil) // never run: the test plays its events
+	m := testModel(t, o)
+	p := m.router.newPayment(api.Alipay, "")
 	p.order = api.Order{ID: "o3", Channel: api.Alipay, State: api.StateSuccess, Amount: 500, Version: 3}
-	r, _ := newReceipt(c, p)
-	m := newModel(c, r)
+	m = m.open(newReceipt(m.b(), p))
 	job := spool.Job{ID: "000000000009"}
 	m, _ = step(t, m, printEventMsg{spool.Event{Kind: spool.Printed, Job: job}})
 	m, _ = step(t, m, queuedMsg{pay: p.id, copy: int(receipts.MerchantCopy), job: job.ID, queued: 0})
@@ -274,13 +275,12 @@ func TestAnswerForAnotherPaymentIsDropped(t *testing.T) {
 // The countdown follows the server's clock, not the counter PC's.
 func TestCountdownUsesServerClock(t *testing.T) {
 	m, p := showingQR(t)
-	c := m.c
 	// The PC is 5 minutes fast; the server's expiry is 2 minutes from server time.
-	serverNow := c.now().Add(-5 * time.Minute)
+	serverNow := testNow.Add(-5 * time.Minute)
 	p.order.ExpiresAt = serverNow.Add(2 * time.Minute)
-	m, _ = step(t, m, terminalMsg{info: api.TerminalInfo{ServerTime: serverNow, Channels: c.Info.Channels}})
+	m, _ = step(t, m, terminalMsg{info: api.TerminalInfo{ServerTime: serverNow, Channels: m.st.server.info.Channels}})
 	m, _ = step(t, m, tickMsg{pay: p.id})
-	if m.Active().(*qrScreen).phase != qrShowing || !strings.Contains(m.View(), "02:00") {
+	if m.Active().(*qrScreen).phase != fOpen || !strings.Contains(m.View(), "02:00") {
 		t.Fatalf("expired by a fast PC clock:\n%s", m.View())
 	}
 }

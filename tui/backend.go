@@ -51,6 +51,9 @@ type Trainer interface {
 	CustomerDeclines(ctx context.Context, ch api.Channel, outTradeNo string) error
 	TestCards() []TestCard
 	InsertTestCard(ctx context.Context, id string) error
+	// RemoveTestCard plays the cardholder taking the card back once the
+	// reader is done with it; with no card in, it does nothing.
+	RemoveTestCard(ctx context.Context) error
 	// ShowCode plays the customer showing a payment code of the wallet:
 	// paid at once, or with confirm only once the customer confirms.
 	ShowCode(ctx context.Context, ch api.Channel, confirm bool) (string, error)

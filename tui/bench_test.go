@@ -24,23 +24,17 @@ func benchKeystroke(b *testing.B, m Model, k tea.KeyMsg) {
 }
 
 func BenchmarkKeystrokeChannelList(b *testing.B) {
-	c := testCommon(b)
-	c.opts.TerminalID = "T0000001"
-	benchKeystroke(b, newModel(c, newChannelList(c)), runes("7"))
+	benchKeystroke(b, testModel(b, testOptions()), runes("7"))
 }
 
 func BenchmarkKeystrokeQR(b *testing.B) {
-	c := testCommon(b)
-	c.opts.TerminalID = "T0000001"
-	p := c.newPayment(api.Alipay)
+	m := testModel(b, testOptions())
+	p := m.router.newPayment(api.Alipay, "")
 	p.amount = 1234
 	p.order = api.Order{ID: "o1", OutTradeNo: "T000000120261125165407000001", State: api.StatePending, Version: 2,
-		QRContent: "https://qr.alipay.com/bax03431ljhokirwl38f00a7", ExpiresAt: c.now().Add(2 * time.Minute)}
-	s := &qrScreen{c: c, p: p, prev: newAmount(c, api.Alipay, "menu.qr"), phase: qrShowing}
-	code, err := renderQR(p.order.QRContent)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s.code = code
-	benchKeystroke(b, newModel(c, s), tea.KeyMsg{Type: tea.KeyBackspace})
+		QRContent: "https://qr.alipay.com/bax03431ljhokirwl38f00a7", ExpiresAt: testNow.Add(2 * time.Minute)}
+	s := newQR(m.b(), p)
+	s.phase = fOpen
+	s.show(p.order)
+	benchKeystroke(b, m.open(s), tea.KeyMsg{Type: tea.KeyBackspace})
 }

@@ -15,14 +15,13 @@ import (
 // languages, and a server out of demo mode brings no 演示 DEMO badge.
 func TestChannelNotSetUpOnServer(t *testing.T) {
 	for _, lang := range []i18n.Lang{i18n.ZH, i18n.EN} {
-		c := testCommon(t)
-		c.Lang = lang
-		c.opts.TerminalID = "T0000001"
+		o := testOptions()
+		o.Lang = lang
+		m := testModel(t, o)
 		// WeChat Pay stays switched off by a limit rule; the card channel
 		// has no connection at the server.
-		c.Info.Channels[2] = api.ChannelInfo{Channel: api.Card, DisabledReason: api.DisabledNotConfigured}
-		s := newChannelList(c)
-		m := newModel(c, s)
+		m.st.server.info.Channels[2] = api.ChannelInfo{Channel: api.Card, DisabledReason: api.DisabledNotConfigured}
+		s := m.Active()
 
 		lines := screenLines(t, lang, m.View())
 		notSetUp := T(lang, "channels.notsetup")
@@ -41,16 +40,16 @@ func TestChannelNotSetUpOnServer(t *testing.T) {
 			}
 		}
 
-		if next, _ := s.Update(runes("3")); next != Screen(s) {
-			t.Fatalf("%s: picking a channel not set up opened %s", lang, next.Name())
+		if n := stepScreen(s, runes("3")); n != nil {
+			t.Fatalf("%s: picking a channel not set up asked for %#v", lang, n)
 		}
 		lines = screenLines(t, lang, m.View())
 		hint := Tf(lang, "channels.isnotsetup", channelName(api.Card))
 		if lineWith(lines, hint) == "" {
 			t.Errorf("%s: no whole hint %q on\n%s", lang, hint, strings.Join(lines, "\n"))
 		}
-		if next, _ := s.Update(runes("1")); next.Name() != "welcome" {
-			t.Errorf("%s: a channel that is on opens %s", lang, next.Name())
+		if n := stepScreen(s, runes("1")); n != (toWelcome{api.Alipay}) {
+			t.Errorf("%s: a channel that is on asks for %#v", lang, n)
 		}
 	}
 }

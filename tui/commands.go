@@ -15,7 +15,10 @@ import (
 )
 
 // Every function here returns a tea.Cmd: the only place the app does I/O.
-// A Cmd captures plain values and returns a message; it never touches a model.
+// A Cmd captures plain values and returns a message; it never touches a
+// model, and it never sleeps: a delay is a tea.Tick whose message the root
+// turns into the next command. Each takes the app's context (Common.ctx),
+// cancelled when the app quits, so nothing the app started outlives it.
 
 func (o Options) timeout() time.Duration {
 	if o.Timeout > 0 {
@@ -48,9 +51,9 @@ func (o Options) requestWait() time.Duration {
 	return 25 * time.Second
 }
 
-func fetchTerminal(o Options) tea.Cmd {
+func fetchTerminal(ctx context.Context, o Options) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		ctx, cancel := context.WithTimeout(ctx, o.timeout())
 		defer cancel()
 		info, err := o.Gateway.Terminal(ctx)
 		return terminalMsg{info: info, err: err}
@@ -60,13 +63,10 @@ func fetchTerminal(o Options) tea.Cmd {
 // ping is the heartbeat: it measures the link, acknowledges the results
 // in acks (a copy: the Cmd never touches the model's slice) and brings back
 // results the server has not seen acknowledged.
-func ping(o Options, after time.Duration, acks []string) tea.Cmd {
+func ping(ctx context.Context, o Options, acks []string) tea.Cmd {
 	acks = append([]string(nil), acks...)
 	return func() tea.Msg {
-		if after > 0 {
-			time.Sleep(after)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
 		start := time.Now()
 		ans, err := o.Gateway.Heartbeat(ctx, api.Heartbeat{AppVersion: o.AppVersion, Acks: acks})
@@ -81,14 +81,17 @@ func clockTick() tea.Cmd {
 	return tea.Every(time.Second, func(t time.Time) tea.Msg { return clockMsg(t) })
 }
 
-func readPower(o Options, after time.Duration) tea.Cmd {
+// after is a delay as a message: the component that asked turns it into
+// the command it waits for (a heartbeat, a power or device reading).
+func after(d time.Duration, msg tea.Msg) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return msg })
+}
+
+func readPower(o Options) tea.Cmd {
 	if o.PowerRoot == "" {
 		return nil
 	}
 	return func() tea.Msg {
-		if after > 0 {
-			time.Sleep(after)
-		}
 		st, err := power.Read(o.PowerRoot)
 		if err != nil {
 			return powerMsg{}
@@ -97,17 +100,14 @@ func readPower(o Options, after time.Duration) tea.Cmd {
 	}
 }
 
-func readDevices(o Options, after time.Duration) tea.Cmd {
+func readDevices(ctx context.Context, o Options) tea.Cmd {
 	return func() tea.Msg {
-		if after > 0 {
-			time.Sleep(after)
-		}
 		var m deviceMsg
 		if o.Reader != nil {
 			m.reader = o.Reader.State()
 		}
 		if o.Printer != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
 			st, err := o.Printer.Status(ctx)
 			if err != nil && (st == devices.PrinterReady || st == devices.PrinterNone) {
@@ -121,24 +121,28 @@ func readDevices(o Options, after time.Duration) tea.Cmd {
 
 // listenReader waits for the next card reader event; the root issues it
 // again after each one (glow's one-result-per-Cmd streaming pattern).
-func listenReader(o Options) tea.Cmd {
+func listenReader(ctx context.Context, o Options) tea.Cmd {
 	if o.Reader == nil {
 		return nil
 	}
 	ch := o.Reader.Events()
 	return func() tea.Msg {
-		ev, ok := <-ch
-		if !ok {
-			return readerClosedMsg{}
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return readerClosedMsg{}
+			}
+			return readerMsg{ev: ev}
+		case <-ctx.Done():
+			return nil
 		}
-		return readerMsg{ev: ev}
 	}
 }
 
 // createOrder takes a trace number and creates the wallet QR order.
-func createOrder(o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
+func createOrder(ctx context.Context, o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var ord api.Order
 		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, reqID string) error {
@@ -154,9 +158,9 @@ func createOrder(o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
 
 // createBarcode charges a scanned payment code. The trace and request id
 // are the payment's, taken once, so that a retry is the same request.
-func createBarcode(o Options, pay int, ch api.Channel, amount int64, trace, reqID, code string) tea.Cmd {
+func createBarcode(ctx context.Context, o Options, pay int, ch api.Channel, amount int64, trace, reqID, code string) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var ord api.Order
 		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
@@ -171,12 +175,12 @@ func createBarcode(o Options, pay int, ch api.Channel, amount int64, trace, reqI
 }
 
 // showCode asks the trainer's customer for a payment code (demo).
-func showCode(o Options, pay int, ch api.Channel, confirm bool) tea.Cmd {
+func showCode(ctx context.Context, o Options, pay int, ch api.Channel, confirm bool) tea.Cmd {
 	if o.Trainer == nil {
 		return nil
 	}
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		ctx, cancel := context.WithTimeout(ctx, o.timeout())
 		defer cancel()
 		code, err := o.Trainer.ShowCode(ctx, ch, confirm)
 		return shownCodeMsg{pay: pay, code: code, err: err}
@@ -184,18 +188,18 @@ func showCode(o Options, pay int, ch api.Channel, confirm bool) tea.Cmd {
 }
 
 // waitOrder long-polls the server until the order changes past version after.
-func waitOrder(o Options, pay int, id string, after int) tea.Cmd {
+func waitOrder(ctx context.Context, o Options, pay int, id string, after int) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.requestWait()+o.timeout())
+		ctx, cancel := context.WithTimeout(ctx, o.requestWait()+o.timeout())
 		defer cancel()
 		ord, err := o.Gateway.WaitOrder(ctx, id, after, o.requestWait())
 		return orderMsg{pay: pay, op: opWait, order: ord, err: err}
 	}
 }
 
-func cancelOrder(o Options, pay int, id string) tea.Cmd {
+func cancelOrder(ctx context.Context, o Options, pay int, id string) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		ord, err := o.Gateway.CancelOrder(ctx, id)
 		return orderMsg{pay: pay, op: opCancel, order: ord, err: err}
@@ -204,12 +208,12 @@ func cancelOrder(o Options, pay int, id string) tea.Cmd {
 
 // lookupTrace asks the server what became of the request sent with trace.
 // An *api.Error with CodeNotFound means the request never arrived.
-func lookupTrace(o Options, pay int, trace string) tea.Cmd {
+func lookupTrace(ctx context.Context, o Options, pay int, trace string) tea.Cmd {
 	return func() tea.Msg {
 		if trace == "" { // no trace was even taken: nothing was sent
 			return orderMsg{pay: pay, op: opLookup, err: &api.Error{Code: api.CodeNotFound, Message: "no trace number"}}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		ctx, cancel := context.WithTimeout(ctx, o.timeout())
 		defer cancel()
 		ord, err := o.Gateway.OrderByTrace(ctx, trace)
 		return orderMsg{pay: pay, op: opLookup, trace: trace, order: ord, err: err}
@@ -218,9 +222,9 @@ func lookupTrace(o Options, pay int, trace string) tea.Cmd {
 
 // cancelTrace closes the wallet order created with trace, if there is one:
 // for a create whose answer was lost.
-func cancelTrace(o Options, pay int, trace string) tea.Cmd {
+func cancelTrace(ctx context.Context, o Options, pay int, trace string) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		ord, err := o.Gateway.OrderByTrace(ctx, trace)
 		if err == nil && !ord.State.Final() {
@@ -233,10 +237,10 @@ func cancelTrace(o Options, pay int, trace string) tea.Cmd {
 // cardSale sends the sale. The trace and request id are taken once per
 // payment and reused on a retry, so the server's idempotency makes a retry
 // safe.
-func cardSale(o Options, pay int, trace, reqID string, req api.CardSale, pinBlock [8]byte) tea.Cmd {
+func cardSale(ctx context.Context, o Options, pay int, trace, reqID string, req api.CardSale, pinBlock [8]byte) tea.Cmd {
 	return func() tea.Msg {
 		req.PINBlock = hex.EncodeToString(pinBlock[:])
-		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var ord api.Order
 		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
@@ -250,9 +254,9 @@ func cardSale(o Options, pay int, trace, reqID string, req api.CardSale, pinBloc
 }
 
 // findOriginal looks up the terminal's sale with trace, for a void or refund.
-func findOriginal(o Options, pay int, trace string) tea.Cmd {
+func findOriginal(ctx context.Context, o Options, pay int, trace string) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		ctx, cancel := context.WithTimeout(ctx, o.timeout())
 		defer cancel()
 		ord, err := o.Gateway.OrderByTrace(ctx, trace)
 		return orderMsg{pay: pay, op: opOriginal, trace: trace, order: ord, err: err}
@@ -261,9 +265,9 @@ func findOriginal(o Options, pay int, trace string) tea.Cmd {
 
 // cardAdjust sends a void or refund; like a sale, a trace and request id
 // are taken once and kept for resends.
-func cardAdjust(o Options, pay int, kind api.Kind, trace, reqID string, req api.CardAdjust) tea.Cmd {
+func cardAdjust(ctx context.Context, o Options, pay int, kind api.Kind, trace, reqID string, req api.CardAdjust) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var ord api.Order
 		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
@@ -281,10 +285,10 @@ func cardAdjust(o Options, pay int, kind api.Kind, trace, reqID string, req api.
 }
 
 // cardBalance sends a balance inquiry under a fresh trace.
-func cardBalance(o Options, pay int, req api.CardBalance, pinBlock [8]byte) tea.Cmd {
+func cardBalance(ctx context.Context, o Options, pay int, req api.CardBalance, pinBlock [8]byte) tea.Cmd {
 	return func() tea.Msg {
 		req.PINBlock = hex.EncodeToString(pinBlock[:])
-		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var res api.Balance
 		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, _ string) error {
@@ -299,9 +303,9 @@ func cardBalance(o Options, pay int, req api.CardBalance, pinBlock [8]byte) tea.
 
 // signOn asks the server for card working keys (fresh ones with renew);
 // the answer is installed by the root, which owns the keys' state.
-func signOn(o Options, renew bool) tea.Cmd {
+func signOnCmd(ctx context.Context, o Options, renew bool) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
+		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var res api.SignedOn
 		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, _ string) error {
@@ -321,14 +325,28 @@ func countdown(pay int) tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg{pay: pay, at: t} })
 }
 
-func trainerAct(o Options, pay int, act func(context.Context) error) tea.Cmd {
+func trainerAct(ctx context.Context, o Options, pay int, act func(context.Context) error) tea.Cmd {
 	if o.Trainer == nil {
 		return nil
 	}
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), o.timeout())
+		ctx, cancel := context.WithTimeout(ctx, o.timeout())
 		defer cancel()
 		return trainerMsg{pay: pay, err: act(ctx)}
+	}
+}
+
+// removeCard plays the cardholder taking the card back once the reader is
+// done with it (demo): the simulated reader then says so, as a real one does.
+func removeCard(ctx context.Context, o Options) tea.Cmd {
+	if o.Trainer == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, o.timeout())
+		defer cancel()
+		_ = o.Trainer.RemoveTestCard(ctx) // no card in: nothing to take back
+		return nil
 	}
 }
 
@@ -345,12 +363,19 @@ func queueReceipt(o Options, pay int, r receipts.Receipt) tea.Cmd {
 }
 
 // listenPrints waits for the print queue's next news.
-func listenPrints(o Options) tea.Cmd {
+func listenPrints(ctx context.Context, o Options) tea.Cmd {
 	if o.Prints == nil {
 		return nil
 	}
 	ev := o.Prints.Events()
-	return func() tea.Msg { return printEventMsg{<-ev} }
+	return func() tea.Msg {
+		select {
+		case e := <-ev:
+			return printEventMsg{e}
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // paperMsg says whether the demo printer's paper is out now.

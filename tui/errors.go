@@ -14,7 +14,8 @@ func isOffline(err error) bool { return errors.Is(err, channels.ErrOffline) }
 
 // errText says in the cashier's language why a call failed; raw Go errors
 // never reach the screen.
-func errText(c *Common, err error) string {
+func errText(b base, err error) string {
+	c := b.c
 	if isOffline(err) {
 		return c.t("amount.offline")
 	}
@@ -45,7 +46,7 @@ func errText(c *Common, err error) string {
 	case api.CodeChannelDisabled:
 		return c.t("err.disabled")
 	case api.CodeUnknownTerminal, api.CodeUnauthenticated:
-		return c.tf("err.terminal", c.opts.TerminalID)
+		return c.tf("err.terminal", b.o.TerminalID)
 	case api.CodeTerminalDisabled:
 		return c.t("err.disabledterm")
 	case api.CodeCertificateRetired:

@@ -305,6 +305,10 @@ func TestCardFlowApproved(t *testing.T) {
 	f.key(tea.KeyEnter)
 	f.waitFor("请选择支付通道", "今日余额 ¥499,912.00")
 	final := f.finish()
+	// The cardholder took the card back: the reader says so, not "card in".
+	if !strings.Contains(final.View(), "读卡器 就绪") {
+		t.Errorf("the status bar still sees a card after the sale:\n%s", final.View())
+	}
 	want := "channels welcome menu amount card card-confirm pin processing result receipt channels"
 	if got := strings.Join(f.screens(), " "); got != want {
 		t.Fatalf("screens %s, want %s", got, want)

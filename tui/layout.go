@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -31,34 +30,6 @@ func indent(s string, n int) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// digitOf returns the digit a key press typed, or -1.
-func digitOf(msg tea.KeyMsg) int {
-	if msg.Type == tea.KeyRunes && len(msg.Runes) == 1 && msg.Runes[0] >= '0' && msg.Runes[0] <= '9' {
-		return int(msg.Runes[0] - '0')
-	}
-	return -1
-}
-
-// isText reports whether the key typed printable characters (a letter, say)
-// that no binding claimed.
-func isText(msg tea.KeyMsg) bool {
-	return msg.Type == tea.KeyRunes || msg.Type == tea.KeySpace
-}
-
-// splitRunes turns a burst of typed characters (a terminal delivers "12" typed
-// quickly as one message) into one message per character, so a burst behaves
-// exactly like the same keys pressed one by one.
-func splitRunes(msg tea.KeyMsg) []tea.KeyMsg {
-	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste {
-		return []tea.KeyMsg{msg}
-	}
-	out := make([]tea.KeyMsg, len(msg.Runes))
-	for i, r := range msg.Runes {
-		out[i] = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
-	}
-	return out
 }
 
 // digitsHelp is the help entry for digit keys with a screen-specific meaning.

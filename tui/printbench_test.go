@@ -40,25 +40,29 @@ func BenchmarkConfirmToMerchantCopy(b *testing.B) {
 	defer cancel()
 	go w.Run(ctx)
 
-	c := testCommon(b)
-	c.opts.Prints, c.opts.Printer, c.opts.TerminalID = w, pr, "T0000001"
-	c.Info.MerchantName, c.Info.MerchantID = "多通道示范商户", "898310048160001"
+	o := testOptions()
+	o.Prints, o.Printer = w, pr
+	m := testModel(b, o)
+	m.st.server.info.MerchantName, m.st.server.info.MerchantID = "多通道示范商户", "898310048160001"
 	enter := tea.KeyMsg{Type: tea.KeyEnter}
 	var size int
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
-		p := c.newPayment(api.Card)
+		p := m.router.newPayment(api.Card, "")
 		p.order = api.Order{ID: "o", Channel: api.Card, State: api.StateSuccess, Amount: 8800, Trace: "000123",
 			MaskedPAN: "621234******0001", Entry: "chip", AuthCode: "123456", RRN: "633012345678", Batch: "000001",
 			OutTradeNo: "T00000012026112516540700002", UpdatedAt: time.Date(2026, 11, 25, 16, 54, 7, 0, time.UTC)}
-		res := newResult(c, p)
+		mm := m.open(newResult(m.b(), p))
 		b.StartTimer()
 
-		s, cmd := res.Update(enter)
-		if next, _ := s.Update(cmd()); next != s {
+		next, cmd := mm.Update(enter)
+		mm = next.(Model)
+		s, ok := mm.Active().(*receiptScreen)
+		if !ok {
 			b.Fatal("Confirm did not open the receipt")
 		}
+		s.Update(cmd())
 		if _, err := np.WaitSheets(context.Background(), i+1); err != nil {
 			b.Fatal(err)
 		}
@@ -72,7 +76,7 @@ func BenchmarkConfirmToMerchantCopy(b *testing.B) {
 			}
 		}
 		if i == 0 {
-			size = len(receipts.ESCPOS(s.(*receiptScreen).receipt(), prof))
+			size = len(receipts.ESCPOS(s.receipt(), prof))
 		}
 		b.StartTimer()
 	}

@@ -12,41 +12,41 @@ import (
 
 // amountScreen takes the amount (patent S104/S204/S304).
 type amountScreen struct {
-	c     *Common
+	base
 	ch    api.Channel
-	op    string // text key of the menu item, e.g. "menu.qr"
+	op    action // the menu item, e.g. actQR
 	entry amountEntry
 	hint  string
-	// A refund's amount: refund is the payment under way (its original
-	// set), back the screen Cancel returns to.
+	// A refund's amount: refund is the payment under way (its original set).
 	refund *payment
-	back   Screen
 }
 
-func newAmount(c *Common, ch api.Channel, op string) *amountScreen {
-	return &amountScreen{c: c, ch: ch, op: op}
+func newAmount(b base, ch api.Channel, op action) *amountScreen {
+	return &amountScreen{base: b, ch: ch, op: op}
 }
 
-func (s *amountScreen) Name() string  { return "amount" }
-func (s *amountScreen) Title() string { return channelName(s.ch) + " › " + s.c.t(s.op) }
+func (s *amountScreen) Name() string         { return "amount" }
+func (s *amountScreen) Title() string        { return channelName(s.ch) + " › " + s.c.t(s.op.label()) }
+func (s *amountScreen) MinSize() (int, int) { return 56, 16 }
 
 func (s *amountScreen) Help() []key.Binding {
 	c := s.c
 	return []key.Binding{c.Keys.Symbol, c.Keys.Delete, c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back"))}
 }
 
-func (s *amountScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+func (s *amountScreen) Update(msg tea.Msg) (next, tea.Cmd) {
+	if r, ok := msg.(resumeMsg); ok {
+		s.hint = r.hint
+	}
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
-		return s, nil
+		return nil, nil
 	}
 	c := s.c
 	s.hint = ""
 	switch {
-	case key.Matches(k, c.Keys.Cancel) && s.back != nil:
-		return s.back, nil
 	case key.Matches(k, c.Keys.Cancel):
-		return newMenu(c, s.ch), nil
+		return goBack{}, nil
 	case key.Matches(k, c.Keys.Delete):
 		s.entry.del()
 	case key.Matches(k, c.Keys.Symbol):
@@ -54,7 +54,7 @@ func (s *amountScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			s.hint = c.t("amount.max")
 		}
 	case key.Matches(k, c.Keys.Confirm):
-		return s.submit()
+		return s.submit(), nil
 	default:
 		if d := digitOf(k); d >= 0 {
 			if !s.entry.push(d) {
@@ -64,13 +64,13 @@ func (s *amountScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			s.hint = c.t("amount.digits")
 		}
 	}
-	return s, nil
+	return nil, nil
 }
 
 // check says why amount cannot be taken on the channel now, or "" when it can.
 func (s *amountScreen) check(amount money.Fen) string {
 	c := s.c
-	info, known := c.channelInfo(s.ch)
+	info, known := s.st.channelInfo(s.ch)
 	if s.refund != nil {
 		// Limits are on what is taken, not on what is given back.
 		switch {
@@ -78,7 +78,7 @@ func (s *amountScreen) check(amount money.Fen) string {
 			return c.t("amount.zero")
 		case int64(amount) > s.refund.original.Amount:
 			return c.tf("refund.over", money.Fen(s.refund.original.Amount).Yuan())
-		case c.LinkKnown && !c.LinkUp:
+		case s.st.offline():
 			return c.t("amount.offline")
 		}
 		return ""
@@ -90,43 +90,34 @@ func (s *amountScreen) check(amount money.Fen) string {
 		return c.tf("amount.over", money.Fen(info.SingleLimit).Yuan())
 	case known && info.DailyLimit > 0 && int64(amount) > info.DailyLimit-info.DailyUsed:
 		return c.tf("amount.daily", money.Fen(max(0, info.DailyLimit-info.DailyUsed)).Yuan())
-	case c.LinkKnown && !c.LinkUp:
+	case s.st.offline():
 		return c.t("amount.offline")
 	}
 	return ""
 }
 
-func (s *amountScreen) submit() (Screen, tea.Cmd) {
-	c := s.c
+func (s *amountScreen) submit() next {
 	amount := s.entry.value()
 	if why := s.check(amount); why != "" {
 		s.hint = why
-		return s, nil
+		return nil
 	}
 	if s.refund != nil {
 		s.refund.amount = amount
-		return newCardPrompt(c, s.refund, s), nil
+		return toCard{s.refund}
 	}
-	p := c.newPayment(s.ch)
-	p.amount = amount
-	if s.op == "menu.barcode" {
-		return newBarcode(c, p, s), nil
-	}
-	if s.ch.Wallet() {
-		return newQR(c, p, s)
-	}
-	return newCardPrompt(c, p, s), nil
+	return toPay{ch: s.ch, act: s.op, amount: amount}
 }
 
 func (s *amountScreen) View() string {
 	c := s.c
 	st := c.Styles
 	var b strings.Builder
-	b.WriteString("\n  " + st.Title.Render(c.t(s.op)+" · "+c.t("amount.title")) + "\n\n")
+	b.WriteString("\n  " + st.Title.Render(c.t(s.op.label())+" · "+c.t("amount.title")) + "\n\n")
 	shown := "¥ " + s.entry.value().Grouped()
 	box := st.Box.Width(28).Align(lipgloss.Right).Render(st.Amount.Render(shown))
 	b.WriteString(indent(box, 2) + "\n")
-	info, known := c.channelInfo(s.ch)
+	info, known := s.st.channelInfo(s.ch)
 	if s.refund != nil {
 		b.WriteString("  " + st.Subtle.Render(c.tf("refund.info", s.refund.original.Trace, money.Fen(s.refund.original.Amount).Yuan())) + "\n")
 	} else if known && info.SingleLimit > 0 {

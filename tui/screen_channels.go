@@ -12,11 +12,11 @@ import (
 
 // channelList is the first screen: the numbered payment channels and their limits.
 type channelList struct {
-	c    *Common
+	base
 	hint string
 }
 
-func newChannelList(c *Common) *channelList { return &channelList{c: c} }
+func newChannelList(b base) *channelList { return &channelList{base: b} }
 
 func (s *channelList) Name() string { return "channels" }
 
@@ -24,30 +24,35 @@ func (s *channelList) Help() []key.Binding {
 	return []key.Binding{digitsHelp(s.c, fmt.Sprintf("1-%d", len(api.Channels)), s.c.t("help.select"))}
 }
 
-func (s *channelList) Update(msg tea.Msg) (Screen, tea.Cmd) {
+func (s *channelList) MinSize() (int, int) { return 76, 20 }
+
+func (s *channelList) Update(msg tea.Msg) (next, tea.Cmd) {
+	if r, ok := msg.(resumeMsg); ok {
+		s.hint = r.hint
+	}
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
-		return s, nil
+		return nil, nil
 	}
 	s.hint = ""
 	c := s.c
 	if d := digitOf(k); d >= 0 {
 		if d < 1 || d > len(api.Channels) {
 			s.hint = c.tf("channels.nosuch", string(k.Runes), len(api.Channels))
-			return s, nil
+			return nil, nil
 		}
 		ch := api.Channels[d-1]
-		if info, known := c.channelInfo(ch); known && !info.Enabled {
+		if info, known := s.st.channelInfo(ch); known && !info.Enabled {
 			_, hint := offTexts(info)
 			s.hint = c.tf(hint, channelName(ch))
-			return s, nil
+			return nil, nil
 		}
-		return newWelcome(c, ch), nil
+		return toWelcome{ch}, nil
 	}
 	if key.Matches(k, c.Keys.Confirm) || isText(k) {
 		s.hint = c.t("channels.pick")
 	}
-	return s, nil
+	return nil, nil
 }
 
 func (s *channelList) View() string {
@@ -56,7 +61,7 @@ func (s *channelList) View() string {
 	var b strings.Builder
 	b.WriteString("\n  " + st.Title.Render(c.t("channels.title")) + "\n\n")
 	for i, ch := range api.Channels {
-		info, known := c.channelInfo(ch)
+		info, known := s.st.channelInfo(ch)
 		num := st.ItemNum.Render(fmt.Sprintf("%d", i+1))
 		name := padRight(channelName(ch), 22)
 		limit := limitText(c, info, known)
@@ -67,23 +72,23 @@ func (s *channelList) View() string {
 		}
 		b.WriteString(line + "\n\n")
 	}
-	if !c.InfoOK {
+	if _, ok, err := s.st.terminal(); !ok {
 		switch {
-		case c.InfoErr == nil:
+		case err == nil:
 			b.WriteString("  " + st.Subtle.Render(c.t("channels.loading")) + "\n")
-		case isOffline(c.InfoErr):
+		case isOffline(err):
 			b.WriteString("  " + st.Warn.Render(c.t("channels.noinfo")) + "\n")
 		default:
-			b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(errText(c, c.InfoErr)) + "\n")
+			b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(errText(s.base, err)) + "\n")
 		}
 	}
-	if len(c.Unseen) > 0 {
+	if unseen := s.st.unseen(); len(unseen) > 0 {
 		b.WriteString("  " + st.Warn.Render(c.t("channels.unseen")) + "\n")
-		for i, o := range c.Unseen {
+		for i, o := range unseen {
 			if i == 3 {
 				break
 			}
-			line := fmt.Sprintf("%s  %s  %s  %s %s", o.CreatedAt.In(c.now().Location()).Format("01-02 15:04"),
+			line := fmt.Sprintf("%s  %s  %s  %s %s", o.CreatedAt.In(s.now().Location()).Format("01-02 15:04"),
 				channelName(o.Channel), money.Fen(o.Amount).Yuan(), c.t("result.trace"), o.Trace)
 			b.WriteString("    " + st.Subtle.Render(line+"  ") + st.Warn.Render(c.t(unseenState(o))) + "\n")
 		}

@@ -9,33 +9,21 @@ import (
 	"github.com/multipos/multipos/server/api"
 )
 
-// menuItem is one entry of a channel's main menu; items without an action
-// are listed so the cashier sees what is coming.
-type menuItem struct {
-	label string // text key
-	ready bool
-}
-
-func menuItems(ch api.Channel) []menuItem {
-	if ch == api.Card {
-		return []menuItem{{"menu.sale", true}, {"menu.void", true}, {"menu.return", true}, {"menu.balance", true}, {"menu.signon", true}, {"menu.reprint", true}}
-	}
-	return []menuItem{{"menu.qr", true}, {"menu.barcode", true}, {"menu.reprint", true}, {"menu.refund", false}}
-}
-
-// menu is a channel's main menu (patent S103/S203/S303).
+// menu is a channel's main menu (patent S103/S203/S303). Items not yet
+// offered are listed so the cashier sees what is coming.
 type menu struct {
-	c     *Common
+	base
 	ch    api.Channel
-	items []menuItem
+	items []action
 	sel   int
 	hint  string
 }
 
-func newMenu(c *Common, ch api.Channel) *menu { return &menu{c: c, ch: ch, items: menuItems(ch)} }
+func newMenu(b base, ch api.Channel) *menu { return &menu{base: b, ch: ch, items: menuActions(ch)} }
 
-func (s *menu) Name() string  { return "menu" }
-func (s *menu) Title() string { return channelName(s.ch) }
+func (s *menu) Name() string         { return "menu" }
+func (s *menu) Title() string        { return channelName(s.ch) }
+func (s *menu) MinSize() (int, int) { return 56, 16 }
 
 func (s *menu) Help() []key.Binding {
 	c := s.c
@@ -47,54 +35,43 @@ func (s *menu) Help() []key.Binding {
 	}
 }
 
-func (s *menu) Update(msg tea.Msg) (Screen, tea.Cmd) {
+func (s *menu) Update(msg tea.Msg) (next, tea.Cmd) {
+	if r, ok := msg.(resumeMsg); ok {
+		s.hint = r.hint
+	}
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
-		return s, nil
+		return nil, nil
 	}
 	c := s.c
 	s.hint = ""
 	switch {
 	case key.Matches(k, c.Keys.Cancel):
-		return newWelcome(c, s.ch), nil
+		return goBack{}, nil
 	case key.Matches(k, c.Keys.Up):
 		s.sel = (s.sel + len(s.items) - 1) % len(s.items)
 	case key.Matches(k, c.Keys.Down):
 		s.sel = (s.sel + 1) % len(s.items)
 	case key.Matches(k, c.Keys.Confirm):
-		return s.choose(s.sel)
+		return s.choose(s.sel), nil
 	default:
 		if d := digitOf(k); d >= 1 && d <= len(s.items) {
-			return s.choose(d - 1)
+			return s.choose(d - 1), nil
 		} else if d >= 0 {
 			s.hint = c.tf("menu.nosuch", string(k.Runes))
 		}
 	}
-	return s, nil
+	return nil, nil
 }
 
-func (s *menu) choose(i int) (Screen, tea.Cmd) {
+func (s *menu) choose(i int) next {
 	s.sel = i
-	it := s.items[i]
-	if !it.ready {
-		s.hint = s.c.tf("menu.notyet", s.c.t(it.label))
-		return s, nil
+	act := s.items[i]
+	if !act.ready() {
+		s.hint = s.c.tf("menu.notyet", s.c.t(act.label()))
+		return nil
 	}
-	switch it.label {
-	case "menu.signon":
-		return newSignOn(s.c, s)
-	case "menu.reprint":
-		return newReprintPrompt(s.c, s), nil
-	case "menu.void":
-		return newSupervisor(s.c, s, api.KindCardVoid), nil
-	case "menu.return":
-		return newSupervisor(s.c, s, api.KindCardRefund), nil
-	case "menu.balance":
-		p := s.c.newPayment(api.Card)
-		p.kind = kindBalance
-		return newCardPrompt(s.c, p, s), nil
-	}
-	return newAmount(s.c, s.ch, it.label), nil
+	return toAction{ch: s.ch, act: act}
 }
 
 func (s *menu) View() string {
@@ -102,18 +79,18 @@ func (s *menu) View() string {
 	st := c.Styles
 	var b strings.Builder
 	b.WriteString("\n  " + st.Title.Render(c.t("menu.title")) + "\n\n")
-	for i, it := range s.items {
-		label := c.t(it.label)
+	for i, act := range s.items {
+		label := c.t(act.label())
 		line := fmt.Sprintf(" %d  %s ", i+1, label)
 		switch {
 		case i == s.sel:
 			line = st.Selected.Render(line)
-		case !it.ready:
+		case !act.ready():
 			line = st.Disabled.Render(line)
 		default:
 			line = " " + st.ItemNum.Render(fmt.Sprintf("%d", i+1)) + "  " + st.Item.Render(label) + " "
 		}
-		if !it.ready {
+		if !act.ready() {
 			line += st.Disabled.Render(c.t("menu.later"))
 		}
 		b.WriteString("  " + line + "\n")

@@ -20,9 +20,9 @@ import (
 // Each copy goes into the print queue first: a copy the printer cannot take
 // now stays queued and prints when it is back, so skipping it loses nothing.
 type receiptScreen struct {
-	c    *Common
+	base
 	p    *payment
-	base receipts.Receipt // the receipt, whichever copy
+	slip receipts.Receipt // the receipt, whichever copy
 	copy receipts.Copy
 
 	queuing  bool   // the copy is being written to the queue
@@ -36,21 +36,28 @@ type receiptScreen struct {
 	scroll   int
 }
 
-func newReceipt(c *Common, p *payment) (Screen, tea.Cmd) {
-	s := &receiptScreen{c: c, p: p, base: receiptOf(c, p), copy: receipts.MerchantCopy}
-	return s, s.print()
+func newReceipt(b base, p *payment) *receiptScreen {
+	s := &receiptScreen{base: b, p: p, slip: receiptOf(b, p), copy: receipts.MerchantCopy}
+	s.queuing = true
+	return s
 }
 
-// newReprint prints a receipt again (重打印), both copies, marked REPRINT.
-func newReprint(c *Common, r receipts.Receipt) (Screen, tea.Cmd) {
-	r.Reprint, r.Demo = true, r.Demo || c.demo()
-	p := c.newPayment(api.Channel(r.Channel))
-	s := &receiptScreen{c: c, p: p, base: r, copy: receipts.MerchantCopy}
-	return s, s.print()
+// newReprint prints a receipt again (重打印), both copies, marked REPRINT;
+// p is a payment of its own, for the print queue's answers.
+func newReprint(b base, r receipts.Receipt, p *payment) *receiptScreen {
+	r.Reprint, r.Demo = true, r.Demo || b.st.demo()
+	s := &receiptScreen{base: b, p: p, slip: r, copy: receipts.MerchantCopy}
+	s.queuing = true
+	return s
 }
+
+// Init queues the merchant copy.
+func (s *receiptScreen) Init() tea.Cmd { return queueReceipt(*s.o, s.p.id, s.receipt()) }
+
+func (s *receiptScreen) MinSize() (int, int) { return s.o.PrinterWidth + 2 + 5 + 24, 14 }
 
 func (s *receiptScreen) Name() string      { return "receipt" }
-func (s *receiptScreen) Title() string     { return channelName(api.Channel(s.base.Channel)) }
+func (s *receiptScreen) Title() string     { return channelName(api.Channel(s.slip.Channel)) }
 func (s *receiptScreen) Payment() *payment { return s.p }
 
 // Busy is while the copy is written to the queue or going to the printer.
@@ -60,18 +67,19 @@ func (s *receiptScreen) Busy() bool { return s.queuing || s.printing && s.starte
 
 func (s *receiptScreen) print() tea.Cmd {
 	s.queuing, s.printing, s.started, s.err, s.where, s.job, s.sent, s.total, s.scroll = true, false, false, nil, "", "", 0, 0, 0
-	return queueReceipt(s.c.opts, s.p.id, s.receipt())
+	return queueReceipt(*s.o, s.p.id, s.receipt())
 }
 
 // receiptOf builds the receipt model from a payment.
-func receiptOf(c *Common, p *payment) receipts.Receipt {
+func receiptOf(b base, p *payment) receipts.Receipt {
 	o := p.order
+	info, _, _ := b.st.terminal()
 	r := receipts.Receipt{
-		Lang:         c.Lang,
-		Demo:         c.demo(),
-		MerchantName: c.Info.MerchantName,
-		MerchantID:   c.Info.MerchantID,
-		TerminalID:   c.opts.TerminalID,
+		Lang:         b.c.Lang,
+		Demo:         b.st.demo(),
+		MerchantName: info.MerchantName,
+		MerchantID:   info.MerchantID,
+		TerminalID:   b.o.TerminalID,
 		Operator:     "01",
 		Channel:      string(p.channel),
 		Type:         receipts.Sale,
@@ -97,7 +105,7 @@ func receiptOf(c *Common, p *payment) receipts.Receipt {
 
 // receipt is the copy on screen.
 func (s *receiptScreen) receipt() receipts.Receipt {
-	r := s.base
+	r := s.slip
 	r.Copy = s.copy
 	return r
 }
@@ -120,54 +128,62 @@ func (s *receiptScreen) Help() []key.Binding {
 	return []key.Binding{c.Keys.Confirm, as(c.Keys.Up, c.t("help.scroll")), c.Keys.PaperOut}
 }
 
-func (s *receiptScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
-	c := s.c
+func (s *receiptScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 	switch msg := msg.(type) {
 	case queuedMsg:
-		if msg.copy != int(s.copy) || !s.queuing {
-			return s, nil
-		}
-		s.queuing = false
-		if msg.err != nil {
-			s.err = msg.err // not even queued: Confirm tries again
-			return s, nil
-		}
-		if msg.job == "" { // no printer: on screen only
-			return s, nil
-		}
-		s.job, s.printing = msg.job, true
-		if ev, ok := c.printNews[msg.job]; ok {
-			s.news(ev) // the queue was quicker than the answer to Add
-		}
+		s.queued(msg)
 	case printEventMsg:
-		if msg.ev.Job.ID != s.job || s.job == "" {
-			return s, nil // another copy's news
+		if msg.ev.Job.ID == s.job && s.job != "" { // not another copy's news
+			s.news(msg.ev)
 		}
-		s.news(msg.ev)
 	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, c.Keys.Up):
-			s.scroll = max(0, s.scroll-1)
-		case key.Matches(msg, c.Keys.Down):
-			lines, room := s.page()
-			s.scroll = min(s.scroll+1, max(0, len(lines)-room))
-		case s.Busy():
-		case key.Matches(msg, c.Keys.Confirm) && s.err != nil && s.job == "":
-			return s, s.print()
-		case key.Matches(msg, c.Keys.Confirm) && s.err != nil:
-			// The paper is in (or the cable back): the queue tries now,
-			// not at its next look.
-			s.printing, s.started, s.err = true, false, nil
-			return s, kickPrinter(c.opts)
-		case key.Matches(msg, c.Keys.Confirm), key.Matches(msg, c.Keys.Cancel) && s.err != nil:
-			if s.copy == receipts.MerchantCopy {
-				s.copy = receipts.CustomerCopy
-				return s, s.print()
-			}
-			return newChannelList(c), nil
-		}
+		return s.key(msg)
 	}
-	return s, nil
+	return nil, nil
+}
+
+func (s *receiptScreen) queued(msg queuedMsg) {
+	if msg.copy != int(s.copy) || !s.queuing {
+		return
+	}
+	s.queuing = false
+	if msg.err != nil {
+		s.err = msg.err // not even queued: Confirm tries again
+		return
+	}
+	if msg.job == "" { // no printer: on screen only
+		return
+	}
+	s.job, s.printing = msg.job, true
+	if ev, ok := s.st.printNews(msg.job); ok {
+		s.news(ev) // the queue was quicker than the answer to Add
+	}
+}
+
+func (s *receiptScreen) key(msg tea.KeyMsg) (next, tea.Cmd) {
+	c := s.c
+	switch {
+	case key.Matches(msg, c.Keys.Up):
+		s.scroll = max(0, s.scroll-1)
+	case key.Matches(msg, c.Keys.Down):
+		lines, room := s.page()
+		s.scroll = min(s.scroll+1, max(0, len(lines)-room))
+	case s.Busy():
+	case key.Matches(msg, c.Keys.Confirm) && s.err != nil && s.job == "":
+		return nil, s.print()
+	case key.Matches(msg, c.Keys.Confirm) && s.err != nil:
+		// The paper is in (or the cable back): the queue tries now,
+		// not at its next look.
+		s.printing, s.started, s.err = true, false, nil
+		return nil, kickPrinter(*s.o)
+	case key.Matches(msg, c.Keys.Confirm), key.Matches(msg, c.Keys.Cancel) && s.err != nil:
+		if s.copy == receipts.MerchantCopy {
+			s.copy = receipts.CustomerCopy
+			return nil, s.print()
+		}
+		return goHome{}, nil
+	}
+	return nil, nil
 }
 
 // news applies what the queue says about the copy on screen.
@@ -193,25 +209,25 @@ func (s *receiptScreen) View() string {
 
 	var side strings.Builder
 	title := s.copyName()
-	if s.base.Reprint {
+	if s.slip.Reprint {
 		title = c.t("receipt.reprint") + " · " + title
 	}
 	side.WriteString(st.Title.Render(title) + "\n")
-	side.WriteString(padRight(c.t("qr.amount"), 8) + st.Amount.Render(s.base.Amount.Yuan()) + "\n\n")
+	side.WriteString(padRight(c.t("qr.amount"), 8) + st.Amount.Render(s.slip.Amount.Yuan()) + "\n\n")
 	switch {
 	case s.queuing:
 		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")
-	case s.printing && !s.started && c.Queued > 1:
+	case s.printing && !s.started && s.st.queued() > 1:
 		// Behind other receipts, most likely a printer that is not ready:
 		// the cashier may go on.
-		side.WriteString(c.tf("receipt.waiting", s.copyName(), c.Queued-1) + "\n\n")
+		side.WriteString(c.tf("receipt.waiting", s.copyName(), s.st.queued()-1) + "\n\n")
 		side.WriteString(c.tf("receipt.goon", c.Keys.Confirm.Help().Key) + "\n")
 	case s.printing:
 		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")
 		if s.total > 0 {
 			side.WriteString(progressBar(s.sent, s.total, 20) + fmt.Sprintf(" %d/%d B", s.sent, s.total) + "\n")
 		}
-		if n := c.Queued - 1; n > 0 {
+		if n := s.st.queued() - 1; n > 0 {
 			side.WriteString(st.Subtle.Render(c.tf("receipt.ahead", n)) + "\n")
 		}
 	case s.err != nil && s.job == "":
@@ -225,7 +241,7 @@ func (s *receiptScreen) View() string {
 		side.WriteString(c.tf("receipt.now", c.Keys.Confirm.Help().Key) + "\n")
 		side.WriteString(c.tf("receipt.later", c.Keys.Cancel.Help().Key) + "\n")
 	default:
-		if c.opts.Prints == nil {
+		if s.o.Prints == nil {
 			side.WriteString(st.Warn.Render(c.t("receipt.noprinter")) + "\n")
 		} else {
 			side.WriteString(st.Good.Render("✓ "+c.tf("receipt.printed", s.copyName())) + "\n")
@@ -251,7 +267,7 @@ func progressBar(done, total, w int) string {
 
 // page returns the receipt's lines and how many fit on screen.
 func (s *receiptScreen) page() ([]string, int) {
-	text := receipts.Text(s.receipt(), s.c.opts.PrinterWidth)
+	text := receipts.Text(s.receipt(), s.o.PrinterWidth)
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	if s.c.Height <= 0 {
 		return lines, len(lines)

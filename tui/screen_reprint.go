@@ -13,16 +13,16 @@ import (
 // Receipts come from the print queue's history on this station, so a
 // reprint needs neither the server nor the network.
 type reprintScreen struct {
-	c       *Common
-	back    Screen
+	base
 	trace   string
 	looking bool
 	hint    string
 }
 
-func newReprintPrompt(c *Common, back Screen) Screen { return &reprintScreen{c: c, back: back} }
+func newReprintPrompt(b base) *reprintScreen { return &reprintScreen{base: b} }
 
-func (s *reprintScreen) Name() string  { return "reprint" }
+func (s *reprintScreen) MinSize() (int, int) { return 76, 14 }
+func (s *reprintScreen) Name() string         { return "reprint" }
 func (s *reprintScreen) Title() string { return s.c.t("menu.reprint") }
 
 func (s *reprintScreen) Help() []key.Binding {
@@ -49,12 +49,12 @@ func findReceipt(o Options, trace string) tea.Cmd {
 	}
 }
 
-func (s *reprintScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+func (s *reprintScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 	c := s.c
 	switch msg := msg.(type) {
 	case foundMsg:
 		if !s.looking || msg.trace != s.trace {
-			return s, nil
+			return nil, nil
 		}
 		s.looking = false
 		if !msg.ok {
@@ -63,40 +63,47 @@ func (s *reprintScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			} else {
 				s.hint = c.tf("reprint.notfound", msg.trace)
 			}
-			return s, nil
+			return nil, nil
 		}
-		return newReprint(c, msg.r)
+		return toReprint{msg.r}, nil
 	case tea.KeyMsg:
 		s.hint = ""
-		switch {
-		case s.looking:
-		case key.Matches(msg, c.Keys.Cancel):
-			return s.back, nil
-		case key.Matches(msg, c.Keys.Delete):
-			if s.trace != "" {
-				s.trace = s.trace[:len(s.trace)-1]
-			}
-		case key.Matches(msg, c.Keys.Confirm):
-			if c.opts.Prints == nil {
-				s.hint = c.t("receipt.noprinter")
-				return s, nil
-			}
-			if s.trace != "" && len(s.trace) < 6 {
-				s.trace = strings.Repeat("0", 6-len(s.trace)) + s.trace // 123 is 000123
-			}
-			s.looking = true
-			return s, findReceipt(c.opts, s.trace)
-		default:
-			if d := digitOf(msg); d >= 0 {
-				if len(s.trace) < 6 {
-					s.trace += string(rune('0' + d))
-				} else {
-					s.hint = c.t("reprint.long")
-				}
+		if !s.looking {
+			return s.key(msg)
+		}
+	}
+	return nil, nil
+}
+
+func (s *reprintScreen) key(k tea.KeyMsg) (next, tea.Cmd) {
+	c := s.c
+	switch {
+	case key.Matches(k, c.Keys.Cancel):
+		return goBack{}, nil
+	case key.Matches(k, c.Keys.Delete):
+		if s.trace != "" {
+			s.trace = s.trace[:len(s.trace)-1]
+		}
+	case key.Matches(k, c.Keys.Confirm):
+		if s.o.Prints == nil {
+			s.hint = c.t("receipt.noprinter")
+			return nil, nil
+		}
+		if s.trace != "" && len(s.trace) < 6 {
+			s.trace = strings.Repeat("0", 6-len(s.trace)) + s.trace // 123 is 000123
+		}
+		s.looking = true
+		return nil, findReceipt(*s.o, s.trace)
+	default:
+		if d := digitOf(k); d >= 0 {
+			if len(s.trace) < 6 {
+				s.trace += string(rune('0' + d))
+			} else {
+				s.hint = c.t("reprint.long")
 			}
 		}
 	}
-	return s, nil
+	return nil, nil
 }
 
 func (s *reprintScreen) View() string {

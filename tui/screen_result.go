@@ -12,13 +12,14 @@ import (
 
 // result shows how the payment ended (patent S108 / S307).
 type result struct {
-	c *Common
+	base
 	p *payment
 }
 
-func newResult(c *Common, p *payment) *result { return &result{c: c, p: p} }
+func newResult(b base, p *payment) *result { return &result{base: b, p: p} }
 
-func (s *result) Name() string      { return "result" }
+func (s *result) MinSize() (int, int) { return 60, 18 }
+func (s *result) Name() string         { return "result" }
 func (s *result) Title() string     { return channelName(s.p.channel) }
 func (s *result) Payment() *payment { return s.p }
 func (s *result) Busy() bool        { return false }
@@ -33,19 +34,19 @@ func (s *result) Help() []key.Binding {
 	return []key.Binding{as(c.Keys.Confirm, c.t("help.back"))}
 }
 
-func (s *result) Update(msg tea.Msg) (Screen, tea.Cmd) {
+func (s *result) Update(msg tea.Msg) (next, tea.Cmd) {
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
-		return s, nil
+		return nil, nil
 	}
 	c := s.c
 	switch {
 	case key.Matches(k, c.Keys.Confirm) && s.paid():
-		return newReceipt(c, s.p)
+		return toReceipt{s.p}, nil
 	case key.Matches(k, c.Keys.Confirm), key.Matches(k, c.Keys.Cancel) && !s.paid():
-		return newChannelList(c), nil
+		return goHome{}, nil
 	}
-	return s, nil
+	return nil, nil
 }
 
 // headline is the big line of the result and whether it is good news.

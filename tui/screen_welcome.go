@@ -11,11 +11,11 @@ import (
 
 // welcome is a channel's welcome screen (patent S102/S202/S302).
 type welcome struct {
-	c  *Common
+	base
 	ch api.Channel
 }
 
-func newWelcome(c *Common, ch api.Channel) *welcome { return &welcome{c: c, ch: ch} }
+func newWelcome(b base, ch api.Channel) *welcome { return &welcome{base: b, ch: ch} }
 
 func (s *welcome) Name() string  { return "welcome" }
 func (s *welcome) Title() string { return channelName(s.ch) }
@@ -24,18 +24,20 @@ func (s *welcome) Help() []key.Binding {
 	return []key.Binding{as(s.c.Keys.Confirm, s.c.t("menu.title")), as(s.c.Keys.Cancel, s.c.t("help.back"))}
 }
 
-func (s *welcome) Update(msg tea.Msg) (Screen, tea.Cmd) {
+func (s *welcome) MinSize() (int, int) { return 44, 16 }
+
+func (s *welcome) Update(msg tea.Msg) (next, tea.Cmd) {
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
-		return s, nil
+		return nil, nil
 	}
 	switch {
 	case key.Matches(k, s.c.Keys.Confirm):
-		return newMenu(s.c, s.ch), nil
+		return toMenu{s.ch}, nil
 	case key.Matches(k, s.c.Keys.Cancel):
-		return newChannelList(s.c), nil
+		return goBack{}, nil
 	}
-	return s, nil
+	return nil, nil
 }
 
 func (s *welcome) View() string {

@@ -19,16 +19,17 @@ import (
 // leaves the terminal unable to take cards, saying why.
 func TestSignOnRetriedWhenBackOnline(t *testing.T) {
 	tmk := bytes.Repeat([]byte{0x11}, 16)
-	c := testCommon(t)
-	c.opts.CardKeys = channels.NewCardKeys(tmk)
-	m := newModel(c, newChannelList(c))
+	o := testOptions()
+	o.CardKeys = channels.NewCardKeys(tmk)
+	m := testModel(t, o)
+	k := m.st.signon
 	m, _ = step(t, m, signOnMsg{err: fmt.Errorf("post: %w", channels.ErrOffline)})
-	if c.signedOn() || c.signingOn || !errors.Is(c.signOnErr, channels.ErrOffline) {
-		t.Fatalf("after a failed sign-on: signed %v, busy %v, err %v", c.signedOn(), c.signingOn, c.signOnErr)
+	if k.signedOn() || k.busy || !errors.Is(k.err, channels.ErrOffline) {
+		t.Fatalf("after a failed sign-on: signed %v, busy %v, err %v", k.signedOn(), k.busy, k.err)
 	}
 	m, _ = step(t, m, pingMsg{err: fmt.Errorf("ping: %w", channels.ErrOffline)})
 	m, cmd := step(t, m, pingMsg{rtt: time.Millisecond})
-	if cmd == nil || !c.signingOn {
+	if cmd == nil || !k.busy {
 		t.Fatal("back online, the app did not sign on again")
 	}
 	// An answer whose keys are under another master key fails the check values.
@@ -37,8 +38,8 @@ func TestSignOnRetriedWhenBackOnline(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ = step(t, m, signOnMsg{res: api.SignedOn{Keys: hex.EncodeToString(other)}})
-	if c.signedOn() || !errors.Is(c.signOnErr, bank.ErrKeyCheck) || !strings.Contains(errText(c, c.signOnErr), "主密钥不一致") {
-		t.Fatalf("keys under another master key: signed %v, err %v", c.signedOn(), c.signOnErr)
+	if k.signedOn() || !errors.Is(k.err, bank.ErrKeyCheck) || !strings.Contains(errText(m.b(), k.err), "主密钥不一致") {
+		t.Fatalf("keys under another master key: signed %v, err %v", k.signedOn(), k.err)
 	}
 	good, err := bank.EncodeWorkingKeys(tmk, bank.WorkingKeys{PIN: bytes.Repeat([]byte{3}, 16), MAC: bytes.Repeat([]byte{4}, 16)})
 	if err != nil {
@@ -46,7 +47,7 @@ func TestSignOnRetriedWhenBackOnline(t *testing.T) {
 	}
 	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	_, _ = step(t, m, signOnMsg{res: api.SignedOn{Keys: hex.EncodeToString(good), SignedOnAt: at}})
-	if !c.signedOn() || c.signOnErr != nil || !c.signOnTime.Equal(at) {
-		t.Fatalf("good keys: signed %v, err %v", c.signedOn(), c.signOnErr)
+	if !k.signedOn() || k.err != nil || !k.at.Equal(at) {
+		t.Fatalf("good keys: signed %v, err %v", k.signedOn(), k.err)
 	}
 }

@@ -7,14 +7,11 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/server/api"
 )
-
-func runes(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
 
 func TestAmountFillsFromTheRight(t *testing.T) {
 	var a amountEntry
@@ -63,28 +60,9 @@ func TestAmountFillsFromTheRight(t *testing.T) {
 	}
 }
 
-func testCommon(t testing.TB) *Common {
-	t.Helper()
-	c := &Common{
-		opts:   Options{Now: func() time.Time { return time.Date(2026, 11, 25, 16, 54, 7, 0, time.UTC) }, Keys: config.DefaultTerminal().Keys},
-		Lang:   i18n.ZH,
-		Keys:   NewKeyMap(config.DefaultTerminal().Keys, i18n.ZH, false),
-		InfoOK: true,
-		Info: api.TerminalInfo{Channels: []api.ChannelInfo{
-			{Channel: api.Alipay, Enabled: true, SingleLimit: 2_000_000, DailyLimit: 20_000_000, DailyUsed: 19_999_000},
-			{Channel: api.WeChat, Enabled: false, SingleLimit: 1_000_000},
-			{Channel: api.Card, Enabled: true},
-		}},
-		LinkKnown: true, LinkUp: true,
-		Width: 80, Height: 24,
-	}
-	c.Styles = DefaultStyles(lipgloss.DefaultRenderer())
-	return c
-}
-
 func TestAmountLimits(t *testing.T) {
-	c := testCommon(t)
-	s := newAmount(c, api.Alipay, "menu.qr")
+	m := testModel(t, testOptions())
+	s := newAmount(m.b(), api.Alipay, actQR)
 	for in, want := range map[money.Fen]string{
 		0:         "金额不能为零",
 		2_000_001: "超过单笔限额 ¥20,000.00",
@@ -95,48 +73,45 @@ func TestAmountLimits(t *testing.T) {
 			t.Errorf("check(%v) = %q, want %q", in, got, want)
 		}
 	}
-	c.LinkUp = false
+	m.st.server.link.up = false
 	if got := s.check(1_000); got != "服务器离线，现在无法收款" {
 		t.Errorf("offline: %q", got)
 	}
 	// No limit on the card channel.
-	c.LinkUp = true
-	if got := newAmount(c, api.Card, "menu.sale").check(money.Max); got != "" {
+	m.st.server.link.up = true
+	if got := newAmount(m.b(), api.Card, actSale).check(money.Max); got != "" {
 		t.Errorf("card without limits refused: %q", got)
 	}
 }
 
 func TestAmountScreenKeys(t *testing.T) {
-	c := testCommon(t)
-	var s Screen = newAmount(c, api.Alipay, "menu.qr")
+	m := testModel(t, testOptions())
+	a := newAmount(m.b(), api.Alipay, actQR)
+	var s Screen = a
 	for _, k := range []tea.KeyMsg{runes("5"), runes("x"), runes("0")} {
-		s, _ = s.Update(k)
+		s.Update(k)
 	}
-	a := s.(*amountScreen)
 	if a.entry.value() != 50 {
 		t.Fatalf("letters must not change the amount: %v", a.entry.value())
 	}
-	s, _ = s.Update(runes("q"))
+	s.Update(runes("q"))
 	if !strings.Contains(s.View(), "只能输入数字") {
 		t.Fatalf("no hint for a letter:\n%s", s.View())
 	}
-	s, _ = s.Update(tea.KeyMsg{Type: tea.KeyBackspace})
-	s, _ = s.Update(tea.KeyMsg{Type: tea.KeyBackspace})
-	s, _ = s.Update(tea.KeyMsg{Type: tea.KeyEnter})
-	if s.Name() != "amount" || !strings.Contains(s.View(), "金额不能为零") {
-		t.Fatalf("zero accepted: %s\n%s", s.Name(), s.View())
+	s.Update(tea.KeyMsg{Type: tea.KeyBackspace})
+	s.Update(tea.KeyMsg{Type: tea.KeyBackspace})
+	if n := stepScreen(s, tea.KeyMsg{Type: tea.KeyEnter}); n != nil || !strings.Contains(s.View(), "金额不能为零") {
+		t.Fatalf("zero accepted: %#v\n%s", n, s.View())
 	}
 	for _, d := range "2000001" {
-		s, _ = s.Update(runes(string(d)))
+		s.Update(runes(string(d)))
 	}
-	s, _ = s.Update(runes("*")) // symbol: 00
-	s, _ = s.Update(tea.KeyMsg{Type: tea.KeyEnter})
-	if s.Name() != "amount" || !strings.Contains(s.View(), "超过单笔限额 ¥20,000.00") {
-		t.Fatalf("over limit accepted: %s\n%s", s.Name(), s.View())
+	s.Update(runes("*")) // symbol: 00
+	if n := stepScreen(s, tea.KeyMsg{Type: tea.KeyEnter}); n != nil || !strings.Contains(s.View(), "超过单笔限额 ¥20,000.00") {
+		t.Fatalf("over limit accepted: %#v\n%s", n, s.View())
 	}
-	s, _ = s.Update(tea.KeyMsg{Type: tea.KeyEsc})
-	if s.Name() != "menu" {
-		t.Fatalf("Esc went to %s, want menu", s.Name())
+	if n := stepScreen(s, tea.KeyMsg{Type: tea.KeyEsc}); n != (goBack{}) {
+		t.Fatalf("Esc asked for %#v, want back to the menu", n)
 	}
 }
 
@@ -176,19 +151,18 @@ func TestSplitRunes(t *testing.T) {
 }
 
 func TestChannelListRefusesDisabledAndUnknown(t *testing.T) {
-	c := testCommon(t)
-	var s Screen = newChannelList(c)
-	s, _ = s.Update(runes("2"))
-	if s.Name() != "channels" || !strings.Contains(s.View(), "未开通") {
-		t.Fatalf("disabled channel opened: %s", s.Name())
+	m := testModel(t, testOptions())
+	m = typeKeys(t, m, "2")
+	if m.Screen() != "channels" || !strings.Contains(m.View(), "未开通") {
+		t.Fatalf("disabled channel opened: %s", m.Screen())
 	}
-	s, _ = s.Update(runes("7"))
-	if s.Name() != "channels" || !strings.Contains(s.View(), "没有通道 7") {
-		t.Fatalf("channel 7: %s\n%s", s.Name(), s.View())
+	m = typeKeys(t, m, "7")
+	if m.Screen() != "channels" || !strings.Contains(m.View(), "没有通道 7") {
+		t.Fatalf("channel 7: %s\n%s", m.Screen(), m.View())
 	}
-	s, _ = s.Update(runes("1"))
-	if s.Name() != "welcome" {
-		t.Fatalf("1 opened %s", s.Name())
+	m = typeKeys(t, m, "1")
+	if m.Screen() != "welcome" {
+		t.Fatalf("1 opened %s", m.Screen())
 	}
 }
 
@@ -209,12 +183,15 @@ func TestQRRenderRefusesOversizedContent(t *testing.T) {
 // outside it.
 func TestTrainerKeysOnlyInDemo(t *testing.T) {
 	for _, demo := range []bool{false, true} {
-		c := testCommon(t)
-		c.opts.Demo = demo
-		c.Keys = NewKeyMap(config.DefaultTerminal().Keys, i18n.ZH, demo)
-		p := c.newPayment(api.Alipay)
-		p.order = api.Order{ID: "o1", Channel: api.Alipay, State: api.StatePending, Version: 2, ExpiresAt: c.serverNow().Add(time.Minute)}
-		m := newModel(c, &qrScreen{c: c, p: p, prev: newAmount(c, api.Alipay, "menu.qr"), phase: qrShowing})
+		o := testOptions()
+		o.Demo = demo
+		m := testModel(t, o)
+		c := m.c
+		p := m.router.newPayment(api.Alipay, "")
+		p.order = api.Order{ID: "o1", Channel: api.Alipay, State: api.StatePending, Version: 2, ExpiresAt: m.st.serverNow().Add(time.Minute)}
+		q := newQR(m.b(), p)
+		q.phase = fOpen
+		m = m.open(q)
 		help := m.helpLine()
 		if strings.Contains(help, "顾客付款") != demo {
 			t.Errorf("demo=%v: help line %q", demo, help)

@@ -14,11 +14,11 @@ import (
 type followPhase int
 
 const (
-	fIdle       followPhase = iota // nothing open at the server (refused, or no code scanned yet)
-	fCreating                      // the order is on its way
-	fOpen                          // open at the server, followed: the customer pays or confirms
-	fClosing                       // close requested (the cashier, an expiry, or a lost create)
-	fCloseFailed                   // the close failed; Cancel tries again
+	fIdle        followPhase = iota // nothing open at the server (refused, or no code scanned yet)
+	fCreating                       // the order is on its way
+	fOpen                           // open at the server, followed: the customer pays or confirms
+	fClosing                        // close requested (the cashier, an expiry, or a lost create)
+	fCloseFailed                    // the close failed; Cancel tries again
 	// fGivingBack: the server journaled the close (CANCELLING) and waits
 	// for the wallet; it finishes by itself, so the cashier may leave.
 	fGivingBack
@@ -222,4 +222,6 @@ func (f *follower) lostCreateUndone(notFound bool, err error) (next, tea.Cmd) {
 }
 
 // dots is the waiting animation, one step a second on the injected clock.
-func (f *follower) dots() string { return []string{"●○○", "○●○", "○○●"}[f.now().Unix()%3] }
+func (f *follower) dots() string {
+	return []string{"●○○", "○●○", "○○●"}[f.now().Unix()%3]
+}

@@ -271,5 +271,3 @@ func TestWindowTooSmall(t *testing.T) {
 		}
 	}
 }
-
-

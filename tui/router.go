@@ -17,12 +17,19 @@ type (
 	goHome struct{ notice string }
 	// goBack resumes the screen before (or the last one named to), telling
 	// it hint.
-	goBack struct{ hint, to string }
-	toWelcome  struct{ ch api.Channel }
-	toMenu     struct{ ch api.Channel }
-	toAction   struct{ ch api.Channel; act action }                   // a menu item chosen
-	toPay      struct{ ch api.Channel; act action; amount money.Fen } // the amount of a new payment taken
-	toCard     struct{ p *payment }                                   // read the card for p
+	goBack    struct{ hint, to string }
+	toWelcome struct{ ch api.Channel }
+	toMenu    struct{ ch api.Channel }
+	toAction  struct {
+		ch  api.Channel
+		act action
+	} // a menu item chosen
+	toPay struct {
+		ch     api.Channel
+		act    action
+		amount money.Fen
+	} // the amount of a new payment taken
+	toCard      struct{ p *payment } // read the card for p
 	toCardCheck struct{ p *payment }
 	toPIN       struct{ p *payment }
 	toSend      struct{ p *payment } // send the card request of p

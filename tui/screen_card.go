@@ -45,10 +45,10 @@ func (s *cardPrompt) keyProblem() string {
 	return ""
 }
 
-func (s *cardPrompt) Name() string         { return "card" }
-func (s *cardPrompt) Title() string        { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
-func (s *cardPrompt) Payment() *payment    { return s.p }
-func (s *cardPrompt) Busy() bool           { return false }
+func (s *cardPrompt) Name() string        { return "card" }
+func (s *cardPrompt) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
+func (s *cardPrompt) Payment() *payment   { return s.p }
+func (s *cardPrompt) Busy() bool          { return false }
 func (s *cardPrompt) MinSize() (int, int) { return 66, 22 }
 
 func (s *cardPrompt) Help() []key.Binding {
@@ -186,10 +186,10 @@ type cardConfirm struct {
 	p *payment
 }
 
-func (s *cardConfirm) Name() string         { return "card-confirm" }
-func (s *cardConfirm) Title() string        { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
-func (s *cardConfirm) Payment() *payment    { return s.p }
-func (s *cardConfirm) Busy() bool           { return false }
+func (s *cardConfirm) Name() string        { return "card-confirm" }
+func (s *cardConfirm) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
+func (s *cardConfirm) Payment() *payment   { return s.p }
+func (s *cardConfirm) Busy() bool          { return false }
 func (s *cardConfirm) MinSize() (int, int) { return 50, 14 }
 
 func (s *cardConfirm) Help() []key.Binding {
@@ -256,10 +256,10 @@ func newPINEntry(b base, p *payment) *pinEntry {
 	return &pinEntry{base: b, p: p, pin: newMasked(cards.MaxPIN)}
 }
 
-func (s *pinEntry) Name() string         { return "pin" }
-func (s *pinEntry) Title() string        { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
-func (s *pinEntry) Payment() *payment    { return s.p }
-func (s *pinEntry) Busy() bool           { return false }
+func (s *pinEntry) Name() string        { return "pin" }
+func (s *pinEntry) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
+func (s *pinEntry) Payment() *payment   { return s.p }
+func (s *pinEntry) Busy() bool          { return false }
 func (s *pinEntry) MinSize() (int, int) { return 50, 16 }
 
 func (s *pinEntry) Help() []key.Binding {

@@ -144,10 +144,10 @@ type origTrace struct {
 
 func newOrigTrace(b base, p *payment) *origTrace { return &origTrace{base: b, p: p} }
 
-func (s *origTrace) Name() string         { return "original" }
-func (s *origTrace) Title() string        { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
-func (s *origTrace) Payment() *payment    { return s.p }
-func (s *origTrace) Busy() bool           { return false }
+func (s *origTrace) Name() string        { return "original" }
+func (s *origTrace) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
+func (s *origTrace) Payment() *payment   { return s.p }
+func (s *origTrace) Busy() bool          { return false }
 func (s *origTrace) MinSize() (int, int) { return 60, 20 }
 
 func (s *origTrace) Help() []key.Binding {

@@ -21,8 +21,8 @@ type menu struct {
 
 func newMenu(b base, ch api.Channel) *menu { return &menu{base: b, ch: ch, items: menuActions(ch)} }
 
-func (s *menu) Name() string         { return "menu" }
-func (s *menu) Title() string        { return channelName(s.ch) }
+func (s *menu) Name() string        { return "menu" }
+func (s *menu) Title() string       { return channelName(s.ch) }
 func (s *menu) MinSize() (int, int) { return 56, 16 }
 
 func (s *menu) Help() []key.Binding {

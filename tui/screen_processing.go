@@ -34,11 +34,11 @@ type processing struct {
 
 func newProcessing(b base, p *payment) *processing { return &processing{base: b, p: p} }
 
-func (s *processing) Init() tea.Cmd        { return s.send() }
-func (s *processing) Name() string         { return "processing" }
-func (s *processing) Title() string        { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
-func (s *processing) Payment() *payment    { return s.p }
-func (s *processing) Busy() bool           { return s.phase != procRefused }
+func (s *processing) Init() tea.Cmd       { return s.send() }
+func (s *processing) Name() string        { return "processing" }
+func (s *processing) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
+func (s *processing) Payment() *payment   { return s.p }
+func (s *processing) Busy() bool          { return s.phase != procRefused }
 func (s *processing) MinSize() (int, int) { return 60, 16 }
 
 func (s *processing) Help() []key.Binding {

@@ -19,10 +19,10 @@ type result struct {
 func newResult(b base, p *payment) *result { return &result{base: b, p: p} }
 
 func (s *result) MinSize() (int, int) { return 60, 18 }
-func (s *result) Name() string         { return "result" }
-func (s *result) Title() string     { return channelName(s.p.channel) }
-func (s *result) Payment() *payment { return s.p }
-func (s *result) Busy() bool        { return false }
+func (s *result) Name() string        { return "result" }
+func (s *result) Title() string       { return channelName(s.p.channel) }
+func (s *result) Payment() *payment   { return s.p }
+func (s *result) Busy() bool          { return false }
 
 func (s *result) paid() bool { return s.p.order.State == api.StateSuccess }
 

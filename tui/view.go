@@ -97,4 +97,3 @@ func (m Model) helpLine() string {
 	h.Width = max(0, c.Width-1) // after the leading space
 	return " " + h.ShortHelpView(bindings)
 }
-

@@ -293,8 +293,14 @@ func (e *Env) Close() error {
 		e.cancel()
 	}
 	if e.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, e.http.Shutdown(ctx))
+		// Requests run under runCtx, cancelled above, so they end at once.
+		// What is left is connections that never carried a request (a
+		// station that quit while dialling); Shutdown would wait 5 s for
+		// them to count as idle, so they are closed instead.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		if err := e.http.Shutdown(ctx); err != nil {
+			errs = append(errs, e.http.Close())
+		}
 		cancel()
 	}
 	if e.notify != nil {

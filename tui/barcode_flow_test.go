@@ -100,9 +100,11 @@ func barcodeFlow(t *testing.T, ch api.Channel, digit, welcome, code, otherCode, 
 }
 
 func TestAlipayBarcodeFlow(t *testing.T) {
+	t.Parallel()
 	barcodeFlow(t, api.Alipay, "1", "欢迎使用支付宝收款", "281234567890123456", "134567890123456789", "微信支付")
 }
 
 func TestWeChatBarcodeFlow(t *testing.T) {
+	t.Parallel()
 	barcodeFlow(t, api.WeChat, "2", "欢迎使用微信支付收款", "134567890123456789", "281234567890123456", "支付宝")
 }

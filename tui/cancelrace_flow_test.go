@@ -148,6 +148,7 @@ func checkGivenBackAtWallet(t *testing.T, env *demo.Env, ch api.Channel, outTrad
 // is PROCESSING first, and the screen says the cancel is being confirmed
 // until the server's sweeper finishes it.
 func TestCancelRacingPaymentShowsGivenBack(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		ch    api.Channel
@@ -159,7 +160,10 @@ func TestCancelRacingPaymentShowsGivenBack(t *testing.T) {
 		{"wechat-zh", api.WeChat, "2", i18n.ZH},
 		{"wechat-en", api.WeChat, "2", i18n.EN},
 	} {
-		t.Run(tc.name, func(t *testing.T) { cancelRace(t, tc.ch, tc.digit, tc.lang) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cancelRace(t, tc.ch, tc.digit, tc.lang)
+		})
 	}
 }
 
@@ -243,6 +247,7 @@ func cancelRace(t *testing.T, ch api.Channel, digit string, lang i18n.Lang) {
 // leaves the CANCELLING order with a flash, and the outcome the server's
 // sweeper reaches later shows on the channel list.
 func TestCancellingOrderLeftEarlyShowsOnChannelList(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	clock := &settableClock{now: fixedNow}
 	env := startDemo(t, demo.Options{Now: clock.Now})
@@ -294,6 +299,7 @@ func TestCancellingOrderLeftEarlyShowsOnChannelList(t *testing.T) {
 // the receipts print. Nothing is closed or refunded at the wallet, and the
 // notification, once it comes, changes nothing.
 func TestCancelAfterCustomerPaidShowsPaid(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		ch    api.Channel
@@ -304,6 +310,7 @@ func TestCancelAfterCustomerPaidShowsPaid(t *testing.T) {
 		{"wechat-en", api.WeChat, "2", i18n.EN},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			lang := tc.lang
 			env := startDemo(t, demo.Options{})

@@ -53,6 +53,7 @@ func (f *flow) original(trace string) {
 }
 
 func TestCardVoidFlow(t *testing.T) {
+	t.Parallel()
 	f, env := soldAndBack(t)
 	f.cardMenu("2")
 	f.original("2") // 000002, typed short
@@ -104,6 +105,7 @@ func TestCardVoidFlow(t *testing.T) {
 }
 
 func TestCardRefundFlow(t *testing.T) {
+	t.Parallel()
 	f, env := soldAndBack(t)
 	f.cardMenu("3")
 	f.original("000002")
@@ -137,6 +139,7 @@ func TestCardRefundFlow(t *testing.T) {
 }
 
 func TestSupervisorPasswordGuardsVoids(t *testing.T) {
+	t.Parallel()
 	f, env := soldAndBack(t)
 	f.cardMenu("2")
 	f.waitFor("请输入主管密码")
@@ -158,6 +161,7 @@ func TestSupervisorPasswordGuardsVoids(t *testing.T) {
 }
 
 func TestBalanceFlow(t *testing.T) {
+	t.Parallel()
 	env := startDemo(t, demo.Options{})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, nil))
 	f.waitFor("单笔限额 ¥", "在线")
@@ -180,6 +184,7 @@ func TestBalanceFlow(t *testing.T) {
 }
 
 func TestSignOnFromMenu(t *testing.T) {
+	t.Parallel()
 	env := startDemo(t, demo.Options{})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, nil))
 	f.waitFor("单笔限额 ¥", "在线")
@@ -194,10 +199,16 @@ func TestSignOnFromMenu(t *testing.T) {
 // is refused (insert it), a stripe-only card is taken, and a swipe on
 // another screen never turns into typed digits.
 func TestMagstripeSwipes(t *testing.T) {
+	t.Parallel()
 	env := startDemo(t, demo.Options{})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, nil))
 	f.waitFor("单笔限额 ¥", "在线")
-	swipe := func(c acquirer.TestCard) { f.keys(";" + c.Track2 + "?\r") }
+	// A wedge reader types the track faster than anyone can: the terminal
+	// hands it over as one burst, then Enter.
+	swipe := func(c acquirer.TestCard) {
+		f.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(";" + c.Track2 + "?")})
+		f.key(tea.KeyEnter)
+	}
 	var chip, stripe acquirer.TestCard
 	for _, c := range acquirer.TestCards() {
 		switch c.ID {

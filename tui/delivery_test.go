@@ -35,6 +35,7 @@ func (c *settableClock) Advance(d time.Duration) {
 // channel list shows it, and the next heartbeat acknowledges it, after
 // which the server stops offering it.
 func TestUnseenResultIsShownAndAcknowledged(t *testing.T) {
+	t.Parallel()
 	clock := &settableClock{now: fixedNow}
 	env := startDemo(t, demo.Options{Now: clock.Now})
 	ctx := context.Background()

@@ -23,7 +23,13 @@ import (
 // reader reads it (PPSE/PSE, GPO, records) and the app sends the sale,
 // with the chip data for field 55, over the ISO 8583 link to the bank.
 func TestChipCardThroughPCSC(t *testing.T) {
+	t.Parallel()
 	rig := pcsctest.Start(t)
+	// The rig's readers, one card flow at a time in each.
+	slots := make(chan int, pcsctest.Slots)
+	for i := range pcsctest.Slots {
+		slots <- i
+	}
 	for _, tc := range []struct {
 		card, pin, want string
 		state           api.State
@@ -39,6 +45,9 @@ func TestChipCardThroughPCSC(t *testing.T) {
 		{"issuer-unavailable", "123456", "发卡行不能及时响应", api.StateFailed, "91", emvcard.Options{}, "chip"},
 	} {
 		t.Run(tc.card+"-"+tc.code+"-"+tc.entry, func(t *testing.T) {
+			t.Parallel()
+			slot := <-slots
+			t.Cleanup(func() { slots <- slot })
 			var tcard acquirer.TestCard
 			for _, c := range acquirer.TestCards() {
 				if c.ID == tc.card {
@@ -46,7 +55,7 @@ func TestChipCardThroughPCSC(t *testing.T) {
 				}
 			}
 			env := startDemo(t, demo.Options{})
-			reader := pcsc.Open(pcsc.Options{Filter: rig.ReaderName(0)})
+			reader := pcsc.Open(pcsc.Options{Filter: rig.ReaderName(slot)})
 			t.Cleanup(func() { _ = reader.Close() })
 			o := appOptions(env, i18n.ZH, nil)
 			o.Reader = reader
@@ -65,10 +74,10 @@ func TestChipCardThroughPCSC(t *testing.T) {
 				PANSequence: "01", Apps: []emvcard.App{{AID: "A000000333010101", Label: "UnionPay Debit", Priority: 1}}}, tc.opts)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := rig.Insert(ctx, 0, card); err != nil {
+			if err := rig.Insert(ctx, slot, card); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { _ = rig.Remove(0) })
+			t.Cleanup(func() { _ = rig.Remove(slot) })
 			f.waitFor("请核对卡号", cards.Mask(tcard.PAN), "UnionPay Debit")
 			f.key(tea.KeyEnter)
 			f.waitFor("请持卡人输入密码")

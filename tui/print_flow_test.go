@@ -48,6 +48,7 @@ func sheets(t *testing.T, np *netprinter.Printer, n int) []netprinter.Sheet {
 // The patent's flows print both copies on a network printer: a wallet
 // payment, then a card sale, each Confirm twice back to the channel list.
 func TestFlowsPrintOnNetworkPrinter(t *testing.T) {
+	t.Parallel()
 	np, p := netPrinter(t)
 	env := startDemo(t, demo.Options{Printer: p, Width: receipts.Width80})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, func() time.Time { return fixedNow }))
@@ -108,6 +109,7 @@ func TestFlowsPrintOnNetworkPrinter(t *testing.T) {
 // refill, and that copy prints again, whole. Then 重打印 prints the last
 // receipt again, marked as a reprint, and finds one by its trace number.
 func TestPaperOutAndReprint(t *testing.T) {
+	t.Parallel()
 	np, p := netPrinter(t)
 	env := startDemo(t, demo.Options{Printer: p, Width: receipts.Width80})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, func() time.Time { return fixedNow }))
@@ -168,6 +170,7 @@ func TestPaperOutAndReprint(t *testing.T) {
 // bar says so, the merchant copy waits in the queue with the cashier told
 // why, and the same key (paper in) lets it print by itself.
 func TestTrainerPaperKey(t *testing.T) {
+	t.Parallel()
 	env := startDemo(t, demo.Options{})
 	f := newFlow(t, env, appOptions(env, i18n.ZH, func() time.Time { return fixedNow }))
 	f.waitFor("单笔限额 ¥", "在线")

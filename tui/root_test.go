@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +223,54 @@ func run(cmd tea.Cmd) []tea.Msg {
 		return out
 	}
 	return []tea.Msg{msg}
+}
+
+// The key filter on its own, on a clock the test moves: a fast run of
+// digits ended by Enter is a scan; the same digits typed slowly are keys;
+// a track typed by a wedge reader is a swipe, never digits.
+func TestKeyFilterSortsKeys(t *testing.T) {
+	at := testNow
+	f := newKeyFilter()
+	f.now = func() time.Time { return at }
+	feed := func(keys ...tea.KeyMsg) (out []tea.Msg) {
+		for _, k := range keys {
+			evs, _, ok := f.Update(k)
+			if !ok {
+				t.Fatal("a key was not the filter's")
+			}
+			out = append(out, evs...)
+			at = at.Add(2 * time.Millisecond)
+		}
+		return out
+	}
+	enter := tea.KeyMsg{Type: tea.KeyEnter}
+	if evs := feed(runes("281234567890123456"), enter); len(evs) != 1 || evs[0] != (scanMsg{code: "281234567890123456"}) {
+		t.Fatalf("a scan: %v", evs)
+	}
+	var typed []tea.Msg
+	for _, r := range "12" {
+		typed = append(typed, feed(runes(string(r)))...)
+		at = at.Add(time.Second) // a person's pace
+		evs, _, _ := f.Update(wedgeMsg{gen: f.wedge.Gen()})
+		typed = append(typed, evs...)
+	}
+	typed = append(typed, feed(enter)...)
+	if fmt.Sprint(typed) != fmt.Sprint([]tea.Msg{runes("1"), runes("2"), enter}) {
+		t.Fatalf("typed: %v", typed)
+	}
+	evs := feed(runes(";6212345678900002=30122201234567890?"), enter)
+	if f.stripe.Holding() { // a reader may type a second track: the gap ends it
+		at = at.Add(time.Second)
+		more, _, _ := f.Update(stripeMsg{gen: f.stripe.Gen()})
+		evs = append(evs, more...)
+	}
+	if len(evs) != 1 {
+		t.Fatalf("a swipe: %v", evs)
+	}
+	if _, ok := evs[0].(swipeMsg); !ok {
+		t.Fatalf("a swipe: %v", evs)
+	}
+	if evs := feed(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("7"), Alt: true}); len(evs) != 1 || f.wedge.Holding() {
+		t.Fatalf("Alt+7 held as a digit: %v", evs)
+	}
 }

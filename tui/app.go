@@ -75,7 +75,11 @@ func (m Model) Init() tea.Cmd { return m.st.Init() }
 // Close cancels everything the app started; quitting from the keyboard
 // does it, and whoever runs the app calls it when the program ends
 // another way (a signal).
-func (m Model) Close() { m.cancel() }
+func (m Model) Close() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+}
 
 // Screen returns the active screen's name ("channels", "qr", …).
 func (m Model) Screen() string { return m.router.active().Name() }

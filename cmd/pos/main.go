@@ -114,6 +114,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}()
 	final, runErr := p.Run()
 	fm, _ := final.(tui.Model)
+	fm.Close() // a signal ends the program without the app's quit: stop what it started
 	// Ctrl+C is refused while a QR code is open, but a signal is not: close
 	// the order at the wallet so that nobody can pay a code nobody watches.
 	if ord, open := fm.OpenOrder(); open {

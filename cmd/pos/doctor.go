@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/multipos/multipos/cards/emv"
 	"github.com/multipos/multipos/cmd/internal/cmdline"
 	"github.com/multipos/multipos/config"
-	"github.com/multipos/multipos/cards/emv"
 	"github.com/multipos/multipos/devices/pcsc"
 )
 

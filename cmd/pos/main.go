@@ -1,6 +1,8 @@
 // Command pos is the multipos cashier station: a full-screen terminal app
 // that takes Alipay, WeChat Pay and bank-card payments. `pos --demo` runs a
-// complete training station in one process, with no hardware and no accounts.
+// complete training station in one process, with no hardware and no accounts;
+// `pos doctor` checks a station's card reader and printers. The command line
+// is cobra's (package cmd/internal/cmdline): `pos --help`, `pos --version`.
 package main
 
 import (

@@ -199,7 +199,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(addr,
 	if n, err := st.CountTerminals(ctx); err != nil {
 		return err
 	} else if n == 0 {
-		log.Warn("no terminals registered yet; add one with: posserver terminal add -merchant M -store S -id T001")
+		log.Warn("no terminals registered yet; add one with: posserver terminal add --merchant M --store S --id T001")
 	}
 
 	keys := server.NewKeyring(st, ca)

@@ -227,7 +227,7 @@ func terminalList(ctx context.Context, cfg config.Server, merchant string, stdou
 		return err
 	}
 	if len(list) == 0 {
-		fmt.Fprintln(stdout, "no terminals registered; add one with: posserver terminal add -merchant M -store S -id T001")
+		fmt.Fprintln(stdout, "no terminals registered; add one with: posserver terminal add --merchant M --store S --id T001")
 		return nil
 	}
 	now := time.Now()

@@ -1,6 +1,7 @@
 # multipos: the two commands for users are `make demo` and `make test`.
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOCYCLO     := github.com/fzipp/gocyclo/cmd/gocyclo@v0.6.0
 # Debian packages the build needs: the PC/SC client library's and libusb's
 # headers (the chip reader and USB printer drivers are cgo).
 BUILD_DEBS  := libpcsclite-dev libusb-1.0-0-dev pkg-config
@@ -65,6 +66,10 @@ lint: fmt-check
 	@scripts/need-apt $(BUILD_DEBS)
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	@# size rules (tests aside): functions at most 80 lines, files at most
+	@# 600, cyclomatic complexity at most 25
+	$(GO) run ./internal/codesize .
+	$(GO) run $(GOCYCLO) -over 25 -ignore '_test\.go$$' .
 
 ## bench: keystroke-to-frame, PIN-Confirm-to-approval and
 ## Confirm-to-merchant-copy (TCP printer) benchmarks, card inserted to PAN

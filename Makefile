@@ -51,7 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadTerminal$$' -fuzztime 50000x ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzNotify$$' -fuzztime 40000x ./server/connector/alipay
 	$(GO) test -run '^$$' -fuzz '^FuzzNotify$$' -fuzztime 3000x ./server/connector/wechat
-	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime 150000x ./channels/paycode
+	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime 150000x ./paycode
 	$(GO) test -run '^$$' -fuzz '^FuzzDetector$$' -fuzztime 300000x ./devices/wedge
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 250000x ./devices/magstripe
 	$(GO) test -run '^$$' -fuzz '^FuzzDetector$$' -fuzztime 250000x ./devices/magstripe

@@ -241,52 +241,52 @@ func TestAdjustRefusalsSayWhy(t *testing.T) {
 			t.Fatalf("%+v, %v", sale, err)
 		}
 		undone("a fresh sale", sale, 0, false)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "insufficient", "000002", 0))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "insufficient", "000002", 0))
 		refused("another card", err, api.AdjustOtherCard, 0)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000003", 999))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000003", 999))
 		refused("a void of another amount", err, api.AdjustVoidAmount, 0)
-		if _, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000004", 300)); err != nil {
+		if _, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000004", 300)); err != nil {
 			t.Fatal(err)
 		}
 		undone("after a partial refund", sale, 300, false)
-		_, err = c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000005", 701))
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000005", 701))
 		refused("a refund of more than is left", err, api.AdjustOverRefund, 700)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000006", 0))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000006", 0))
 		refused("a void of a sale partly refunded", err, api.AdjustOverRefund, 700)
-		if _, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000007", 700)); err != nil {
+		if _, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000007", 700)); err != nil {
 			t.Fatal(err)
 		}
 		undone("refunded in full", sale, 1000, false)
-		_, err = c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000008", 1))
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000008", 1))
 		refused("a refund of a sale refunded in full", err, api.AdjustOverRefund, 0)
 
 		other, err := r.sell(r.cardSale("approved", "123456", "T1", "000009", 500))
 		if err != nil || other.State != api.StateSuccess {
 			t.Fatalf("%+v, %v", other, err)
 		}
-		if _, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, other, "approved", "000010", 0)); err != nil {
+		if _, err := c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, other, "approved", "000010", 0)); err != nil {
 			t.Fatal(err)
 		}
 		undone("voided", other, 0, true)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, other, "approved", "000011", 0))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, other, "approved", "000011", 0))
 		refused("a void of a voided sale", err, api.AdjustVoided, 0)
-		_, err = c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, other, "approved", "000012", 100))
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, other, "approved", "000012", 100))
 		refused("a refund of a voided sale", err, api.AdjustVoided, 0)
 
 		declined, err := r.sell(r.cardSale("insufficient", "123456", "T1", "000013", 500))
 		if err != nil || declined.State != api.StateFailed {
 			t.Fatalf("%+v, %v", declined, err)
 		}
-		_, err = c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, declined, "insufficient", "000014", 100))
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, declined, "insufficient", "000014", 100))
 		refused("a refund of a declined sale", err, api.AdjustNotApproved, 0)
 		r.clock.Advance(24 * time.Hour)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000015", 0))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000015", 0))
 		refused("a void of yesterday's sale", err, api.AdjustNotToday, 0)
 	})
 }
 
 // lookUp is the terminal's look-up of its order with trace.
-func (r *rig) lookUp(c *channels.Client, trace string) api.Order {
+func (r *rig) lookUp(c *posclient.Client, trace string) api.Order {
 	r.t.Helper()
 	o, err := c.OrderByTrace(context.Background(), trace)
 	if err != nil {

@@ -26,15 +26,15 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/cmd/internal/cmdline"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/devices/pcsc"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/internal/privfile"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/receipts/spool"
-	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/tui"
 )
 
@@ -240,15 +240,15 @@ func connect(cfg config.Terminal, dir string) (tui.Options, error) {
 		return tui.Options{}, errors.New("no terminal bundle: set bundle = \"/path/to/T001.pem\" in pos.toml " +
 			"(the operator issues it with `posserver terminal add`), or try the app with `pos --demo`")
 	}
-	b, err := pki.LoadBundle(cfg.Bundle)
+	b, err := bundle.Load(cfg.Bundle)
 	if err != nil {
 		return tui.Options{}, err
 	}
-	client, err := channels.FromBundle(b, cfg.Server)
+	client, err := posclient.FromBundle(b, cfg.Server)
 	if err != nil {
 		return tui.Options{}, err
 	}
-	traces, err := channels.OpenTraces(filepath.Join(dir, "trace-"+b.TerminalID))
+	traces, err := posclient.OpenTraces(filepath.Join(dir, "trace-"+b.TerminalID))
 	if err != nil {
 		return tui.Options{}, err
 	}
@@ -256,7 +256,7 @@ func connect(cfg config.Terminal, dir string) (tui.Options, error) {
 	client.SyncTraces(traces)
 	// The card working keys live in memory only: the app signs on when it
 	// starts, and the client signs card requests and checks answers with them.
-	keys := channels.NewCardKeys(b.MasterKey)
+	keys := posclient.NewCardKeys(b.MasterKey)
 	client.UseCardKeys(keys)
 	return tui.Options{
 		Gateway:    client,

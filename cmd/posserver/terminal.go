@@ -13,11 +13,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/cmd/internal/cmdline"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 )
@@ -84,14 +85,14 @@ func terminalAddCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return terminalAdd(cmd.Context(), cfg, pki.TerminalIdentity{TerminalID: *id, MerchantID: *merchant, StoreID: *storeID},
+		return terminalAdd(cmd.Context(), cfg, bundle.Identity{TerminalID: *id, MerchantID: *merchant, StoreID: *storeID},
 			*merchantName, *out, cmd.OutOrStdout())
 	}
 	return cmd
 }
 
 // terminalAdd registers the terminal and writes its bundle to out.
-func terminalAdd(ctx context.Context, cfg config.Server, t pki.TerminalIdentity, merchantName, out string, stdout io.Writer) error {
+func terminalAdd(ctx context.Context, cfg config.Server, t bundle.Identity, merchantName, out string, stdout io.Writer) error {
 	id := t.TerminalID
 	if t.MerchantID == "" || t.StoreID == "" || t.TerminalID == "" {
 		return cmdline.Usagef("terminal add: --merchant, --store and --id are required")
@@ -114,7 +115,7 @@ func terminalAdd(ctx context.Context, cfg config.Server, t pki.TerminalIdentity,
 	if err != nil {
 		return err
 	}
-	if err := pki.WriteBundle(out, b, false); err != nil {
+	if err := bundle.Write(out, b, false); err != nil {
 		return fmt.Errorf("terminal %s is registered, but its bundle could not be written (run `posserver terminal reissue %s`): %w", id, id, err)
 	}
 	abs, _ := filepath.Abs(out)
@@ -156,7 +157,7 @@ func terminalReissue(ctx context.Context, cfg config.Server, id, out string, std
 	if err != nil {
 		return err
 	}
-	if err := pki.WriteBundle(out, b, true); err != nil {
+	if err := bundle.Write(out, b, true); err != nil {
 		return fmt.Errorf("terminal %s has new credentials, but the bundle could not be written (reissue again): %w", id, err)
 	}
 	fmt.Fprintf(stdout, "terminal %s reissued: the old bundle no longer works; new bundle in %s (master key check value %s)\n", id, out, b.KCV)

@@ -9,10 +9,10 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/magstripe"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
 )
 
 // Model is the root of the cashier app (soft-serve's ssh/ui.go). It owns

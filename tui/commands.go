@@ -6,12 +6,12 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/power"
 	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/receipts"
-	"github.com/multipos/multipos/server/api"
 )
 
 // Every function here returns a tea.Cmd: the only place the app does I/O.
@@ -145,7 +145,7 @@ func createOrder(ctx context.Context, o Options, pay int, ch api.Channel, amount
 		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var ord api.Order
-		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, reqID string) error {
+		trace, _, err := posclient.WithTrace(o.Traces, "", "", func(trace, reqID string) error {
 			var err error
 			ord, err = o.Gateway.CreateWalletOrder(ctx, reqID, api.CreateWalletOrder{
 				Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch),
@@ -163,7 +163,7 @@ func createBarcode(ctx context.Context, o Options, pay int, ch api.Channel, amou
 		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var ord api.Order
-		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
+		trace, reqID, err := posclient.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
 			var err error
 			ord, err = o.Gateway.CreateBarcodeOrder(ctx, reqID, api.CreateBarcodeOrder{
 				Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch), AuthCode: code,
@@ -243,7 +243,7 @@ func cardSale(ctx context.Context, o Options, pay int, trace, reqID string, req 
 		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var ord api.Order
-		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
+		trace, reqID, err := posclient.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
 			req.Trace = trace
 			var err error
 			ord, err = o.Gateway.CardSale(ctx, reqID, req)
@@ -270,7 +270,7 @@ func cardAdjust(ctx context.Context, o Options, pay int, kind api.Kind, trace, r
 		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var ord api.Order
-		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
+		trace, reqID, err := posclient.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
 			req.Trace = trace
 			var err error
 			if kind == api.KindCardVoid {
@@ -291,7 +291,7 @@ func cardBalance(ctx context.Context, o Options, pay int, req api.CardBalance, p
 		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var res api.Balance
-		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, _ string) error {
+		trace, _, err := posclient.WithTrace(o.Traces, "", "", func(trace, _ string) error {
 			req.Trace = trace
 			var err error
 			res, err = o.Gateway.CardBalance(ctx, req)
@@ -308,7 +308,7 @@ func signOnCmd(ctx context.Context, o Options, renew bool) tea.Cmd {
 		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
 		defer cancel()
 		var res api.SignedOn
-		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, _ string) error {
+		trace, _, err := posclient.WithTrace(o.Traces, "", "", func(trace, _ string) error {
 			var err error
 			res, err = o.Gateway.CardSignOn(ctx, trace, renew)
 			return err

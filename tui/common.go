@@ -6,9 +6,9 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/receipts/spool"
-	"github.com/multipos/multipos/server/api"
 )
 
 // Common is what every screen reads and none writes: the app's context,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // followPhase is where a wallet order stands for the screen following it.

@@ -7,9 +7,9 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
 )
 
 // The component tests drive the root model, or one screen, with the

@@ -9,10 +9,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
-	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/posclient"
 )
 
 // screenCase is one screen in one state, built on a model that has heard
@@ -79,7 +79,7 @@ func screenCases() []screenCase {
 		{"qr-closefailed", func(m Model) Screen {
 			s := newQR(m.b(), walletPay(m, api.WeChat, fOpen))
 			s.phase = fOpen
-			s.answer(orderMsg{pay: s.p.id, op: opCancel, err: channels.ErrOffline})
+			s.answer(orderMsg{pay: s.p.id, op: opCancel, err: posclient.ErrOffline})
 			return s
 		}},
 		{"barcode-scanning", func(m Model) Screen {
@@ -109,7 +109,7 @@ func screenCases() []screenCase {
 		}},
 		{"processing-unknown", func(m Model) Screen {
 			s := newProcessing(m.b(), cardPay(m, ""))
-			s.Update(orderMsg{op: opSale, trace: "000003", err: channels.ErrOffline})
+			s.Update(orderMsg{op: opSale, trace: "000003", err: posclient.ErrOffline})
 			return s
 		}},
 		{"result-card", func(m Model) Screen {
@@ -138,7 +138,7 @@ func screenCases() []screenCase {
 		{"reprint", func(m Model) Screen { return newReprintPrompt(m.b()) }},
 		{"signon", func(m Model) Screen {
 			s := newSignOnScreen(m.b())
-			m.st.signon.err = fmt.Errorf("post: %w", channels.ErrOffline)
+			m.st.signon.err = fmt.Errorf("post: %w", posclient.ErrOffline)
 			s.Update(signOnAskMsg{renew: true})
 			return s
 		}},

@@ -1,9 +1,9 @@
 package tui
 
 import (
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
 )
 
 // action is a menu item: what the cashier asked for. Its label is a text

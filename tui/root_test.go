@@ -10,13 +10,13 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/cards"
-	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/sim"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/connector/bank"
+	"github.com/multipos/multipos/posclient"
 )
 
 // Alt+digit is a chord, not a digit: it picks no channel and types no
@@ -137,7 +137,7 @@ func TestQuitRefusedKeepsTheContext(t *testing.T) {
 // prompt, two screens back, which says why; the PIN typed is wiped.
 func TestCardRemovedGoesBackToThePrompt(t *testing.T) {
 	o := testOptions()
-	o.CardKeys = channels.NewCardKeys(make([]byte, 16))
+	o.CardKeys = posclient.NewCardKeys(make([]byte, 16))
 	m := testModel(t, o)
 	p := m.router.newPayment(api.Card, "")
 	p.amount = 100
@@ -186,7 +186,7 @@ func TestBarcodeEscWhileChargingCloses(t *testing.T) {
 // ours: the screen asks, it does not touch the keys itself.
 func TestRefusedKeysAreForgotten(t *testing.T) {
 	m, p := sendingSale(t)
-	keys, err := bank.EncodeWorkingKeys(make([]byte, 16), bank.WorkingKeys{PIN: bytes.Repeat([]byte{3}, 16), MAC: bytes.Repeat([]byte{4}, 16)})
+	keys, err := cardkeys.EncodeWorkingKeys(make([]byte, 16), cardkeys.WorkingKeys{PIN: bytes.Repeat([]byte{3}, 16), MAC: bytes.Repeat([]byte{4}, 16)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,9 @@ package tui
 
 import (
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/receipts"
-	"github.com/multipos/multipos/server/api"
 )
 
 // next is what a screen asks for when it is done: the router, not the

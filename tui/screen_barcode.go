@@ -6,10 +6,10 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/channels/paycode"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/paycode"
+	"github.com/multipos/multipos/posclient"
 )
 
 // barcodeScreen charges the payment code on the customer's phone (付款码):
@@ -129,7 +129,7 @@ func (s *barcodeScreen) charge(code string) tea.Cmd {
 	}
 	s.phase = fCreating
 	if s.p.reqID == "" {
-		s.p.reqID = channels.NewRequestID()
+		s.p.reqID = posclient.NewRequestID()
 	}
 	return createBarcode(c.ctx, *s.o, s.p.id, s.p.channel, int64(s.p.amount), s.p.trace, s.p.reqID, code)
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // menu is a channel's main menu (patent S103/S203/S303). Items not yet

@@ -7,8 +7,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
 )
 
 // procPhase is where a sale stands on the processing screen.

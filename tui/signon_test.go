@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/connector/bank"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/cardkeys"
+	"github.com/multipos/multipos/posclient"
 )
 
 // A sign-on that failed while the server was away is done again as soon as
@@ -20,28 +20,28 @@ import (
 func TestSignOnRetriedWhenBackOnline(t *testing.T) {
 	tmk := bytes.Repeat([]byte{0x11}, 16)
 	o := testOptions()
-	o.CardKeys = channels.NewCardKeys(tmk)
+	o.CardKeys = posclient.NewCardKeys(tmk)
 	m := testModel(t, o)
 	k := m.st.signon
-	m, _ = step(t, m, signOnMsg{err: fmt.Errorf("post: %w", channels.ErrOffline)})
-	if k.signedOn() || k.busy || !errors.Is(k.err, channels.ErrOffline) {
+	m, _ = step(t, m, signOnMsg{err: fmt.Errorf("post: %w", posclient.ErrOffline)})
+	if k.signedOn() || k.busy || !errors.Is(k.err, posclient.ErrOffline) {
 		t.Fatalf("after a failed sign-on: signed %v, busy %v, err %v", k.signedOn(), k.busy, k.err)
 	}
-	m, _ = step(t, m, pingMsg{err: fmt.Errorf("ping: %w", channels.ErrOffline)})
+	m, _ = step(t, m, pingMsg{err: fmt.Errorf("ping: %w", posclient.ErrOffline)})
 	m, cmd := step(t, m, pingMsg{rtt: time.Millisecond})
 	if cmd == nil || !k.busy {
 		t.Fatal("back online, the app did not sign on again")
 	}
 	// An answer whose keys are under another master key fails the check values.
-	other, err := bank.EncodeWorkingKeys(bytes.Repeat([]byte{0x22}, 16), bank.WorkingKeys{PIN: bytes.Repeat([]byte{1}, 16), MAC: bytes.Repeat([]byte{2}, 16)})
+	other, err := cardkeys.EncodeWorkingKeys(bytes.Repeat([]byte{0x22}, 16), cardkeys.WorkingKeys{PIN: bytes.Repeat([]byte{1}, 16), MAC: bytes.Repeat([]byte{2}, 16)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m, _ = step(t, m, signOnMsg{res: api.SignedOn{Keys: hex.EncodeToString(other)}})
-	if k.signedOn() || !errors.Is(k.err, bank.ErrKeyCheck) || !strings.Contains(errText(m.b(), k.err), "主密钥不一致") {
+	if k.signedOn() || !errors.Is(k.err, cardkeys.ErrKeyCheck) || !strings.Contains(errText(m.b(), k.err), "主密钥不一致") {
 		t.Fatalf("keys under another master key: signed %v, err %v", k.signedOn(), k.err)
 	}
-	good, err := bank.EncodeWorkingKeys(tmk, bank.WorkingKeys{PIN: bytes.Repeat([]byte{3}, 16), MAC: bytes.Repeat([]byte{4}, 16)})
+	good, err := cardkeys.EncodeWorkingKeys(tmk, cardkeys.WorkingKeys{PIN: bytes.Repeat([]byte{3}, 16), MAC: bytes.Repeat([]byte{4}, 16)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/receipts/spool"
-	"github.com/multipos/multipos/server/api"
 )
 
 // station is what the station knows about its server and devices, kept

@@ -7,10 +7,10 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
 )
 
 func TestAmountFillsFromTheRight(t *testing.T) {

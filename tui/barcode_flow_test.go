@@ -12,11 +12,10 @@ import (
 )
 
 // scan plays the cashier's barcode scanner: the code's digits and Enter,
-// as fast as a scanner types them; the terminal hands a burst over as one
-// read, as it does here.
+// as fast as a scanner types them; the terminal hands the burst over as
+// one read, as it does here.
 func (f *flow) scan(code string) {
-	f.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(code)})
-	f.key(tea.KeyEnter)
+	f.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(code + "\r")})
 }
 
 // openBarcode walks from the channel list (on screen) to the barcode

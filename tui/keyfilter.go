@@ -112,7 +112,8 @@ func keyEvents(keys []tea.KeyMsg) []tea.Msg {
 
 // splitRunes turns a burst of typed characters (a terminal delivers "12" typed
 // quickly as one message) into one message per character, so a burst behaves
-// exactly like the same keys pressed one by one.
+// exactly like the same keys pressed one by one; a carriage return in it is
+// the Enter key (a scanner's or a wedge reader's, typed with the rest).
 func splitRunes(msg tea.KeyMsg) []tea.KeyMsg {
 	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste {
 		return []tea.KeyMsg{msg}
@@ -120,6 +121,9 @@ func splitRunes(msg tea.KeyMsg) []tea.KeyMsg {
 	out := make([]tea.KeyMsg, len(msg.Runes))
 	for i, r := range msg.Runes {
 		out[i] = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+		if r == '\r' {
+			out[i] = tea.KeyMsg{Type: tea.KeyEnter, Alt: msg.Alt}
+		}
 	}
 	return out
 }

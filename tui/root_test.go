@@ -247,6 +247,9 @@ func TestKeyFilterSortsKeys(t *testing.T) {
 	if evs := feed(runes("281234567890123456"), enter); len(evs) != 1 || evs[0] != (scanMsg{code: "281234567890123456"}) {
 		t.Fatalf("a scan: %v", evs)
 	}
+	if evs := feed(runes("281234567890123456\r")); len(evs) != 1 || evs[0] != (scanMsg{code: "281234567890123456"}) {
+		t.Fatalf("a scan in one burst: %v", evs)
+	}
 	var typed []tea.Msg
 	for _, r := range "12" {
 		typed = append(typed, feed(runes(string(r)))...)

@@ -302,6 +302,9 @@ func cardFlow(t *testing.T, lang i18n.Lang, card, pin string, waitResult string)
 	f.waitFor("│ " + strings.Repeat("*", len(pin)) + " ") // the PIN box, masked
 	f.key(tea.KeyEnter)
 	f.waitFor(waitResult)
+	// The cardholder takes the card back once the sale is answered, and
+	// the status bar follows the reader.
+	f.waitFor(lang.Pick("读卡器 就绪", "reader ready"))
 	return f, env
 }
 

@@ -16,7 +16,7 @@ import (
 
 // Every function here returns a tea.Cmd: the only place the app does I/O.
 // A Cmd captures plain values and returns a message; it never touches a
-// model, and it never sleeps: a delay is a tea.Tick whose message the root
+// model, and it never sleeps: a delay is a tea.Tick whose message a component
 // turns into the next command. Each takes the app's context (Common.ctx),
 // cancelled when the app quits, so nothing the app started outlives it.
 
@@ -119,7 +119,7 @@ func readDevices(ctx context.Context, o Options) tea.Cmd {
 	}
 }
 
-// listenReader waits for the next card reader event; the root issues it
+// listenReader waits for the next card reader event; the status bar issues it
 // again after each one (glow's one-result-per-Cmd streaming pattern).
 func listenReader(ctx context.Context, o Options) tea.Cmd {
 	if o.Reader == nil {
@@ -301,8 +301,8 @@ func cardBalance(ctx context.Context, o Options, pay int, req api.CardBalance, p
 	}
 }
 
-// signOn asks the server for card working keys (fresh ones with renew);
-// the answer is installed by the root, which owns the keys' state.
+// signOnCmd asks the server for card working keys (fresh ones with renew);
+// the answer is installed by the sign-on component, which owns the keys' state.
 func signOnCmd(ctx context.Context, o Options, renew bool) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())

@@ -8,8 +8,8 @@ import (
 	"github.com/multipos/multipos/devices"
 )
 
-// Results of async work. Those about a payment carry its id (paid); the root
-// drops any whose payment is no longer the active one.
+// Results of async work. Those about a payment carry its id (pay); the
+// router drops any whose payment is no longer the one on screen.
 type tagged interface{ payID() int }
 
 type (

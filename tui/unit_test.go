@@ -215,7 +215,7 @@ func TestTrainerKeysOnlyInDemo(t *testing.T) {
 		p := c.newPayment(api.Alipay)
 		p.order = api.Order{ID: "o1", Channel: api.Alipay, State: api.StatePending, Version: 2, ExpiresAt: c.serverNow().Add(time.Minute)}
 		m := newModel(c, &qrScreen{c: c, p: p, prev: newAmount(c, api.Alipay, "menu.qr"), phase: qrShowing})
-		help := m.helpLine()
+		help := strings.Join(m.helpLines(), "\n")
 		if strings.Contains(help, "顾客付款") != demo {
 			t.Errorf("demo=%v: help line %q", demo, help)
 		}

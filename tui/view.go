@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/multipos/multipos/devices"
@@ -14,7 +13,7 @@ import (
 // titled screens name themselves in the header (e.g. the channel in use).
 type titled interface{ Title() string }
 
-// View draws header, the active screen, the help line and the status bar,
+// View draws header, the active screen, the help lines and the status bar,
 // exactly Height lines tall once the size is known.
 func (m Model) View() string {
 	c := m.c
@@ -22,11 +21,11 @@ func (m Model) View() string {
 	if c.Flash != "" {
 		body += "\n\n  " + c.Styles.Warn.Render(c.Flash)
 	}
-	header, helpLine, status := m.header(), m.helpLine(), m.statusBar()
+	header, help, status := m.header(), m.helpLines(), m.statusBar()
 	if c.Height <= 0 {
-		return strings.Join([]string{header, body, helpLine, status}, "\n")
+		return strings.Join([]string{header, body, strings.Join(help, "\n"), status}, "\n")
 	}
-	return strings.Join([]string{header, fitLines(body, c.Height-3, c.Width), helpLine, status}, "\n")
+	return strings.Join([]string{header, fitLines(body, c.Height-2-len(help), c.Width), strings.Join(help, "\n"), status}, "\n")
 }
 
 // fitLines clips or pads s to exactly h lines, each at most w cells wide.
@@ -80,18 +79,6 @@ func fillBar(left, right string, w int, bg lipgloss.Style) string {
 		return ansi.Truncate(left+" "+right, w, "")
 	}
 	return left + bg.Render(strings.Repeat(" ", gap)) + right
-}
-
-func (m Model) helpLine() string {
-	c := m.c
-	bindings := append([]key.Binding{}, m.active.Help()...)
-	bindings = append(bindings, c.Keys.Function)
-	if !m.busy() {
-		bindings = append(bindings, c.Keys.Quit)
-	}
-	h := m.help
-	h.Width = c.Width
-	return " " + h.ShortHelpView(bindings)
 }
 
 func (m Model) statusBar() string {

@@ -24,7 +24,7 @@ func TestScreensFit80x24(t *testing.T) {
 		p.order = api.Order{ID: "o1", Channel: api.Alipay, State: api.StatePending, Version: 2,
 			OutTradeNo: "T000000120261125165407000001", QRContent: "https://qr.alipay.com/bax03431ljhokirwl38f00a7",
 			ExpiresAt: c.serverNow().Add(2 * time.Minute)}
-		qr := &qrScreen{c: c, p: p, prev: newAmount(c, api.Alipay, "menu.qr"), phase: qrShowing, hint: strings.Repeat("很长的提示 long hint ", 6)}
+		qr := &qrScreen{c: c, p: p, prev: newAmount(c, api.Alipay, "menu.qr"), phase: qrShowing, hint: sayFn(func(*Common) string { return strings.Repeat("很长的提示 long hint ", 6) })}
 		qr.code, _ = renderQR(p.order.QRContent)
 		cp := c.newPayment(api.Card)
 		cp.amount = 8800
@@ -34,7 +34,7 @@ func TestScreensFit80x24(t *testing.T) {
 		rcpt, _ := newReceipt(c, paid)
 		screens := []Screen{
 			newChannelList(c), newWelcome(c, api.WeChat), newMenu(c, api.Card), newAmount(c, api.Alipay, "menu.qr"),
-			qr, newCardPrompt(c, cp, nil), &processing{c: c, p: cp, phase: procUnknown, hint: strings.Repeat("x ", 100)},
+			qr, newCardPrompt(c, cp, nil), &processing{c: c, p: cp, phase: procUnknown, hint: sayFn(func(*Common) string { return strings.Repeat("x ", 100) })},
 			newResult(c, paid), rcpt,
 		}
 		for _, s := range screens {

@@ -16,7 +16,7 @@ type amountScreen struct {
 	ch    api.Channel
 	op    string // text key of the menu item, e.g. "menu.qr"
 	entry amountEntry
-	hint  string
+	hint  text
 	// A refund's amount: refund is the payment under way (its original
 	// set), back the screen Cancel returns to.
 	refund *payment
@@ -41,7 +41,7 @@ func (s *amountScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s, nil
 	}
 	c := s.c
-	s.hint = ""
+	s.hint = text{}
 	switch {
 	case key.Matches(k, c.Keys.Cancel) && s.back != nil:
 		return s.back, nil
@@ -51,55 +51,55 @@ func (s *amountScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.entry.del()
 	case key.Matches(k, c.Keys.Symbol):
 		if !s.entry.pushDoubleZero() {
-			s.hint = c.t("amount.max")
+			s.hint = say("amount.max")
 		}
 	case key.Matches(k, c.Keys.Confirm):
 		return s.submit()
 	default:
 		if d := digitOf(k); d >= 0 {
 			if !s.entry.push(d) {
-				s.hint = c.t("amount.max")
+				s.hint = say("amount.max")
 			}
 		} else if isText(k) {
-			s.hint = c.t("amount.digits")
+			s.hint = say("amount.digits")
 		}
 	}
 	return s, nil
 }
 
-// check says why amount cannot be taken on the channel now, or "" when it can.
-func (s *amountScreen) check(amount money.Fen) string {
+// check says why amount cannot be taken on the channel now, or nothing when it can.
+func (s *amountScreen) check(amount money.Fen) text {
 	c := s.c
 	info, known := c.channelInfo(s.ch)
 	if s.refund != nil {
 		// Limits are on what is taken, not on what is given back.
 		switch {
 		case amount <= 0:
-			return c.t("amount.zero")
+			return say("amount.zero")
 		case int64(amount) > s.refund.original.Amount:
-			return c.tf("refund.over", money.Fen(s.refund.original.Amount).Yuan())
+			return say("refund.over", money.Fen(s.refund.original.Amount).Yuan())
 		case c.LinkKnown && !c.LinkUp:
-			return c.t("amount.offline")
+			return say("amount.offline")
 		}
-		return ""
+		return text{}
 	}
 	switch {
 	case amount <= 0:
-		return c.t("amount.zero")
+		return say("amount.zero")
 	case known && info.SingleLimit > 0 && int64(amount) > info.SingleLimit:
-		return c.tf("amount.over", money.Fen(info.SingleLimit).Yuan())
+		return say("amount.over", money.Fen(info.SingleLimit).Yuan())
 	case known && info.DailyLimit > 0 && int64(amount) > info.DailyLimit-info.DailyUsed:
-		return c.tf("amount.daily", money.Fen(max(0, info.DailyLimit-info.DailyUsed)).Yuan())
+		return say("amount.daily", money.Fen(max(0, info.DailyLimit-info.DailyUsed)).Yuan())
 	case c.LinkKnown && !c.LinkUp:
-		return c.t("amount.offline")
+		return say("amount.offline")
 	}
-	return ""
+	return text{}
 }
 
 func (s *amountScreen) submit() (Screen, tea.Cmd) {
 	c := s.c
 	amount := s.entry.value()
-	if why := s.check(amount); why != "" {
+	if why := s.check(amount); !why.empty() {
 		s.hint = why
 		return s, nil
 	}
@@ -132,8 +132,6 @@ func (s *amountScreen) View() string {
 	} else if known && info.SingleLimit > 0 {
 		b.WriteString("  " + st.Subtle.Render(c.tf("amount.limitinfo", money.Fen(info.SingleLimit).Yuan())) + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }

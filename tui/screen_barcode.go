@@ -38,7 +38,7 @@ type barcodeScreen struct {
 	prev  *amountScreen
 	phase bcPhase
 	typed string // digits typed by hand
-	hint  string
+	hint  text
 	lost  bool // the link dropped while following the payment
 }
 
@@ -79,7 +79,7 @@ func (s *barcodeScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s.charge(msg.code)
 	case shownCodeMsg:
 		if msg.err != nil {
-			s.hint = c.tf("trainer.error", msg.err)
+			s.hint = say("trainer.error", msg.err)
 			return s, nil
 		}
 		if s.phase == bcScanning {
@@ -89,7 +89,7 @@ func (s *barcodeScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s.key(msg)
 	case trainerMsg:
 		if msg.err != nil {
-			s.hint = c.tf("trainer.error", msg.err)
+			s.hint = say("trainer.error", msg.err)
 		}
 	case retryMsg:
 		if msg.op == opCancel && s.p.order.ID == "" {
@@ -107,7 +107,7 @@ func (s *barcodeScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 func (s *barcodeScreen) key(k tea.KeyMsg) (Screen, tea.Cmd) {
 	c := s.c
 	o := c.opts
-	s.hint = ""
+	s.hint = text{}
 	switch s.phase {
 	case bcScanning:
 		switch {
@@ -162,11 +162,11 @@ func (s *barcodeScreen) charge(code string) (Screen, tea.Cmd) {
 		if wrong.Got == api.WeChat {
 			name = c.Lang.Pick("微信支付", "a WeChat Pay")
 		}
-		s.hint = c.tf("bc.wrong", name, channelName(wrong.Got))
+		s.hint = say("bc.wrong", name, channelName(wrong.Got))
 		s.typed = ""
 		return s, nil
 	case err != nil:
-		s.hint = c.t("bc.notcode")
+		s.hint = say("bc.notcode")
 		s.typed = ""
 		return s, nil
 	}
@@ -195,19 +195,19 @@ func (s *barcodeScreen) answer(msg orderMsg) (Screen, tea.Cmd) {
 	ord := msg.order
 	if ord.State.Final() {
 		if ord.State == api.StateClosed && ord.Reason == api.ReasonCancelled {
-			s.prev.hint = c.t("qr.closed")
+			s.prev.hint = say("qr.closed")
 			return s.prev, nil
 		}
 		return newResult(c, s.p), nil
 	}
 	if ord.State == api.StateCancelling {
 		s.phase = bcGivingBack
-		s.hint = c.tf("qr.cancelling", c.Keys.Confirm.Help().Key)
+		s.hint = say("qr.cancelling", c.Keys.Confirm.Help().Key)
 		return s, waitOrder(o, s.p.id, ord.ID, ord.Version)
 	}
 	if msg.op == opCancel {
 		s.phase = bcCancelFail
-		s.hint = c.tf("bc.cancelfail", c.t("qr.stillopen"), c.Keys.Cancel.Help().Key)
+		s.hint = say("bc.cancelfail", say("qr.stillopen"), c.Keys.Cancel.Help().Key)
 	} else if s.phase != bcCancelling {
 		s.phase = bcConfirming
 	}
@@ -225,26 +225,26 @@ func (s *barcodeScreen) failed(msg orderMsg) (Screen, tea.Cmd) {
 			// attempt gets a new trace and request id.
 			s.phase = bcScanning
 			s.p.trace, s.p.reqID = "", ""
-			s.hint = c.tf("qr.failed", errText(c, msg.err))
+			s.hint = say("qr.failed", sayErr(msg.err))
 			return s, nil
 		}
 		// The answer was lost: the code may have been charged. Reverse it
 		// by its trace; the server's reversal gives back anything taken.
 		s.phase = bcCancelling
-		s.hint = errText(c, msg.err)
+		s.hint = sayErr(msg.err)
 		return s, cancelTrace(c.opts, s.p.id, s.p.trace)
 	case opCancel:
 		if s.p.order.ID == "" {
 			if refused && ae.Code == api.CodeNotFound {
-				s.prev.hint = c.t("qr.notcreated")
+				s.prev.hint = say("qr.notcreated")
 				return s.prev, nil
 			}
 			// Not sure it is undone, and no order to follow: try again.
-			s.hint = c.tf("bc.cancelfail", errText(c, msg.err), c.Keys.Cancel.Help().Key)
+			s.hint = say("bc.cancelfail", sayErr(msg.err), c.Keys.Cancel.Help().Key)
 			return s, retryAfter(s.p.id, opCancel, 2*time.Second)
 		}
 		s.phase = bcCancelFail
-		s.hint = c.tf("bc.cancelfail", errText(c, msg.err), c.Keys.Cancel.Help().Key)
+		s.hint = say("bc.cancelfail", sayErr(msg.err), c.Keys.Cancel.Help().Key)
 		return s, nil
 	default:
 		s.lost = true
@@ -283,8 +283,6 @@ func (s *barcodeScreen) View() string {
 	case bcCancelling, bcGivingBack:
 		b.WriteString("  " + st.Subtle.Render(c.t("bc.cancelling")) + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Width(max(20, c.Width-6)).Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }

@@ -22,7 +22,7 @@ type cardPrompt struct {
 	p        *payment
 	prev     Screen // where Cancel goes: the amount, the original sale, the menu
 	choosing bool   // demo: the test-card list is open
-	hint     string
+	hint     text
 	// held is a card read while the app was still signing on; it goes on
 	// once the keys are there.
 	held *devices.CardEvent
@@ -35,17 +35,17 @@ func newCardPrompt(c *Common, p *payment, prev Screen) *cardPrompt {
 }
 
 // keyProblem says why cards cannot be taken with this terminal's PIN key.
-func (s *cardPrompt) keyProblem() string {
+func (s *cardPrompt) keyProblem() text {
 	c := s.c
 	switch {
 	case c.opts.CardKeys == nil:
-		return c.t("card.nokey")
+		return say("card.nokey")
 	case c.signingOn:
-		return c.t("card.signing")
+		return say("card.signing")
 	case !c.signedOn():
-		return c.t("card.notsigned")
+		return say("card.notsigned")
 	}
-	return ""
+	return text{}
 }
 
 func (s *cardPrompt) Name() string      { return "card" }
@@ -83,7 +83,7 @@ func (s *cardPrompt) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 	case trainerMsg:
 		if msg.err != nil {
-			s.hint = c.tf("trainer.error", msg.err)
+			s.hint = say("trainer.error", msg.err)
 		}
 	case readerMsg:
 		return s.cardEvent(msg.ev)
@@ -91,7 +91,7 @@ func (s *cardPrompt) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.hint = s.keyProblem()
 		ev := s.held
 		s.held = nil // taken now, or never: the sign-on failed
-		if ev != nil && s.hint == "" {
+		if ev != nil && s.hint.empty() {
 			return s.cardEvent(*ev)
 		}
 	}
@@ -102,7 +102,7 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 	c := s.c
 	switch ev.Kind {
 	case devices.CardInserted, devices.CardSwiped:
-		if why := s.keyProblem(); why != "" {
+		if why := s.keyProblem(); !why.empty() {
 			if c.signingOn {
 				s.held = &ev
 			}
@@ -110,22 +110,22 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 			return s, nil
 		}
 		if !cards.ValidPAN(ev.Card.PAN) {
-			s.hint = c.t("card.badpan")
+			s.hint = say("card.badpan")
 			return s, nil
 		}
 		if ev.Kind == devices.CardSwiped && chipCard(ev.Card.ServiceCode) {
 			// EMV rules: a chip card is read from its chip, never its stripe.
-			s.hint = c.t("card.insertchip")
+			s.hint = say("card.insertchip")
 			return s, nil
 		}
 		if o := s.p.original; o.ID != "" && cards.Mask(ev.Card.PAN) != o.MaskedPAN {
-			s.hint = c.tf("card.notorig", o.MaskedPAN)
+			s.hint = say("card.notorig", o.MaskedPAN)
 			return s, nil
 		}
 		s.p.card = ev.Card
 		return &cardConfirm{c: c, p: s.p, prompt: s}, nil
 	case devices.CardReadError:
-		s.hint = c.tf("card.readfail", ev.Err)
+		s.hint = say("card.readfail", ev.Err)
 	case devices.CardRemoved:
 		s.held = nil
 	}
@@ -166,9 +166,7 @@ func (s *cardPrompt) View() string {
 			b.WriteString(fmt.Sprintf("  %s  %s  %s\n", st.ItemNum.Render(fmt.Sprint(i+1)), padRight(tc.Label(c.Lang), w), st.Subtle.Render(tc.Hint)))
 		}
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }
 
@@ -215,7 +213,7 @@ func (s *cardConfirm) Update(msg tea.Msg) (Screen, tea.Cmd) {
 // removed returns the prompt after the card left the reader mid-flow.
 func (s *cardPrompt) removed() *cardPrompt {
 	s.p.card = cards.Card{}
-	s.hint = s.c.t("card.removed")
+	s.hint = say("card.removed")
 	return s
 }
 
@@ -245,7 +243,7 @@ type pinEntry struct {
 	prompt  *cardPrompt
 	confirm *cardConfirm
 	pin     []byte
-	hint    string
+	hint    text
 }
 
 func (s *pinEntry) Name() string      { return "pin" }
@@ -267,7 +265,7 @@ func (s *pinEntry) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	c := s.c
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
-		s.hint = ""
+		s.hint = text{}
 		switch {
 		case key.Matches(msg, c.Keys.Cancel):
 			s.wipe()
@@ -282,12 +280,12 @@ func (s *pinEntry) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		default:
 			if d := digitOf(msg); d >= 0 {
 				if len(s.pin) >= cards.MaxPIN {
-					s.hint = c.tf("card.pinfull", cards.MaxPIN)
+					s.hint = say("card.pinfull", cards.MaxPIN)
 				} else {
 					s.pin = append(s.pin, byte('0'+d))
 				}
 			} else if isText(msg) {
-				s.hint = c.t("amount.digits")
+				s.hint = say("amount.digits")
 			}
 		}
 	case readerMsg:
@@ -302,13 +300,13 @@ func (s *pinEntry) Update(msg tea.Msg) (Screen, tea.Cmd) {
 func (s *pinEntry) submit() (Screen, tea.Cmd) {
 	c := s.c
 	if len(s.pin) < cards.MinPIN {
-		s.hint = c.tf("card.pinshort", cards.MinPIN, cards.MaxPIN)
+		s.hint = say("card.pinshort", cards.MinPIN, cards.MaxPIN)
 		return s, nil
 	}
 	block, err := c.opts.CardKeys.EncryptPIN(s.pin, s.p.card.PAN)
 	s.wipe()
 	if err != nil {
-		s.hint = c.tf("card.pinerror", errText(c, err))
+		s.hint = say("card.pinerror", sayErr(err))
 		return s, nil
 	}
 	s.p.pinBlock, s.p.hasPIN = block, true
@@ -325,9 +323,7 @@ func (s *pinEntry) View() string {
 	mask := strings.Repeat("*", len(s.pin))
 	b.WriteString(indent(st.Box.Width(18).Render(st.PINMask.Render(mask)), 2) + "\n")
 	b.WriteString("  " + st.Subtle.Render(c.tf("card.pinlen", cards.MinPIN, cards.MaxPIN)) + "\n")
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }
 
@@ -349,7 +345,7 @@ type processing struct {
 	c     *Common
 	p     *payment
 	phase procPhase
-	hint  string
+	hint  text
 }
 
 func (s *processing) Name() string      { return "processing" }
@@ -396,7 +392,7 @@ func (s *processing) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.p.trace = msg.trace
 		if msg.err != nil {
 			// Nothing moved: the cashier simply asks again.
-			s.phase, s.hint = procRefused, errText(c, msg.err)
+			s.phase, s.hint = procRefused, sayErr(msg.err)
 			s.p.forgetCard()
 			return s, nil
 		}
@@ -425,17 +421,17 @@ func (s *processing) Update(msg tea.Msg) (Screen, tea.Cmd) {
 				c.opts.CardKeys.Forget()
 			}
 			s.phase = procRefused
-			s.hint = errText(c, msg.err)
+			s.hint = sayErr(msg.err)
 			s.p.forgetCard()
 		default:
 			s.phase = procUnknown
-			s.hint = c.tf("card.unknown", errText(c, msg.err), c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key)
+			s.hint = say("card.unknown", sayErr(msg.err), c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key)
 		}
 		return s, nil
 	case tea.KeyMsg:
 		switch {
 		case s.phase == procUnknown && key.Matches(msg, c.Keys.Confirm):
-			s.phase, s.hint = procSending, ""
+			s.phase, s.hint = procSending, text{}
 			return s, s.send()
 		case s.phase == procUnknown && key.Matches(msg, c.Keys.Cancel):
 			s.phase = procChecking
@@ -462,8 +458,8 @@ func (s *processing) View() string {
 	case procChecking:
 		b.WriteString("  " + st.Title.Render(c.t("card.checking")) + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(s.hint) + "\n")
+	if !s.hint.empty() {
+		b.WriteString(para(c, st.Bad, s.hint.in(c)) + "\n")
 	}
 	return b.String()
 }

@@ -28,16 +28,16 @@ type supervisor struct {
 	menu *menu
 	kind api.Kind
 	pw   []byte
-	hint string
+	hint text
 }
 
 func newSupervisor(c *Common, m *menu, kind api.Kind) *supervisor {
 	s := &supervisor{c: c, menu: m, kind: kind, pw: make([]byte, 0, 12)}
 	switch {
 	case c.opts.SupervisorPassword == "":
-		s.hint = c.t("sup.none")
+		s.hint = say("sup.none")
 	case s.locked():
-		s.hint = c.tf("sup.lockeduntil", c.supLocked.In(c.Clock.Location()).Format("15:04:05"))
+		s.hint = say("sup.lockeduntil", c.supLocked.In(c.Clock.Location()).Format("15:04:05"))
 	}
 	return s
 }
@@ -95,13 +95,13 @@ func (s *supervisor) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			c.Flash = c.t("sup.locked")
 			return s.menu, nil
 		}
-		s.hint = c.tf("sup.wrong", maxSupervisorTries-c.supFails)
+		s.hint = say("sup.wrong", maxSupervisorTries-c.supFails)
 	default:
 		if d := digitOf(k); d >= 0 && len(s.pw) < cap(s.pw) {
 			s.pw = append(s.pw, byte('0'+d))
-			s.hint = ""
+			s.hint = text{}
 		} else if isText(k) {
-			s.hint = c.t("amount.digits")
+			s.hint = say("amount.digits")
 		}
 	}
 	return s, nil
@@ -116,9 +116,7 @@ func (s *supervisor) View() string {
 	if c.opts.Demo && c.opts.SupervisorPassword != "" {
 		b.WriteString("  " + st.Subtle.Render(c.tf("sup.demo", c.opts.SupervisorPassword)) + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Width(max(20, c.Width-4)).Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }
 
@@ -131,7 +129,7 @@ type origTrace struct {
 	digits string
 	busy   bool
 	found  bool // the sale is shown; Confirm goes on
-	hint   string
+	hint   text
 }
 
 func newOrigTrace(c *Common, p *payment, m *menu) *origTrace { return &origTrace{c: c, p: p, menu: m} }
@@ -160,11 +158,11 @@ func (s *origTrace) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		var ae *api.Error
 		switch {
 		case errors.As(msg.err, &ae) && ae.Code == api.CodeNotFound:
-			s.hint = c.tf("orig.nosuch", msg.trace)
+			s.hint = say("orig.nosuch", msg.trace)
 		case msg.err != nil:
-			s.hint = errText(c, msg.err)
+			s.hint = sayErr(msg.err)
 		case msg.order.Kind != api.KindCardSale || msg.order.State != api.StateSuccess:
-			s.hint = c.tf("orig.notsale", msg.trace)
+			s.hint = say("orig.notsale", msg.trace)
 		default:
 			s.p.original, s.found = msg.order, true
 		}
@@ -181,11 +179,11 @@ func (s *origTrace) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			return s.next()
 		case key.Matches(msg, c.Keys.Confirm):
 			if s.digits == "" {
-				s.hint = c.t("orig.enter")
+				s.hint = say("orig.enter")
 				return s, nil
 			}
 			trace := strings.Repeat("0", 6-len(s.digits)) + s.digits
-			s.busy, s.hint = true, ""
+			s.busy, s.hint = true, text{}
 			return s, findOriginal(c.opts, s.p.id, trace)
 		case key.Matches(msg, c.Keys.Delete) && !s.found:
 			if s.digits != "" {
@@ -194,9 +192,9 @@ func (s *origTrace) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		case !s.found:
 			if d := digitOf(msg); d >= 0 && len(s.digits) < 6 {
 				s.digits += string(rune('0' + d))
-				s.hint = ""
+				s.hint = text{}
 			} else if isText(msg) {
-				s.hint = c.t("amount.digits")
+				s.hint = say("amount.digits")
 			}
 		}
 	}
@@ -231,9 +229,7 @@ func (s *origTrace) View() string {
 		b.WriteString(field(c.t("result.rrn"), o.RRN, 10))
 		b.WriteString(field(c.t("orig.time"), o.CreatedAt.In(c.Clock.Location()).Format("2006-01-02 15:04"), 10))
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Width(max(20, c.Width-4)).Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }
 

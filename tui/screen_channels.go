@@ -13,7 +13,7 @@ import (
 // channelList is the first screen: the numbered payment channels and their limits.
 type channelList struct {
 	c    *Common
-	hint string
+	hint text
 }
 
 func newChannelList(c *Common) *channelList { return &channelList{c: c} }
@@ -29,23 +29,23 @@ func (s *channelList) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	if !ok {
 		return s, nil
 	}
-	s.hint = ""
+	s.hint = text{}
 	c := s.c
 	if d := digitOf(k); d >= 0 {
 		if d < 1 || d > len(api.Channels) {
-			s.hint = c.tf("channels.nosuch", string(k.Runes), len(api.Channels))
+			s.hint = say("channels.nosuch", string(k.Runes), len(api.Channels))
 			return s, nil
 		}
 		ch := api.Channels[d-1]
 		if info, known := c.channelInfo(ch); known && !info.Enabled {
 			_, hint := offTexts(info)
-			s.hint = c.tf(hint, channelName(ch))
+			s.hint = say(hint, channelName(ch))
 			return s, nil
 		}
 		return newWelcome(c, ch), nil
 	}
 	if key.Matches(k, c.Keys.Confirm) || isText(k) {
-		s.hint = c.t("channels.pick")
+		s.hint = say("channels.pick")
 	}
 	return s, nil
 }
@@ -88,8 +88,8 @@ func (s *channelList) View() string {
 			b.WriteString("    " + st.Subtle.Render(line+"  ") + st.Warn.Render(c.t(unseenState(o))) + "\n")
 		}
 	}
-	if s.hint != "" {
-		b.WriteString("  " + st.Hint.Render(s.hint) + "\n")
+	if !s.hint.empty() {
+		b.WriteString(para(c, st.Hint, s.hint.in(c)) + "\n")
 	}
 	return b.String()
 }

@@ -29,7 +29,7 @@ type menu struct {
 	ch    api.Channel
 	items []menuItem
 	sel   int
-	hint  string
+	hint  text
 }
 
 func newMenu(c *Common, ch api.Channel) *menu { return &menu{c: c, ch: ch, items: menuItems(ch)} }
@@ -53,7 +53,7 @@ func (s *menu) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s, nil
 	}
 	c := s.c
-	s.hint = ""
+	s.hint = text{}
 	switch {
 	case key.Matches(k, c.Keys.Cancel):
 		return newWelcome(c, s.ch), nil
@@ -67,7 +67,7 @@ func (s *menu) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if d := digitOf(k); d >= 1 && d <= len(s.items) {
 			return s.choose(d - 1)
 		} else if d >= 0 {
-			s.hint = c.tf("menu.nosuch", string(k.Runes))
+			s.hint = say("menu.nosuch", string(k.Runes))
 		}
 	}
 	return s, nil
@@ -77,7 +77,7 @@ func (s *menu) choose(i int) (Screen, tea.Cmd) {
 	s.sel = i
 	it := s.items[i]
 	if !it.ready {
-		s.hint = s.c.tf("menu.notyet", s.c.t(it.label))
+		s.hint = say("menu.notyet", say(it.label))
 		return s, nil
 	}
 	switch it.label {
@@ -118,8 +118,6 @@ func (s *menu) View() string {
 		}
 		b.WriteString("  " + line + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Hint.Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Hint, s.hint))
 	return b.String()
 }

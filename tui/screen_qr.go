@@ -36,7 +36,7 @@ type qrScreen struct {
 	phase       qrPhase
 	cancelAsked bool // Esc while the order was being created
 	code        string
-	hint        string
+	hint        text
 	linkLost    bool
 }
 
@@ -93,7 +93,7 @@ func (s *qrScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s.key(msg)
 	case trainerMsg:
 		if msg.err != nil {
-			s.hint = c.tf("trainer.error", msg.err)
+			s.hint = say("trainer.error", msg.err)
 		}
 	case tickMsg:
 		return s.tick()
@@ -110,7 +110,7 @@ func (s *qrScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 func (s *qrScreen) key(k tea.KeyMsg) (Screen, tea.Cmd) {
 	c := s.c
 	o := c.opts
-	s.hint = ""
+	s.hint = text{}
 	switch {
 	case key.Matches(k, c.Keys.Cancel):
 		switch s.phase {
@@ -154,7 +154,7 @@ func (s *qrScreen) answer(msg orderMsg) (Screen, tea.Cmd) {
 	if msg.order.Version < s.p.order.Version {
 		if msg.op == opCancel {
 			s.phase = qrCloseFailed
-			s.hint = c.tf("qr.closefail", c.t("qr.stillopen"), c.Keys.Cancel.Help().Key)
+			s.hint = say("qr.closefail", say("qr.stillopen"), c.Keys.Cancel.Help().Key)
 		}
 		return s, nil // an older view of the order than we have
 	}
@@ -163,14 +163,14 @@ func (s *qrScreen) answer(msg orderMsg) (Screen, tea.Cmd) {
 	if ord.State.Final() {
 		if ord.State == api.StateClosed && ord.Reason == api.ReasonCancelled && !s.p.expired {
 			// The cashier closed it: one step back, amount kept.
-			s.prev.hint = c.t("qr.closed")
+			s.prev.hint = say("qr.closed")
 			return s.prev, nil
 		}
 		return newResult(c, s.p), nil
 	}
 	if ord.State == api.StateCancelling {
 		s.phase, s.code = qrCancelling, ""
-		s.hint = c.tf("qr.cancelling", c.Keys.Confirm.Help().Key)
+		s.hint = say("qr.cancelling", c.Keys.Confirm.Help().Key)
 		return s, waitOrder(o, s.p.id, ord.ID, ord.Version)
 	}
 	switch msg.op {
@@ -182,18 +182,18 @@ func (s *qrScreen) answer(msg orderMsg) (Screen, tea.Cmd) {
 		if ord.QRContent != "" {
 			code, err := renderQR(ord.QRContent)
 			if err != nil {
-				s.hint = c.t("qr.toobig")
+				s.hint = say("qr.toobig")
 			}
 			s.code = code
 		} else {
-			s.hint = c.t("qr.unknown")
+			s.hint = say("qr.unknown")
 		}
 		s.phase = qrShowing
 		return s, tea.Batch(waitOrder(o, s.p.id, ord.ID, ord.Version), countdown(s.p.id))
 	case opCancel:
 		// The server answered but the order is still open at the wallet.
 		s.phase = qrCloseFailed
-		s.hint = c.tf("qr.closefail", c.t("qr.stillopen"), c.Keys.Cancel.Help().Key)
+		s.hint = say("qr.closefail", say("qr.stillopen"), c.Keys.Cancel.Help().Key)
 		return s, tea.Batch(waitOrder(o, s.p.id, ord.ID, ord.Version), countdown(s.p.id))
 	case opWait:
 		return s, waitOrder(o, s.p.id, ord.ID, ord.Version)
@@ -213,26 +213,26 @@ func (s *qrScreen) failed(msg orderMsg) (Screen, tea.Cmd) {
 				return s.prev, nil
 			}
 			s.phase = qrNotCreated
-			s.hint = c.tf("qr.failed", errText(c, msg.err))
+			s.hint = say("qr.failed", sayErr(msg.err))
 			return s, nil
 		}
 		// The answer was lost: the order may exist. Close it by its trace
 		// before going back; the code was never shown, so nobody can pay it.
 		s.phase = qrClosing
-		s.hint = errText(c, msg.err)
+		s.hint = sayErr(msg.err)
 		return s, cancelTrace(c.opts, s.p.id, s.p.trace)
 	case opCancel:
 		if s.p.order.ID == "" {
 			// A lost create being cleaned up: no code was ever shown.
 			if refused && ae.Code == api.CodeNotFound {
-				s.prev.hint = c.t("qr.notcreated")
+				s.prev.hint = say("qr.notcreated")
 			} else {
-				s.prev.hint = c.t("qr.leftopen")
+				s.prev.hint = say("qr.leftopen")
 			}
 			return s.prev, nil
 		}
 		s.phase = qrCloseFailed
-		s.hint = c.tf("qr.closefail", errText(c, msg.err), c.Keys.Cancel.Help().Key)
+		s.hint = say("qr.closefail", sayErr(msg.err), c.Keys.Cancel.Help().Key)
 		return s, countdown(s.p.id)
 	default: // the long-poll: keep trying, the order is still open
 		s.linkLost = true
@@ -294,8 +294,8 @@ func (s *qrScreen) View() string {
 	if s.code == "" {
 		width = max(20, c.Width-6)
 	}
-	if s.hint != "" {
-		info.WriteString("\n" + st.Bad.Width(width).Render(s.hint) + "\n")
+	if !s.hint.empty() {
+		info.WriteString("\n" + st.Bad.Width(width).Render(s.hint.in(c)) + "\n")
 	}
 	if s.code == "" {
 		return "\n" + indent(info.String(), 2)

@@ -17,7 +17,7 @@ type reprintScreen struct {
 	back    Screen
 	trace   string
 	looking bool
-	hint    string
+	hint    text
 }
 
 func newReprintPrompt(c *Common, back Screen) Screen { return &reprintScreen{c: c, back: back} }
@@ -59,15 +59,15 @@ func (s *reprintScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		s.looking = false
 		if !msg.ok {
 			if msg.trace == "" {
-				s.hint = c.t("reprint.none")
+				s.hint = say("reprint.none")
 			} else {
-				s.hint = c.tf("reprint.notfound", msg.trace)
+				s.hint = say("reprint.notfound", msg.trace)
 			}
 			return s, nil
 		}
 		return newReprint(c, msg.r)
 	case tea.KeyMsg:
-		s.hint = ""
+		s.hint = text{}
 		switch {
 		case s.looking:
 		case key.Matches(msg, c.Keys.Cancel):
@@ -78,7 +78,7 @@ func (s *reprintScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			}
 		case key.Matches(msg, c.Keys.Confirm):
 			if c.opts.Prints == nil {
-				s.hint = c.t("receipt.noprinter")
+				s.hint = say("receipt.noprinter")
 				return s, nil
 			}
 			if s.trace != "" && len(s.trace) < 6 {
@@ -91,7 +91,7 @@ func (s *reprintScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 				if len(s.trace) < 6 {
 					s.trace += string(rune('0' + d))
 				} else {
-					s.hint = c.t("reprint.long")
+					s.hint = say("reprint.long")
 				}
 			}
 		}
@@ -110,8 +110,6 @@ func (s *reprintScreen) View() string {
 		field = st.Subtle.Render(c.t("reprint.last"))
 	}
 	b.WriteString("  " + padRight(c.t("reprint.trace"), 10) + st.Amount.Render(field) + "\n")
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Hint.Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Hint, s.hint))
 	return b.String()
 }

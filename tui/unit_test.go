@@ -91,17 +91,17 @@ func TestAmountLimits(t *testing.T) {
 		1_001:     "超过今日余额 ¥10.00",
 		1_000:     "",
 	} {
-		if got := s.check(in); got != want {
+		if got := s.check(in).in(c); got != want {
 			t.Errorf("check(%v) = %q, want %q", in, got, want)
 		}
 	}
 	c.LinkUp = false
-	if got := s.check(1_000); got != "服务器离线，现在无法收款" {
+	if got := s.check(1_000).in(c); got != "服务器离线，现在无法收款" {
 		t.Errorf("offline: %q", got)
 	}
 	// No limit on the card channel.
 	c.LinkUp = true
-	if got := newAmount(c, api.Card, "menu.sale").check(money.Max); got != "" {
+	if got := newAmount(c, api.Card, "menu.sale").check(money.Max).in(c); got != "" {
 		t.Errorf("card without limits refused: %q", got)
 	}
 }

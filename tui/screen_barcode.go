@@ -257,9 +257,9 @@ func (s *barcodeScreen) View() string {
 	st := c.Styles
 	var b strings.Builder
 	b.WriteString("\n  " + st.Title.Render(c.t("bc.title")) + "\n\n")
-	b.WriteString("  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
+	b.WriteString("  " + labelCol(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
 	if s.p.order.OutTradeNo != "" {
-		b.WriteString("  " + padRight(c.t("qr.order"), 10) + s.p.order.OutTradeNo + "\n")
+		b.WriteString("  " + labelCol(c.t("qr.order"), 10) + s.p.order.OutTradeNo + "\n")
 	}
 	b.WriteString("\n")
 	switch s.phase {

@@ -144,10 +144,10 @@ func (s *cardPrompt) View() string {
 	var b strings.Builder
 	b.WriteString("\n")
 	if s.p.amount > 0 {
-		b.WriteString(field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 10))
+		b.WriteString(field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 12))
 	}
 	if o := s.p.original; o.ID != "" {
-		b.WriteString(field(c.t("orig.trace"), o.Trace, 10) + field(c.t("orig.card"), o.MaskedPAN, 10))
+		b.WriteString(field(c.t("orig.trace"), o.Trace, 12) + field(c.t("orig.card"), o.MaskedPAN, 12))
 	}
 	b.WriteString("\n")
 	box := st.Box.Padding(1, 4).Render(st.Title.Render(c.t("card.title")))

@@ -277,7 +277,7 @@ func (s *balanceScreen) View() string {
 		out.WriteString("  " + st.Good.Render("✓ "+c.t("bal.ok")) + "\n\n")
 		out.WriteString(field(c.t("bal.amount"), st.Amount.Render(money.Fen(b.Balance).Yuan()), 10))
 	} else {
-		out.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render("✗ "+c.t("result.declined")+c.t("colon")+
+		out.WriteString(para(c, st.Bad, "✗ "+c.t("result.declined")+c.t("colon")+
 			channels.ResponseText(b.ResponseCode, c.Lang)) + "\n\n")
 	}
 	out.WriteString(field(c.t("card.number"), b.MaskedPAN, 10))

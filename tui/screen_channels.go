@@ -74,7 +74,7 @@ func (s *channelList) View() string {
 		case isOffline(c.InfoErr):
 			b.WriteString("  " + st.Warn.Render(c.t("channels.noinfo")) + "\n")
 		default:
-			b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(errText(c, c.InfoErr)) + "\n")
+			b.WriteString(para(c, st.Bad, errText(c, c.InfoErr)) + "\n")
 		}
 	}
 	if len(c.Unseen) > 0 {

@@ -269,9 +269,10 @@ func (s *qrScreen) View() string {
 	st := c.Styles
 	var info strings.Builder
 	info.WriteString(st.Title.Render(c.t("qr.title")) + "\n\n")
-	info.WriteString(padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
+	lw := labelsWidth(c, 10, "qr.amount", "qr.order", "qr.expires")
+	info.WriteString(labelCol(c.t("qr.amount"), lw) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
 	if s.p.order.OutTradeNo != "" {
-		info.WriteString(padRight(c.t("qr.order"), 10) + s.p.order.OutTradeNo + "\n")
+		info.WriteString(labelCol(c.t("qr.order"), lw) + s.p.order.OutTradeNo + "\n")
 	}
 	switch s.phase {
 	case qrCreating:
@@ -281,7 +282,7 @@ func (s *qrScreen) View() string {
 		}
 	case qrShowing:
 		r := s.remaining()
-		info.WriteString(padRight(c.t("qr.expires"), 10) + fmt.Sprintf("%02d:%02d", int(r.Minutes()), int(r.Seconds())%60) + "\n\n")
+		info.WriteString(labelCol(c.t("qr.expires"), lw) + fmt.Sprintf("%02d:%02d", int(r.Minutes()), int(r.Seconds())%60) + "\n\n")
 		dots := []string{"●○○", "○●○", "○○●"}[s.c.now().Unix()%3]
 		info.WriteString(st.Good.Render(c.t("qr.waiting")+" "+dots) + "\n")
 		if s.linkLost {

@@ -112,12 +112,12 @@ func (s *receiptScreen) copyName() string {
 func (s *receiptScreen) Help() []key.Binding {
 	c := s.c
 	if s.Busy() {
-		return []key.Binding{c.Keys.Up, c.Keys.PaperOut}
+		return []key.Binding{c.Keys.Up}
 	}
 	if s.err != nil {
-		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), as(c.Keys.Cancel, c.t("help.later")), as(c.Keys.Up, c.t("help.scroll")), c.Keys.PaperOut}
+		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), as(c.Keys.Cancel, c.t("help.later")), as(c.Keys.Up, c.t("help.scroll"))}
 	}
-	return []key.Binding{c.Keys.Confirm, as(c.Keys.Up, c.t("help.scroll")), c.Keys.PaperOut}
+	return []key.Binding{c.Keys.Confirm, as(c.Keys.Up, c.t("help.scroll"))}
 }
 
 func (s *receiptScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
@@ -197,7 +197,7 @@ func (s *receiptScreen) View() string {
 		title = c.t("receipt.reprint") + " · " + title
 	}
 	side.WriteString(st.Title.Render(title) + "\n")
-	side.WriteString(padRight(c.t("qr.amount"), 8) + st.Amount.Render(s.base.Amount.Yuan()) + "\n\n")
+	side.WriteString(labelCol(c.t("qr.amount"), 8) + st.Amount.Render(s.base.Amount.Yuan()) + "\n\n")
 	switch {
 	case s.queuing:
 		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")

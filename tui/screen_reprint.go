@@ -109,7 +109,7 @@ func (s *reprintScreen) View() string {
 	if field == "" {
 		field = st.Subtle.Render(c.t("reprint.last"))
 	}
-	b.WriteString("  " + padRight(c.t("reprint.trace"), 10) + st.Amount.Render(field) + "\n")
+	b.WriteString("  " + labelCol(c.t("reprint.trace"), 10) + st.Amount.Render(field) + "\n")
 	b.WriteString(hintLine(c, st.Hint, s.hint))
 	return b.String()
 }

@@ -111,7 +111,7 @@ func (s *result) View() string {
 	if good {
 		b.WriteString("  " + st.Good.Render(head) + "\n\n")
 	} else {
-		b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(head) + "\n\n")
+		b.WriteString(para(c, st.Bad, head) + "\n\n")
 	}
 	row := func(label, value string) {
 		if value != "" {

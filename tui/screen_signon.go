@@ -53,7 +53,7 @@ func (s *signOnScreen) View() string {
 	case c.signingOn:
 		b.WriteString("  " + c.t("signon.busy") + "\n")
 	case c.signOnErr != nil:
-		b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(c.tf("signon.failed", errText(c, c.signOnErr))) + "\n")
+		b.WriteString(para(c, st.Bad, c.tf("signon.failed", errText(c, c.signOnErr))) + "\n")
 	case c.signedOn():
 		b.WriteString("  " + st.Good.Render(c.tf("signon.ok", c.signOnTime.In(c.Clock.Location()).Format("15:04:05"))) + "\n")
 	}

@@ -97,10 +97,13 @@ func (s *supervisor) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		s.hint = say("sup.wrong", maxSupervisorTries-c.supFails)
 	default:
-		if d := digitOf(k); d >= 0 && len(s.pw) < cap(s.pw) {
+		switch d := digitOf(k); {
+		case d >= 0 && len(s.pw) < cap(s.pw):
 			s.pw = append(s.pw, byte('0'+d))
 			s.hint = text{}
-		} else if isText(k) {
+		case d >= 0:
+			s.hint = say("sup.long", cap(s.pw))
+		case isText(k):
 			s.hint = say("amount.digits")
 		}
 	}
@@ -190,10 +193,13 @@ func (s *origTrace) Update(msg tea.Msg) (Screen, tea.Cmd) {
 				s.digits = s.digits[:len(s.digits)-1]
 			}
 		case !s.found:
-			if d := digitOf(msg); d >= 0 && len(s.digits) < 6 {
+			switch d := digitOf(msg); {
+			case d >= 0 && len(s.digits) < 6:
 				s.digits += string(rune('0' + d))
 				s.hint = text{}
-			} else if isText(msg) {
+			case d >= 0:
+				s.hint = say("reprint.long")
+			case isText(msg):
 				s.hint = say("amount.digits")
 			}
 		}

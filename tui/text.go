@@ -125,6 +125,7 @@ var texts = map[string][2]string{
 	"sup.wrong":       {"主管密码错误，还可尝试 %d 次", "Wrong supervisor password: %d tries left"},
 	"sup.locked":      {"主管密码连续错误，已锁定 5 分钟", "Wrong supervisor password too many times: locked for 5 minutes"},
 	"sup.lockeduntil": {"主管密码连续错误，%s 前不能撤销或退货", "Too many wrong supervisor passwords: voids and refunds are locked until %s"},
+	"sup.long":        {"主管密码最多 %d 位数字", "The supervisor password has at most %d digits"},
 	"sup.demo":        {"演示模式主管密码：%s", "Demo supervisor password: %s"},
 	"orig.title":      {"请输入原交易凭证号", "Trace number of the original sale"},
 	"orig.enter":      {"请输入原交易凭证号（签购单上的凭证号）", "Enter the trace number printed on the sale's slip"},

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -89,4 +90,112 @@ func TestTooManyDigitsSaysSo(t *testing.T) {
 	if s, _ = s.Update(runes("a")); !strings.Contains(s.View(), "Digits only") {
 		t.Errorf("a letter:\n%s", s.View())
 	}
+}
+
+// lookedUp is the void or refund screen after the lookup of trace 000003
+// answered with sale.
+func lookedUp(t *testing.T, c *Common, kind api.Kind, sale api.Order) (Model, *origTrace) {
+	t.Helper()
+	p := c.newPayment(api.Card)
+	p.kind = kind
+	s := newOrigTrace(c, p, newMenu(c, api.Card))
+	m := newModel(c, s)
+	for _, k := range []tea.KeyMsg{runes("3"), {Type: tea.KeyEnter}} {
+		m, _ = step(t, m, k)
+	}
+	m, _ = step(t, m, orderMsg{pay: p.id, op: opOriginal, trace: "000003", order: sale})
+	return m, s
+}
+
+func todaysSale(c *Common) api.Order {
+	return api.Order{ID: "c1", Channel: api.Card, Kind: api.KindCardSale, State: api.StateSuccess, Amount: 8800,
+		MaskedPAN: "621234******0002", Trace: "000003", TradeNo: c.serverNow().In(acquirerZone).Format("0102") + "/261125000001",
+		CreatedAt: c.now(), UpdatedAt: c.now()}
+}
+
+// What the server would refuse after the card is read is said at the
+// lookup, before any card or trace, in the cashier's words.
+func TestVoidOrRefundRefusedAtTheLookup(t *testing.T) {
+	c := demoCommon(t, i18n.EN, false)
+	voided := todaysSale(c)
+	voided.Voided = true
+	partly := todaysSale(c)
+	partly.Refunded = 3000
+	all := todaysSale(c)
+	all.Refunded = 8800
+	yesterday := todaysSale(c)
+	yesterday.TradeNo = c.serverNow().Add(-24*time.Hour).In(acquirerZone).Format("0102") + "/261124000001"
+	for _, tc := range []struct {
+		kind api.Kind
+		sale api.Order
+		want string
+	}{
+		{api.KindCardVoid, voided, "The sale with trace 000003 was voided already"},
+		{api.KindCardRefund, voided, "The sale with trace 000003 was voided already"},
+		{api.KindCardVoid, partly, "¥30.00 of this sale was refunded already: it can no longer be voided. Refund the ¥58.00 left instead"},
+		{api.KindCardRefund, all, "The sale with trace 000003 was refunded in full already (¥88.00)"},
+		{api.KindCardVoid, yesterday, "Only a sale of today can be voided: refund it instead"},
+	} {
+		m, s := lookedUp(t, c, tc.kind, tc.sale)
+		if s.found || !strings.Contains(flat(m.View()), tc.want) {
+			t.Errorf("%s of %+v: found=%v\n%s", tc.kind, tc.sale, s.found, m.View())
+		}
+		// Confirm does not go on to the card.
+		if m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter}); m.Screen() != "original" {
+			t.Errorf("%s went on to %s", tc.kind, m.Screen())
+		}
+	}
+	// A sale of today with nothing undone goes on.
+	if _, s := lookedUp(t, c, api.KindCardVoid, todaysSale(c)); !s.found {
+		t.Errorf("a void of today's sale refused: %s", s.hint.in(c))
+	}
+}
+
+// After a partial refund the screen says what was refunded and what is
+// left, and a refund of more than is left is refused before the card.
+func TestRefundShowsWhatIsLeft(t *testing.T) {
+	c := demoCommon(t, i18n.EN, false)
+	partly := todaysSale(c)
+	partly.Refunded = 3000
+	m, s := lookedUp(t, c, api.KindCardRefund, partly)
+	v := m.View()
+	if !s.found || !regexp.MustCompile(`Refunded +¥30\.00`).MatchString(v) || !regexp.MustCompile(`Left to refund +¥58\.00`).MatchString(v) {
+		t.Fatalf("found=%v\n%s", s.found, v)
+	}
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter})
+	if m.Screen() != "amount" || !strings.Contains(flat(m.View()), "Original trace 000003: sale ¥88.00, refunded ¥30.00, ¥58.00 left") {
+		t.Fatalf("%s\n%s", m.Screen(), m.View())
+	}
+	for _, k := range "5801" {
+		m, _ = step(t, m, runes(string(k)))
+	}
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter})
+	if m.Screen() != "amount" || !strings.Contains(flat(m.View()), "A refund cannot exceed what is left: ¥58.00 (¥30.00 refunded already)") {
+		t.Fatalf("%s\n%s", m.Screen(), m.View())
+	}
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyBackspace})
+	m, _ = step(t, m, runes("0"))
+	if m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter}); m.Screen() != "card" {
+		t.Fatalf("¥58.00 of ¥58.00 left refused: %s\n%s", m.Screen(), m.View())
+	}
+}
+
+// A refusal after the card was read (the server knew better) says why in
+// the cashier's language, with what is left, never the server's code.
+func TestNotAdjustableAfterTheCardSaysWhy(t *testing.T) {
+	for lang, want := range map[i18n.Lang]string{i18n.EN: "More than is left to refund: at most ¥12.00", i18n.ZH: "超过可退金额：最多还可退 ¥12.00"} {
+		m, p := sendingSale(t)
+		m.c.Lang = lang
+		m, _ = step(t, m, orderMsg{pay: p.id, op: opSale, trace: "000009",
+			err: &api.Error{Code: api.CodeNotAdjustable, Reason: api.AdjustOverRefund, Limit: 1200, Message: "the refunds would exceed the sale's amount"}})
+		if v := flat(m.View()); !strings.Contains(v, want) || strings.Contains(v, "not_adjustable") {
+			t.Errorf("%s:\n%s", lang, v)
+		}
+	}
+}
+
+// flat is a view as prose: no styles, runs of spaces and line breaks as
+// one space, so that a test reads a wrapped sentence whole.
+func flat(view string) string {
+	return strings.Join(strings.Fields(ansi.Strip(view)), " ")
 }

@@ -76,6 +76,9 @@ func (s *amountScreen) check(amount money.Fen) text {
 		switch {
 		case amount <= 0:
 			return say("amount.zero")
+		case s.refund.original.Refunded > 0 && int64(amount) > leftToRefund(s.refund.original):
+			o := s.refund.original
+			return say("refund.left", money.Fen(leftToRefund(o)).Yuan(), money.Fen(o.Refunded).Yuan())
 		case int64(amount) > s.refund.original.Amount:
 			return say("refund.over", money.Fen(s.refund.original.Amount).Yuan())
 		case c.LinkKnown && !c.LinkUp:
@@ -127,7 +130,10 @@ func (s *amountScreen) View() string {
 	box := st.Box.Width(28).Align(lipgloss.Right).Render(st.Amount.Render(shown))
 	b.WriteString(indent(box, 2) + "\n")
 	info, known := c.channelInfo(s.ch)
-	if s.refund != nil {
+	if o := s.refund; o != nil && o.original.Refunded > 0 {
+		b.WriteString(para(c, st.Subtle, c.tf("refund.infoleft", o.original.Trace, money.Fen(o.original.Amount).Yuan(),
+			money.Fen(o.original.Refunded).Yuan(), money.Fen(leftToRefund(o.original)).Yuan())) + "\n")
+	} else if s.refund != nil {
 		b.WriteString("  " + st.Subtle.Render(c.tf("refund.info", s.refund.original.Trace, money.Fen(s.refund.original.Amount).Yuan())) + "\n")
 	} else if known && info.SingleLimit > 0 {
 		b.WriteString("  " + st.Subtle.Render(c.tf("amount.limitinfo", money.Fen(info.SingleLimit).Yuan())) + "\n")

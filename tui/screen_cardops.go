@@ -166,6 +166,10 @@ func (s *origTrace) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			s.hint = sayErr(msg.err)
 		case msg.order.Kind != api.KindCardSale || msg.order.State != api.StateSuccess:
 			s.hint = say("orig.notsale", msg.trace)
+		case !adjustRefusal(c, s.p.kind, msg.order).empty():
+			// Said now, before a card is read or a trace is spent on a
+			// request the server would refuse.
+			s.hint = adjustRefusal(c, s.p.kind, msg.order)
 		default:
 			s.p.original, s.found = msg.order, true
 		}
@@ -234,6 +238,11 @@ func (s *origTrace) View() string {
 		b.WriteString(field(c.t("result.auth"), o.AuthCode, 10))
 		b.WriteString(field(c.t("result.rrn"), o.RRN, 10))
 		b.WriteString(field(c.t("orig.time"), o.CreatedAt.In(c.Clock.Location()).Format("2006-01-02 15:04"), 10))
+		if o.Refunded > 0 {
+			w := labelsWidth(c, 10, "orig.refunded", "orig.left")
+			b.WriteString(field(c.t("orig.refunded"), money.Fen(o.Refunded).Yuan(), w))
+			b.WriteString(field(c.t("orig.left"), st.Amount.Render(money.Fen(leftToRefund(o)).Yuan()), w))
+		}
 	}
 	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()

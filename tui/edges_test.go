@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/server/api"
 )
@@ -198,4 +200,51 @@ func TestNotAdjustableAfterTheCardSaysWhy(t *testing.T) {
 // one space, so that a test reads a wrapped sentence whole.
 func flat(view string) string {
 	return strings.Join(strings.Fields(ansi.Strip(view)), " ")
+}
+
+// Test card 7: the bank never answers, the server answers UNKNOWN and
+// reverses the sale later. The screen follows the order and says what
+// became of it, with its keys on screen.
+func TestUnknownCardSaleFollowedToItsOutcome(t *testing.T) {
+	for _, lang := range []i18n.Lang{i18n.ZH, i18n.EN} {
+		m, p := sendingSale(t)
+		m.c.Lang = lang
+		m.c.Keys = NewKeyMap(config.DefaultTerminal().Keys, lang, false)
+		unknown := api.Order{ID: "c7", Channel: api.Card, Kind: api.KindCardSale, State: api.StateUnknown, Amount: 8800,
+			MaskedPAN: "621234******0051", Trace: "000002", Version: 2}
+		m, cmd := step(t, m, orderMsg{pay: p.id, op: opSale, trace: "000002", order: unknown})
+		v := flat(m.View())
+		if m.Screen() != "result" || cmd == nil {
+			t.Fatalf("%s: %s, following=%v", lang, m.Screen(), cmd != nil)
+		}
+		for _, want := range []string{lang.Pick("请勿重复收款", "Do not charge again"), lang.Pick("正在等待结果", "Waiting for the outcome"),
+			lang.Pick("按 Enter 可先返回", "Enter goes back now")} {
+			if !strings.Contains(v, want) {
+				t.Errorf("%s: no %q:\n%s", lang, want, m.View())
+			}
+		}
+		// The link drops: it keeps following.
+		m, cmd = step(t, m, orderMsg{pay: p.id, op: opWait, err: context.DeadlineExceeded})
+		if cmd == nil || !strings.Contains(m.View(), lang.Pick("连接中断", "Link lost")) {
+			t.Fatalf("%s: a lost wait stops following:\n%s", lang, m.View())
+		}
+		if _, cmd = step(t, m, retryMsg{pay: p.id, op: opWait}); cmd == nil {
+			t.Fatalf("%s: no wait after the retry", lang)
+		}
+		reversed := with(unknown, api.StateClosed, api.ReasonReversed, 3)
+		m, _ = step(t, m, orderMsg{pay: p.id, op: opWait, order: reversed})
+		v = flat(m.View())
+		if r, ok := m.Active().(*result); !ok || r.following() {
+			t.Fatalf("%s: still following a final order", lang)
+		}
+		if want := lang.Pick("银行未应答，交易已冲正：未扣款", "The bank never answered: the sale was reversed. Nothing was charged"); !strings.Contains(v, want) {
+			t.Errorf("%s: no %q:\n%s", lang, want, m.View())
+		}
+		if m.LastResult().ID != "c7" {
+			t.Errorf("%s: the final result was not taken as shown", lang)
+		}
+		if m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyEnter}); m.Screen() != "channels" {
+			t.Errorf("%s: Enter went to %s", lang, m.Screen())
+		}
+	}
 }

@@ -408,7 +408,8 @@ func (s *processing) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		case msg.err == nil:
 			s.p.order = msg.order
 			s.p.forgetCard()
-			return newResult(c, s.p), nil
+			r := newResult(c, s.p)
+			return r, r.follow()
 		case msg.op == opLookup && errors.As(msg.err, &ae) && ae.Code == api.CodeNotFound:
 			// The sale never reached the server: nothing can have been charged.
 			s.p.forgetCard()

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -10,13 +11,31 @@ import (
 	"github.com/multipos/multipos/server/api"
 )
 
-// result shows how the payment ended (patent S108 / S307).
+// result shows how the payment ended (patent S108 / S307). A card order
+// whose outcome is not known yet (the bank never answered: the server
+// reverses it) is followed until it is, and the outcome replaces the
+// "unknown" on the same screen.
 type result struct {
-	c *Common
-	p *payment
+	c    *Common
+	p    *payment
+	lost bool // the link dropped while following the order
 }
 
 func newResult(c *Common, p *payment) *result { return &result{c: c, p: p} }
+
+// following reports whether the order is a card order not final yet.
+func (s *result) following() bool {
+	o := s.p.order
+	return s.p.channel == api.Card && o.ID != "" && !o.State.Final()
+}
+
+// follow waits for the order's next state while it is not final.
+func (s *result) follow() tea.Cmd {
+	if !s.following() {
+		return nil
+	}
+	return waitOrder(s.c.opts, s.p.id, s.p.order.ID, s.p.order.Version)
+}
 
 func (s *result) Name() string      { return "result" }
 func (s *result) Title() string     { return channelName(s.p.channel) }
@@ -34,6 +53,23 @@ func (s *result) Help() []key.Binding {
 }
 
 func (s *result) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case orderMsg:
+		if msg.op != opWait || !s.following() {
+			return s, nil
+		}
+		if msg.err != nil {
+			s.lost = true
+			return s, retryAfter(s.p.id, opWait, 2*time.Second)
+		}
+		s.lost = false
+		if msg.order.ID == s.p.order.ID && msg.order.Version >= s.p.order.Version {
+			s.p.order = msg.order
+		}
+		return s, s.follow()
+	case retryMsg:
+		return s, s.follow()
+	}
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return s, nil
@@ -80,6 +116,13 @@ func (s *result) headline() (string, bool) {
 		return "✗ " + c.t("result.failed"), false
 	case api.StateClosed:
 		switch o.Reason {
+		case api.ReasonReversed:
+			if s.p.kind == api.KindCardVoid || s.p.kind == api.KindCardRefund {
+				return "✗ " + c.t("result.adjreversed"), false
+			}
+			return "✗ " + c.t("result.reversed"), false
+		case api.ReasonNotBooked:
+			return "✗ " + c.t("result.notbooked"), false
 		case api.ReasonRefunded:
 			return "✗ " + c.t("result.givenback"), false
 		case api.ReasonAmountMismatch:
@@ -97,6 +140,9 @@ func (s *result) headline() (string, bool) {
 			return "✗ " + c.t("result.chanclosed"), false
 		}
 		return "✗ " + c.t("result.closed"), false
+	}
+	if card {
+		return "? " + c.t("result.cardunknown"), false
 	}
 	return "? " + c.t("result.unknown"), false
 }
@@ -135,6 +181,15 @@ func (s *result) View() string {
 		row(c.t("orig.trace"), s.p.original.Trace)
 	}
 	b.WriteString("\n")
+	if s.following() {
+		dots := []string{"●○○", "○●○", "○○●"}[c.now().Unix()%3]
+		b.WriteString("  " + st.Warn.Render(c.t("result.following")+" "+dots) + "\n")
+		if s.lost {
+			b.WriteString("  " + st.Warn.Render(c.t("qr.reconnect")) + "\n")
+		}
+		b.WriteString(para(c, st.Subtle, c.tf("result.leavelist", c.Keys.Confirm.Help().Key)) + "\n")
+		return b.String()
+	}
 	if s.paid() {
 		b.WriteString("  " + st.Subtle.Render(c.tf("result.next", c.Keys.Confirm.Help().Key)) + "\n")
 	} else {

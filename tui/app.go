@@ -175,7 +175,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, togglePaper(o)
 		case key.Matches(msg, c.Keys.Quit):
 			if m.busy() {
-				c.Flash = c.t("quit.busy")
+				c.Flash = m.quitRefused()
 				return m, nil
 			}
 			return m, tea.Quit

@@ -248,3 +248,47 @@ func TestUnknownCardSaleFollowedToItsOutcome(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl+C refused says what is true of the screen: nothing cancels a card
+// sale on its way, Esc closes an open QR order.
+func TestQuitRefusalSaysWhatIsTrue(t *testing.T) {
+	m, _ := sendingSale(t)
+	m.c.Lang = i18n.EN
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyCtrlC})
+	if v := flat(m.View()); !strings.Contains(v, "A payment is being processed: wait for its outcome, then quit") || strings.Contains(v, "cancel") {
+		t.Errorf("card sale:\n%s", m.View())
+	}
+	m, _ = showingQR(t)
+	m.c.Lang = i18n.EN
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyCtrlC})
+	if v := flat(m.View()); !strings.Contains(v, "A payment is still open: Esc cancels it, then you can quit") {
+		t.Errorf("QR:\n%s", m.View())
+	}
+}
+
+// The trainer's F6 on the QR screen (the customer declines: nothing
+// reaches the terminal) says what it did.
+func TestTrainerDeclineIsShown(t *testing.T) {
+	for _, lang := range []i18n.Lang{i18n.ZH, i18n.EN} {
+		c := demoCommon(t, lang, true)
+		var qr *qrScreen
+		for _, s := range everyScreen(c) {
+			if q, ok := s.(*qrScreen); ok && q.phase == qrShowing {
+				qr = q
+			}
+		}
+		m := newModel(c, qr)
+		m, cmd := step(t, m, tea.KeyMsg{Type: tea.KeyF6})
+		if cmd == nil {
+			t.Fatalf("%s: F6 asked the trainer nothing", lang)
+		}
+		m, _ = step(t, m, cmd())
+		want := lang.Pick("顾客在手机上拒绝付款", "The customer declined") // beside the code: cut by its lines
+		if v := flat(m.View()); !strings.Contains(v, want) || !strings.Contains(v, "Esc") {
+			t.Errorf("%s: no word of the decline:\n%s", lang, m.View())
+		}
+		if got := c.opts.Trainer.(*fakeTrainer).asked; len(got) != 1 || got[0] != "declines" {
+			t.Errorf("%s: trainer asked %v", lang, got)
+		}
+	}
+}

@@ -440,7 +440,7 @@ func TestQuitRefusedDuringPayment(t *testing.T) {
 	f := newFlow(t, env, appOptions(env, i18n.ZH, func() time.Time { return fixedNow }))
 	f.openQR("1", "100")
 	f.key(tea.KeyCtrlC)
-	f.waitFor("交易进行中")
+	f.waitFor("交易尚未结束：按 Esc 取消后再退出")
 	f.key(tea.KeyEsc)
 	f.waitFor("订单已关闭")
 	f.key(tea.KeyCtrlC)

@@ -39,6 +39,7 @@ type barcodeScreen struct {
 	phase bcPhase
 	typed string // digits typed by hand
 	hint  text
+	note  text // what the trainer's key just did (demo)
 	lost  bool // the link dropped while following the payment
 }
 
@@ -89,7 +90,7 @@ func (s *barcodeScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s.key(msg)
 	case trainerMsg:
 		if msg.err != nil {
-			s.hint = say("trainer.error", msg.err)
+			s.hint, s.note = say("trainer.error", msg.err), text{}
 		}
 	case retryMsg:
 		if msg.op == opCancel && s.p.order.ID == "" {
@@ -142,9 +143,11 @@ func (s *barcodeScreen) key(k tea.KeyMsg) (Screen, tea.Cmd) {
 			s.phase = bcCancelling
 			return s, cancelOrder(o, s.p.id, s.p.order.ID)
 		case key.Matches(k, c.Keys.CustomerPays) && s.p.order.ID != "":
+			s.note = say("trainer.didconfirm")
 			ch, no := s.p.channel, s.p.order.OutTradeNo
 			return s, trainerAct(o, s.p.id, func(ctx context.Context) error { return o.Trainer.CustomerPays(ctx, ch, no) })
 		case key.Matches(k, c.Keys.CustomerDeclines) && s.p.order.ID != "":
+			s.note = say("trainer.didcancel")
 			ch, no := s.p.channel, s.p.order.OutTradeNo
 			return s, trainerAct(o, s.p.id, func(ctx context.Context) error { return o.Trainer.CustomerDeclines(ctx, ch, no) })
 		}
@@ -279,6 +282,9 @@ func (s *barcodeScreen) View() string {
 		}
 		if s.lost {
 			b.WriteString("  " + st.Warn.Render(c.t("qr.reconnect")) + "\n")
+		}
+		if !s.note.empty() {
+			b.WriteString(para(c, st.Warn, s.note.in(c)) + "\n")
 		}
 	case bcCancelling, bcGivingBack:
 		b.WriteString("  " + st.Subtle.Render(c.t("bc.cancelling")) + "\n")

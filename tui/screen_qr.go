@@ -37,6 +37,7 @@ type qrScreen struct {
 	cancelAsked bool // Esc while the order was being created
 	code        string
 	hint        text
+	note        text // what the trainer's key just did (demo)
 	linkLost    bool
 }
 
@@ -93,7 +94,7 @@ func (s *qrScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		return s.key(msg)
 	case trainerMsg:
 		if msg.err != nil {
-			s.hint = say("trainer.error", msg.err)
+			s.hint, s.note = say("trainer.error", msg.err), text{}
 		}
 	case tickMsg:
 		return s.tick()
@@ -132,9 +133,13 @@ func (s *qrScreen) key(k tea.KeyMsg) (Screen, tea.Cmd) {
 		c.Flash = c.t("qr.leftopen")
 		return newChannelList(c), nil
 	case key.Matches(k, c.Keys.CustomerPays) && s.phase == qrShowing:
+		s.note = say("trainer.didpay")
 		ch, no := s.p.channel, s.p.order.OutTradeNo
 		return s, trainerAct(o, s.p.id, func(ctx context.Context) error { return o.Trainer.CustomerPays(ctx, ch, no) })
 	case key.Matches(k, c.Keys.CustomerDeclines) && s.phase == qrShowing:
+		// Nothing reaches the terminal, as with the real wallets: the
+		// trainer is told, or the key would seem to do nothing.
+		s.note = say("trainer.diddecline", c.Keys.Cancel.Help().Key)
 		ch, no := s.p.channel, s.p.order.OutTradeNo
 		return s, trainerAct(o, s.p.id, func(ctx context.Context) error { return o.Trainer.CustomerDeclines(ctx, ch, no) })
 	}
@@ -288,18 +293,26 @@ func (s *qrScreen) View() string {
 		if s.linkLost {
 			info.WriteString(st.Warn.Render(c.t("qr.reconnect")) + "\n")
 		}
+		if !s.note.empty() {
+			info.WriteString("\n" + st.Warn.Width(s.infoWidth()).Render(s.note.in(c)) + "\n")
+		}
 	case qrClosing, qrCancelling:
 		info.WriteString("\n" + st.Subtle.Render(c.t("qr.closing")) + "\n")
 	}
-	width := max(20, c.Width-42)
-	if s.code == "" {
-		width = max(20, c.Width-6)
-	}
 	if !s.hint.empty() {
-		info.WriteString("\n" + st.Bad.Width(width).Render(s.hint.in(c)) + "\n")
+		info.WriteString("\n" + st.Bad.Width(s.infoWidth()).Render(s.hint.in(c)) + "\n")
 	}
 	if s.code == "" {
 		return "\n" + indent(info.String(), 2)
 	}
 	return "\n" + lipgloss.JoinHorizontal(lipgloss.Top, "  ", st.QR.Render(s.code), "   ", info.String())
+}
+
+// infoWidth is the width of the text beside the code, or under the title
+// when there is no code.
+func (s *qrScreen) infoWidth() int {
+	if s.code == "" {
+		return max(20, s.c.Width-6)
+	}
+	return max(20, s.c.Width-42)
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"encoding/hex"
 	"regexp"
 	"strings"
 	"testing"
@@ -9,9 +10,13 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/devices/sim"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/server/connector/bank"
 )
 
 // A label never runs into its value, in either language.
@@ -291,4 +296,50 @@ func TestTrainerDeclineIsShown(t *testing.T) {
 			t.Errorf("%s: trainer asked %v", lang, got)
 		}
 	}
+}
+
+// A card already in the reader when a sale starts is not ignored in
+// silence: the cashier is told to insert it again, and the words go once
+// it is out.
+func TestCardAlreadyInTheReaderIsSaid(t *testing.T) {
+	c := demoCommon(t, i18n.EN, false)
+	c.opts.CardKeys = signedOnKeys(t)
+	r := sim.NewReader("test")
+	t.Cleanup(func() { _ = r.Close() })
+	c.opts.Reader = r
+	p := c.newPayment(api.Card)
+	p.amount = 8800
+	if v := flat(newCardPrompt(c, p, nil).View()); strings.Contains(v, "already in the reader") {
+		t.Fatalf("an empty reader:\n%s", v)
+	}
+	if err := r.Insert(cards.Card{PAN: "6212345678900002", Expiry: "3012"}); err != nil {
+		t.Fatal(err)
+	}
+	<-r.Events() // went to the amount screen
+	s := newCardPrompt(c, p, nil)
+	if v := flat(s.View()); !strings.Contains(v, "A card is already in the reader: take it out and insert it again") {
+		t.Fatalf("a card in the reader:\n%s", v)
+	}
+	if err := r.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := s.Update(readerMsg{ev: <-r.Events()})
+	if v := flat(next.View()); strings.Contains(v, "already in the reader") {
+		t.Fatalf("the card was taken out:\n%s", v)
+	}
+}
+
+// signedOnKeys are card keys signed on, as after a sign-on (签到).
+func signedOnKeys(t *testing.T) *channels.CardKeys {
+	t.Helper()
+	tmk := []byte("0123456789abcdef")
+	f62, err := bank.EncodeWorkingKeys(tmk, bank.WorkingKeys{PIN: []byte("fedcba9876543210"), MAC: []byte("0011223344556677")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := channels.NewCardKeys(tmk)
+	if err := k.Install(api.SignedOn{Keys: hex.EncodeToString(f62), SignedOnAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -31,6 +31,14 @@ type cardPrompt struct {
 func newCardPrompt(c *Common, p *payment, prev Screen) *cardPrompt {
 	s := &cardPrompt{c: c, p: p, prev: prev}
 	s.hint = s.keyProblem()
+	if s.hint.empty() && c.opts.Reader != nil && c.opts.Reader.State() == devices.ReaderCardPresent {
+		// Inserted before this screen: its read went to another screen.
+		// A reader tells of a card once, so the cashier inserts it again.
+		s.hint = say("card.present")
+		if c.opts.Trainer != nil {
+			s.hint = say("card.presentdemo", c.Keys.InsertCard.Help().Key)
+		}
+	}
 	return s
 }
 
@@ -128,6 +136,9 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 		s.hint = say("card.readfail", ev.Err)
 	case devices.CardRemoved:
 		s.held = nil
+		if s.hint.key == "card.present" || s.hint.key == "card.presentdemo" {
+			s.hint = text{}
+		}
 	}
 	return s, nil
 }

@@ -102,6 +102,8 @@ var texts = map[string][2]string{
 	"trainer.error":      {"演示操作失败：%s", "Trainer action failed: %s"},
 
 	"card.title":       {"请刷卡或插卡", "Swipe or insert the card"},
+	"card.present":     {"读卡器中已有卡：请拔出后重新插卡", "A card is already in the reader: take it out and insert it again"},
+	"card.presentdemo": {"读卡器中已有卡：请拔出后重新插卡（演示：按 %s 插入测试卡）", "A card is already in the reader: take it out and insert it again (training: %s inserts a test card)"},
 	"card.noreader":    {"未配置读卡器", "No card reader configured"},
 	"card.readfail":    {"读卡失败：%s，请重试", "Card read failed: %s. Try again"},
 	"card.removed":     {"卡已拔出", "Card removed"},

@@ -154,25 +154,7 @@ func (s *origTrace) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	c := s.c
 	switch msg := msg.(type) {
 	case orderMsg:
-		if msg.op != opOriginal {
-			return s, nil
-		}
-		s.busy = false
-		var ae *api.Error
-		switch {
-		case errors.As(msg.err, &ae) && ae.Code == api.CodeNotFound:
-			s.hint = say("orig.nosuch", msg.trace)
-		case msg.err != nil:
-			s.hint = sayErr(msg.err)
-		case msg.order.Kind != api.KindCardSale || msg.order.State != api.StateSuccess:
-			s.hint = say("orig.notsale", msg.trace)
-		case !adjustRefusal(c, s.p.kind, msg.order).empty():
-			// Said now, before a card is read or a trace is spent on a
-			// request the server would refuse.
-			s.hint = adjustRefusal(c, s.p.kind, msg.order)
-		default:
-			s.p.original, s.found = msg.order, true
-		}
+		s.answer(msg)
 	case tea.KeyMsg:
 		if s.busy {
 			return s, nil
@@ -209,6 +191,30 @@ func (s *origTrace) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 	}
 	return s, nil
+}
+
+// answer takes the lookup's answer: the sale to check, or why not.
+func (s *origTrace) answer(msg orderMsg) {
+	c := s.c
+	if msg.op != opOriginal {
+		return
+	}
+	s.busy = false
+	var ae *api.Error
+	switch {
+	case errors.As(msg.err, &ae) && ae.Code == api.CodeNotFound:
+		s.hint = say("orig.nosuch", msg.trace)
+	case msg.err != nil:
+		s.hint = sayErr(msg.err)
+	case msg.order.Kind != api.KindCardSale || msg.order.State != api.StateSuccess:
+		s.hint = say("orig.notsale", msg.trace)
+	case !adjustRefusal(c, s.p.kind, msg.order).empty():
+		// Said now, before a card is read or a trace is spent on a
+		// request the server would refuse.
+		s.hint = adjustRefusal(c, s.p.kind, msg.order)
+	default:
+		s.p.original, s.found = msg.order, true
+	}
 }
 
 // next goes on to the card (a void: the whole amount) or to the amount to

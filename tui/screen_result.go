@@ -115,31 +115,7 @@ func (s *result) headline() (string, bool) {
 		}
 		return "✗ " + c.t("result.failed"), false
 	case api.StateClosed:
-		switch o.Reason {
-		case api.ReasonReversed:
-			if s.p.kind == api.KindCardVoid || s.p.kind == api.KindCardRefund {
-				return "✗ " + c.t("result.adjreversed"), false
-			}
-			return "✗ " + c.t("result.reversed"), false
-		case api.ReasonNotBooked:
-			return "✗ " + c.t("result.notbooked"), false
-		case api.ReasonRefunded:
-			return "✗ " + c.t("result.givenback"), false
-		case api.ReasonAmountMismatch:
-			return "✗ " + c.t("result.mismatch"), false
-		case api.ReasonDoublePayment:
-			return "✗ " + c.t("result.double"), false
-		}
-		if o.Reason == api.ReasonExpired || s.p.expired {
-			return "✗ " + c.t("result.expired"), false
-		}
-		if o.Reason == api.ReasonNotConfirmed {
-			return "✗ " + c.t("result.notconfirmed"), false
-		}
-		if o.Reason == api.ReasonClosedAtChannel {
-			return "✗ " + c.t("result.chanclosed"), false
-		}
-		return "✗ " + c.t("result.closed"), false
+		return "✗ " + c.t(s.closedText()), false
 	}
 	if card {
 		return "? " + c.t("result.cardunknown"), false
@@ -196,4 +172,34 @@ func (s *result) View() string {
 		b.WriteString("  " + st.Subtle.Render(c.tf("result.back", c.Keys.Confirm.Help().Key)) + "\n")
 	}
 	return b.String()
+}
+
+// closedText is the text key of why a closed order closed: nothing was
+// taken, and the reason says where the money is.
+func (s *result) closedText() string {
+	o := s.p.order
+	switch o.Reason {
+	case api.ReasonReversed:
+		if s.p.kind == api.KindCardVoid || s.p.kind == api.KindCardRefund {
+			return "result.adjreversed"
+		}
+		return "result.reversed"
+	case api.ReasonNotBooked:
+		return "result.notbooked"
+	case api.ReasonRefunded:
+		return "result.givenback"
+	case api.ReasonAmountMismatch:
+		return "result.mismatch"
+	case api.ReasonDoublePayment:
+		return "result.double"
+	}
+	switch {
+	case o.Reason == api.ReasonExpired || s.p.expired:
+		return "result.expired"
+	case o.Reason == api.ReasonNotConfirmed:
+		return "result.notconfirmed"
+	case o.Reason == api.ReasonClosedAtChannel:
+		return "result.chanclosed"
+	}
+	return "result.closed"
 }

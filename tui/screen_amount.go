@@ -32,7 +32,7 @@ func (s *amountScreen) Title() string { return channelName(s.ch) + " › " + s.c
 
 func (s *amountScreen) Help() []key.Binding {
 	c := s.c
-	return []key.Binding{c.Keys.Symbol, c.Keys.Delete, c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back"))}
+	return []key.Binding{c.Keys.Digits, c.Keys.Symbol, c.Keys.Delete, c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back"))}
 }
 
 func (s *amountScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {

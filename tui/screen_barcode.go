@@ -58,7 +58,7 @@ func (s *barcodeScreen) Help() []key.Binding {
 	c := s.c
 	switch s.phase {
 	case bcScanning:
-		return []key.Binding{c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back")),
+		return []key.Binding{c.Keys.Digits, c.Keys.Delete, c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back")),
 			as(c.Keys.CustomerPays, c.t("trainer.code")), as(c.Keys.CustomerDeclines, c.t("trainer.codec"))}
 	case bcConfirming:
 		return []key.Binding{as(c.Keys.Cancel, c.t("help.cancel")), c.Keys.CustomerPays, c.Keys.CustomerDeclines}

@@ -14,18 +14,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/cards/emv"
-	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/sim"
 	"github.com/multipos/multipos/internal/privfile"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/receipts/spool"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/emvcard"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/tui"
@@ -68,13 +69,13 @@ type Env struct {
 	Dir        string
 	URL        string
 	TerminalID string
-	CardKeys   *channels.CardKeys // the terminal's master key and, after sign-on, its working keys
+	CardKeys   *posclient.CardKeys // the terminal's master key and, after sign-on, its working keys
 	Authority  *pki.Authority
-	Bundle     pki.Bundle
+	Bundle     bundle.Bundle
 	Server     *server.Server
 	Store      *store.Store
-	Client     *channels.Client
-	Traces     *channels.Traces
+	Client     *posclient.Client
+	Traces     *posclient.Traces
 	Bank       *sandbox.Bank // the stand-in acquirer host on loopback and posserver's ISO 8583 link to it
 	Reader     *sim.Reader
 	Printer    *sim.Printer  // the demo printer; nil when Options.Printer replaced it
@@ -160,12 +161,12 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 	e.URL = "https://" + ln.Addr().String()
 	e.Bundle, err = server.Provision(ctx, e.Store, e.Authority,
-		pki.TerminalIdentity{TerminalID: e.TerminalID, MerchantID: MerchantID, StoreID: StoreID}, MerchantName, e.URL, now())
+		bundle.Identity{TerminalID: e.TerminalID, MerchantID: MerchantID, StoreID: StoreID}, MerchantName, e.URL, now())
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("demo terminal: %w", err)
 	}
-	e.CardKeys = channels.NewCardKeys(e.Bundle.MasterKey)
+	e.CardKeys = posclient.NewCardKeys(e.Bundle.MasterKey)
 
 	// The bank is an ISO 8583 host on a socket, reached through posserver's
 	// real link: sign-on, MACs, PIN blocks and reversals as in production.
@@ -249,11 +250,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}()
 	e.Server.SetReady(true)
 
-	if e.Client, err = channels.FromBundle(e.Bundle, ""); err != nil {
+	if e.Client, err = posclient.FromBundle(e.Bundle, ""); err != nil {
 		return nil, fmt.Errorf("demo client: %w", err)
 	}
 	e.Client.UseCardKeys(e.CardKeys)
-	e.Traces, err = channels.OpenTraces(filepath.Join(e.Dir, "trace"))
+	e.Traces, err = posclient.OpenTraces(filepath.Join(e.Dir, "trace"))
 	if err != nil {
 		return nil, fmt.Errorf("demo trace counter: %w", err)
 	}
@@ -351,7 +352,7 @@ func (e *Env) TUIOptions(cfg config.Terminal) tui.Options {
 // working keys.
 func (e *Env) SignOn(ctx context.Context) error {
 	var res api.SignedOn
-	_, _, err := channels.WithTrace(e.Traces, "", "", func(trace, _ string) error {
+	_, _, err := posclient.WithTrace(e.Traces, "", "", func(trace, _ string) error {
 		var err error
 		res, err = e.Client.CardSignOn(ctx, trace, false)
 		return err

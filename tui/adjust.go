@@ -4,8 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
 )
 
 // acquirerZone is the zone of a CUP acquirer's business day: it closes its

@@ -10,13 +10,13 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/cards"
-	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/devices/sim"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/connector/bank"
+	"github.com/multipos/multipos/posclient"
 )
 
 // A label never runs into its value, in either language.
@@ -330,14 +330,14 @@ func TestCardAlreadyInTheReaderIsSaid(t *testing.T) {
 }
 
 // signedOnKeys are card keys signed on, as after a sign-on (签到).
-func signedOnKeys(t *testing.T) *channels.CardKeys {
+func signedOnKeys(t *testing.T) *posclient.CardKeys {
 	t.Helper()
 	tmk := []byte("0123456789abcdef")
-	f62, err := bank.EncodeWorkingKeys(tmk, bank.WorkingKeys{PIN: []byte("fedcba9876543210"), MAC: []byte("0011223344556677")})
+	f62, err := cardkeys.EncodeWorkingKeys(tmk, cardkeys.WorkingKeys{PIN: []byte("fedcba9876543210"), MAC: []byte("0011223344556677")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := channels.NewCardKeys(tmk)
+	k := posclient.NewCardKeys(tmk)
 	if err := k.Install(api.SignedOn{Keys: hex.EncodeToString(f62), SignedOnAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
 )
 
 // apiConstants lists the wire package's string constants whose names start

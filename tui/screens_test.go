@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/receipts"
-	"github.com/multipos/multipos/server/api"
 )
 
 // fakeTrainer is a trainer that does nothing but say what it was asked.

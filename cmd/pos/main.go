@@ -25,14 +25,14 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"golang.org/x/term"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/devices/pcsc"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/internal/privfile"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/receipts/spool"
-	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/tui"
 )
 
@@ -180,17 +180,17 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 		return tui.Options{}, nil, errors.New("no terminal bundle: set bundle = \"/path/to/T001.pem\" in pos.toml " +
 			"(the operator issues it with `posserver terminal add`), or try the app with `pos --demo`")
 	}
-	b, err := pki.LoadBundle(cfg.Bundle)
+	b, err := bundle.Load(cfg.Bundle)
 	if err != nil {
 		_ = logf.Close()
 		return tui.Options{}, nil, err
 	}
-	client, err := channels.FromBundle(b, cfg.Server)
+	client, err := posclient.FromBundle(b, cfg.Server)
 	if err != nil {
 		_ = logf.Close()
 		return tui.Options{}, nil, err
 	}
-	traces, err := channels.OpenTraces(filepath.Join(dir, "trace-"+b.TerminalID))
+	traces, err := posclient.OpenTraces(filepath.Join(dir, "trace-"+b.TerminalID))
 	if err != nil {
 		_ = logf.Close()
 		return tui.Options{}, nil, err
@@ -199,7 +199,7 @@ func station(cfg config.Terminal) (tui.Options, func() error, error) {
 	client.SyncTraces(traces)
 	// The card working keys live in memory only: the app signs on when it
 	// starts, and the client signs card requests and checks answers with them.
-	keys := channels.NewCardKeys(b.MasterKey)
+	keys := posclient.NewCardKeys(b.MasterKey)
 	client.UseCardKeys(keys)
 	opts := tui.Options{
 		Gateway:    client,

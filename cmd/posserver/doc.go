@@ -1,6 +1,6 @@
 // Command posserver is the server behind a chain's POS stations: it
 // registers terminals and issues their credentials, serves the terminal API
-// of package server/api over mutual TLS, keeps the journal in SQLite or
+// of package api over mutual TLS, keeps the journal in SQLite or
 // PostgreSQL, and resolves payments whose outcome is unknown.
 //
 //	posserver [serve] [-config posserver.toml] [-listen addr] [-ops-listen addr] [-db path|postgres://…] [-demo]

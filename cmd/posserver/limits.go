@@ -9,9 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/store"
 )
 

@@ -17,10 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/metrics"
 	"github.com/multipos/multipos/server/pki"

@@ -11,10 +11,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 )
@@ -99,12 +100,12 @@ func terminalAdd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if _, err := st.Terminal(ctx, *id); err == nil {
 		return fmt.Errorf("terminal %s is already registered; `posserver terminal reissue %s` gives it new credentials", *id, *id)
 	}
-	b, err := server.Provision(ctx, st, ca, pki.TerminalIdentity{TerminalID: *id, MerchantID: *merchant, StoreID: *storeID},
+	b, err := server.Provision(ctx, st, ca, bundle.Identity{TerminalID: *id, MerchantID: *merchant, StoreID: *storeID},
 		*merchantName, url, time.Now())
 	if err != nil {
 		return err
 	}
-	if err := pki.WriteBundle(*out, b, false); err != nil {
+	if err := bundle.Write(*out, b, false); err != nil {
 		return fmt.Errorf("terminal %s is registered, but its bundle could not be written (run `posserver terminal reissue %s`): %w", *id, *id, err)
 	}
 	abs, _ := filepath.Abs(*out)
@@ -137,7 +138,7 @@ func terminalReissue(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	if err := pki.WriteBundle(*out, b, true); err != nil {
+	if err := bundle.Write(*out, b, true); err != nil {
 		return fmt.Errorf("terminal %s has new credentials, but the bundle could not be written (reissue again): %w", id, err)
 	}
 	fmt.Fprintf(stdout, "terminal %s reissued: the old bundle no longer works; new bundle in %s (master key check value %s)\n", id, *out, b.KCV)

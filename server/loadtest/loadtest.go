@@ -19,11 +19,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 )
@@ -310,10 +311,10 @@ func parallel(n int, f func(i int) error) error {
 
 // provision registers n terminals of one merchant, terminalsPerStore to a
 // store, and returns their bundles.
-func provision(ctx context.Context, st *store.Store, ca *pki.Authority, n int, base string) ([]pki.Bundle, error) {
-	bundles := make([]pki.Bundle, n)
+func provision(ctx context.Context, st *store.Store, ca *pki.Authority, n int, base string) ([]bundle.Bundle, error) {
+	bundles := make([]bundle.Bundle, n)
 	add := func(i int) error {
-		id := pki.TerminalIdentity{TerminalID: fmt.Sprintf("LT%05d", i+1), MerchantID: MerchantID,
+		id := bundle.Identity{TerminalID: fmt.Sprintf("LT%05d", i+1), MerchantID: MerchantID,
 			StoreID: fmt.Sprintf("S%04d", i/terminalsPerStore+1)}
 		b, err := server.Provision(ctx, st, ca, id, merchantName, base, time.Now())
 		bundles[i] = b
@@ -331,17 +332,17 @@ func provision(ctx context.Context, st *store.Store, ca *pki.Authority, n int, b
 
 // connect makes each terminal's client and its TLS connection (one ping),
 // so that handshakes stay out of the measurement.
-func connect(ctx context.Context, bundles []pki.Bundle, base string, conn *sandbox.StandIns, card acquirer.TestCard, share int) ([]*terminal, error) {
+func connect(ctx context.Context, bundles []bundle.Bundle, base string, conn *sandbox.StandIns, card acquirer.TestCard, share int) ([]*terminal, error) {
 	terms := make([]*terminal, len(bundles))
 	err := parallel(len(bundles), func(i int) error {
-		c, err := channels.FromBundle(bundles[i], base)
+		c, err := posclient.FromBundle(bundles[i], base)
 		if err != nil {
 			return err
 		}
 		if _, err := c.Ping(ctx); err != nil {
 			return fmt.Errorf("terminal %s: %w", bundles[i].TerminalID, err)
 		}
-		keys := channels.NewCardKeys(bundles[i].MasterKey)
+		keys := posclient.NewCardKeys(bundles[i].MasterKey)
 		res, err := c.CardSignOn(ctx, "000001", false) // its first trace; sales go on from 000002
 		if err != nil {
 			return fmt.Errorf("terminal %s: sign-on: %w", bundles[i].TerminalID, err)
@@ -363,8 +364,8 @@ func connect(ctx context.Context, bundles []pki.Bundle, base string, conn *sandb
 // terminal is one simulated till. Only its own goroutine touches it until
 // the run ends.
 type terminal struct {
-	client   *channels.Client
-	keys     *channels.CardKeys // working keys from its sign-on
+	client   *posclient.Client
+	keys     *posclient.CardKeys // working keys from its sign-on
 	standIns *sandbox.StandIns
 	card     acquirer.TestCard
 	share    int // percent of card sales
@@ -461,7 +462,7 @@ func (t *terminal) walletSale(ctx context.Context) error {
 	}
 	t.wallets++
 	trace := t.nextTrace()
-	o, err := t.client.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: trace,
+	o, err := t.client.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: trace,
 		Channel: ch, Amount: t.amount(), Subject: "load test"})
 	if err != nil {
 		return fmt.Errorf("%s order: %w", ch, err)
@@ -497,7 +498,7 @@ func (t *terminal) cardSale(ctx context.Context) error {
 		return fmt.Errorf("PIN block: %w", err)
 	}
 	trace := t.nextTrace()
-	o, err := t.client.CardSale(ctx, channels.NewRequestID(), api.CardSale{Trace: trace, Amount: t.amount(),
+	o, err := t.client.CardSale(ctx, posclient.NewRequestID(), api.CardSale{Trace: trace, Amount: t.amount(),
 		PAN: t.card.PAN, Expiry: t.card.Expiry, Track2: t.card.Track2, Entry: "chip",
 		PINBlock: hex.EncodeToString(blk[:])})
 	if err != nil {

@@ -256,7 +256,9 @@ func (s *receiptScreen) page() ([]string, int) {
 	if s.c.Height <= 0 {
 		return lines, len(lines)
 	}
-	return lines, max(3, s.c.Height-3-3) // body minus the box borders and a blank line
+	// The body is the height less header, status and two lines of help
+	// (it wraps in training mode), less the box borders and a blank line.
+	return lines, max(3, s.c.Height-4-3)
 }
 
 // printerProblem says what is wrong with the printer in the cashier's words.

@@ -159,6 +159,9 @@ func TestEveryKeyShownAt80x24(t *testing.T) {
 				if len(help) > 2 {
 					t.Errorf("%s: help takes %d lines:\n%s", name, len(help), strings.Join(help, "\n"))
 				}
+				if n, room := strings.Count(strings.TrimRight(s.View(), "\n "), "\n")+1, 24-2-len(help); n > room {
+					t.Errorf("%s: the screen is %d lines, %d fit above its help", name, n, room)
+				}
 				shown := ansi.Strip(strings.Join(help, "\n"))
 				if strings.Contains(shown, "…") {
 					t.Errorf("%s: help cut off: %q", name, shown)

@@ -12,6 +12,10 @@ BUILD_DEBS  := libpcsclite-dev libusb-1.0-0-dev pkg-config
 # for the USB bus the printer tests enumerate and write to.
 TEST_DEBS   := tmux zbar-tools pcscd vsmartcard-vpcd libccid util-linux iproute2 umockdev
 
+# The version pos and posserver print with --version ("" when this is not a
+# git checkout: they then print the module's).
+VERSION     ?= $(shell git describe --always --dirty 2>/dev/null)
+
 .PHONY: all build demo test vet fmt-check fuzz lint bench campaign clean postgres-stop
 
 all: build
@@ -20,7 +24,7 @@ build:
 	@scripts/need-go
 	@scripts/need-apt $(BUILD_DEBS)
 	@mkdir -p bin
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -ldflags "-X github.com/multipos/multipos/cmd/internal/cmdline.version=$(VERSION)" -o bin/ ./cmd/...
 
 ## demo: build and start the cashier app in training mode (no hardware, no accounts)
 demo: build

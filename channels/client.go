@@ -3,7 +3,6 @@ package channels
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
@@ -18,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/multipos/multipos/internal/ids"
 	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/pki"
 )
@@ -125,7 +125,7 @@ func FromBundle(b pki.Bundle, server string) (*Client, error) {
 // NewRequestID returns a fresh request id for a mutating call (see
 // api.IdempotencyHeader). Keep it with the call and send the same id again
 // when repeating that call.
-func NewRequestID() string { return strings.ToLower(rand.Text()) }
+func NewRequestID() string { return ids.New() }
 
 // TerminalID returns the terminal the client speaks for.
 func (c *Client) TerminalID() string { return c.terminalID }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/cards/emv"
 	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/config"
@@ -407,7 +408,7 @@ func (e *Env) InsertTestCard(ctx context.Context, id string) error {
 		if c.ID != id {
 			continue
 		}
-		if _, rest, _ := strings.Cut(c.Track2, "="); len(rest) >= 7 && rest[4] != '2' && rest[4] != '6' {
+		if _, rest, _ := strings.Cut(c.Track2, "="); len(rest) >= 7 && !cards.HasChip(rest[4:7]) {
 			// The service code says no chip: the trainer swipes it, through
 			// the stripe parser a wedge reader's swipe goes through.
 			return e.Reader.SwipeTracks("", ";"+c.Track2+"?")

@@ -113,7 +113,7 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 			s.hint = c.t("card.badpan")
 			return s, nil
 		}
-		if ev.Kind == devices.CardSwiped && chipCard(ev.Card.ServiceCode) {
+		if ev.Kind == devices.CardSwiped && cards.HasChip(ev.Card.ServiceCode) {
 			// EMV rules: a chip card is read from its chip, never its stripe.
 			s.hint = c.t("card.insertchip")
 			return s, nil
@@ -130,12 +130,6 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 		s.held = nil
 	}
 	return s, nil
-}
-
-// chipCard reports whether a stripe's service code says the card has a
-// chip (2xx international, 6xx national): it must be inserted.
-func chipCard(serviceCode string) bool {
-	return serviceCode != "" && (serviceCode[0] == '2' || serviceCode[0] == '6')
 }
 
 func (s *cardPrompt) View() string {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
@@ -21,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/multipos/multipos/internal/ids"
 )
 
 //go:embed migrations/*.sql
@@ -385,7 +386,7 @@ func fromMicros(us int64) time.Time {
 }
 
 func newID(prefix string) string {
-	return prefix + strings.ToLower(rand.Text())
+	return ids.Prefixed(prefix)
 }
 
 // Ping checks that the database answers.

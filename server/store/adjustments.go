@@ -30,6 +30,9 @@ type Refused struct {
 }
 
 func (e *Refused) Error() string {
+	if errors.Is(e.Err, ErrVoided) {
+		return e.Err.Error() // nothing is left of a voided sale
+	}
 	return fmt.Sprintf("%v (%d fen left to refund)", e.Err, e.Left)
 }
 

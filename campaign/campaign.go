@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // Result is what a campaign found.

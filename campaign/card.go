@@ -6,9 +6,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 )
 
 // cardSettleBudget is how long a station keeps asking about a card payment
@@ -41,7 +41,7 @@ func (t *terminal) cardSale(ctx context.Context, s *Sale, p SalePlan, saleID str
 	a := s.newAttempt(api.KindCardSale, api.Card)
 	a.Card = c.ID
 	req := cardRequest(c, s.Amount, saleID)
-	call := func(cl *channels.Client, trace, rid string) (api.Order, error) {
+	call := func(cl *posclient.Client, trace, rid string) (api.Order, error) {
 		r := req
 		r.Trace = trace
 		pb, err := t.keys.EncryptPIN([]byte(c.PIN), c.PAN)
@@ -63,7 +63,7 @@ func (t *terminal) cardSale(ctx context.Context, s *Sale, p SalePlan, saleID str
 	rid := a.RequestIDs[len(a.RequestIDs)-1]
 	resend := func() (api.Order, error) {
 		var o api.Order
-		err := t.do(ctx, offlineBudget, func(cl *channels.Client) error {
+		err := t.do(ctx, offlineBudget, func(cl *posclient.Client) error {
 			var err error
 			o, err = call(cl, a.Trace, rid)
 			return err
@@ -92,7 +92,7 @@ func (t *terminal) cardSale(ctx context.Context, s *Sale, p SalePlan, saleID str
 // unknown reports whether an error leaves a request's outcome open: the
 // server may have it (no answer, an answer whose MAC did not check).
 func unknown(err error) bool {
-	return errors.Is(err, channels.ErrOffline) || errors.Is(err, channels.ErrBadMAC) ||
+	return errors.Is(err, posclient.ErrOffline) || errors.Is(err, posclient.ErrBadMAC) ||
 		errors.Is(err, context.DeadlineExceeded)
 }
 
@@ -146,7 +146,7 @@ func (t *terminal) adjust(ctx context.Context, s *Sale, p SalePlan) {
 	if c.ID == "stripe-only" {
 		req.Entry, req.Track2 = "swipe", c.Track2
 	}
-	call := func(cl *channels.Client, trace, rid string) (api.Order, error) {
+	call := func(cl *posclient.Client, trace, rid string) (api.Order, error) {
 		r := req
 		r.Trace = trace
 		if p.Adjust == api.KindCardVoid {
@@ -179,7 +179,7 @@ func (t *terminal) adjust(ctx context.Context, s *Sale, p SalePlan) {
 	for i := 0; (err != nil || !o.State.Final()) && i < 20 && ctx.Err() == nil; i++ {
 		sleep(ctx, 500*time.Millisecond)
 		var n api.Order
-		err = t.do(ctx, offlineBudget, func(cl *channels.Client) error {
+		err = t.do(ctx, offlineBudget, func(cl *posclient.Client) error {
 			var err error
 			n, err = cl.OrderByTrace(ctx, adj.Trace)
 			return err

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/store"
 )
 

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/server/store"
 )
 

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/store"
 )
 

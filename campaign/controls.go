@@ -11,10 +11,10 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
 	wechatsb "github.com/multipos/multipos/sandbox/wechat"
-	"github.com/multipos/multipos/server/api"
 )
 
 // controls talks to the sandboxes' control APIs: it plays the customers,

@@ -26,7 +26,7 @@
 //   - In the campaign's process: the notify front, which passes each
 //     wallet notification to a live instance (and loses some on
 //     command); the terminals, each the station's own client code
-//     (channels.Client over mutual TLS, channels.CardKeys for sign-on, PIN
+//     (posclient.Client over mutual TLS, posclient.CardKeys for sign-on, PIN
 //     blocks and MACs, the trace counter in terminals/<id>/), moving to
 //     the other instance when theirs does not answer; and a read-only view
 //     of the journal (store.OpenReadOnly).

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // RunSeed is run n's seed in a campaign seeded with seed. Run 0's is the
@@ -277,7 +277,7 @@ func drawCode(r *rand.Rand, s Sizes, p *SalePlan) {
 	}
 }
 
-// payCode draws a payment code of the wallet (channels/paycode): WeChat
+// payCode draws a payment code of the wallet (paycode): WeChat
 // Pay 18 digits starting 10–15, Alipay 16–24 digits starting 25–30.
 func payCode(r *rand.Rand, ch api.Channel) string {
 	var b strings.Builder

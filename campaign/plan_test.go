@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels/paycode"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/paycode"
 )
 
 var testSizes = Sizes{Terminals: 4, Sales: 3, Window: 3 * time.Second, MaxFaults: 3, KillChance: 0.3, WipeChance: 0.15,

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // Sale is a customer's purchase as the terminal lived it: what it sent and

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 )
 
 // runState is one run in progress: its plan, its terminals (its own for

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
 	wechatsb "github.com/multipos/multipos/sandbox/wechat"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/store"
 )
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/server/store"
 )
 

@@ -9,22 +9,22 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/pki"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 )
 
 // terminal is a simulated cashier station: the station's own client code
-// (channels.Client from its bundle, channels.CardKeys for sign-on, PIN
+// (posclient.Client from its bundle, posclient.CardKeys for sign-on, PIN
 // blocks and MACs, the trace counter in its state folder) driven by a
 // plan instead of a cashier. With two posserver instances it talks to one
 // and moves to the other when that one does not answer.
 type terminal struct {
 	id      string
-	bundle  pki.Bundle
-	clients []*channels.Client // one per posserver instance
+	bundle  bundle.Bundle
+	clients []*posclient.Client // one per posserver instance
 	cur     atomic.Int32
-	keys    *channels.CardKeys
+	keys    *posclient.CardKeys
 	traces  *traceSource
 	link    *linkFaults
 	ctl     *controls
@@ -43,20 +43,20 @@ type timing struct {
 const offlineBudget = 12 * time.Second
 
 func newTerminal(ctx context.Context, bundlePath, stateDir string, servers []string, ctl *controls, tm timing) (*terminal, error) {
-	b, err := pki.LoadBundle(bundlePath)
+	b, err := bundle.Load(bundlePath)
 	if err != nil {
 		return nil, err
 	}
-	t := &terminal{id: b.TerminalID, bundle: b, keys: channels.NewCardKeys(b.MasterKey), ctl: ctl, timing: tm}
+	t := &terminal{id: b.TerminalID, bundle: b, keys: posclient.NewCardKeys(b.MasterKey), ctl: ctl, timing: tm}
 	tc, err := b.ClientTLSConfig()
 	if err != nil {
 		return nil, err
 	}
-	// The transport of channels.FromBundle, with the link's faults.
+	// The transport of posclient.FromBundle, with the link's faults.
 	t.link = &linkFaults{rt: &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 4,
 		IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second}}
 	for _, s := range servers {
-		c := channels.NewClient(s, b.TerminalID, &http.Client{Transport: t.link})
+		c := posclient.NewClient(s, b.TerminalID, &http.Client{Transport: t.link})
 		c.UseCardKeys(t.keys)
 		t.clients = append(t.clients, c)
 	}
@@ -84,8 +84,8 @@ func (t *terminal) signOn(ctx context.Context) error {
 
 func (t *terminal) signOnce(ctx context.Context) error {
 	var on api.SignedOn
-	_, _, err := channels.WithTrace(t.traces, "", "", func(trace, _ string) error {
-		return t.do(ctx, offlineBudget, func(c *channels.Client) error {
+	_, _, err := posclient.WithTrace(t.traces, "", "", func(trace, _ string) error {
+		return t.do(ctx, offlineBudget, func(c *posclient.Client) error {
 			var err error
 			on, err = c.CardSignOn(ctx, trace, false)
 			return err
@@ -100,12 +100,12 @@ func (t *terminal) signOnce(ctx context.Context) error {
 // do runs f on the current instance. When the server cannot be reached it
 // runs f again (the same request: the caller's request id does not
 // change), on the other instance if there is one, until budget is spent.
-func (t *terminal) do(ctx context.Context, budget time.Duration, f func(*channels.Client) error) error {
+func (t *terminal) do(ctx context.Context, budget time.Duration, f func(*posclient.Client) error) error {
 	deadline := time.Now().Add(budget)
 	for {
 		i := int(t.cur.Load())
 		err := f(t.clients[i])
-		if !errors.Is(err, channels.ErrOffline) || time.Now().After(deadline) || ctx.Err() != nil {
+		if !errors.Is(err, posclient.ErrOffline) || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}
 		t.cur.CompareAndSwap(int32(i), int32((i+1)%len(t.clients)))
@@ -115,22 +115,22 @@ func (t *terminal) do(ctx context.Context, budget time.Duration, f func(*channel
 	}
 }
 
-// send sends a new request as the station does (channels.WithTrace):
+// send sends a new request as the station does (posclient.WithTrace):
 // under its counter's next trace and a fresh request id, and again under
 // the next trace when the server says the trace is used. It keeps the
 // trace and request id on the attempt for resends and look-ups.
-func (t *terminal) send(ctx context.Context, s *Sale, a *Attempt, call func(c *channels.Client, trace, rid string) (api.Order, error)) (api.Order, error) {
+func (t *terminal) send(ctx context.Context, s *Sale, a *Attempt, call func(c *posclient.Client, trace, rid string) (api.Order, error)) (api.Order, error) {
 	var o api.Order
-	_, _, err := channels.WithTrace(t.traces, "", "", func(trace, rid string) error {
+	_, _, err := posclient.WithTrace(t.traces, "", "", func(trace, rid string) error {
 		s.mu.Lock()
 		a.Trace, a.RequestIDs = trace, append(a.RequestIDs, rid)
 		s.mu.Unlock()
-		err := t.do(ctx, offlineBudget, func(c *channels.Client) error {
+		err := t.do(ctx, offlineBudget, func(c *posclient.Client) error {
 			var err error
 			o, err = call(c, trace, rid)
 			return err
 		})
-		if channels.IsTraceUsed(err) {
+		if posclient.IsTraceUsed(err) {
 			s.note("trace %s refused as used; taking the next one", trace)
 		}
 		return err
@@ -142,7 +142,7 @@ func (t *terminal) send(ctx context.Context, s *Sale, a *Attempt, call func(c *c
 // a lost answer). found is false when the server has nothing with it.
 func (t *terminal) lookup(ctx context.Context, s *Sale, a *Attempt) (api.Order, bool, error) {
 	var o api.Order
-	err := t.do(ctx, offlineBudget, func(c *channels.Client) error {
+	err := t.do(ctx, offlineBudget, func(c *posclient.Client) error {
 		var err error
 		o, err = c.OrderByTrace(ctx, a.Trace)
 		return err
@@ -165,7 +165,7 @@ func (t *terminal) lookup(ctx context.Context, s *Sale, a *Attempt) (api.Order, 
 func (t *terminal) wait(ctx context.Context, s *Sale, a *Attempt, o api.Order, until time.Time) api.Order {
 	for !o.State.Final() && time.Now().Before(until) && ctx.Err() == nil {
 		var n api.Order
-		err := t.do(ctx, offlineBudget, func(c *channels.Client) error {
+		err := t.do(ctx, offlineBudget, func(c *posclient.Client) error {
 			var err error
 			n, err = c.WaitOrder(ctx, o.ID, o.Version, time.Until(until))
 			return err
@@ -190,7 +190,7 @@ func (t *terminal) cancel(ctx context.Context, s *Sale, a *Attempt, o api.Order)
 	until := time.Now().Add(t.timing.QRTTL + 2*t.timing.ChannelTimeout)
 	for time.Now().Before(until) && ctx.Err() == nil {
 		var n api.Order
-		err := t.do(ctx, offlineBudget, func(c *channels.Client) error {
+		err := t.do(ctx, offlineBudget, func(c *posclient.Client) error {
 			var err error
 			n, err = c.CancelOrder(ctx, o.ID)
 			return err

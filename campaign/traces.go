@@ -6,24 +6,24 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/posclient"
 )
 
 // traceSource is a simulated station's trace numbers, kept as the station
-// keeps them: the counter file (channels.Traces) in its state folder, a
+// keeps them: the counter file (posclient.Traces) in its state folder, a
 // cache of the server's batch and next trace that every answer keeps in
-// step (channels.Client.SyncTraces). Safe for concurrent use.
+// step (posclient.Client.SyncTraces). Safe for concurrent use.
 type traceSource struct {
 	dir, file string
 
 	mu      sync.Mutex
-	t       *channels.Traces
-	clients []*channels.Client
+	t       *posclient.Traces
+	clients []*posclient.Client
 }
 
 // openTraces opens the counter in the state folder dir, in the file the
 // station (cmd/pos) keeps it in, kept in step by the clients' answers.
-func openTraces(dir, terminalID string, clients []*channels.Client) (*traceSource, error) {
+func openTraces(dir, terminalID string, clients []*posclient.Client) (*traceSource, error) {
 	s := &traceSource{dir: dir, file: "trace-" + terminalID, clients: clients}
 	if err := s.open(); err != nil {
 		return nil, err
@@ -35,7 +35,7 @@ func (s *traceSource) open() error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("terminal state folder: %w", err)
 	}
-	t, err := channels.OpenTraces(filepath.Join(s.dir, s.file))
+	t, err := posclient.OpenTraces(filepath.Join(s.dir, s.file))
 	if err != nil {
 		return err
 	}

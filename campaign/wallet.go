@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 )
 
 // notifyWait is how long a cashier waits for a paying customer's result
@@ -19,7 +19,7 @@ const notifyWait = 4 * time.Second
 func (t *terminal) qrSale(ctx context.Context, s *Sale, p SalePlan, saleID string) {
 	a := s.newAttempt(api.KindWalletQR, p.Channel)
 	req := api.CreateWalletOrder{SaleID: saleID, Channel: p.Channel, Amount: s.Amount, Subject: "campaign " + string(p.Channel)}
-	call := func(c *channels.Client, trace, rid string) (api.Order, error) {
+	call := func(c *posclient.Client, trace, rid string) (api.Order, error) {
 		r := req
 		r.Trace = trace
 		return c.CreateWalletOrder(ctx, rid, r)
@@ -40,7 +40,7 @@ func (t *terminal) qrSale(ctx context.Context, s *Sale, p SalePlan, saleID strin
 	if p.Replay {
 		rid := a.RequestIDs[len(a.RequestIDs)-1]
 		var r api.Order
-		if err := t.do(ctx, offlineBudget, func(c *channels.Client) error {
+		if err := t.do(ctx, offlineBudget, func(c *posclient.Client) error {
 			var err error
 			r, err = call(c, a.Trace, rid)
 			return err
@@ -129,7 +129,7 @@ func (t *terminal) codeSale(ctx context.Context, s *Sale, p SalePlan, saleID str
 	}
 	req := api.CreateBarcodeOrder{SaleID: saleID, Channel: p.Channel, Amount: s.Amount, AuthCode: p.Code,
 		Subject: "campaign " + string(p.Channel)}
-	call := func(c *channels.Client, trace, rid string) (api.Order, error) {
+	call := func(c *posclient.Client, trace, rid string) (api.Order, error) {
 		r := req
 		r.Trace = trace
 		return c.CreateBarcodeOrder(ctx, rid, r)
@@ -151,7 +151,7 @@ func (t *terminal) codeSale(ctx context.Context, s *Sale, p SalePlan, saleID str
 	if p.Replay {
 		rid := a.RequestIDs[len(a.RequestIDs)-1]
 		var r api.Order
-		if err := t.do(ctx, offlineBudget, func(c *channels.Client) error {
+		if err := t.do(ctx, offlineBudget, func(c *posclient.Client) error {
 			var err error
 			r, err = call(c, a.Trace, rid)
 			return err

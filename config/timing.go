@@ -29,7 +29,7 @@ func DefaultConfirm() map[string]ConfirmRule {
 }
 
 // Bounds of the timing keys. A channel call must end well within the 30 s
-// a terminal waits for an answer (channels.Client), so that the terminal
+// a terminal waits for an answer (posclient.Client), so that the terminal
 // hears the outcome, even an unknown one, rather than giving up first.
 const (
 	minChannelTimeout = time.Second

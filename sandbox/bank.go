@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server/connector/bank"
 )
@@ -17,7 +18,7 @@ type BankOptions struct {
 	MasterKey func(terminalID string) ([]byte, bool)
 	// Lookup finds working keys a terminal got through another link; see
 	// bank.Config.Lookup.
-	Lookup func(ctx context.Context, terminalID string) (bank.WorkingKeys, bool, error)
+	Lookup func(ctx context.Context, terminalID string) (cardkeys.WorkingKeys, bool, error)
 	// Timeout is how long the link waits for an answer; 0 = 10 s.
 	Timeout       time.Duration
 	SettlementDir string

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/server/pki"
+	"github.com/multipos/multipos/bundle"
 )
 
 // BundleKeys gives the stand-in acquirer host the terminals' master keys
@@ -82,7 +82,7 @@ func (k *BundleKeys) scanLocked() {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".pem") {
 			continue
 		}
-		b, err := pki.LoadBundle(filepath.Join(k.dir, e.Name()))
+		b, err := bundle.Load(filepath.Join(k.dir, e.Name()))
 		if err != nil {
 			k.log.Warn("not a terminal bundle; skipped", "file", e.Name())
 			continue

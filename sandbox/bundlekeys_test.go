@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/server/pki"
 )
 
 func writeBundle(t *testing.T, ca *pki.Authority, dir, id string) []byte {
 	t.Helper()
-	issued, err := ca.IssueTerminal(pki.TerminalIdentity{TerminalID: id, MerchantID: "898310000000001", StoreID: "S1"}, 0)
+	issued, err := ca.IssueTerminal(bundle.Identity{TerminalID: id, MerchantID: "898310000000001", StoreID: "S1"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,10 +22,10 @@ func writeBundle(t *testing.T, ca *pki.Authority, dir, id string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kcv, _ := pki.KCV(key)
-	b := pki.Bundle{TerminalID: id, MerchantID: "898310000000001", StoreID: "S1", Server: "https://127.0.0.1:8443",
+	kcv, _ := cardkeys.KCV(key)
+	b := bundle.Bundle{TerminalID: id, MerchantID: "898310000000001", StoreID: "S1", Server: "https://127.0.0.1:8443",
 		CertPEM: issued.CertPEM, KeyPEM: issued.KeyPEM, CAPEM: ca.CAPEM(), MasterKey: key, KCV: kcv}
-	if err := pki.WriteBundle(filepath.Join(dir, id+".pem"), b, false); err != nil {
+	if err := bundle.Write(filepath.Join(dir, id+".pem"), b, false); err != nil {
 		t.Fatal(err)
 	}
 	return key

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/sandbox/wallet"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 )
 

@@ -3,7 +3,7 @@ package sandbox
 import (
 	"testing"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 func TestStandIns(t *testing.T) {

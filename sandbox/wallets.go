@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/internal/privfile"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
 	wechatsb "github.com/multipos/multipos/sandbox/wechat"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	alipayconn "github.com/multipos/multipos/server/connector/alipay"
 	wechatconn "github.com/multipos/multipos/server/connector/wechat"

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 )
 
 // adjustOf builds a void or refund of sale o with test card id (read
@@ -35,10 +35,10 @@ func TestCardVoid(t *testing.T) {
 			t.Fatalf("%+v, %v", sale, err)
 		}
 		// Another card than the sale's is refused before the bank.
-		if _, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "insufficient", "000002", 0)); apiErr(t, err).Code != api.CodeNotAdjustable {
+		if _, err := c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "insufficient", "000002", 0)); apiErr(t, err).Code != api.CodeNotAdjustable {
 			t.Fatalf("other card: %v", err)
 		}
-		rid := channels.NewRequestID()
+		rid := posclient.NewRequestID()
 		v, err := c.CardVoid(ctx, rid, adjustOf(t, sale, "approved", "000003", 0))
 		if err != nil || v.State != api.StateSuccess || v.Kind != api.KindCardVoid || v.Amount != 8800 || v.Original != sale.ID ||
 			v.ResponseCode != "00" || v.MaskedPAN != sale.MaskedPAN || v.MAC == "" {
@@ -53,10 +53,10 @@ func TestCardVoid(t *testing.T) {
 			t.Fatalf("bank ledger %+v", l)
 		}
 		// Voided once is all: a second void and a refund are refused here.
-		if _, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000004", 0)); apiErr(t, err).Code != api.CodeNotAdjustable {
+		if _, err := c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000004", 0)); apiErr(t, err).Code != api.CodeNotAdjustable {
 			t.Fatalf("second void: %v", err)
 		}
-		if _, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000005", 100)); apiErr(t, err).Code != api.CodeNotAdjustable {
+		if _, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000005", 100)); apiErr(t, err).Code != api.CodeNotAdjustable {
 			t.Fatalf("refund of a voided sale: %v", err)
 		}
 		// Yesterday's sale cannot be voided: it is refunded.
@@ -65,7 +65,7 @@ func TestCardVoid(t *testing.T) {
 			t.Fatal(old, err)
 		}
 		r.clock.Advance(24 * time.Hour)
-		if _, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, old, "approved", "000007", 0)); apiErr(t, err).Code != api.CodeNotAdjustable {
+		if _, err := c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, old, "approved", "000007", 0)); apiErr(t, err).Code != api.CodeNotAdjustable {
 			t.Fatalf("void of yesterday's sale: %v", err)
 		}
 	})
@@ -80,14 +80,14 @@ func TestCardRefunds(t *testing.T) {
 			t.Fatalf("%+v, %v", sale, err)
 		}
 		r.clock.Advance(26 * time.Hour) // a refund is a later day's business
-		first, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000002", 300))
+		first, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000002", 300))
 		if err != nil || first.State != api.StateSuccess || first.Kind != api.KindCardRefund || first.Amount != 300 {
 			t.Fatalf("refund: %+v, %v", first, err)
 		}
-		if _, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000003", 701)); apiErr(t, err).Code != api.CodeNotAdjustable {
+		if _, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000003", 701)); apiErr(t, err).Code != api.CodeNotAdjustable {
 			t.Fatalf("over-refund: %v", err)
 		}
-		rest, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000004", 700))
+		rest, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000004", 700))
 		if err != nil || rest.State != api.StateSuccess {
 			t.Fatalf("the rest: %+v, %v", rest, err)
 		}
@@ -97,7 +97,7 @@ func TestCardRefunds(t *testing.T) {
 		// A refund whose answer is lost is reversed at once: nothing given back.
 		sale2, _ := r.sell(r.cardSale("approved", "123456", "T1", "000005", 400))
 		r.bank.LoseNextReply()
-		lost, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale2, "approved", "000006", 400))
+		lost, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale2, "approved", "000006", 400))
 		if err != nil || lost.State != api.StateClosed || lost.Reason != api.ReasonReversed {
 			t.Fatalf("lost refund: %+v, %v", lost, err)
 		}
@@ -113,7 +113,7 @@ func TestCardRefunds(t *testing.T) {
 		// When the reversal is lost too, the sweeper reverses it later.
 		r.bank.LoseNextReply()
 		r.bank.DropNextReversals(1)
-		stuck, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale2, "approved", "000007", 100))
+		stuck, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale2, "approved", "000007", 100))
 		if err != nil || stuck.State != api.StateUnknown {
 			t.Fatalf("lost refund and reversal: %+v, %v", stuck, err)
 		}
@@ -178,7 +178,7 @@ func TestConcurrentRefunds(t *testing.T) {
 		if err != nil || sale.State != api.StateSuccess {
 			t.Fatalf("%+v, %v", sale, err)
 		}
-		rid := channels.NewRequestID()
+		rid := posclient.NewRequestID()
 		same := make(chan api.Order, 4)
 		for i := range 4 {
 			go func() {
@@ -199,7 +199,7 @@ func TestConcurrentRefunds(t *testing.T) {
 		ok := make(chan bool, 3)
 		for i := range 3 {
 			go func() {
-				o, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "00001"+string(rune('0'+i)), 300))
+				o, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "00001"+string(rune('0'+i)), 300))
 				ok <- err == nil && o.State == api.StateSuccess
 			}()
 		}
@@ -241,52 +241,52 @@ func TestAdjustRefusalsSayWhy(t *testing.T) {
 			t.Fatalf("%+v, %v", sale, err)
 		}
 		undone("a fresh sale", sale, 0, false)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "insufficient", "000002", 0))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "insufficient", "000002", 0))
 		refused("another card", err, api.AdjustOtherCard, 0)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000003", 999))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000003", 999))
 		refused("a void of another amount", err, api.AdjustVoidAmount, 0)
-		if _, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000004", 300)); err != nil {
+		if _, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000004", 300)); err != nil {
 			t.Fatal(err)
 		}
 		undone("after a partial refund", sale, 300, false)
-		_, err = c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000005", 701))
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000005", 701))
 		refused("a refund of more than is left", err, api.AdjustOverRefund, 700)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000006", 0))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000006", 0))
 		refused("a void of a sale partly refunded", err, api.AdjustOverRefund, 700)
-		if _, err := c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000007", 700)); err != nil {
+		if _, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000007", 700)); err != nil {
 			t.Fatal(err)
 		}
 		undone("refunded in full", sale, 1000, false)
-		_, err = c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000008", 1))
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000008", 1))
 		refused("a refund of a sale refunded in full", err, api.AdjustOverRefund, 0)
 
 		other, err := r.sell(r.cardSale("approved", "123456", "T1", "000009", 500))
 		if err != nil || other.State != api.StateSuccess {
 			t.Fatalf("%+v, %v", other, err)
 		}
-		if _, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, other, "approved", "000010", 0)); err != nil {
+		if _, err := c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, other, "approved", "000010", 0)); err != nil {
 			t.Fatal(err)
 		}
 		undone("voided", other, 0, true)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, other, "approved", "000011", 0))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, other, "approved", "000011", 0))
 		refused("a void of a voided sale", err, api.AdjustVoided, 0)
-		_, err = c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, other, "approved", "000012", 100))
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, other, "approved", "000012", 100))
 		refused("a refund of a voided sale", err, api.AdjustVoided, 0)
 
 		declined, err := r.sell(r.cardSale("insufficient", "123456", "T1", "000013", 500))
 		if err != nil || declined.State != api.StateFailed {
 			t.Fatalf("%+v, %v", declined, err)
 		}
-		_, err = c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, declined, "insufficient", "000014", 100))
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, declined, "insufficient", "000014", 100))
 		refused("a refund of a declined sale", err, api.AdjustNotApproved, 0)
 		r.clock.Advance(24 * time.Hour)
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000015", 0))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000015", 0))
 		refused("a void of yesterday's sale", err, api.AdjustNotToday, 0)
 	})
 }
 
 // lookUp is the terminal's look-up of its order with trace.
-func (r *rig) lookUp(c *channels.Client, trace string) api.Order {
+func (r *rig) lookUp(c *posclient.Client, trace string) api.Order {
 	r.t.Helper()
 	o, err := c.OrderByTrace(context.Background(), trace)
 	if err != nil {

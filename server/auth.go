@@ -8,7 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 )
@@ -119,7 +120,7 @@ func (s *Server) authenticate(r *http.Request) (*terminal, error) {
 			Message: "a terminal certificate issued by this server is required"}
 	}
 	leaf := r.TLS.VerifiedChains[0][0]
-	id, err := pki.IdentityOf(leaf)
+	id, err := bundle.IdentityOf(leaf)
 	if err != nil {
 		return nil, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthenticated, Message: err.Error()}
 	}

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/server/pki"
 )
 
@@ -29,19 +30,19 @@ func handshakeRefused(t *testing.T, what, url string, tc *tls.Config) {
 
 // issued is a bundle for a certificate the authority issues but that is
 // not (or no longer) the one registered.
-func issued(t *testing.T, ca, trusted *pki.Authority, id pki.TerminalIdentity) pki.Bundle {
+func issued(t *testing.T, ca, trusted *pki.Authority, id bundle.Identity) bundle.Bundle {
 	t.Helper()
 	c, err := ca.IssueTerminal(id, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pki.Bundle{TerminalID: id.TerminalID, MerchantID: id.MerchantID, StoreID: id.StoreID,
+	return bundle.Bundle{TerminalID: id.TerminalID, MerchantID: id.MerchantID, StoreID: id.StoreID,
 		CertPEM: c.CertPEM, KeyPEM: c.KeyPEM, CAPEM: trusted.CAPEM()}
 }
 
-func fromBundle(t *testing.T, b pki.Bundle, url string) *channels.Client {
+func fromBundle(t *testing.T, b bundle.Bundle, url string) *posclient.Client {
 	t.Helper()
-	c, err := channels.FromBundle(b, url)
+	c, err := posclient.FromBundle(b, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +69,14 @@ func TestMutualTLSRefusesStrangers(t *testing.T) {
 		handshakeRefused(t, "a server the client does not trust", r.url, tc)
 
 		// A certificate of this authority for a terminal never registered.
-		stranger := fromBundle(t, issued(t, r.ca, r.ca, pki.TerminalIdentity{TerminalID: "T9", MerchantID: m1, StoreID: "S1"}), r.url)
+		stranger := fromBundle(t, issued(t, r.ca, r.ca, bundle.Identity{TerminalID: "T9", MerchantID: m1, StoreID: "S1"}), r.url)
 		if _, err := stranger.Terminal(ctx); apiErr(t, err).Code != api.CodeUnknownTerminal || apiErr(t, err).Status != http.StatusUnauthorized {
 			t.Fatalf("unregistered terminal: %v", err)
 		}
 		if _, err := stranger.Ping(ctx); apiErr(t, err).Code != api.CodeUnknownTerminal {
 			t.Fatalf("ping from an unregistered terminal: %v", err)
 		}
-		_, err = stranger.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 1})
+		_, err = stranger.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 1})
 		if apiErr(t, err).Code != api.CodeUnknownTerminal {
 			t.Fatalf("order from an unregistered terminal: %v", err)
 		}
@@ -172,11 +173,11 @@ func TestReissueRetiresTheOldBundle(t *testing.T) {
 		// keys of the sign-on before are wrong PINs to the bank.
 		stale := r.cardSale("approved", "123456", "T1", "000003", 100)
 		keys := signOn(t, c, b, "999998")
-		sale, err := c.CardSale(ctx, channels.NewRequestID(), cardSaleWith(t, keys, "approved", "123456", "000002", 100))
+		sale, err := c.CardSale(ctx, posclient.NewRequestID(), cardSaleWith(t, keys, "approved", "123456", "000002", 100))
 		if err != nil || sale.State != api.StateSuccess {
 			t.Fatalf("sale under the new key: %+v, %v", sale, err)
 		}
-		sale, err = c.CardSale(ctx, channels.NewRequestID(), stale)
+		sale, err = c.CardSale(ctx, posclient.NewRequestID(), stale)
 		if err != nil || sale.ResponseCode != "55" {
 			t.Fatalf("sale under the old key: %+v, %v", sale, err)
 		}
@@ -206,7 +207,7 @@ func TestTerminalIsolation(t *testing.T) {
 				t.Fatalf("%s by trace: %v", tid, err)
 			}
 		}
-		status, body := r.post("T2", "/v1/orders/"+o.ID+"/cancel", channels.NewRequestID(), nil)
+		status, body := r.post("T2", "/v1/orders/"+o.ID+"/cancel", posclient.NewRequestID(), nil)
 		if status != http.StatusNotFound || errCode(t, body) != api.CodeNotFound {
 			t.Fatalf("raw cancel: %d %s", status, body)
 		}

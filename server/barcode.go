@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/multipos/multipos/channels/paycode"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/paycode"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 )

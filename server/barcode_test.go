@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/wallet"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 )
@@ -33,7 +33,7 @@ func fastConfirm(tries int) func(*Options) {
 
 func (r *rig) barcode(ch api.Channel, trace, code string, amount int64) (api.Order, error) {
 	r.t.Helper()
-	return r.client("T1").CreateBarcodeOrder(context.Background(), channels.NewRequestID(),
+	return r.client("T1").CreateBarcodeOrder(context.Background(), posclient.NewRequestID(),
 		api.CreateBarcodeOrder{Trace: trace, Channel: ch, Amount: amount, AuthCode: code})
 }
 

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/cards"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/store"
@@ -199,7 +200,7 @@ func (s *Server) cardSignOn(r *http.Request, t *terminal) (int, any, error) {
 		msg := "the bank did not answer the sign-on; try again"
 		var d *bank.DeclinedError
 		if errors.As(err, &d) {
-			msg = "the bank refused the sign-on: " + bank.Text(d.Code, false) + " (" + d.Code + ")"
+			msg = "the bank refused the sign-on: " + cards.ResponseText(d.Code, false) + " (" + d.Code + ")"
 		}
 		return 0, nil, &api.Error{Status: http.StatusBadGateway, Code: api.CodeChannelError, Message: msg}
 	}
@@ -219,7 +220,7 @@ func (s *Server) todaysKeys(ctx context.Context, tid string, tmk []byte) (api.Si
 	if err != nil || s.day(at) != s.day(s.now()) {
 		return api.SignedOn{}, false
 	}
-	f62, err := bank.EncodeWorkingKeys(tmk, bank.WorkingKeys{PIN: pin, MAC: mac})
+	f62, err := cardkeys.EncodeWorkingKeys(tmk, cardkeys.WorkingKeys{PIN: pin, MAC: mac})
 	if err != nil {
 		return api.SignedOn{}, false
 	}
@@ -235,7 +236,7 @@ func (s *Server) checkCardMAC(ctx context.Context, tid string, data []byte, macH
 		return nil // a bank link without working keys (tests of other parts)
 	}
 	got, err := hex.DecodeString(macHex)
-	if err != nil || len(got) != bank.MACSize {
+	if err != nil || len(got) != cardkeys.MACSize {
 		return &api.Error{Status: http.StatusUnauthorized, Code: api.CodeBadMAC,
 			Message: "the card request has no MAC (16 hex digits); sign on (签到) and try again"}
 	}
@@ -250,7 +251,7 @@ func (s *Server) checkCardMAC(ctx context.Context, tid string, data []byte, macH
 		if err != nil {
 			return err
 		}
-		k, err := bank.NewMACKey(mk)
+		k, err := cardkeys.NewMACKey(mk)
 		if err != nil {
 			return err
 		}
@@ -302,7 +303,7 @@ func (s *Server) cardMAC(ctx context.Context, tid string, data []byte) (string, 
 	if err != nil {
 		return "", err
 	}
-	k, err := bank.NewMACKey(mk)
+	k, err := cardkeys.NewMACKey(mk)
 	if err != nil {
 		return "", err
 	}

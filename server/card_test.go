@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -60,7 +60,7 @@ func TestCardSales(t *testing.T) {
 			t.Fatalf("card used today: %+v", info.Channels[2])
 		}
 		// Another merchant's terminal sells with its own key, for its merchant.
-		o, err := r.client("T3").CardSale(ctx, channels.NewRequestID(), r.cardSale("approved", "123456", "T3", "000001", 300))
+		o, err := r.client("T3").CardSale(ctx, posclient.NewRequestID(), r.cardSale("approved", "123456", "T3", "000001", 300))
 		if err != nil || o.State != api.StateSuccess {
 			t.Fatalf("T3: %+v, %v", o, err)
 		}
@@ -85,7 +85,7 @@ func TestCardSaleReplayAndUnknown(t *testing.T) {
 	onBoth(t, nil, func(t *testing.T, r *rig) {
 		ctx := context.Background()
 		c := r.client("T1")
-		rid := channels.NewRequestID()
+		rid := posclient.NewRequestID()
 		sale := r.cardSale("approved", "123456", "T1", "000001", 500)
 		first, err := c.CardSale(ctx, rid, sale)
 		if err != nil || first.State != api.StateSuccess {
@@ -106,7 +106,7 @@ func TestCardSaleReplayAndUnknown(t *testing.T) {
 		if e := apiErr(t, err); e.Code != api.CodeIdempotencyConflict || e.Status != http.StatusConflict {
 			t.Fatalf("conflict: %+v", e)
 		}
-		_, err = c.CardSale(ctx, channels.NewRequestID(), sale)
+		_, err = c.CardSale(ctx, posclient.NewRequestID(), sale)
 		if e := apiErr(t, err); e.Code != api.CodeTraceUsed || e.Status != http.StatusConflict {
 			t.Fatalf("trace reused: %+v", e)
 		}
@@ -172,7 +172,7 @@ func TestNoFullCardNumberStoredOrLogged(t *testing.T) {
 		for i, id := range []string{"approved", "insufficient", "wrong-pin", "expired"} {
 			s := r.cardSale(id, "123456", "T1", "00010"+string(rune('0'+i)), 1000+int64(i))
 			pans = append(pans, s.PAN)
-			status, body := r.post("T1", "/v1/card/sales", channels.NewRequestID(), s)
+			status, body := r.post("T1", "/v1/card/sales", posclient.NewRequestID(), s)
 			if status != http.StatusCreated {
 				t.Fatalf("%s: %d %s", id, status, body)
 			}
@@ -185,13 +185,13 @@ func TestNoFullCardNumberStoredOrLogged(t *testing.T) {
 		}
 		bad := r.cardSale("approved", "123456", "T1", "000200", 100)
 		bad.Expiry = "3099"
-		status, body := r.post("T1", "/v1/card/sales", channels.NewRequestID(), bad) // refused: the message must not quote the number
+		status, body := r.post("T1", "/v1/card/sales", posclient.NewRequestID(), bad) // refused: the message must not quote the number
 		if status != http.StatusBadRequest {
 			t.Fatalf("bad expiry: %d %s", status, body)
 		}
 		answers = append(answers, body...)
 		bad.PAN, bad.Track2 = bad.PAN[:15]+"9", ""
-		status, body = r.post("T1", "/v1/card/sales", channels.NewRequestID(), bad)
+		status, body = r.post("T1", "/v1/card/sales", posclient.NewRequestID(), bad)
 		if status != http.StatusBadRequest {
 			t.Fatalf("bad number: %d %s", status, body)
 		}

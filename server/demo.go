@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/server/connector"
 )
 

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/wallet"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 )
 
@@ -29,7 +29,7 @@ func TestCodeChargedAtAnotherAmountIsGivenBack(t *testing.T) {
 			t.Fatalf("at the wallet: %+v, refunded %d", st, r.ali.Refunded(o.OutTradeNo))
 		}
 		// The sale can be paid again.
-		again, err := r.client("T1").CreateBarcodeOrder(context.Background(), channels.NewRequestID(),
+		again, err := r.client("T1").CreateBarcodeOrder(context.Background(), posclient.NewRequestID(),
 			api.CreateBarcodeOrder{SaleID: o.SaleID, Trace: "000002", Channel: api.Alipay, Amount: 300, AuthCode: aliCode})
 		if err != nil || again.State != api.StateSuccess {
 			t.Fatalf("paying the sale again: %+v, %v", again, err)
@@ -104,7 +104,7 @@ func TestEveryNonFinalStateHasAnExit(t *testing.T) {
 			exits = append(exits, exit{"PENDING code", code, time.Hour + confirmGrace, api.StateClosed, api.ReasonNotConfirmed})
 			// UNKNOWN wallet order (the precreate's answer lost).
 			r.ali.LoseNextReply(wallet.OpPrecreate)
-			unk, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000005", Channel: api.Alipay, Amount: 100})
+			unk, err := c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000005", Channel: api.Alipay, Amount: 100})
 			if err != nil || unk.State != api.StateUnknown {
 				t.Fatalf("unknown: %+v, %v", unk, err)
 			}
@@ -156,7 +156,7 @@ func (r *rig) journalWallet(t *testing.T, trace string) api.Order {
 		t.Fatal(err)
 	}
 	o, rep, err := r.srv.journal(context.Background(), tm, api.Order{Trace: trace, Channel: api.Alipay, Kind: api.KindWalletQR,
-		Amount: 100, OutTradeNo: "T1CRASH" + trace}, channels.NewRequestID(), string(api.KindWalletQR), "h"+trace)
+		Amount: 100, OutTradeNo: "T1CRASH" + trace}, posclient.NewRequestID(), string(api.KindWalletQR), "h"+trace)
 	if err != nil || rep != nil {
 		t.Fatalf("journal: %+v, %v", rep, err)
 	}

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // seenEvery bounds how often a terminal's heartbeat is written to the

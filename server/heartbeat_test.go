@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // beat sends a heartbeat from tid and returns the ids it was told of.

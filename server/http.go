@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // maxBody bounds request bodies; the largest real one is a card sale.

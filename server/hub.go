@@ -3,7 +3,7 @@ package server
 import (
 	"sync"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // hub wakes long-polls when an order changes. A waiter subscribes before it

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/wallet"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 )
 
@@ -19,7 +19,7 @@ func TestIdempotentReplay(t *testing.T) {
 	onBoth(t, nil, func(t *testing.T, r *rig) {
 		ctx := context.Background()
 		c := r.client("T1")
-		rid := channels.NewRequestID()
+		rid := posclient.NewRequestID()
 		req := api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 999, Subject: "tea"}
 		first, err := c.CreateWalletOrder(ctx, rid, req)
 		if err != nil {
@@ -45,7 +45,7 @@ func TestIdempotentReplay(t *testing.T) {
 		}
 		// The same trace under another request id is not a replay either:
 		// the trace is taken.
-		_, err = c.CreateWalletOrder(ctx, channels.NewRequestID(), req)
+		_, err = c.CreateWalletOrder(ctx, posclient.NewRequestID(), req)
 		if e := apiErr(t, err); e.Code != api.CodeTraceUsed || e.Status != http.StatusConflict {
 			t.Fatalf("trace reused: %+v", e)
 		}
@@ -71,7 +71,7 @@ func TestIdempotentReplay(t *testing.T) {
 func TestReplayIsTheFirstAnswer(t *testing.T) {
 	onBoth(t, nil, func(t *testing.T, r *rig) {
 		ctx := context.Background()
-		rid := channels.NewRequestID()
+		rid := posclient.NewRequestID()
 		req := api.CreateWalletOrder{Trace: "000001", Channel: api.WeChat, Amount: 600}
 		status, first := r.post("T1", "/v1/orders", rid, req)
 		if status != http.StatusCreated {
@@ -100,7 +100,7 @@ func TestReplayIsTheFirstAnswer(t *testing.T) {
 		}
 		// A refusal by the channel is a first answer too.
 		r.wx.FailNext(wallet.OpPrecreate, wallet.ErrBadRequest)
-		rid = channels.NewRequestID()
+		rid = posclient.NewRequestID()
 		req.Trace = "000002"
 		_, first = r.post("T1", "/v1/orders", rid, req)
 		status, again = r.post("T1", "/v1/orders", rid, req)
@@ -151,7 +151,7 @@ func TestIdempotencyKeyRequired(t *testing.T) {
 func TestConcurrentDuplicatesCallTheChannelOnce(t *testing.T) {
 	onBoth(t, func(o *Options) { o.ChannelTimeout = 2 * time.Second }, func(t *testing.T, r *rig) {
 		const n = 20
-		wrid, crid := channels.NewRequestID(), channels.NewRequestID()
+		wrid, crid := posclient.NewRequestID(), posclient.NewRequestID()
 		req := api.CreateWalletOrder{Trace: "000042", Channel: api.WeChat, Amount: 321}
 		sale := r.cardSale("approved", "123456", "T1", "000043", 654)
 		r.httpClient("T1") // built before the goroutines share it
@@ -219,7 +219,7 @@ func TestCancelReplay(t *testing.T) {
 	onBoth(t, nil, func(t *testing.T, r *rig) {
 		o := r.order(api.Alipay, "000001", 300)
 		other := r.order(api.Alipay, "000002", 300)
-		rid := channels.NewRequestID()
+		rid := posclient.NewRequestID()
 		status, first := r.post("T1", "/v1/orders/"+o.ID+"/cancel", rid, nil)
 		if status != http.StatusOK || !bytes.Contains(first, []byte(`"CLOSED"`)) {
 			t.Fatalf("cancel: %d %s", status, first)
@@ -239,7 +239,7 @@ func TestCancelReplay(t *testing.T) {
 		// A cancel the wallet did not confirm is journaled (CANCELLING)
 		// but its answer not kept: repeating it finishes it.
 		r.ali.FailNext(wallet.OpClose, connector.ErrUnknownOutcome)
-		rid = channels.NewRequestID()
+		rid = posclient.NewRequestID()
 		status, answer = r.post("T1", "/v1/orders/"+other.ID+"/cancel", rid, nil)
 		if status != http.StatusOK || !bytes.Contains(answer, []byte(`"CANCELLING"`)) {
 			t.Fatalf("cancel not confirmed: %d %s", status, answer)
@@ -250,7 +250,7 @@ func TestCancelReplay(t *testing.T) {
 		}
 		// The trainer's pay is replayed, not done twice.
 		paid := r.order(api.WeChat, "000003", 300)
-		rid = channels.NewRequestID()
+		rid = posclient.NewRequestID()
 		status, first = r.post("T1", "/v1/demo/orders/"+paid.ID+"/pay", rid, nil)
 		if status != http.StatusOK || !bytes.Contains(first, []byte(`"SUCCESS"`)) {
 			t.Fatalf("demo pay: %d %s", status, first)
@@ -268,7 +268,7 @@ func TestCancelReplay(t *testing.T) {
 func TestReplayWithoutFirstAnswer(t *testing.T) {
 	onBoth(t, func(o *Options) { o.ChannelTimeout = 2 * time.Second }, func(t *testing.T, r *rig) {
 		ctx := context.Background()
-		rid := channels.NewRequestID()
+		rid := posclient.NewRequestID()
 		req := api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100}
 		r.ali.LoseNextReply(wallet.OpPrecreate)
 		o, err := r.client("T1").CreateWalletOrder(ctx, rid, req)
@@ -281,7 +281,7 @@ func TestReplayWithoutFirstAnswer(t *testing.T) {
 			t.Fatalf("replay: %+v, %v", again, err)
 		}
 		quick(t, "replay of an unknown precreate", time.Since(start))
-		crid := channels.NewRequestID()
+		crid := posclient.NewRequestID()
 		sale := r.cardSale("approved", "123456", "T1", "000002", 100)
 		r.bank.LoseNextReply()
 		if o, err := r.client("T1").CardSale(ctx, crid, sale); err != nil || o.State != api.StateUnknown {
@@ -314,7 +314,7 @@ func quick(t *testing.T, what string, took time.Duration) {
 func TestReplayOfARequestAnsweredMeanwhile(t *testing.T) {
 	onBoth(t, func(o *Options) { o.ChannelTimeout = 2 * time.Second }, func(t *testing.T, r *rig) {
 		ctx := context.Background()
-		rid := channels.NewRequestID()
+		rid := posclient.NewRequestID()
 		status, first := r.post("T1", "/v1/orders", rid, api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 500})
 		if status != http.StatusCreated {
 			t.Fatalf("%d %s", status, first)

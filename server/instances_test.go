@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/money"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/wallet"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/metrics"
@@ -37,17 +38,17 @@ type pair struct {
 	ali, wx *wallet.Wallet
 	bank    *acquirer.Host
 	links   [2]*bank.Client // each instance's own link to the bank
-	bundles map[string]pki.Bundle
-	card    map[string]*channels.CardKeys
+	bundles map[string]bundle.Bundle
+	card    map[string]*posclient.CardKeys
 
 	mu      sync.Mutex
-	clients map[string]*channels.Client
+	clients map[string]*posclient.Client
 	probes  int
 }
 
 func newPair(t *testing.T, mod func(*Options)) *pair {
 	t.Helper()
-	p := &pair{t: t, clock: newClock(), clients: map[string]*channels.Client{}}
+	p := &pair{t: t, clock: newClock(), clients: map[string]*posclient.Client{}}
 	dsn := storetest.DSN(t, store.Postgres)
 	p.st[0], p.st[1] = storetest.OpenDSN(t, dsn), storetest.OpenDSN(t, dsn)
 	p.ca = newAuthority(t)
@@ -59,7 +60,7 @@ func newPair(t *testing.T, mod func(*Options)) *pair {
 	keys[0], keys[1] = NewKeyring(p.st[0], p.ca), NewKeyring(p.st[1], p.ca)
 	p.bank, p.links[0] = startBank(t, p.clock, quiet, keys[0])
 	p.links[1] = dialBank(t, p.bank, p.links[0].Addr(), keys[1])
-	p.card = map[string]*channels.CardKeys{}
+	p.card = map[string]*posclient.CardKeys{}
 	for i, name := range []string{"A", "B"} {
 		p.met[i] = metrics.New()
 		opts := Options{Store: p.st[i], Wallets: map[api.Channel]connector.Wallet{api.Alipay: p.ali, api.WeChat: p.wx},
@@ -119,7 +120,7 @@ func (p *pair) notifyTo(to ...connector.Notifier) {
 }
 
 // client is terminal tid's client of instance i (0 is A, 1 is B).
-func (p *pair) client(tid string, i int) *channels.Client {
+func (p *pair) client(tid string, i int) *posclient.Client {
 	p.t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -127,7 +128,7 @@ func (p *pair) client(tid string, i int) *channels.Client {
 	if c := p.clients[key]; c != nil {
 		return c
 	}
-	c, err := channels.FromBundle(p.bundles[tid], p.url[i])
+	c, err := posclient.FromBundle(p.bundles[tid], p.url[i])
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestTwoInstancesShareOneDatabase(t *testing.T) {
 	})
 	ctx := context.Background()
 	// A request id used on A is a replay on B.
-	rid := channels.NewRequestID()
+	rid := posclient.NewRequestID()
 	req := api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 600}
 	o, err := p.client("T1", 0).CreateWalletOrder(ctx, rid, req)
 	if err != nil || o.State != api.StatePending {
@@ -212,16 +213,16 @@ func TestTwoInstancesShareOneDatabase(t *testing.T) {
 		t.Fatalf("%d precreates", n)
 	}
 	// The daily limit counts what both took.
-	_, err = p.client("T1", 1).CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.Alipay, Amount: 600})
+	_, err = p.client("T1", 1).CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.Alipay, Amount: 600})
 	refused(t, "daily limit on B", err, api.CodeOverDailyLimit, 400)
 	if got, err := p.client("T1", 1).CancelOrder(ctx, o.ID); err != nil || got.State != api.StateClosed {
 		t.Fatalf("cancel on B: %+v, %v", got, err)
 	}
-	if _, err := p.client("T1", 0).CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000003", Channel: api.Alipay, Amount: 600}); err != nil {
+	if _, err := p.client("T1", 0).CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000003", Channel: api.Alipay, Amount: 600}); err != nil {
 		t.Fatalf("after the close, on A: %v", err)
 	}
 	// A card sale replayed on the other instance is not charged twice.
-	crid := channels.NewRequestID()
+	crid := posclient.NewRequestID()
 	b := p.client("T2", 1)
 	sale := cardSaleWith(t, p.card["T2"], "approved", "123456", "000001", 800)
 	first, err := b.CardSale(ctx, crid, sale)
@@ -234,7 +235,7 @@ func TestTwoInstancesShareOneDatabase(t *testing.T) {
 	}
 	// The customer pays through B's trainer endpoint; A takes the
 	// notification; B answers once it hears of the change.
-	w, err := p.client("T2", 0).CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.WeChat, Amount: 300})
+	w, err := p.client("T2", 0).CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.WeChat, Amount: 300})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +272,7 @@ func TestNotificationsToBothInstances(t *testing.T) {
 		if i%2 == 1 {
 			tid, ch = "T2", api.WeChat
 		}
-		o, err := p.client(tid, i%2).CreateWalletOrder(ctx, channels.NewRequestID(),
+		o, err := p.client(tid, i%2).CreateWalletOrder(ctx, posclient.NewRequestID(),
 			api.CreateWalletOrder{Trace: fmt.Sprintf("%06d", i+1), Channel: ch, Amount: int64(100 + i)})
 		if err != nil {
 			t.Fatal(err)
@@ -333,7 +334,7 @@ func TestLongPollWakesAcrossInstances(t *testing.T) {
 		func(o api.Order) error { return p.ali.CustomerPay(ctx, o.OutTradeNo) },
 		func(o api.Order) error { _, err := p.client("T1", 0).CancelOrder(ctx, o.ID); return err },
 	} {
-		o, err := p.client("T1", 0).CreateWalletOrder(ctx, channels.NewRequestID(),
+		o, err := p.client("T1", 0).CreateWalletOrder(ctx, posclient.NewRequestID(),
 			api.CreateWalletOrder{Trace: fmt.Sprintf("%06d", round+1), Channel: api.Alipay, Amount: 100})
 		if err != nil {
 			t.Fatal(err)
@@ -378,7 +379,7 @@ func TestConcurrentSweepsCloseEachOrderOnce(t *testing.T) {
 		if i%2 == 1 {
 			tid, ch = "T2", api.WeChat
 		}
-		o, err := p.client(tid, i%2).CreateWalletOrder(ctx, channels.NewRequestID(),
+		o, err := p.client(tid, i%2).CreateWalletOrder(ctx, posclient.NewRequestID(),
 			api.CreateWalletOrder{Trace: fmt.Sprintf("%06d", i+1), Channel: ch, Amount: 100})
 		if err != nil || o.State != api.StatePending {
 			t.Fatalf("%+v, %v", o, err)
@@ -446,7 +447,7 @@ func TestConcurrentSweepsCloseEachOrderOnce(t *testing.T) {
 func TestNotificationAfterChangeElsewhere(t *testing.T) {
 	p := newPair(t, nil)
 	ctx := context.Background()
-	o, err := p.client("T1", 0).CreateWalletOrder(ctx, channels.NewRequestID(),
+	o, err := p.client("T1", 0).CreateWalletOrder(ctx, posclient.NewRequestID(),
 		api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -485,9 +486,9 @@ func TestSignOnThroughOneInstanceSellThroughTheOther(t *testing.T) {
 	p := newPair(t, nil)
 	ctx := context.Background()
 	a, b := p.client("T1", 0), p.client("T1", 1) // signed on through A
-	sale := func(c *channels.Client, trace string) {
+	sale := func(c *posclient.Client, trace string) {
 		t.Helper()
-		o, err := c.CardSale(ctx, channels.NewRequestID(), cardSaleWith(t, p.card["T1"], "approved", "123456", trace, 100))
+		o, err := c.CardSale(ctx, posclient.NewRequestID(), cardSaleWith(t, p.card["T1"], "approved", "123456", trace, 100))
 		if err != nil || o.State != api.StateSuccess {
 			t.Fatalf("sale %s: %+v, %v", trace, o, err)
 		}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/server/connector/bank"
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -162,15 +162,15 @@ func (k *Keyring) DropCardKeys(ctx context.Context, terminalID string) error {
 // BankLookup gives a bank link a terminal's working keys
 // (bank.Config.Lookup): the keyring's, cached for workingKeyTTL, so a
 // sign-on through another instance reaches this one's link within that.
-func (k *Keyring) BankLookup(ctx context.Context, terminalID string) (bank.WorkingKeys, bool, error) {
+func (k *Keyring) BankLookup(ctx context.Context, terminalID string) (cardkeys.WorkingKeys, bool, error) {
 	pin, mac, err := k.CardKeys(ctx, terminalID, false)
 	if errors.Is(err, ErrNoCardKeys) {
-		return bank.WorkingKeys{}, false, nil
+		return cardkeys.WorkingKeys{}, false, nil
 	}
 	if err != nil {
-		return bank.WorkingKeys{}, false, err
+		return cardkeys.WorkingKeys{}, false, err
 	}
-	return bank.WorkingKeys{PIN: pin, MAC: mac}, true, nil
+	return cardkeys.WorkingKeys{PIN: pin, MAC: mac}, true, nil
 }
 
 // Forget drops what the keyring remembers of a terminal ("" for all): its

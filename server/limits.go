@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/store"
 )
 

@@ -7,16 +7,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/server/store"
 )
 
 // create asks for a wallet order from tid under a fresh request id.
 func (r *rig) create(tid string, ch api.Channel, trace string, amount int64) (api.Order, error) {
-	return r.client(tid).CreateWalletOrder(context.Background(), channels.NewRequestID(),
+	return r.client(tid).CreateWalletOrder(context.Background(), posclient.NewRequestID(),
 		api.CreateWalletOrder{Trace: trace, Channel: ch, Amount: amount})
 }
 
@@ -210,7 +210,7 @@ func TestLayeredLimits(t *testing.T) {
 		}
 		_, err = r.sell(r.cardSale("approved", "123456", "T1", "000012", 1600))
 		refused(t, "terminal rule daily", err, api.CodeOverDailyLimit, 1500)
-		_, err = r.client("T2").CardSale(ctx, channels.NewRequestID(), r.cardSale("approved", "123456", "T2", "000010", 1500))
+		_, err = r.client("T2").CardSale(ctx, posclient.NewRequestID(), r.cardSale("approved", "123456", "T2", "000010", 1500))
 		refused(t, "T2 keeps the default", err, api.CodeOverLimit, 1000)
 		if card := r.info("T1").Channels[2]; card.SingleLimit != 2000 || card.DailyLimit != 3000 || card.DailyUsed != 1500 {
 			t.Fatalf("T1 card %+v", card)
@@ -221,9 +221,9 @@ func TestLayeredLimits(t *testing.T) {
 		r.setLimit(store.LimitRule{Scope: store.ScopeMerchant, ScopeID: m1, Channel: api.Card, Single: ptr[int64](1200), Daily: ptr[int64](2000)})
 		_, err = r.sell(r.cardSale("approved", "123456", "T1", "000013", 1300))
 		refused(t, "merchant single", err, api.CodeOverLimit, 1200)
-		_, err = r.client("T2").CardSale(ctx, channels.NewRequestID(), r.cardSale("approved", "123456", "T2", "000011", 1000))
+		_, err = r.client("T2").CardSale(ctx, posclient.NewRequestID(), r.cardSale("approved", "123456", "T2", "000011", 1000))
 		refused(t, "merchant card daily", err, api.CodeOverDailyLimit, 500)
-		if o, err := r.client("T3").CardSale(ctx, channels.NewRequestID(), r.cardSale("approved", "123456", "T3", "000011", 1000)); err != nil || o.State != api.StateSuccess {
+		if o, err := r.client("T3").CardSale(ctx, posclient.NewRequestID(), r.cardSale("approved", "123456", "T3", "000011", 1000)); err != nil || o.State != api.StateSuccess {
 			t.Fatalf("T3 is another merchant: %+v, %v", o, err)
 		}
 

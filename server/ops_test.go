@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // opsGet fetches an operators' endpoint (plain HTTP, no certificate).

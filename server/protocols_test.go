@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/sandbox"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/server/store/storetest"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 )
@@ -13,14 +15,14 @@ import (
 // certificate from the authority, and a fresh master key, sealed in the
 // database and in clear in the bundle only. serverURL is where the
 // terminal reaches posserver (https://…), written into the bundle.
-func Provision(ctx context.Context, st *store.Store, ca *pki.Authority, id pki.TerminalIdentity, merchantName, serverURL string, now time.Time) (pki.Bundle, error) {
+func Provision(ctx context.Context, st *store.Store, ca *pki.Authority, id bundle.Identity, merchantName, serverURL string, now time.Time) (bundle.Bundle, error) {
 	b, rec, err := credentials(ca, id, serverURL)
 	if err != nil {
-		return pki.Bundle{}, err
+		return bundle.Bundle{}, err
 	}
 	rec.CreatedAt = now
 	if err := st.AddTerminal(ctx, rec, merchantName); err != nil {
-		return pki.Bundle{}, fmt.Errorf("register terminal %s: %w", id.TerminalID, err)
+		return bundle.Bundle{}, fmt.Errorf("register terminal %s: %w", id.TerminalID, err)
 	}
 	return b, nil
 }
@@ -28,39 +30,39 @@ func Provision(ctx context.Context, st *store.Store, ca *pki.Authority, id pki.T
 // Reissue gives a registered terminal a new certificate and master key;
 // its old bundle stops working at once (on every server instance within
 // the terminal cache's lifetime).
-func Reissue(ctx context.Context, st *store.Store, ca *pki.Authority, terminalID, serverURL string, now time.Time) (pki.Bundle, error) {
+func Reissue(ctx context.Context, st *store.Store, ca *pki.Authority, terminalID, serverURL string, now time.Time) (bundle.Bundle, error) {
 	t, err := st.Terminal(ctx, terminalID)
 	if err != nil {
-		return pki.Bundle{}, err
+		return bundle.Bundle{}, err
 	}
-	b, rec, err := credentials(ca, pki.TerminalIdentity{TerminalID: t.ID, MerchantID: t.MerchantID, StoreID: t.StoreID}, serverURL)
+	b, rec, err := credentials(ca, bundle.Identity{TerminalID: t.ID, MerchantID: t.MerchantID, StoreID: t.StoreID}, serverURL)
 	if err != nil {
-		return pki.Bundle{}, err
+		return bundle.Bundle{}, err
 	}
 	if err := st.ReplaceCredentials(ctx, t.ID, rec.CertSerial, rec.CertNotAfter, rec.MasterKey, rec.MasterKCV, now); err != nil {
-		return pki.Bundle{}, err
+		return bundle.Bundle{}, err
 	}
 	return b, nil
 }
 
-func credentials(ca *pki.Authority, id pki.TerminalIdentity, serverURL string) (pki.Bundle, store.Terminal, error) {
+func credentials(ca *pki.Authority, id bundle.Identity, serverURL string) (bundle.Bundle, store.Terminal, error) {
 	issued, err := ca.IssueTerminal(id, 0)
 	if err != nil {
-		return pki.Bundle{}, store.Terminal{}, fmt.Errorf("certificate for terminal %s: %w", id.TerminalID, err)
+		return bundle.Bundle{}, store.Terminal{}, fmt.Errorf("certificate for terminal %s: %w", id.TerminalID, err)
 	}
 	key, err := pki.NewMasterKey()
 	if err != nil {
-		return pki.Bundle{}, store.Terminal{}, fmt.Errorf("master key for terminal %s: %w", id.TerminalID, err)
+		return bundle.Bundle{}, store.Terminal{}, fmt.Errorf("master key for terminal %s: %w", id.TerminalID, err)
 	}
-	kcv, err := pki.KCV(key)
+	kcv, err := cardkeys.KCV(key)
 	if err != nil {
-		return pki.Bundle{}, store.Terminal{}, fmt.Errorf("master key for terminal %s: %w", id.TerminalID, err)
+		return bundle.Bundle{}, store.Terminal{}, fmt.Errorf("master key for terminal %s: %w", id.TerminalID, err)
 	}
 	sealed, err := ca.Seal(key, id.TerminalID)
 	if err != nil {
-		return pki.Bundle{}, store.Terminal{}, fmt.Errorf("seal master key of terminal %s: %w", id.TerminalID, err)
+		return bundle.Bundle{}, store.Terminal{}, fmt.Errorf("seal master key of terminal %s: %w", id.TerminalID, err)
 	}
-	b := pki.Bundle{TerminalID: id.TerminalID, MerchantID: id.MerchantID, StoreID: id.StoreID, Server: serverURL,
+	b := bundle.Bundle{TerminalID: id.TerminalID, MerchantID: id.MerchantID, StoreID: id.StoreID, Server: serverURL,
 		CertPEM: issued.CertPEM, KeyPEM: issued.KeyPEM, CAPEM: ca.CAPEM(), MasterKey: key, KCV: kcv}
 	rec := store.Terminal{ID: id.TerminalID, MerchantID: id.MerchantID, StoreID: id.StoreID, Enabled: true,
 		CertSerial: issued.Serial, CertNotAfter: issued.NotAfter, MasterKey: sealed, MasterKCV: kcv}

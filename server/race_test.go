@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/sandbox"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
 	"github.com/multipos/multipos/sandbox/wallet"
 	wechatsb "github.com/multipos/multipos/sandbox/wechat"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 )

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // Refused requests (4xx) are logged, so that an operator sees a terminal

@@ -13,8 +13,8 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -30,7 +30,7 @@ func (r *rig) send(tid, method, path, contentType string, body io.Reader) (int, 
 		req.Header.Set("Content-Type", contentType)
 	}
 	if method == http.MethodPost {
-		req.Header.Set(api.IdempotencyHeader, channels.NewRequestID())
+		req.Header.Set(api.IdempotencyHeader, posclient.NewRequestID())
 	}
 	resp, err := r.httpClient(tid).Do(req)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestContentType(t *testing.T) {
 	// The station's own client: bodies as JSON, a cancel without one.
 	ctx := context.Background()
 	c := r.client("T2")
-	o, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000009", Channel: api.WeChat, Amount: 100})
+	o, err := c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000009", Channel: api.WeChat, Amount: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,11 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/wallet"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/metrics"
@@ -44,7 +45,7 @@ const (
 	m2, m2Name = "898310048160002", "另一家店"
 )
 
-var terminals = []pki.TerminalIdentity{
+var terminals = []bundle.Identity{
 	{TerminalID: "T1", MerchantID: m1, StoreID: "S1"},
 	{TerminalID: "T2", MerchantID: m1, StoreID: "S1"},
 	{TerminalID: "T3", MerchantID: m2, StoreID: "S2"},
@@ -111,17 +112,17 @@ type rig struct {
 	clock   *clock
 	logs    *logBuffer
 	url     string
-	bundles map[string]pki.Bundle
+	bundles map[string]bundle.Bundle
 
 	mu      sync.Mutex
-	clients map[string]*channels.Client
+	clients map[string]*posclient.Client
 	raw     map[string]*http.Client
-	card    map[string]*channels.CardKeys
+	card    map[string]*posclient.CardKeys
 }
 
 func newRig(t *testing.T, d store.Dialect, mod func(*Options)) *rig {
 	t.Helper()
-	r := &rig{t: t, d: d, logs: &logBuffer{}, clock: newClock(), clients: map[string]*channels.Client{}, raw: map[string]*http.Client{}, card: map[string]*channels.CardKeys{}}
+	r := &rig{t: t, d: d, logs: &logBuffer{}, clock: newClock(), clients: map[string]*posclient.Client{}, raw: map[string]*http.Client{}, card: map[string]*posclient.CardKeys{}}
 	r.dsn = storetest.DSN(t, d)
 	r.st = storetest.OpenDSN(t, r.dsn)
 	r.ca = newAuthority(t)
@@ -210,9 +211,9 @@ func dialBank(t *testing.T, h *acquirer.Host, addr string, keys *Keyring) *bank.
 
 // signOn signs terminal tid on through c and makes c sign and check card
 // requests with the keys, which it returns.
-func signOn(t *testing.T, c *channels.Client, b pki.Bundle, trace string) *channels.CardKeys {
+func signOn(t *testing.T, c *posclient.Client, b bundle.Bundle, trace string) *posclient.CardKeys {
 	t.Helper()
-	k := channels.NewCardKeys(b.MasterKey)
+	k := posclient.NewCardKeys(b.MasterKey)
 	res, err := c.CardSignOn(context.Background(), trace, false)
 	if err != nil {
 		t.Fatalf("sign-on of %s: %v", b.TerminalID, err)
@@ -240,9 +241,9 @@ func serveTLS(t *testing.T, h http.Handler, ca *pki.Authority) string {
 }
 
 // provision registers the rig's terminals and returns their bundles.
-func provision(t *testing.T, st *store.Store, ca *pki.Authority, url string, now time.Time) map[string]pki.Bundle {
+func provision(t *testing.T, st *store.Store, ca *pki.Authority, url string, now time.Time) map[string]bundle.Bundle {
 	t.Helper()
-	out := map[string]pki.Bundle{}
+	out := map[string]bundle.Bundle{}
 	for _, id := range terminals {
 		name := m1Name
 		if id.MerchantID == m2 {
@@ -261,14 +262,14 @@ func provision(t *testing.T, st *store.Store, ca *pki.Authority, url string, now
 }
 
 // client returns the terminal's API client, built from its bundle.
-func (r *rig) client(tid string) *channels.Client {
+func (r *rig) client(tid string) *posclient.Client {
 	r.t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c := r.clients[tid]; c != nil {
 		return c
 	}
-	c, err := channels.FromBundle(r.bundles[tid], r.url)
+	c, err := posclient.FromBundle(r.bundles[tid], r.url)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func (r *rig) order(ch api.Channel, trace string, amount int64) api.Order {
 
 func (r *rig) orderOn(tid string, ch api.Channel, trace string, amount int64) api.Order {
 	r.t.Helper()
-	o, err := r.client(tid).CreateWalletOrder(context.Background(), channels.NewRequestID(),
+	o, err := r.client(tid).CreateWalletOrder(context.Background(), posclient.NewRequestID(),
 		api.CreateWalletOrder{Trace: trace, Channel: ch, Amount: amount})
 	if err != nil {
 		r.t.Fatal(err)
@@ -333,7 +334,7 @@ func (r *rig) sweep() {
 }
 
 // httpClient is a plain HTTP client presenting the terminal's certificate,
-// for requests channels.Client would not send.
+// for requests posclient.Client would not send.
 func (r *rig) httpClient(tid string) *http.Client {
 	r.t.Helper()
 	r.mu.Lock()
@@ -346,7 +347,7 @@ func (r *rig) httpClient(tid string) *http.Client {
 	return c
 }
 
-func tlsClient(t *testing.T, b pki.Bundle) *http.Client {
+func tlsClient(t *testing.T, b bundle.Bundle) *http.Client {
 	t.Helper()
 	tc, err := b.ClientTLSConfig()
 	if err != nil {
@@ -455,7 +456,7 @@ func (r *rig) cardSale(id, pin, keyOf, trace string, amount int64) api.CardSale 
 	return cardSaleWith(r.t, k, id, pin, trace, amount)
 }
 
-func cardSaleWith(t *testing.T, key *channels.CardKeys, id, pin, trace string, amount int64) api.CardSale {
+func cardSaleWith(t *testing.T, key *posclient.CardKeys, id, pin, trace string, amount int64) api.CardSale {
 	t.Helper()
 	var c acquirer.TestCard
 	for _, tc := range acquirer.TestCards() {
@@ -476,7 +477,7 @@ func cardSaleWith(t *testing.T, key *channels.CardKeys, id, pin, trace string, a
 
 // sell sends a card sale from T1 under a fresh request id.
 func (r *rig) sell(s api.CardSale) (api.Order, error) {
-	return r.client("T1").CardSale(context.Background(), channels.NewRequestID(), s)
+	return r.client("T1").CardSale(context.Background(), posclient.NewRequestID(), s)
 }
 
 // metric sums the samples of a counter whose labels include want.

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 )
 
 // attempts returns a sale's attempts and how many of them succeeded.
@@ -43,7 +43,7 @@ func TestSaleAttempts(t *testing.T) {
 		}
 		s := r.cardSale("approved", "123456", "T1", "000002", 2500)
 		s.SaleID = first.SaleID
-		second, err := c.CardSale(ctx, channels.NewRequestID(), s)
+		second, err := c.CardSale(ctx, posclient.NewRequestID(), s)
 		if err != nil || second.State != api.StateSuccess || second.SaleID != first.SaleID || second.ID == first.ID {
 			t.Fatalf("second attempt: %+v, %v", second, err)
 		}
@@ -51,7 +51,7 @@ func TestSaleAttempts(t *testing.T) {
 			t.Fatalf("attempts %+v", all)
 		}
 		// A paid sale takes no more attempts.
-		_, err = c.CreateWalletOrder(ctx, channels.NewRequestID(),
+		_, err = c.CreateWalletOrder(ctx, posclient.NewRequestID(),
 			api.CreateWalletOrder{SaleID: first.SaleID, Trace: "000003", Channel: api.WeChat, Amount: 2500})
 		if e := apiErr(t, err); e.Code != api.CodeSalePaid || e.Status != http.StatusConflict {
 			t.Fatalf("attempt on a paid sale: %+v", e)
@@ -64,7 +64,7 @@ func TestSaleAttempts(t *testing.T) {
 		open := r.order(api.WeChat, "000004", 1800)
 		busy := r.cardSale("approved", "123456", "T1", "000005", 1800)
 		busy.SaleID = open.SaleID
-		_, err = c.CardSale(ctx, channels.NewRequestID(), busy)
+		_, err = c.CardSale(ctx, posclient.NewRequestID(), busy)
 		if e := apiErr(t, err); e.Code != api.CodeSaleBusy || e.Status != http.StatusConflict {
 			t.Fatalf("attempt while one is open: %+v", e)
 		}
@@ -75,7 +75,7 @@ func TestSaleAttempts(t *testing.T) {
 		if _, err := c.CancelOrder(ctx, open.ID); err != nil {
 			t.Fatal(err)
 		}
-		retry, err := c.CreateWalletOrder(ctx, channels.NewRequestID(),
+		retry, err := c.CreateWalletOrder(ctx, posclient.NewRequestID(),
 			api.CreateWalletOrder{SaleID: open.SaleID, Trace: "000006", Channel: api.Alipay, Amount: 1800})
 		if err != nil || retry.State != api.StatePending || retry.SaleID != open.SaleID {
 			t.Fatalf("retry: %+v, %v", retry, err)
@@ -109,7 +109,7 @@ func TestSaleAttempts(t *testing.T) {
 			if name == "same trace again" {
 				trace = "000007"
 			}
-			_, err := r.client(tc.tid).CreateWalletOrder(ctx, channels.NewRequestID(),
+			_, err := r.client(tc.tid).CreateWalletOrder(ctx, posclient.NewRequestID(),
 				api.CreateWalletOrder{SaleID: tc.sale, Trace: trace, Channel: api.Alipay, Amount: tc.amount})
 			if e := apiErr(t, err); e.Code != tc.code {
 				t.Errorf("%s: %+v", name, e)
@@ -121,7 +121,7 @@ func TestSaleAttempts(t *testing.T) {
 		// The right attempt still goes.
 		ok := r.cardSale("approved", "123456", "T1", "000009", 900)
 		ok.SaleID = declined.SaleID
-		if o, err := c.CardSale(ctx, channels.NewRequestID(), ok); err != nil || o.State != api.StateSuccess {
+		if o, err := c.CardSale(ctx, posclient.NewRequestID(), ok); err != nil || o.State != api.StateSuccess {
 			t.Fatalf("%+v, %v", o, err)
 		}
 	})

@@ -14,8 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/metrics"
 	"github.com/multipos/multipos/server/store"

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 )
 
 // A terminal's stations share its card working keys: a second PC with the
@@ -18,13 +18,13 @@ func TestStationsShareTheTerminalsKeys(t *testing.T) {
 		ctx := context.Background()
 		calls := r.bank.Calls()
 		pc1 := r.client("T1") // signed on at the rig's start
-		pc2, err := channels.FromBundle(r.bundles["T1"], r.url)
+		pc2, err := posclient.FromBundle(r.bundles["T1"], r.url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		k2 := signOnWith(t, pc2, r.bundles["T1"].MasterKey, "000001", false)
-		sell := func(c *channels.Client, k *channels.CardKeys, trace string) (api.Order, error) {
-			return c.CardSale(ctx, channels.NewRequestID(), cardSaleWith(t, k, "approved", "123456", trace, 100))
+		sell := func(c *posclient.Client, k *posclient.CardKeys, trace string) (api.Order, error) {
+			return c.CardSale(ctx, posclient.NewRequestID(), cardSaleWith(t, k, "approved", "123456", trace, 100))
 		}
 		if o, err := sell(pc2, k2, "000002"); err != nil || o.State != api.StateSuccess {
 			t.Fatalf("second PC: %+v, %v", o, err)
@@ -53,9 +53,9 @@ func TestStationsShareTheTerminalsKeys(t *testing.T) {
 
 // signOnWith signs a client on (renewing the keys or not) and makes it
 // sign and check card requests with the keys.
-func signOnWith(t *testing.T, c *channels.Client, tmk []byte, trace string, renew bool) *channels.CardKeys {
+func signOnWith(t *testing.T, c *posclient.Client, tmk []byte, trace string, renew bool) *posclient.CardKeys {
 	t.Helper()
-	k := channels.NewCardKeys(tmk)
+	k := posclient.NewCardKeys(tmk)
 	res, err := c.CardSignOn(context.Background(), trace, renew)
 	if err != nil {
 		t.Fatalf("sign-on: %v", err)
@@ -91,7 +91,7 @@ func TestServerSignsOnToReverse(t *testing.T) {
 			t.Fatalf("bank ledger %+v", l)
 		}
 		k := signOnWith(t, r.client("T1"), r.bundles["T1"].MasterKey, "000004", false)
-		if s, err := r.client("T1").CardSale(context.Background(), channels.NewRequestID(),
+		if s, err := r.client("T1").CardSale(context.Background(), posclient.NewRequestID(),
 			cardSaleWith(t, k, "approved", "123456", "000005", 100)); err != nil || s.State != api.StateSuccess {
 			t.Fatalf("a sale after the station signed on again: %+v, %v", s, err)
 		}

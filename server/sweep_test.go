@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/wallet"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 )
@@ -154,7 +154,7 @@ func TestSweepClosesUnknownOrders(t *testing.T) {
 	onBoth(t, nil, func(t *testing.T, r *rig) {
 		ctx := context.Background()
 		r.wx.LoseNextReply(wallet.OpPrecreate)
-		o, err := r.client("T1").CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.WeChat, Amount: 300})
+		o, err := r.client("T1").CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.WeChat, Amount: 300})
 		if err != nil || o.State != api.StateUnknown {
 			t.Fatalf("%+v, %v", o, err)
 		}
@@ -179,7 +179,7 @@ func TestSweepResolvesUnknownPrecreates(t *testing.T) {
 		ctx := context.Background()
 		unknown := func(trace string, fault func()) api.Order {
 			fault()
-			o, err := r.client("T1").CreateWalletOrder(ctx, channels.NewRequestID(),
+			o, err := r.client("T1").CreateWalletOrder(ctx, posclient.NewRequestID(),
 				api.CreateWalletOrder{Trace: trace, Channel: api.Alipay, Amount: 400})
 			if err != nil || o.State != api.StateUnknown {
 				t.Fatalf("%+v, %v", o, err)

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/server/store"
 )
 

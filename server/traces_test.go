@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -34,13 +34,13 @@ func TestTraceUniqueAcrossMessages(t *testing.T) {
 				t.Fatalf("%s: %+v, want %s", what, e, api.CodeTraceUsed)
 			}
 		}
-		_, err = c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000001", 0))
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000001", 0))
 		used("a void under the sale's trace", err)
-		_, err = c.CardRefund(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000001", 100))
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000001", 100))
 		used("a refund under the sale's trace", err)
 		_, err = c.CardBalance(ctx, r.balanceOf("approved", "000001"))
 		used("a balance inquiry under the sale's trace", err)
-		_, err = c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
+		_, err = c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
 		used("a wallet order under the sale's trace", err)
 		_, err = c.CardSignOn(ctx, "000001", false)
 		used("a sign-on under the sale's trace", err)
@@ -49,7 +49,7 @@ func TestTraceUniqueAcrossMessages(t *testing.T) {
 		}
 
 		// A void under a fresh trace, then a sale under the void's trace.
-		v, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000002", 0))
+		v, err := c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000002", 0))
 		if err != nil || v.State != api.StateSuccess || v.Batch != store.FirstBatch {
 			t.Fatalf("void: %+v, %v", v, err)
 		}
@@ -63,7 +63,7 @@ func TestTraceUniqueAcrossMessages(t *testing.T) {
 			t.Fatalf("bank ledger %+v", l)
 		}
 		// Another terminal's traces are its own.
-		if _, err := r.client("T2").CreateWalletOrder(ctx, channels.NewRequestID(),
+		if _, err := r.client("T2").CreateWalletOrder(ctx, posclient.NewRequestID(),
 			api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100}); err != nil {
 			t.Fatalf("T2 under its own 000001: %v", err)
 		}
@@ -129,7 +129,7 @@ func TestStationCounterIsACache(t *testing.T) {
 		}
 		// The terminal info says the same to a station starting up.
 		other := r.traces(t)
-		c2, err := channels.FromBundle(r.bundles["T1"], r.url)
+		c2, err := posclient.FromBundle(r.bundles["T1"], r.url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,15 +144,15 @@ func TestStationCounterIsACache(t *testing.T) {
 
 		// Two PCs with the same bundle, both counters stale, selling at once.
 		a, b := r.traces(t), r.traces(t)
-		ca, _ := channels.FromBundle(r.bundles["T1"], r.url)
-		cb, _ := channels.FromBundle(r.bundles["T1"], r.url)
+		ca, _ := posclient.FromBundle(r.bundles["T1"], r.url)
+		cb, _ := posclient.FromBundle(r.bundles["T1"], r.url)
 		ca.SyncTraces(a)
 		cb.SyncTraces(b)
 		var wg sync.WaitGroup
 		orders := make(chan api.Order, 20)
 		for _, pc := range []struct {
-			c *channels.Client
-			t *channels.Traces
+			c *posclient.Client
+			t *posclient.Traces
 		}{{ca, a}, {cb, b}} {
 			wg.Add(1)
 			go func() {
@@ -191,9 +191,9 @@ func TestStationCounterIsACache(t *testing.T) {
 }
 
 // traces is a new, empty station counter.
-func (r *rig) traces(t *testing.T) *channels.Traces {
+func (r *rig) traces(t *testing.T) *posclient.Traces {
 	t.Helper()
-	tr, err := channels.OpenTraces(filepath.Join(t.TempDir(), "trace"))
+	tr, err := posclient.OpenTraces(filepath.Join(t.TempDir(), "trace"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,9 +202,9 @@ func (r *rig) traces(t *testing.T) *channels.Traces {
 
 // payWith creates a QR order the way the station does: under its
 // counter's next trace, again under the next one if that is used.
-func (r *rig) payWith(c *channels.Client, tr *channels.Traces) api.Order {
+func (r *rig) payWith(c *posclient.Client, tr *posclient.Traces) api.Order {
 	var o api.Order
-	_, _, err := channels.WithTrace(tr, "", "", func(trace, rid string) error {
+	_, _, err := posclient.WithTrace(tr, "", "", func(trace, rid string) error {
 		var err error
 		o, err = c.CreateWalletOrder(context.Background(), rid, api.CreateWalletOrder{Trace: trace, Channel: api.Alipay, Amount: 100})
 		return err
@@ -231,7 +231,7 @@ func (r *rig) journalCard(t *testing.T, trace string, amount int64) api.Order {
 		t.Fatal(err)
 	}
 	o, rep, err := r.srv.journal(context.Background(), tm, api.Order{Trace: trace, Channel: api.Card, Kind: api.KindCardSale,
-		Amount: amount, MaskedPAN: "621234******0002", Entry: "chip"}, channels.NewRequestID(), string(api.KindCardSale), "h"+trace)
+		Amount: amount, MaskedPAN: "621234******0002", Entry: "chip"}, posclient.NewRequestID(), string(api.KindCardSale), "h"+trace)
 	if err != nil || rep != nil {
 		t.Fatalf("journal: %+v, %v", rep, err)
 	}
@@ -254,7 +254,7 @@ func TestVoidReversedInItsOwnBatch(t *testing.T) {
 			t.Fatalf("sale: %+v, %v", sale, err)
 		}
 		r.bank.LoseNextReply()
-		v, err := c.CardVoid(ctx, channels.NewRequestID(), adjustOf(t, sale, "approved", "000005", 0))
+		v, err := c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000005", 0))
 		if err != nil || v.State != api.StateClosed || v.Reason != api.ReasonReversed || v.Batch != "000002" {
 			t.Fatalf("void with a lost answer: %+v, %v; want CLOSED, reversed, batch 000002", v, err)
 		}

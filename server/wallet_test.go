@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/wallet"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 )
 
@@ -167,12 +167,12 @@ func TestChannelFailures(t *testing.T) {
 		ctx := context.Background()
 		c := r.client("T1")
 		r.ali.FailNext(wallet.OpPrecreate, connector.ErrUnknownOutcome)
-		o, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
+		o, err := c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
 		if err != nil || o.State != api.StateUnknown {
 			t.Fatalf("unknown outcome: %+v, %v", o, err)
 		}
 		r.ali.FailNext(wallet.OpPrecreate, wallet.ErrBadRequest)
-		o, err = c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.Alipay, Amount: 100})
+		o, err = c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.Alipay, Amount: 100})
 		if err != nil || o.State != api.StateFailed || o.Reason != api.ReasonChannelError {
 			t.Fatalf("refused: %+v, %v", o, err)
 		}
@@ -309,7 +309,7 @@ func TestWalletOrderValidation(t *testing.T) {
 			"subject long":  {Trace: "000001", Channel: api.Alipay, Amount: 1, Subject: strings.Repeat("x", 129)},
 			"sale id":       {Trace: "000001", Channel: api.Alipay, Amount: 1, SaleID: "tx123"},
 		} {
-			_, err := c.CreateWalletOrder(context.Background(), channels.NewRequestID(), req)
+			_, err := c.CreateWalletOrder(context.Background(), posclient.NewRequestID(), req)
 			if e := apiErr(t, err); e.Code != api.CodeBadRequest || e.Status != http.StatusBadRequest {
 				t.Errorf("%s: %+v", name, e)
 			}

@@ -10,11 +10,11 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/magstripe"
 	"github.com/multipos/multipos/devices/wedge"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
 )
 
 // Model is the root of the cashier app.

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/receipts"
-	"github.com/multipos/multipos/server/api"
 )
 
 // These tests feed the root model the answers of async work directly, in
@@ -91,7 +91,7 @@ func TestCloseThatLeavesOrderOpenCanBeRetried(t *testing.T) {
 		t.Fatal("Esc does not retry the close")
 	}
 	// Offline past the expiry the cashier may leave: the server sweeps it.
-	m, _ = step(t, m, orderMsg{pay: p.id, op: opCancel, err: fmt.Errorf("post: %w", channels.ErrOffline)})
+	m, _ = step(t, m, orderMsg{pay: p.id, op: opCancel, err: fmt.Errorf("post: %w", posclient.ErrOffline)})
 	if !m.busy() {
 		t.Fatal("leaving allowed before the code expired")
 	}
@@ -139,7 +139,7 @@ func TestRefusedCreateCreatesNothing(t *testing.T) {
 func sendingSale(t *testing.T) (Model, *payment) {
 	t.Helper()
 	c := testCommon(t)
-	c.opts.CardKeys = channels.NewCardKeys(make([]byte, 16))
+	c.opts.CardKeys = posclient.NewCardKeys(make([]byte, 16))
 	p := c.newPayment(api.Card)
 	p.amount = 8800
 	p.card = cards.Card{PAN: "6212345678900002", Expiry: "3012", Entry: cards.EntryChip}
@@ -157,7 +157,7 @@ func TestLostSaleAnswerIsNeverAbandoned(t *testing.T) {
 	if cmd == nil || p.trace != "000003" {
 		t.Fatalf("no resend with the same trace (%q)", p.trace)
 	}
-	m, _ = step(t, m, orderMsg{pay: p.id, op: opSale, trace: "000003", err: fmt.Errorf("x: %w", channels.ErrOffline)})
+	m, _ = step(t, m, orderMsg{pay: p.id, op: opSale, trace: "000003", err: fmt.Errorf("x: %w", posclient.ErrOffline)})
 	// Esc asks the server; the server never saw it.
 	m, cmd = step(t, m, tea.KeyMsg{Type: tea.KeyEsc})
 	if cmd == nil || m.Screen() != "processing" {

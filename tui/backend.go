@@ -5,14 +5,14 @@ import (
 	"github.com/multipos/multipos/receipts/spool"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/posclient"
 )
 
-// Gateway is what the cashier app needs from posserver; channels.Client is it.
+// Gateway is what the cashier app needs from posserver; posclient.Client is it.
 type Gateway interface {
 	// Heartbeat keeps the terminal online at the server, acknowledges the
 	// results shown and returns those not yet seen; its round trip is the
@@ -39,7 +39,7 @@ type Gateway interface {
 	CardBalance(ctx context.Context, req api.CardBalance) (api.Balance, error)
 }
 
-// Traces hands out the terminal's trace numbers; channels.Traces is it.
+// Traces hands out the terminal's trace numbers; posclient.Traces is it.
 type Traces interface {
 	Next() (string, error)
 }
@@ -85,8 +85,8 @@ type Options struct {
 	TerminalID string
 	// CardKeys holds the terminal master key and, once signed on, the PIN
 	// and MAC working keys; the Gateway must sign card requests with the
-	// same keys (channels.Client.UseCardKeys). nil: no card payments.
-	CardKeys *channels.CardKeys
+	// same keys (posclient.Client.UseCardKeys). nil: no card payments.
+	CardKeys *posclient.CardKeys
 	// SupervisorPassword (主管密码) guards voids and refunds; "" refuses them.
 	SupervisorPassword string
 	PrinterWidth       int // receipt width in columns (32 or 48)

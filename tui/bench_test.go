@@ -5,7 +5,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // Keystroke → new frame: one Update for a key press plus the View that the

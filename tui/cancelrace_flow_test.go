@@ -9,11 +9,11 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/i18n"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
 	wechatsb "github.com/multipos/multipos/sandbox/wechat"
-	"github.com/multipos/multipos/server/api"
 )
 
 // Issue 11, "money is never wrong", at the station: whatever the wallet

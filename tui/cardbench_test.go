@@ -7,10 +7,10 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/demo"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 )
 
 // BenchmarkPINConfirmToApproval is what follows the cashier's Confirm on the
@@ -38,7 +38,7 @@ func BenchmarkPINConfirmToApproval(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		o, err := env.Client.CardSale(ctx, channels.NewRequestID(), api.CardSale{Trace: trace, Amount: 1, PAN: card.PAN,
+		o, err := env.Client.CardSale(ctx, posclient.NewRequestID(), api.CardSale{Trace: trace, Amount: 1, PAN: card.PAN,
 			Expiry: card.Expiry, Track2: card.Track2, Entry: "chip", PINBlock: hex.EncodeToString(blk[:])})
 		if err != nil || o.State != api.StateSuccess {
 			b.Fatalf("%+v, %v", o, err)

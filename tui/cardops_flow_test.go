@@ -8,11 +8,11 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 )
 
 // soldAndBack sells ¥88.00 with test card 1, prints both copies and

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
 )
 
 // A channel the server has not set up (outside demo mode, no section for

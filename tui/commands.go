@@ -6,12 +6,12 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/power"
 	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/receipts"
-	"github.com/multipos/multipos/server/api"
 )
 
 // Every function here returns a tea.Cmd: the only place the app does I/O.
@@ -141,7 +141,7 @@ func createOrder(o Options, pay int, ch api.Channel, amount int64) tea.Cmd {
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		var ord api.Order
-		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, reqID string) error {
+		trace, _, err := posclient.WithTrace(o.Traces, "", "", func(trace, reqID string) error {
 			var err error
 			ord, err = o.Gateway.CreateWalletOrder(ctx, reqID, api.CreateWalletOrder{
 				Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch),
@@ -159,7 +159,7 @@ func createBarcode(o Options, pay int, ch api.Channel, amount int64, trace, reqI
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		var ord api.Order
-		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
+		trace, reqID, err := posclient.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
 			var err error
 			ord, err = o.Gateway.CreateBarcodeOrder(ctx, reqID, api.CreateBarcodeOrder{
 				Trace: trace, Channel: ch, Amount: amount, Subject: "multipos " + string(ch), AuthCode: code,
@@ -239,7 +239,7 @@ func cardSale(o Options, pay int, trace, reqID string, req api.CardSale, pinBloc
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		var ord api.Order
-		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
+		trace, reqID, err := posclient.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
 			req.Trace = trace
 			var err error
 			ord, err = o.Gateway.CardSale(ctx, reqID, req)
@@ -266,7 +266,7 @@ func cardAdjust(o Options, pay int, kind api.Kind, trace, reqID string, req api.
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		var ord api.Order
-		trace, reqID, err := channels.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
+		trace, reqID, err := posclient.WithTrace(o.Traces, trace, reqID, func(trace, reqID string) error {
 			req.Trace = trace
 			var err error
 			if kind == api.KindCardVoid {
@@ -287,7 +287,7 @@ func cardBalance(o Options, pay int, req api.CardBalance, pinBlock [8]byte) tea.
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		var res api.Balance
-		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, _ string) error {
+		trace, _, err := posclient.WithTrace(o.Traces, "", "", func(trace, _ string) error {
 			req.Trace = trace
 			var err error
 			res, err = o.Gateway.CardBalance(ctx, req)
@@ -304,7 +304,7 @@ func signOn(o Options, renew bool) tea.Cmd {
 		ctx, cancel := context.WithTimeout(context.Background(), o.payTimeout())
 		defer cancel()
 		var res api.SignedOn
-		trace, _, err := channels.WithTrace(o.Traces, "", "", func(trace, _ string) error {
+		trace, _, err := posclient.WithTrace(o.Traces, "", "", func(trace, _ string) error {
 			var err error
 			res, err = o.Gateway.CardSignOn(ctx, trace, renew)
 			return err

@@ -6,13 +6,13 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/magstripe"
 	"github.com/multipos/multipos/devices/wedge"
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
 )
 
 // Screen is one step of a flow. Update returns the screen that is active

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/posclient"
 )
 
 // settableClock is a clock the test moves forward.
@@ -38,7 +38,7 @@ func TestUnseenResultIsShownAndAcknowledged(t *testing.T) {
 	clock := &settableClock{now: fixedNow}
 	env := startDemo(t, demo.Options{Now: clock.Now})
 	ctx := context.Background()
-	o, err := env.Client.CreateWalletOrder(ctx, channels.NewRequestID(),
+	o, err := env.Client.CreateWalletOrder(ctx, posclient.NewRequestID(),
 		api.CreateWalletOrder{Trace: "000777", Channel: api.Alipay, Amount: 4321})
 	if err != nil {
 		t.Fatal(err)

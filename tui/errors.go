@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/connector/bank"
+	"github.com/multipos/multipos/posclient"
 )
 
-func isOffline(err error) bool { return errors.Is(err, channels.ErrOffline) }
+func isOffline(err error) bool { return errors.Is(err, posclient.ErrOffline) }
 
 // errText says in the cashier's language why a call failed; raw Go errors
 // never reach the screen.
@@ -21,16 +21,16 @@ func errText(c *Common, err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return c.t("err.timeout")
 	}
-	if errors.Is(err, channels.ErrCertificate) {
+	if errors.Is(err, posclient.ErrCertificate) {
 		return c.t("err.cert")
 	}
-	if errors.Is(err, channels.ErrBadMAC) {
+	if errors.Is(err, posclient.ErrBadMAC) {
 		return c.t("err.badmac")
 	}
-	if errors.Is(err, channels.ErrNotSignedOn) {
+	if errors.Is(err, posclient.ErrNotSignedOn) {
 		return c.t("err.signon")
 	}
-	if errors.Is(err, bank.ErrKeyCheck) {
+	if errors.Is(err, cardkeys.ErrKeyCheck) {
 		return c.t("err.keycheck")
 	}
 	var ae *api.Error

@@ -20,13 +20,13 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
-	"github.com/multipos/multipos/channels"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/i18n"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/tui"
 )
 
@@ -468,5 +468,5 @@ func offlineGateway(t *testing.T) tui.Gateway {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	return channels.NewClient("http://"+addr, "T0000001", &http.Client{Timeout: 2 * time.Second})
+	return posclient.NewClient("http://"+addr, "T0000001", &http.Client{Timeout: 2 * time.Second})
 }

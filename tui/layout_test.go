@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/i18n"
-	"github.com/multipos/multipos/server/api"
 )
 
 // Every screen fits the 80×24 counter screen exactly, in both languages,

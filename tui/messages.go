@@ -4,8 +4,8 @@ import (
 	"github.com/multipos/multipos/receipts/spool"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/devices"
-	"github.com/multipos/multipos/server/api"
 )
 
 // Results of async work. Those about a payment carry its id (paid); the root

@@ -8,6 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/demo"
 	"github.com/multipos/multipos/devices/pcsc"
@@ -15,7 +16,6 @@ import (
 	"github.com/multipos/multipos/i18n"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/emvcard"
-	"github.com/multipos/multipos/server/api"
 )
 
 // TestChipCardThroughPCSC takes cards from insert to result through the

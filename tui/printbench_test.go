@@ -6,12 +6,12 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/devices/printer"
 	"github.com/multipos/multipos/receipts"
 	"github.com/multipos/multipos/receipts/escpos"
 	"github.com/multipos/multipos/receipts/spool"
 	"github.com/multipos/multipos/sandbox/netprinter"
-	"github.com/multipos/multipos/server/api"
 )
 
 // BenchmarkConfirmToMerchantCopy is the cashier's Confirm on the result

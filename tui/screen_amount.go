@@ -6,8 +6,8 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
 )
 
 // amountScreen takes the amount (patent S104/S204/S304).

@@ -8,10 +8,10 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/channels/paycode"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/paycode"
+	"github.com/multipos/multipos/posclient"
 )
 
 type bcPhase int
@@ -173,7 +173,7 @@ func (s *barcodeScreen) charge(code string) (Screen, tea.Cmd) {
 	s.typed = ""
 	s.phase = bcPaying
 	if s.p.reqID == "" {
-		s.p.reqID = channels.NewRequestID()
+		s.p.reqID = posclient.NewRequestID()
 	}
 	return s, createBarcode(c.opts, s.p.id, s.p.channel, int64(s.p.amount), s.p.trace, s.p.reqID, code)
 }

@@ -8,9 +8,9 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/posclient"
 )
 
 // maxSupervisorTries is how many wrong supervisor passwords in a row lock
@@ -282,7 +282,7 @@ func (s *balanceScreen) View() string {
 		out.WriteString(field(c.t("bal.amount"), st.Amount.Render(money.Fen(b.Balance).Yuan()), 10))
 	} else {
 		out.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render("✗ "+c.t("result.declined")+c.t("colon")+
-			channels.ResponseText(b.ResponseCode, c.Lang)) + "\n\n")
+			posclient.ResponseText(b.ResponseCode, c.Lang)) + "\n\n")
 	}
 	out.WriteString(field(c.t("card.number"), b.MaskedPAN, 10))
 	out.WriteString(field(c.t("result.trace"), b.Trace, 10))

@@ -8,11 +8,11 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/receipts"
 	"github.com/multipos/multipos/receipts/spool"
-	"github.com/multipos/multipos/server/api"
 )
 
 // receiptScreen prints the merchant copy, then on Confirm the customer copy,

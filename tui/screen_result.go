@@ -5,9 +5,9 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/posclient"
 )
 
 // result shows how the payment ended (patent S108 / S307).
@@ -67,7 +67,7 @@ func (s *result) headline() (string, bool) {
 	case api.StateFailed:
 		switch {
 		case card && o.ResponseCode != "":
-			return "✗ " + c.t("result.declined") + c.t("colon") + channels.ResponseText(o.ResponseCode, c.Lang), false
+			return "✗ " + c.t("result.declined") + c.t("colon") + posclient.ResponseText(o.ResponseCode, c.Lang), false
 		case o.Reason == api.ReasonCustomerDeclined:
 			return "✗ " + c.t("result.custdecl"), false
 		case o.Reason == api.ReasonChannelError:

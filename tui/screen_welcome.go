@@ -6,7 +6,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // welcome is a channel's welcome screen (patent S102/S202/S302).

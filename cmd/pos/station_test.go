@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/receipts"
 	"github.com/multipos/multipos/sandbox/netprinter"
@@ -40,11 +41,11 @@ func TestStationFromBundle(t *testing.T) {
 	hs.TLS = ca.ServerTLSConfig()
 	hs.StartTLS()
 	defer hs.Close()
-	b, err := server.Provision(ctx, st, ca, pki.TerminalIdentity{TerminalID: "T042", MerchantID: "M1", StoreID: "S1"}, "Shop", hs.URL, time.Now())
+	b, err := server.Provision(ctx, st, ca, bundle.Identity{TerminalID: "T042", MerchantID: "M1", StoreID: "S1"}, "Shop", hs.URL, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pki.WriteBundle(filepath.Join(dir, "T042.pem"), b, false); err != nil {
+	if err := bundle.Write(filepath.Join(dir, "T042.pem"), b, false); err != nil {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(dir, "pos.toml")

@@ -22,12 +22,13 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/tui"
@@ -103,13 +104,13 @@ func startPosserver(t *testing.T) *posserverRig {
 	hs.TLS = ca.ServerTLSConfig()
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
-	b, err := server.Provision(ctx, r.st, ca, pki.TerminalIdentity{TerminalID: rigTerminal, MerchantID: "898310048160007", StoreID: "S07"},
+	b, err := server.Provision(ctx, r.st, ca, bundle.Identity{TerminalID: rigTerminal, MerchantID: "898310048160007", StoreID: "S07"},
 		"Shop", hs.URL, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.bundle = filepath.Join(r.dir, rigTerminal+".pem")
-	if err := pki.WriteBundle(r.bundle, b, false); err != nil {
+	if err := bundle.Write(r.bundle, b, false); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -185,12 +186,12 @@ type sent struct {
 }
 
 // The station's messages, sent as the app's commands send them: under
-// channels.WithTrace, which sends again under the next trace when the
+// posclient.WithTrace, which sends again under the next trace when the
 // server answers that one is used.
 
 func qrPay(ctx context.Context, opts tui.Options, w *sandbox.Wallets, ch api.Channel, amount int64) (api.Order, error) {
 	var o api.Order
-	_, _, err := channels.WithTrace(opts.Traces, "", "", func(trace, reqID string) error {
+	_, _, err := posclient.WithTrace(opts.Traces, "", "", func(trace, reqID string) error {
 		var err error
 		o, err = opts.Gateway.CreateWalletOrder(ctx, reqID, api.CreateWalletOrder{Trace: trace, Channel: ch, Amount: amount,
 			Subject: "multipos " + string(ch)})
@@ -215,7 +216,7 @@ func qrPay(ctx context.Context, opts tui.Options, w *sandbox.Wallets, ch api.Cha
 
 func signOn(ctx context.Context, opts tui.Options) (string, error) {
 	var res api.SignedOn
-	trace, _, err := channels.WithTrace(opts.Traces, "", "", func(trace, _ string) error {
+	trace, _, err := posclient.WithTrace(opts.Traces, "", "", func(trace, _ string) error {
 		var err error
 		res, err = opts.Gateway.CardSignOn(ctx, trace, false)
 		return err
@@ -233,7 +234,7 @@ func cardSale(ctx context.Context, opts tui.Options, amount int64) (api.Order, e
 		return api.Order{}, err
 	}
 	var o api.Order
-	_, _, err = channels.WithTrace(opts.Traces, "", "", func(trace, reqID string) error {
+	_, _, err = posclient.WithTrace(opts.Traces, "", "", func(trace, reqID string) error {
 		var err error
 		o, err = opts.Gateway.CardSale(ctx, reqID, api.CardSale{Trace: trace, Amount: amount, PAN: card.PAN,
 			Expiry: card.Expiry, Track2: card.Track2, Entry: "chip", PINBlock: hex.EncodeToString(blk[:])})
@@ -255,7 +256,7 @@ func balance(ctx context.Context, opts tui.Options) (string, error) {
 		return "", err
 	}
 	var res api.Balance
-	trace, _, err := channels.WithTrace(opts.Traces, "", "", func(trace, _ string) error {
+	trace, _, err := posclient.WithTrace(opts.Traces, "", "", func(trace, _ string) error {
 		var err error
 		res, err = opts.Gateway.CardBalance(ctx, api.CardBalance{Trace: trace, PAN: card.PAN, Expiry: card.Expiry,
 			Track2: card.Track2, Entry: "chip", PINBlock: hex.EncodeToString(blk[:])})

@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/demo"
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/tui"
 )
 
@@ -66,7 +66,7 @@ func wallets(n int) error {
 		// Confirm → QR on screen: the order journaled, precreated at the
 		// wallet (signed request, verified answer), answered, and drawn.
 		start := time.Now()
-		o, err := env.Client.CreateWalletOrder(ctx, channels.NewRequestID(),
+		o, err := env.Client.CreateWalletOrder(ctx, posclient.NewRequestID(),
 			api.CreateWalletOrder{Trace: trace, Channel: ch, Amount: int64(100 + i%900), Subject: "posbench"})
 		if err != nil {
 			return fmt.Errorf("payment %d: %w", i+1, err)

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/pki"
 )
 
 // A [bank] section points posserver at an acquirer host of its own: here
@@ -35,7 +35,7 @@ func TestBankFromConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCLI(t, "terminal", "add", "-merchant", "898310000000002", "-store", "S01", "-id", "T001")
-	b, err := pki.LoadBundle("T001.pem")
+	b, err := bundle.Load("T001.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +46,12 @@ func TestBankFromConfiguration(t *testing.T) {
 		!strings.Contains(logs.String(), "channels on: card; off: alipay, wechat") {
 		t.Fatalf("not on the configured bank:\n%s", logs)
 	}
-	client, err := channels.FromBundle(b, "")
+	client, err := posclient.FromBundle(b, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	keys := channels.NewCardKeys(b.MasterKey)
+	keys := posclient.NewCardKeys(b.MasterKey)
 	res, err := client.CardSignOn(ctx, "000001", false)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestBankFromConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := client.CardSale(ctx, channels.NewRequestID(), api.CardSale{Trace: "000002", Amount: 1234, PAN: card.PAN,
+	o, err := client.CardSale(ctx, posclient.NewRequestID(), api.CardSale{Trace: "000002", Amount: 1234, PAN: card.PAN,
 		Expiry: card.Expiry, Track2: card.Track2, Entry: "chip", PINBlock: hex.EncodeToString(blk[:])})
 	if err != nil || o.State != api.StateSuccess || o.Batch != "000001" {
 		t.Fatalf("sale: %+v, %v\n%s", o, err, logs)

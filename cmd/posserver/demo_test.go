@@ -8,15 +8,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/pki"
 )
 
 // serveT001 registers terminal T001 in the current directory's database
 // and serves it with args; it returns the terminal's client and the log.
-func serveT001(t *testing.T, args ...string) (*channels.Client, *syncBuffer) {
+func serveT001(t *testing.T, args ...string) (*posclient.Client, *syncBuffer) {
 	t.Helper()
 	mustCLI(t, "terminal", "add", "-merchant", "898310000000002", "-store", "S01", "-id", "T001")
 	addr, _, logs, stop := start(t, append([]string{"-listen", "127.0.0.1:0", "-ops-listen", ""}, args...)...)
@@ -25,11 +25,11 @@ func serveT001(t *testing.T, args ...string) (*channels.Client, *syncBuffer) {
 			t.Errorf("stop: %v", err)
 		}
 	})
-	b, err := pki.LoadBundle("T001.pem")
+	b, err := bundle.Load("T001.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := channels.FromBundle(b, "https://"+addr)
+	c, err := posclient.FromBundle(b, "https://"+addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +68,13 @@ func TestServeWithoutDemoTurnsUnconfiguredChannelsOff(t *testing.T) {
 		}
 	}
 
-	_, err = c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
+	_, err = c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
 	wantAPIError(t, "wallet order", err, api.CodeChannelDisabled, http.StatusForbidden)
-	_, err = c.CreateBarcodeOrder(ctx, channels.NewRequestID(),
+	_, err = c.CreateBarcodeOrder(ctx, posclient.NewRequestID(),
 		api.CreateBarcodeOrder{Trace: "000002", Channel: api.WeChat, Amount: 100, AuthCode: "134567890123456789"})
 	wantAPIError(t, "payment code", err, api.CodeChannelDisabled, http.StatusForbidden)
 	card := acquirer.TestCards()[0]
-	_, err = c.CardSale(ctx, channels.NewRequestID(), api.CardSale{Trace: "000003", Amount: 100, PAN: card.PAN,
+	_, err = c.CardSale(ctx, posclient.NewRequestID(), api.CardSale{Trace: "000003", Amount: 100, PAN: card.PAN,
 		Expiry: card.Expiry, Track2: card.Track2, Entry: "chip", PINBlock: "0000000000000000"})
 	wantAPIError(t, "card sale", err, api.CodeChannelDisabled, http.StatusForbidden)
 	_, err = c.CardSignOn(ctx, "000004", false)
@@ -130,7 +130,7 @@ func TestServeDemo(t *testing.T) {
 	}
 }
 
-func checkDemoServer(t *testing.T, c *channels.Client, logs *syncBuffer) {
+func checkDemoServer(t *testing.T, c *posclient.Client, logs *syncBuffer) {
 	t.Helper()
 	ctx := context.Background()
 	info, err := c.Terminal(ctx)
@@ -142,14 +142,14 @@ func checkDemoServer(t *testing.T, c *channels.Client, logs *syncBuffer) {
 			t.Errorf("%s: enabled %v, disabled_reason %q", ci.Channel, ci.Enabled, ci.DisabledReason)
 		}
 	}
-	o, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
+	o, err := c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if paid, err := c.DemoPay(ctx, o.ID); err != nil || paid.State != api.StateSuccess {
 		t.Fatalf("trainer pay: %+v, %v", paid, err)
 	}
-	if _, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.WeChat, Amount: 100}); err != nil {
+	if _, err := c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.WeChat, Amount: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.CardSignOn(ctx, "000003", false); err != nil {

@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/server/pki"
 )
 
@@ -219,11 +220,11 @@ func servesT001(t *testing.T) {
 	t.Helper()
 	addr, _, logs, stop := start(t, "-listen", "127.0.0.1:0")
 	defer stop()
-	b, err := pki.LoadBundle("T001.pem")
+	b, err := bundle.Load("T001.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := channels.FromBundle(b, "https://"+addr)
+	c, err := posclient.FromBundle(b, "https://"+addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/pki"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/server/store/storetest"
 )
@@ -106,13 +106,13 @@ func TestOperatorDay(t *testing.T) {
 		if _, err := cli(t, "terminal", "add", "-db", db, "-merchant", "898310000000002", "-store", "S01", "-id", "T001"); err == nil {
 			t.Fatal("a second terminal T001 was registered")
 		}
-		b, err := pki.LoadBundle(filepath.Join(dir, "T001.pem"))
+		b, err := bundle.Load(filepath.Join(dir, "T001.pem"))
 		if err != nil {
 			t.Fatal(err)
 		}
 
 		addr, ops, logs, stop := start(t, "-listen", "127.0.0.1:0", "-ops-listen", "127.0.0.1:0", "-db", db, "-demo")
-		c, err := channels.FromBundle(b, "https://"+addr)
+		c, err := posclient.FromBundle(b, "https://"+addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestOperatorDay(t *testing.T) {
 		if _, err := c.Heartbeat(ctx, api.Heartbeat{AppVersion: "test"}); err != nil {
 			t.Fatal(err)
 		}
-		o, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.WeChat, Amount: 1500})
+		o, err := c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.WeChat, Amount: 1500})
 		if err != nil || o.State != api.StatePending {
 			t.Fatalf("order: %+v, %v", o, err)
 		}
@@ -159,7 +159,7 @@ func TestOperatorDay(t *testing.T) {
 			t.Errorf("limits show:\n%s", shown)
 		}
 		eventually(t, func() bool {
-			_, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.Alipay, Amount: 1201})
+			_, err := c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000002", Channel: api.Alipay, Amount: 1201})
 			var e *api.Error
 			return errors.As(err, &e) && e.Code == api.CodeOverLimit && e.Limit == 1200
 		})
@@ -192,16 +192,16 @@ func TestOperatorDay(t *testing.T) {
 		mustCLI(t, "terminal", "reissue", "-db", db, "-out", filepath.Join(dir, "T001-new.pem"), "T001")
 		addr, _, _, stop = start(t, "-listen", "127.0.0.1:0", "-ops-listen", "", "-db", db)
 		defer stop()
-		old, _ := channels.FromBundle(b, "https://"+addr)
+		old, _ := posclient.FromBundle(b, "https://"+addr)
 		var e *api.Error
 		if _, err := old.Terminal(ctx); !errors.As(err, &e) || e.Code != api.CodeCertificateRetired {
 			t.Fatalf("old bundle after reissue: %v", err)
 		}
-		nb, err := pki.LoadBundle(filepath.Join(dir, "T001-new.pem"))
+		nb, err := bundle.Load(filepath.Join(dir, "T001-new.pem"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, _ = channels.FromBundle(nb, "https://"+addr)
+		c, _ = posclient.FromBundle(nb, "https://"+addr)
 		got, err := c.OrderByTrace(ctx, "000001")
 		if err != nil || got.ID != o.ID || got.State != api.StateSuccess {
 			t.Fatalf("after restart: %+v, %v", got, err)

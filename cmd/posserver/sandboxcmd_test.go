@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/pki"
 )
 
 // `posserver sandbox -bank …` is a bank of its own: posserver, given the
@@ -73,15 +73,15 @@ func TestSandboxWithBank(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	b, err := pki.LoadBundle(filepath.Join(bundles, "T001.pem"))
+	b, err := bundle.Load(filepath.Join(bundles, "T001.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := channels.FromBundle(b, "")
+	client, err := posclient.FromBundle(b, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := channels.NewCardKeys(b.MasterKey)
+	keys := posclient.NewCardKeys(b.MasterKey)
 	on, err := client.CardSignOn(context.Background(), "000001", false)
 	if err != nil {
 		t.Fatalf("sign-on: %v\n%s\n%s", err, slogs, logs)
@@ -95,7 +95,7 @@ func TestSandboxWithBank(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := client.CardSale(context.Background(), channels.NewRequestID(), api.CardSale{Trace: "000002", Amount: 4321,
+	o, err := client.CardSale(context.Background(), posclient.NewRequestID(), api.CardSale{Trace: "000002", Amount: 4321,
 		PAN: good.PAN, Expiry: good.Expiry, Entry: "chip", PINBlock: hex.EncodeToString(pb[:])})
 	if err != nil || o.State != api.StateSuccess {
 		t.Fatalf("sale: %+v %v\n%s", o, err, slogs)
@@ -120,7 +120,7 @@ func TestSandboxWithBank(t *testing.T) {
 	}
 	arm.Body.Close()
 	began := time.Now()
-	o, err = client.CardSale(context.Background(), channels.NewRequestID(), api.CardSale{Trace: "000003", Amount: 99,
+	o, err = client.CardSale(context.Background(), posclient.NewRequestID(), api.CardSale{Trace: "000003", Amount: 99,
 		PAN: good.PAN, Expiry: good.Expiry, Entry: "chip", PINBlock: hex.EncodeToString(pb[:])})
 	if err != nil || o.State != api.StateUnknown || time.Since(began) > 5*time.Second {
 		t.Fatalf("sale without an answer: %+v %v after %v", o, err, time.Since(began))

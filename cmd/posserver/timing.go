@@ -1,9 +1,9 @@
 package main
 
 import (
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 )
 
 // withTiming sets the server's timing from the configuration: the channel

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/sandbox"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	alipayconn "github.com/multipos/multipos/server/connector/alipay"
 	wechatconn "github.com/multipos/multipos/server/connector/wechat"

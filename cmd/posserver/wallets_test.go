@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/pki"
 )
 
 func freePort(t *testing.T) string {
@@ -66,17 +66,17 @@ func TestWalletsFromConfiguration(t *testing.T) {
 		!strings.Contains(logs.String(), "channels on: alipay, wechat; off: card") {
 		t.Fatalf("not on the configured connectors:\n%s", logs)
 	}
-	b, err := pki.LoadBundle("T001.pem")
+	b, err := bundle.Load("T001.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := channels.FromBundle(b, "")
+	client, err := posclient.FromBundle(b, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	for i, ch := range []api.Channel{api.Alipay, api.WeChat} {
-		o, err := client.CreateWalletOrder(ctx, channels.NewRequestID(),
+		o, err := client.CreateWalletOrder(ctx, posclient.NewRequestID(),
 			api.CreateWalletOrder{Trace: fmt.Sprintf("00000%d", i+1), Channel: ch, Amount: 888})
 		if err != nil || o.State != api.StatePending || o.QRContent == "" {
 			t.Fatalf("%s order: %+v, %v", ch, o, err)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/server/connector/bank"
 )
 
@@ -55,9 +56,9 @@ type Host struct {
 	log  *slog.Logger
 
 	mu        sync.Mutex
-	keys      map[string]bank.WorkingKeys // terminal → working keys
-	balances  map[string]int64            // test card ID → fen
-	pinFails  map[string]int              // test card ID → wrong PINs in a row
+	keys      map[string]cardkeys.WorkingKeys // terminal → working keys
+	balances  map[string]int64                // test card ID → fen
+	pinFails  map[string]int                  // test card ID → wrong PINs in a row
 	ledger    []Entry
 	byKey     map[string]int          // terminal|merchant|batch|trace → index in ledger
 	seen      map[string]seenMsg      // the same key → the message first sent under it and its answer
@@ -97,7 +98,7 @@ func New(opts Options) *Host {
 	}
 	h := &Host{
 		opts: opts, log: opts.Logger.With("sandbox", "acquirer"),
-		keys: map[string]bank.WorkingKeys{}, balances: map[string]int64{}, pinFails: map[string]int{},
+		keys: map[string]cardkeys.WorkingKeys{}, balances: map[string]int64{}, pinFails: map[string]int{},
 		byKey: map[string]int{}, seen: map[string]seenMsg{}, revAnswer: map[string]bank.Message{}, orphans: map[string]bool{},
 		conns: map[net.Conn]struct{}{},
 		done:  make(chan struct{}),
@@ -300,11 +301,11 @@ func (h *Host) pack(resp *bank.Message) ([]byte, error) {
 		return nil, err
 	}
 	if k, ok := h.keys[resp.TerminalID]; ok && resp.MTI != bank.MTISignOnResponse {
-		mk, err := bank.NewMACKey(k.MAC)
+		mk, err := cardkeys.NewMACKey(k.MAC)
 		if err != nil {
 			return nil, err
 		}
-		if err := mk.Sign(msg); err != nil {
+		if err := bank.SignMessage(mk, msg); err != nil {
 			return nil, err
 		}
 	}

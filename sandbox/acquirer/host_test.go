@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/connector/bank"
@@ -220,8 +221,8 @@ func rawSale(t *testing.T, addr string, macKey []byte) []byte {
 		t.Fatal(err)
 	}
 	if macKey != nil {
-		mk, _ := bank.NewMACKey(macKey)
-		if err := mk.Sign(msg); err != nil {
+		mk, _ := cardkeys.NewMACKey(macKey)
+		if err := bank.SignMessage(mk, msg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -269,7 +270,7 @@ func TestBadMAC(t *testing.T) {
 		if resp.ResponseCode != CodeBadMAC || resp.MTI != "0210" {
 			t.Errorf("%s: %s %s", name, resp.MTI, resp.ResponseCode)
 		}
-		mk, _ := bank.NewMACKey(keys.MAC)
+		mk, _ := cardkeys.NewMACKey(keys.MAC)
 		if err := mk.VerifyBytes(raw); err != nil {
 			t.Errorf("%s: answer not MACed with the terminal key: %v", name, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/server/connector/bank"
 )
@@ -76,7 +77,7 @@ func answered(req *bank.Message) bool {
 }
 
 func macOK(key, raw []byte) bool {
-	mk, err := bank.NewMACKey(key)
+	mk, err := cardkeys.NewMACKey(key)
 	return err == nil && mk.VerifyBytes(raw) == nil
 }
 
@@ -98,8 +99,8 @@ func (h *Host) signOn(req, resp *bank.Message) *bank.Message {
 		resp.ResponseCode = CodeUnknownTerminal
 		return resp
 	}
-	k := bank.WorkingKeys{PIN: randomKey(), MAC: randomKey()}
-	f62, err := bank.EncodeWorkingKeys(tmk, k)
+	k := cardkeys.WorkingKeys{PIN: randomKey(), MAC: randomKey()}
+	f62, err := cardkeys.EncodeWorkingKeys(tmk, k)
 	if err != nil {
 		h.log.Error("sign-on: bad master key", "terminal", req.TerminalID, "err", err)
 		resp.ResponseCode = CodeUnknownTerminal
@@ -134,7 +135,7 @@ func findCard(pan string) (TestCard, bool) {
 
 // checkCard runs the issuer's card and PIN checks in a host's order and
 // returns the refusal code, or "" when the cardholder is verified.
-func (h *Host) checkCard(req *bank.Message, k bank.WorkingKeys, needPIN bool) (TestCard, string) {
+func (h *Host) checkCard(req *bank.Message, k cardkeys.WorkingKeys, needPIN bool) (TestCard, string) {
 	c, ok := findCard(req.PAN)
 	if !ok || req.Expiry != c.Expiry {
 		return c, CodeInvalidCard
@@ -162,7 +163,7 @@ func (h *Host) checkCard(req *bank.Message, k bank.WorkingKeys, needPIN bool) (T
 	return c, ""
 }
 
-func (h *Host) pinOK(req *bank.Message, c TestCard, k bank.WorkingKeys) bool {
+func (h *Host) pinOK(req *bank.Message, c TestCard, k cardkeys.WorkingKeys) bool {
 	if len(req.PINBlock) != 8 || c.Behaviour == RefusePIN {
 		return false
 	}
@@ -210,7 +211,7 @@ func (h *Host) book(req, resp *bank.Message, typ TxnType, key, orig string) {
 	h.ledger = append(h.ledger, e)
 }
 
-func (h *Host) sale(req, resp *bank.Message, k bank.WorkingKeys, key string) {
+func (h *Host) sale(req, resp *bank.Message, k cardkeys.WorkingKeys, key string) {
 	c, code := h.checkCard(req, k, true)
 	if code == "" && req.Amount <= 0 {
 		code = CodeInvalidAmount
@@ -227,7 +228,7 @@ func (h *Host) sale(req, resp *bank.Message, k bank.WorkingKeys, key string) {
 	h.book(req, resp, Sale, key, "")
 }
 
-func (h *Host) balance(req, resp *bank.Message, k bank.WorkingKeys) {
+func (h *Host) balance(req, resp *bank.Message, k cardkeys.WorkingKeys) {
 	c, code := h.checkCard(req, k, true)
 	if code == "" && c.Behaviour == IssuerUnavailable {
 		code = CodeIssuerUnavailable
@@ -254,7 +255,7 @@ func (h *Host) original(req *bank.Message) (*Entry, string) {
 	return &h.ledger[i], key
 }
 
-func (h *Host) void(req, resp *bank.Message, k bank.WorkingKeys, key string) {
+func (h *Host) void(req, resp *bank.Message, k cardkeys.WorkingKeys, key string) {
 	o, origKey := h.original(req)
 	code := ""
 	switch {
@@ -279,7 +280,7 @@ func (h *Host) void(req, resp *bank.Message, k bank.WorkingKeys, key string) {
 	h.book(req, resp, Void, key, origKey)
 }
 
-func (h *Host) refund(req, resp *bank.Message, k bank.WorkingKeys, key string) {
+func (h *Host) refund(req, resp *bank.Message, k cardkeys.WorkingKeys, key string) {
 	o, origKey := h.original(req)
 	code := ""
 	switch {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/multipos/multipos/channels/paycode"
+	"github.com/multipos/multipos/paycode"
 	"github.com/multipos/multipos/server/connector"
 )
 

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/multipos/multipos/internal/pemfile"
 )
 
 const (
@@ -124,7 +126,7 @@ func NewMemory(hosts []string) (*Authority, error) {
 	if a.caCert, a.caKey, err = newCA(); err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
-	a.caPEM = certPEM(a.caCert.Raw)
+	a.caPEM = pemfile.CertPEM(a.caCert.Raw)
 	rand.Read(a.kek)
 	cert, key, err := a.issueServer(hosts, time.Now())
 	if err != nil {
@@ -215,8 +217,8 @@ func (a *Authority) loadOrCreateCA(dir string, seal *SealKey) error {
 	if a.caCert, a.caKey, err = newCA(); err != nil {
 		return err
 	}
-	a.caPEM = certPEM(a.caCert.Raw)
-	kp, err := keyPEM(a.caKey)
+	a.caPEM = pemfile.CertPEM(a.caCert.Raw)
+	kp, err := pemfile.KeyPEM(a.caKey)
 	if err != nil {
 		return err
 	}
@@ -225,7 +227,7 @@ func (a *Authority) loadOrCreateCA(dir string, seal *SealKey) error {
 	if err := writePrivate(keyPath, kp, seal, false); err != nil {
 		return err
 	}
-	return writeAtomic(crtPath, a.caPEM, 0o644, false)
+	return pemfile.WriteAtomic(crtPath, a.caPEM, 0o644, false)
 }
 
 func (a *Authority) loadCA(crtPath, keyPath string, seal *SealKey) error {
@@ -243,10 +245,10 @@ func (a *Authority) loadCA(crtPath, keyPath string, seal *SealKey) error {
 	if err != nil {
 		return err
 	}
-	if !keyMatches(key, cert) {
+	if !pemfile.KeyMatches(key, cert) {
 		return fmt.Errorf("%s does not hold the key of %s", keyPath, crtPath)
 	}
-	a.caCert, a.caKey, a.caPEM = cert, key, certPEM(cert.Raw)
+	a.caCert, a.caKey, a.caPEM = cert, key, pemfile.CertPEM(cert.Raw)
 	return nil
 }
 
@@ -356,7 +358,7 @@ func (a *Authority) loadOrIssueServer(dir string, hosts []string, seal *SealKey)
 	if err != nil {
 		return err
 	}
-	kp, err := keyPEM(key)
+	kp, err := pemfile.KeyPEM(key)
 	if err != nil {
 		return err
 	}
@@ -365,7 +367,7 @@ func (a *Authority) loadOrIssueServer(dir string, hosts []string, seal *SealKey)
 	if err := writePrivate(keyPath, kp, seal, true); err != nil {
 		return err
 	}
-	if err := writeAtomic(crtPath, certPEM(cert.Raw), 0o644, true); err != nil {
+	if err := pemfile.WriteAtomic(crtPath, pemfile.CertPEM(cert.Raw), 0o644, true); err != nil {
 		return err
 	}
 	a.setServer(cert, key)
@@ -376,7 +378,7 @@ func (a *Authority) loadOrIssueServer(dir string, hosts []string, seal *SealKey)
 // used: signed by this CA, matching its key, a server certificate, not
 // expiring within renewBefore, and valid for every host.
 func (a *Authority) serverFits(cert *x509.Certificate, key *ecdsa.PrivateKey, hosts []string, now time.Time) bool {
-	if cert.CheckSignatureFrom(a.caCert) != nil || !keyMatches(key, cert) {
+	if cert.CheckSignatureFrom(a.caCert) != nil || !pemfile.KeyMatches(key, cert) {
 		return false
 	}
 	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageServerAuth) {

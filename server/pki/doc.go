@@ -24,13 +24,8 @@
 // Reseal seals, unseals or moves an existing folder to a new key. Demo
 // mode's NewMemory authority never touches the disk and needs none of it.
 //
-// The identity a terminal proves is in its certificate's subject
-// (CN terminal, O merchant, OU store) and is read back with IdentityOf after
-// the handshake, which replaces trusting a terminal id sent in a header.
-//
-// Everything a terminal needs to reach its server (its certificate and key,
-// the CA, the server address and its card master key) travels as one Bundle
-// file, so provisioning a terminal is copying one file, and ParseBundle
-// refuses a bundle whose parts do not belong together before the app tries
-// to connect with it.
+// The identity a terminal proves (its certificate's subject) and the Bundle
+// file that carries a terminal's certificate, key, CA, server address and
+// card master key are in package bundle, which the station uses too;
+// IssueTerminal makes the certificate a bundle carries.
 package pki

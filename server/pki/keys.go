@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/des"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -100,26 +98,4 @@ func withOddParity(b byte) byte {
 		b |= 1
 	}
 	return b
-}
-
-// KCV is the key check value: the first 3 bytes (6 upper-case hex digits)
-// of TDES-encrypting 8 zero bytes under key (16 or 24 bytes; a 16-byte key
-// is used as K1 K2 K1). It lets people compare keys without showing them.
-func KCV(key []byte) (string, error) {
-	var k []byte
-	switch len(key) {
-	case 16:
-		k = append(append(make([]byte, 0, 24), key...), key[:8]...)
-	case 24:
-		k = key
-	default:
-		return "", fmt.Errorf("pki: kcv: key is %d bytes, want 16 or 24", len(key))
-	}
-	c, err := des.NewTripleDESCipher(k)
-	if err != nil {
-		return "", fmt.Errorf("pki: kcv: %w", err)
-	}
-	out := make([]byte, des.BlockSize)
-	c.Encrypt(out, make([]byte, des.BlockSize))
-	return strings.ToUpper(hex.EncodeToString(out[:3])), nil
 }

@@ -19,6 +19,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/cardkeys"
+	"github.com/multipos/multipos/internal/pemfile"
 )
 
 func mustMemory(t *testing.T) *Authority {
@@ -30,31 +34,7 @@ func mustMemory(t *testing.T) *Authority {
 	return a
 }
 
-// newBundle issues a terminal certificate and master key and packs them
-// the way provisioning will.
-func newBundle(t *testing.T, a *Authority, id TerminalIdentity) Bundle {
-	t.Helper()
-	iss, err := a.IssueTerminal(id, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk, err := NewMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kcv, err := KCV(mk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Bundle{
-		TerminalID: id.TerminalID, MerchantID: id.MerchantID, StoreID: id.StoreID,
-		Server:  "https://127.0.0.1:8443",
-		CertPEM: iss.CertPEM, KeyPEM: iss.KeyPEM, CAPEM: a.CAPEM(),
-		MasterKey: mk, KCV: kcv,
-	}
-}
-
-var t1 = TerminalIdentity{TerminalID: "T-001", MerchantID: "M_100", StoreID: "S7"}
+var t1 = bundle.Identity{TerminalID: "T-001", MerchantID: "M_100", StoreID: "S7"}
 
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
@@ -180,7 +160,7 @@ func TestOpenReissuesServerCertificate(t *testing.T) {
 	if !slices.Contains(leaf.DNSNames, "pos.example.com") || len(leaf.IPAddresses) != 1 || !leaf.IPAddresses[0].Equal(net.ParseIP("10.1.2.3")) {
 		t.Errorf("SANs: DNS %v, IP %v", leaf.DNSNames, leaf.IPAddresses)
 	}
-	if onDisk, err := parseCertPEM(after); err != nil || !bytes.Equal(onDisk.Raw, leaf.Raw) {
+	if onDisk, err := pemfile.ParseCert(after); err != nil || !bytes.Equal(onDisk.Raw, leaf.Raw) {
 		t.Errorf("server.crt is not the certificate in use: %v", err)
 	}
 	if Fingerprint(b.CACert()) != Fingerprint(a.CACert()) {
@@ -201,14 +181,14 @@ func TestOpenReissuesServerCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kp, err := keyPEM(key)
+	kp, err := pemfile.KeyPEM(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeAtomic(filepath.Join(dir, "server.key"), kp, 0o600, true); err != nil {
+	if err := pemfile.WriteAtomic(filepath.Join(dir, "server.key"), kp, 0o600, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeAtomic(crtPath, certPEM(soon.Raw), 0o644, true); err != nil {
+	if err := pemfile.WriteAtomic(crtPath, pemfile.CertPEM(soon.Raw), 0o644, true); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Open(dir, []string{"localhost"})
@@ -222,7 +202,7 @@ func TestOpenReissuesServerCertificate(t *testing.T) {
 
 func TestOpenRefusesBrokenFiles(t *testing.T) {
 	other := mustMemory(t)
-	otherKey, err := keyPEM(other.caKey)
+	otherKey, err := pemfile.KeyPEM(other.caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +212,7 @@ func TestOpenRefusesBrokenFiles(t *testing.T) {
 		want    string
 	}{
 		{"ca.crt", []byte("garbage"), "no PEM block"},
-		{"ca.crt", certPEM(other.server.Leaf.Raw), "not a CA certificate"},
+		{"ca.crt", pemfile.CertPEM(other.server.Leaf.Raw), "not a CA certificate"},
 		{"ca.key", []byte("garbage"), "no PEM block"},
 		{"ca.key", otherKey, "does not hold the key of"},
 		{"ca.key", nil, "is missing"},
@@ -268,15 +248,15 @@ func TestIssueTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := parseCertPEM(iss.CertPEM)
+	cert, err := pemfile.ParseCert(iss.CertPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := parseKeyPEM(iss.KeyPEM)
+	key, err := pemfile.ParseKey(iss.KeyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !keyMatches(key, cert) || key.Curve != elliptic.P256() {
+	if !pemfile.KeyMatches(key, cert) || key.Curve != elliptic.P256() {
 		t.Error("key is not the certificate's P-256 key")
 	}
 	s := cert.Subject
@@ -305,7 +285,7 @@ func TestIssueTerminal(t *testing.T) {
 	if sum := sha256.Sum256(cert.Raw); iss.Fingerprint != hex.EncodeToString(sum[:]) || iss.Fingerprint != Fingerprint(cert) {
 		t.Errorf("fingerprint %q", iss.Fingerprint)
 	}
-	id, err := IdentityOf(cert)
+	id, err := bundle.IdentityOf(cert)
 	if err != nil || id != t1 {
 		t.Errorf("IdentityOf = %v, %v", id, err)
 	}
@@ -321,9 +301,9 @@ func TestIssueTerminal(t *testing.T) {
 		t.Errorf("validity 1h gave NotAfter %v", again.NotAfter)
 	}
 
-	for _, bad := range []TerminalIdentity{
-		{"", "M", "S"}, {"T", "", "S"}, {"T", "M", ""},
-		{strings.Repeat("x", 33), "M", "S"}, {"T 1", "M", "S"}, {"T", "M/1", "S"}, {"T", "M", "Sé"},
+	for _, bad := range []bundle.Identity{
+		{TerminalID: "", MerchantID: "M", StoreID: "S"}, {TerminalID: "T", MerchantID: "", StoreID: "S"}, {TerminalID: "T", MerchantID: "M", StoreID: ""},
+		{TerminalID: strings.Repeat("x", 33), MerchantID: "M", StoreID: "S"}, {TerminalID: "T 1", MerchantID: "M", StoreID: "S"}, {TerminalID: "T", MerchantID: "M/1", StoreID: "S"}, {TerminalID: "T", MerchantID: "M", StoreID: "Sé"},
 	} {
 		if _, err := a.IssueTerminal(bad, 0); err == nil {
 			t.Errorf("IssueTerminal(%+v) accepted", bad)
@@ -332,11 +312,11 @@ func TestIssueTerminal(t *testing.T) {
 	if _, err := a.IssueTerminal(t1, -time.Hour); err == nil {
 		t.Error("negative validity accepted")
 	}
-	if _, err := IdentityOf(a.server.Leaf); err == nil {
+	if _, err := bundle.IdentityOf(a.server.Leaf); err == nil {
 		t.Error("IdentityOf accepted the server certificate")
 	}
-	if _, err := IdentityOf(nil); err == nil {
-		t.Error("IdentityOf(nil) succeeded")
+	if _, err := bundle.IdentityOf(nil); err == nil {
+		t.Error("bundle.IdentityOf(nil) succeeded")
 	}
 }
 
@@ -381,7 +361,7 @@ func TestSealUnseal(t *testing.T) {
 
 func TestMasterKeyAndKCV(t *testing.T) {
 	key, _ := hex.DecodeString("0123456789ABCDEFFEDCBA9876543210")
-	got, err := KCV(key)
+	got, err := cardkeys.KCV(key)
 	if err != nil || got != "08D7B4" {
 		t.Fatalf("KCV = %q, %v; want 08D7B4", got, err)
 	}
@@ -395,10 +375,10 @@ func TestMasterKeyAndKCV(t *testing.T) {
 	if hex.EncodeToString(blk[:3]) != "08d7b4" {
 		t.Errorf("hand-made EDE gives %x", blk[:3])
 	}
-	if got24, err := KCV(append(slices.Clone(key), key[:8]...)); err != nil || got24 != got {
+	if got24, err := cardkeys.KCV(append(slices.Clone(key), key[:8]...)); err != nil || got24 != got {
 		t.Errorf("24-byte K1K2K1 KCV = %q, %v", got24, err)
 	}
-	if _, err := KCV(key[:8]); err == nil {
+	if _, err := cardkeys.KCV(key[:8]); err == nil {
 		t.Error("KCV of an 8-byte key succeeded")
 	}
 

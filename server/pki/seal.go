@@ -14,6 +14,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/multipos/multipos/internal/pemfile"
 )
 
 // A sealed private file is one PEM block of type sealedBlock, so that it is
@@ -223,7 +225,7 @@ func writePrivate(path string, plain []byte, key *SealKey, overwrite bool) error
 			return err
 		}
 	}
-	return writeAtomic(path, data, 0o600, overwrite)
+	return pemfile.WriteAtomic(path, data, 0o600, overwrite)
 }
 
 // FileSeal says how one private file of an authority's folder is kept.
@@ -325,6 +327,6 @@ func checkPrivate(name string, plain []byte) error {
 		_, err := parseKEK(plain)
 		return err
 	}
-	_, err := parseKeyPEM(plain)
+	_, err := pemfile.ParseKey(plain)
 	return err
 }

@@ -8,27 +8,18 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/big"
-	"slices"
 	"time"
+
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/internal/pemfile"
 )
 
 // terminalValidity is the default life of a terminal certificate: long
 // enough that terminals are not reprovisioned often, short enough that a
 // lost terminal's certificate dies on its own.
 const terminalValidity = 2 * 365 * 24 * time.Hour
-
-// maxIDLen keeps identities short enough for receipts, logs and database
-// keys; the ids are also what the rest of the system uses as terminal id.
-const maxIDLen = 32
-
-// TerminalIdentity is what a terminal certificate says: CommonName is the
-// terminal, Organization the merchant, OrganizationalUnit the store.
-type TerminalIdentity struct {
-	TerminalID, MerchantID, StoreID string
-}
 
 // Issued is a freshly issued terminal certificate.
 type Issued struct {
@@ -43,8 +34,8 @@ type Issued struct {
 // means two years. The end is cut to the CA's own end, past which the
 // certificate could not verify anyway. Each id must be 1 to 32 letters,
 // digits, '-' or '_'.
-func (a *Authority) IssueTerminal(id TerminalIdentity, validity time.Duration) (Issued, error) {
-	if err := id.validate(); err != nil {
+func (a *Authority) IssueTerminal(id bundle.Identity, validity time.Duration) (Issued, error) {
+	if err := id.Validate(); err != nil {
 		return Issued{}, fmt.Errorf("pki: issue terminal certificate: %w", err)
 	}
 	if validity < 0 {
@@ -87,39 +78,17 @@ func (a *Authority) IssueTerminal(id TerminalIdentity, validity time.Duration) (
 	if err != nil {
 		return Issued{}, fmt.Errorf("pki: parse new terminal certificate: %w", err)
 	}
-	kp, err := keyPEM(key)
+	kp, err := pemfile.KeyPEM(key)
 	if err != nil {
 		return Issued{}, fmt.Errorf("pki: %w", err)
 	}
 	return Issued{
-		CertPEM:     certPEM(der),
+		CertPEM:     pemfile.CertPEM(der),
 		KeyPEM:      kp,
 		Serial:      Serial(cert),
 		Fingerprint: Fingerprint(cert),
 		NotAfter:    cert.NotAfter,
 	}, nil
-}
-
-// IdentityOf reads the identity from a verified client certificate (the
-// leaf of tls.ConnectionState.VerifiedChains[0]). It does not verify the
-// chain; it refuses certificates that are not terminal certificates, so a
-// server certificate from the same CA cannot pass for a terminal.
-func IdentityOf(cert *x509.Certificate) (TerminalIdentity, error) {
-	if cert == nil {
-		return TerminalIdentity{}, errors.New("pki: no client certificate")
-	}
-	if cert.IsCA || !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth) {
-		return TerminalIdentity{}, fmt.Errorf("pki: certificate %q is not a terminal certificate", cert.Subject.CommonName)
-	}
-	s := cert.Subject
-	if len(s.Organization) != 1 || len(s.OrganizationalUnit) != 1 {
-		return TerminalIdentity{}, fmt.Errorf("pki: certificate %q: want exactly one merchant (O) and one store (OU)", s.CommonName)
-	}
-	id := TerminalIdentity{TerminalID: s.CommonName, MerchantID: s.Organization[0], StoreID: s.OrganizationalUnit[0]}
-	if err := id.validate(); err != nil {
-		return TerminalIdentity{}, fmt.Errorf("pki: certificate %q: %w", s.CommonName, err)
-	}
-	return id, nil
 }
 
 // Serial returns the certificate's serial number as lowercase hex, padded
@@ -132,32 +101,6 @@ func Serial(cert *x509.Certificate) string {
 func Fingerprint(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.Raw)
 	return hex.EncodeToString(sum[:])
-}
-
-func (id TerminalIdentity) validate() error {
-	return errors.Join(
-		checkID("terminal id", id.TerminalID),
-		checkID("merchant id", id.MerchantID),
-		checkID("store id", id.StoreID),
-	)
-}
-
-// checkID keeps ids to a set that is safe in a certificate subject, a PEM
-// header, a file name and a log line without quoting.
-func checkID(what, s string) error {
-	if s == "" {
-		return fmt.Errorf("%s is empty", what)
-	}
-	if len(s) > maxIDLen {
-		return fmt.Errorf("%s %q is %d characters, at most %d allowed", what, s, len(s), maxIDLen)
-	}
-	for _, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
-		if !ok {
-			return fmt.Errorf("%s %q: only letters, digits, '-' and '_' are allowed", what, s)
-		}
-	}
-	return nil
 }
 
 var serialLimit = new(big.Int).Lsh(big.NewInt(1), 128)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // Due is a transaction the sweeper has leased.

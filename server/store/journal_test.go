@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/server/store/storetest"
 )

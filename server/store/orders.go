@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // Transition is one row of a transaction's history.

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // Terminal is a registered terminal.

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // Scopes of limits and daily totals.

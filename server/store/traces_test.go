@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/server/store/storetest"
 )

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // Change is a state change and the channel's answer that came with it. Empty

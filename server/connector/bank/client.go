@@ -12,6 +12,8 @@ import (
 	connection "github.com/moov-io/iso8583-connection"
 	"github.com/moov-io/iso8583/network"
 
+	"github.com/multipos/multipos/cardkeys"
+	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/server/connector"
 )
 
@@ -37,7 +39,7 @@ type Config struct {
 	// restart); it is asked at every message, so it should cache. false
 	// means the terminal must sign on first. Without Lookup, the link uses
 	// the keys of its own sign-ons (SignOn, SetTerminalKeys).
-	Lookup func(ctx context.Context, terminalID string) (WorkingKeys, bool, error)
+	Lookup func(ctx context.Context, terminalID string) (cardkeys.WorkingKeys, bool, error)
 	// OnError receives connection-level errors (broken frames, unmatched
 	// replies). They never contain card data from this package, but the
 	// library's own errors may quote fields: do not log them at info level
@@ -60,7 +62,7 @@ type Client struct {
 }
 
 type linkKeys struct {
-	mac *MACKey
+	mac *cardkeys.MACKey
 	pik []byte
 }
 
@@ -215,14 +217,14 @@ func (c *Client) Close() error {
 }
 
 // SetKeys installs working keys obtained elsewhere for Config.Terminal.
-func (c *Client) SetKeys(k WorkingKeys) error {
+func (c *Client) SetKeys(k cardkeys.WorkingKeys) error {
 	return c.SetTerminalKeys(c.cfg.Terminal.TerminalID, k)
 }
 
 // SetTerminalKeys installs a terminal's working keys (e.g. found in the
 // database after a restart within the same day).
-func (c *Client) SetTerminalKeys(terminalID string, k WorkingKeys) error {
-	mk, err := NewMACKey(k.MAC)
+func (c *Client) SetTerminalKeys(terminalID string, k cardkeys.WorkingKeys) error {
+	mk, err := cardkeys.NewMACKey(k.MAC)
 	if err != nil {
 		return err
 	}
@@ -242,7 +244,7 @@ func (c *Client) PINKey() []byte {
 
 // SignOn sends an 0800 for Config.Terminal and installs the working keys
 // from the 0810.
-func (c *Client) SignOn(ctx context.Context, trace string) (WorkingKeys, error) {
+func (c *Client) SignOn(ctx context.Context, trace string) (cardkeys.WorkingKeys, error) {
 	k, _, err := c.SignOnTerminal(ctx, c.cfg.Terminal, c.cfg.MasterKey, trace)
 	return k, err
 }
@@ -251,17 +253,17 @@ func (c *Client) SignOn(ctx context.Context, trace string) (WorkingKeys, error) 
 // the keys for its messages on this link. It also returns field 62 as the
 // host sent it (the keys under tmk), which is what the terminal itself
 // needs to decrypt: the clear keys never have to travel.
-func (c *Client) SignOnTerminal(ctx context.Context, t Terminal, tmk []byte, trace string) (WorkingKeys, []byte, error) {
+func (c *Client) SignOnTerminal(ctx context.Context, t Terminal, tmk []byte, trace string) (cardkeys.WorkingKeys, []byte, error) {
 	resp, err := c.Exchange(ctx, t.NewSignOn(trace))
 	if err != nil {
-		return WorkingKeys{}, nil, err
+		return cardkeys.WorkingKeys{}, nil, err
 	}
 	if resp.ResponseCode != "00" {
-		return WorkingKeys{}, nil, &DeclinedError{Code: resp.ResponseCode}
+		return cardkeys.WorkingKeys{}, nil, &DeclinedError{Code: resp.ResponseCode}
 	}
-	keys, err := DecodeWorkingKeys(tmk, resp.Field62)
+	keys, err := cardkeys.DecodeWorkingKeys(tmk, resp.Field62)
 	if err != nil {
-		return WorkingKeys{}, nil, err
+		return cardkeys.WorkingKeys{}, nil, err
 	}
 	return keys, append([]byte(nil), resp.Field62...), c.SetTerminalKeys(t.TerminalID, keys)
 }
@@ -270,7 +272,7 @@ func (c *Client) SignOnTerminal(ctx context.Context, t Terminal, tmk []byte, tra
 // keys are asked there every time: they are the server's, which a sign-on
 // through another instance can change at any moment, and the lookup keeps
 // its own short cache. Without one, the keys of this link's sign-ons.
-func (c *Client) macKey(ctx context.Context, terminalID string) (*MACKey, error) {
+func (c *Client) macKey(ctx context.Context, terminalID string) (*cardkeys.MACKey, error) {
 	if c.cfg.Lookup != nil {
 		wk, found, err := c.cfg.Lookup(ctx, terminalID)
 		if err != nil {
@@ -279,7 +281,7 @@ func (c *Client) macKey(ctx context.Context, terminalID string) (*MACKey, error)
 		if !found {
 			return nil, ErrNotSignedOn
 		}
-		return NewMACKey(wk.MAC)
+		return cardkeys.NewMACKey(wk.MAC)
 	}
 	c.mu.RLock()
 	k, ok := c.keys[terminalID]
@@ -323,7 +325,7 @@ func EntryMode(entry string, pin bool) string {
 type DeclinedError struct{ Code string }
 
 func (e *DeclinedError) Error() string {
-	return "bank: declined " + e.Code + " (" + Text(e.Code, false) + ")"
+	return "bank: declined " + e.Code + " (" + cards.ResponseText(e.Code, false) + ")"
 }
 
 // Exchange signs req (except an 0800), sends it, waits for the answer and
@@ -338,12 +340,12 @@ func (c *Client) Exchange(ctx context.Context, req *Message) (*Message, error) {
 		return nil, err
 	}
 	macked := req.MTI != MTISignOn
-	var mac *MACKey
+	var mac *cardkeys.MACKey
 	if macked {
 		if mac, err = c.macKey(ctx, req.TerminalID); err != nil {
 			return nil, err
 		}
-		if err := mac.Sign(msg); err != nil {
+		if err := SignMessage(mac, msg); err != nil {
 			return nil, err
 		}
 	}
@@ -402,7 +404,7 @@ func (c *Client) Exchange(ctx context.Context, req *Message) (*Message, error) {
 	// Approvals must carry a valid MAC; a forged or corrupted approval is
 	// as good as no answer (reverse it). Declines are often sent unMACed.
 	if macked && (resp.ResponseCode == "00" || resp.MAC != nil) {
-		if err := mac.Verify(raw); err != nil {
+		if err := VerifyMessage(mac, raw); err != nil {
 			return nil, fmt.Errorf("%w: %w", err, connector.ErrUnknownOutcome)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	connection "github.com/moov-io/iso8583-connection"
 	"github.com/moov-io/iso8583-connection/server"
 
+	"github.com/multipos/multipos/cardkeys"
+	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/server/connector"
 )
 
@@ -24,8 +26,8 @@ const (
 
 type testHost struct {
 	tmk  []byte
-	keys WorkingKeys
-	mac  *MACKey
+	keys cardkeys.WorkingKeys
+	mac  *cardkeys.MACKey
 	srv  *server.Server
 }
 
@@ -33,12 +35,12 @@ func startHost(t *testing.T) *testHost {
 	t.Helper()
 	h := &testHost{
 		tmk: hexb(t, "0123456789ABCDEFFEDCBA9876543210"),
-		keys: WorkingKeys{
+		keys: cardkeys.WorkingKeys{
 			PIN: hexb(t, "11111111111111112222222222222222"),
 			MAC: hexb(t, "33333333333333334444444444444444"),
 		},
 	}
-	h.mac, _ = NewMACKey(h.keys.MAC)
+	h.mac, _ = cardkeys.NewMACKey(h.keys.MAC)
 	// The connection library reports errors from goroutines of its own,
 	// which can outlive the test: a log after it ended is a data race.
 	var (
@@ -76,9 +78,9 @@ func (h *testHost) handle(c *connection.Connection, in *iso8583.Message) {
 	sign := true
 	switch {
 	case req.MTI == MTISignOn:
-		resp.Field62, _ = EncodeWorkingKeys(h.tmk, h.keys)
+		resp.Field62, _ = cardkeys.EncodeWorkingKeys(h.tmk, h.keys)
 		sign = false
-	case h.mac.Verify(in) != nil:
+	case VerifyMessage(h.mac, in) != nil:
 		resp.ResponseCode, sign = "A0", false
 	case req.Amount == amountNSF:
 		resp.ResponseCode, sign = "51", false
@@ -96,7 +98,7 @@ func (h *testHost) handle(c *connection.Connection, in *iso8583.Message) {
 		return
 	}
 	if sign {
-		_ = h.mac.Sign(out)
+		_ = SignMessage(h.mac, out)
 		if req.Trace == traceBadMAC {
 			b, _ := out.GetBytes(64)
 			b[0] ^= 1
@@ -163,7 +165,7 @@ func TestClientAgainstHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.ResponseCode != "51" || Text(res.ResponseCode, true) != "余额不足" {
+		if res.ResponseCode != "51" || cards.ResponseText(res.ResponseCode, true) != "余额不足" {
 			t.Fatalf("%+v", res)
 		}
 	})
@@ -211,7 +213,7 @@ func TestClientAgainstHost(t *testing.T) {
 	})
 	t.Run("bad MAC on approval is unknown outcome", func(t *testing.T) {
 		_, err := c.Sale(ctx, saleReq(traceBadMAC, 100, testTerm.TerminalID))
-		if !errors.Is(err, ErrBadMAC) || !errors.Is(err, connector.ErrUnknownOutcome) {
+		if !errors.Is(err, cardkeys.ErrBadMAC) || !errors.Is(err, connector.ErrUnknownOutcome) {
 			t.Fatalf("got %v", err)
 		}
 	})

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+
+	"github.com/multipos/multipos/cardkeys"
 )
 
 func hexb(t testing.TB, s string) []byte {
@@ -15,40 +17,14 @@ func hexb(t testing.TB, s string) []byte {
 	return b
 }
 
-// ISO/IEC 9797-1 Annex B, MAC algorithm 3, padding method 1 (= ANSI X9.19),
-// checked independently with openssl des-cbc / des-ecb.
-func TestX919Vectors(t *testing.T) {
-	k, err := NewMACKey(hexb(t, "0123456789ABCDEFFEDCBA9876543210"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for data, want := range map[string]string{
-		"Now is the time for all ": "A1C72E74EA3FA9B6",
-		"Now is the time for it":   "2E2B1428CC78254F",
-	} {
-		got := k.Compute([]byte(data))
-		if hex.EncodeToString(got[:]) != hex.EncodeToString(hexb(t, want)) {
-			t.Errorf("MAC(%q) = %X, want %s", data, got, want)
-		}
-	}
-	// Empty data is one zero block, not no block at all.
-	e, z := k.Compute(nil), k.Compute(make([]byte, 8))
-	if e != z {
-		t.Error("empty data must MAC like one zero block")
-	}
-	if _, err := NewMACKey(make([]byte, 8)); err == nil {
-		t.Error("8-byte MAC key accepted")
-	}
-}
-
 func TestSignVerify(t *testing.T) {
-	k, _ := NewMACKey(hexb(t, "0123456789ABCDEFFEDCBA9876543210"))
+	k, _ := cardkeys.NewMACKey(hexb(t, "0123456789ABCDEFFEDCBA9876543210"))
 	sale := mustMsg(t)(testTerm.NewSale("000124", 12345, testCard))
 	msg, err := sale.ToISO()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Sign(msg); err != nil {
+	if err := SignMessage(k, msg); err != nil {
 		t.Fatal(err)
 	}
 	packed, err := msg.Pack()
@@ -68,7 +44,7 @@ func TestSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Verify(got); err != nil {
+	if err := VerifyMessage(k, got); err != nil {
 		t.Fatal(err)
 	}
 
@@ -76,51 +52,24 @@ func TestSignVerify(t *testing.T) {
 	tampered := append([]byte(nil), packed...)
 	i := len("0200") + 8 + len("166212340000000001") + len("000000") + 7
 	tampered[i]++
-	if err := k.VerifyBytes(tampered); !errors.Is(err, ErrBadMAC) {
+	if err := k.VerifyBytes(tampered); !errors.Is(err, cardkeys.ErrBadMAC) {
 		t.Fatalf("tampered amount: %v", err)
 	}
 	tm, err := unpackISO(tampered)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Verify(tm); !errors.Is(err, ErrBadMAC) {
+	if err := VerifyMessage(k, tm); !errors.Is(err, cardkeys.ErrBadMAC) {
 		t.Fatalf("tampered message: %v", err)
 	}
 	// Another key does not verify.
-	other, _ := NewMACKey(hexb(t, "00112233445566778899AABBCCDDEEFF"))
-	if err := other.VerifyBytes(packed); !errors.Is(err, ErrBadMAC) {
+	other, _ := cardkeys.NewMACKey(hexb(t, "00112233445566778899AABBCCDDEEFF"))
+	if err := other.VerifyBytes(packed); !errors.Is(err, cardkeys.ErrBadMAC) {
 		t.Fatalf("wrong key: %v", err)
 	}
 	// No field 64 at all.
 	plain, _ := sale.Pack()
-	if err := k.VerifyBytes(plain); err == nil || errors.Is(err, ErrBadMAC) {
+	if err := k.VerifyBytes(plain); err == nil || errors.Is(err, cardkeys.ErrBadMAC) {
 		t.Fatalf("message without field 64: %v", err)
-	}
-}
-
-func TestWorkingKeys(t *testing.T) {
-	tmk := hexb(t, "0123456789ABCDEFFEDCBA9876543210")
-	keys := WorkingKeys{PIN: hexb(t, "11111111111111112222222222222222"), MAC: hexb(t, "33333333333333334444444444444444")}
-	f62, err := EncodeWorkingKeys(tmk, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(f62) != 40 {
-		t.Fatalf("field 62 is %d bytes", len(f62))
-	}
-	got, err := DecodeWorkingKeys(tmk, f62)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got.PIN) != string(keys.PIN) || string(got.MAC) != string(keys.MAC) {
-		t.Fatal("keys differ")
-	}
-	if _, err := DecodeWorkingKeys(hexb(t, "00112233445566778899AABBCCDDEEFF"), f62); !errors.Is(err, ErrKeyCheck) {
-		t.Fatalf("wrong master key: %v", err)
-	}
-	// Check value of a well-known test key: TDES(0123456789ABCDEFFEDCBA9876543210, 0^8) = 08D7B4FB629D0885.
-	cv, _ := CheckValue(tmk)
-	if hex.EncodeToString(cv) != "08d7b4fb" {
-		t.Fatalf("check value %x", cv)
 	}
 }

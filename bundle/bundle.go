@@ -1,4 +1,4 @@
-package pki
+package bundle
 
 import (
 	"bytes"
@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/multipos/multipos/cardkeys"
+	"github.com/multipos/multipos/internal/pemfile"
 )
 
 // PEM block types and headers of a bundle file.
@@ -34,7 +37,7 @@ const (
 const bundleComment = "# multipos terminal bundle. SECRET: it holds this terminal's private key and\n" +
 	"# card master key. Keep it mode 0600 and never send it unencrypted.\n\n"
 
-// maxBundleSize bounds what LoadBundle reads, so that a config pointing at
+// maxBundleSize bounds what Load reads, so that a config pointing at
 // the wrong (large) file fails quickly; a real bundle is about 2 KB.
 const maxBundleSize = 1 << 20
 
@@ -52,8 +55,8 @@ type Bundle struct {
 // a "MULTIPOS TERMINAL" block whose headers are Terminal-Id, Merchant-Id,
 // Store-Id, Server and Kcv and whose bytes are the master key; the terminal
 // "CERTIFICATE"; the "PRIVATE KEY"; and the CA as a "CERTIFICATE" with
-// header "Role: ca". Encode does not check the bundle: WriteBundle does,
-// and ParseBundle reports a part that is missing or does not fit.
+// header "Role: ca". Encode does not check the bundle: Write does,
+// and Parse reports a part that is missing or does not fit.
 func (b Bundle) Encode() []byte {
 	var buf bytes.Buffer
 	buf.WriteString(bundleComment)
@@ -82,15 +85,15 @@ func (b Bundle) Encode() []byte {
 	return buf.Bytes()
 }
 
-// ParseBundle reads Encode's output and checks that its parts belong
+// Parse reads Encode's output and checks that its parts belong
 // together: all present, the key matches the certificate, the certificate
 // chains to the CA and names the bundle's terminal, merchant and store, and
 // the master key is 16 bytes with a matching KCV. Errors say which part is
 // wrong.
-func ParseBundle(data []byte) (Bundle, error) {
+func Parse(data []byte) (Bundle, error) {
 	b, err := parseBundle(data)
 	if err != nil {
-		return Bundle{}, fmt.Errorf("pki: bundle: %w", err)
+		return Bundle{}, fmt.Errorf("bundle: bundle: %w", err)
 	}
 	return b, nil
 }
@@ -163,7 +166,7 @@ func (b Bundle) check(now time.Time) error {
 	if len(b.MasterKey) != 16 {
 		return fmt.Errorf("master key is %d bytes, want 16", len(b.MasterKey))
 	}
-	kcv, err := KCV(b.MasterKey)
+	kcv, err := cardkeys.KCV(b.MasterKey)
 	if err != nil {
 		return err
 	}
@@ -173,18 +176,18 @@ func (b Bundle) check(now time.Time) error {
 	if !strings.EqualFold(kcv, b.KCV) {
 		return fmt.Errorf("master key does not match %s %s (the key's check value is %s)", hdrKCV, b.KCV, kcv)
 	}
-	cert, err := parseCertPEM(b.CertPEM)
+	cert, err := pemfile.ParseCert(b.CertPEM)
 	if err != nil {
 		return fmt.Errorf("terminal certificate: %w", err)
 	}
-	key, err := parseKeyPEM(b.KeyPEM)
+	key, err := pemfile.ParseKey(b.KeyPEM)
 	if err != nil {
 		return fmt.Errorf("private key: %w", err)
 	}
-	if !keyMatches(key, cert) {
+	if !pemfile.KeyMatches(key, cert) {
 		return errors.New("private key does not belong to the terminal certificate")
 	}
-	ca, err := parseCertPEM(b.CAPEM)
+	ca, err := pemfile.ParseCert(b.CAPEM)
 	if err != nil {
 		return fmt.Errorf("CA certificate: %w", err)
 	}
@@ -214,7 +217,7 @@ func (b Bundle) check(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("terminal certificate: %w", err)
 	}
-	if want := (TerminalIdentity{b.TerminalID, b.MerchantID, b.StoreID}); id != want {
+	if want := (Identity{b.TerminalID, b.MerchantID, b.StoreID}); id != want {
 		return fmt.Errorf("terminal certificate is for terminal %s, merchant %s, store %s but the bundle says %s, %s, %s",
 			id.TerminalID, id.MerchantID, id.StoreID, want.TerminalID, want.MerchantID, want.StoreID)
 	}
@@ -241,48 +244,48 @@ func checkServer(s string) error {
 	return nil
 }
 
-// LoadBundle reads and parses a bundle file. It refuses a file that group
+// Load reads and parses a bundle file. It refuses a file that group
 // or others may access, because the bundle holds the terminal's private
 // key and master key.
-func LoadBundle(path string) (Bundle, error) {
+func Load(path string) (Bundle, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Bundle{}, fmt.Errorf("pki: load bundle: %w", err)
+		return Bundle{}, fmt.Errorf("bundle: load bundle: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return Bundle{}, fmt.Errorf("pki: load bundle: %w", err)
+		return Bundle{}, fmt.Errorf("bundle: load bundle: %w", err)
 	}
 	if !st.Mode().IsRegular() {
-		return Bundle{}, fmt.Errorf("pki: bundle %s is not a regular file", path)
+		return Bundle{}, fmt.Errorf("bundle: bundle %s is not a regular file", path)
 	}
 	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return Bundle{}, fmt.Errorf("pki: bundle %s is open to group or others (mode %04o) but holds secret keys: run chmod 600 %s", path, perm, path)
+		return Bundle{}, fmt.Errorf("bundle: bundle %s is open to group or others (mode %04o) but holds secret keys: run chmod 600 %s", path, perm, path)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxBundleSize+1))
 	if err != nil {
-		return Bundle{}, fmt.Errorf("pki: load bundle %s: %w", path, err)
+		return Bundle{}, fmt.Errorf("bundle: load bundle %s: %w", path, err)
 	}
 	if len(data) > maxBundleSize {
-		return Bundle{}, fmt.Errorf("pki: bundle %s is larger than %d bytes: not a bundle", path, maxBundleSize)
+		return Bundle{}, fmt.Errorf("bundle: bundle %s is larger than %d bytes: not a bundle", path, maxBundleSize)
 	}
 	b, err := parseBundle(data)
 	if err != nil {
-		return Bundle{}, fmt.Errorf("pki: bundle %s: %w", path, err)
+		return Bundle{}, fmt.Errorf("bundle: bundle %s: %w", path, err)
 	}
 	return b, nil
 }
 
-// WriteBundle writes b.Encode() to path with mode 0600, atomically. It
+// Write writes b.Encode() to path with mode 0600, atomically. It
 // checks the bundle first, so a file it writes always loads, and refuses to
 // replace an existing file unless overwrite is true.
-func WriteBundle(path string, b Bundle, overwrite bool) error {
+func Write(path string, b Bundle, overwrite bool) error {
 	if err := b.check(time.Now()); err != nil {
-		return fmt.Errorf("pki: write bundle %s: %w", path, err)
+		return fmt.Errorf("bundle: write bundle %s: %w", path, err)
 	}
-	if err := writeAtomic(path, b.Encode(), 0o600, overwrite); err != nil {
-		return fmt.Errorf("pki: bundle: %w", err)
+	if err := pemfile.WriteAtomic(path, b.Encode(), 0o600, overwrite); err != nil {
+		return fmt.Errorf("bundle: bundle: %w", err)
 	}
 	return nil
 }
@@ -293,11 +296,11 @@ func WriteBundle(path string, b Bundle, overwrite bool) error {
 func (b Bundle) ClientTLSConfig() (*tls.Config, error) {
 	cert, err := tls.X509KeyPair(b.CertPEM, b.KeyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("pki: bundle: terminal certificate and key: %w", err)
+		return nil, fmt.Errorf("bundle: bundle: terminal certificate and key: %w", err)
 	}
-	ca, err := parseCertPEM(b.CAPEM)
+	ca, err := pemfile.ParseCert(b.CAPEM)
 	if err != nil {
-		return nil, fmt.Errorf("pki: bundle: CA certificate: %w", err)
+		return nil, fmt.Errorf("bundle: bundle: CA certificate: %w", err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)

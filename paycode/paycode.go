@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 // ErrNotPayCode is returned for digits that are no wallet's payment code.

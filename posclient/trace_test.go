@@ -1,4 +1,4 @@
-package channels
+package posclient
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 func TestTracesPersist(t *testing.T) {

@@ -1,4 +1,4 @@
-package channels
+package posclient
 
 import (
 	"crypto/subtle"
@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/cardkeys"
 	"github.com/multipos/multipos/cards"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/connector/bank"
 )
 
 // ErrNotSignedOn is returned by CardKeys before a sign-on (签到).
@@ -29,7 +29,7 @@ type CardKeys struct {
 
 	mu       sync.RWMutex
 	pin      []byte
-	mac      *bank.MACKey
+	mac      *cardkeys.MACKey
 	signedAt time.Time
 }
 
@@ -46,11 +46,11 @@ func (k *CardKeys) Install(s api.SignedOn) error {
 	if err != nil {
 		return fmt.Errorf("sign-on answer: keys are not hex: %w", err)
 	}
-	wk, err := bank.DecodeWorkingKeys(k.master, raw)
+	wk, err := cardkeys.DecodeWorkingKeys(k.master, raw)
 	if err != nil {
 		return fmt.Errorf("sign-on answer: %w", err)
 	}
-	mk, err := bank.NewMACKey(wk.MAC)
+	mk, err := cardkeys.NewMACKey(wk.MAC)
 	if err != nil {
 		return fmt.Errorf("sign-on answer: %w", err)
 	}

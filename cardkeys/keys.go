@@ -1,12 +1,14 @@
-package bank
+package cardkeys
 
 import (
 	"bytes"
 	"crypto/cipher"
 	"crypto/des"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // WorkingKeys are the session keys from an 0810 sign-on, in the clear. Keep
@@ -27,13 +29,13 @@ type WorkingKeys struct {
 const field62Len = 40
 
 // ErrKeyCheck is returned when a working key does not match its check value.
-var ErrKeyCheck = errors.New("bank: working key check value mismatch")
+var ErrKeyCheck = errors.New("cardkeys: working key check value mismatch")
 
 // DecodeWorkingKeys decrypts and checks field 62 under the master key (16
 // or 24 bytes).
 func DecodeWorkingKeys(tmk, f62 []byte) (WorkingKeys, error) {
 	if len(f62) != field62Len {
-		return WorkingKeys{}, fmt.Errorf("bank: field 62 is %d bytes, want %d", len(f62), field62Len)
+		return WorkingKeys{}, fmt.Errorf("cardkeys: field 62 is %d bytes, want %d", len(f62), field62Len)
 	}
 	master, err := tdes(tmk)
 	if err != nil {
@@ -67,7 +69,7 @@ func EncodeWorkingKeys(tmk []byte, k WorkingKeys) ([]byte, error) {
 	var out bytes.Buffer
 	for _, key := range [][]byte{k.PIN, k.MAC} {
 		if len(key) != 16 {
-			return nil, errors.New("bank: working keys must be 16 bytes")
+			return nil, errors.New("cardkeys: working keys must be 16 bytes")
 		}
 		enc := make([]byte, 16)
 		master.Encrypt(enc[:8], key[:8])
@@ -101,7 +103,18 @@ func tdes(key []byte) (cipher.Block, error) {
 	case 24:
 		k = key
 	default:
-		return nil, fmt.Errorf("bank: TDES key must be 16 or 24 bytes, got %d", len(key))
+		return nil, fmt.Errorf("cardkeys: TDES key must be 16 or 24 bytes, got %d", len(key))
 	}
 	return des.NewTripleDESCipher(k)
+}
+
+// KCV is the key check value as people compare it: the first 3 bytes (6
+// upper-case hex digits) of CheckValue. It lets people compare keys without
+// showing them.
+func KCV(key []byte) (string, error) {
+	cv, err := CheckValue(key)
+	if err != nil {
+		return "", fmt.Errorf("cardkeys: kcv: %w", err)
+	}
+	return strings.ToUpper(hex.EncodeToString(cv[:3])), nil
 }

@@ -1,4 +1,4 @@
-package bank
+package cards
 
 // responseTexts are the cashier-facing meanings of field 39, as UnionPay
 // terminals show them (Chinese, English). They tell the cashier what to do
@@ -34,7 +34,7 @@ var responseTexts = map[string][2]string{
 // Text is the cashier text for response code code, in Chinese when zh is
 // true. Unknown codes still show the code, so the cashier can read it to
 // the bank's help desk.
-func Text(code string, zh bool) string {
+func ResponseText(code string, zh bool) string {
 	t, ok := responseTexts[code]
 	switch {
 	case ok && zh:

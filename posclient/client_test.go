@@ -1,4 +1,4 @@
-package channels_test
+package posclient_test
 
 import (
 	"context"
@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
@@ -22,7 +23,7 @@ import (
 
 // newServer runs a real posserver with a sandbox Alipay behind wrap, over
 // mutual TLS, and returns a client of its terminal T1.
-func newServer(t *testing.T, wrap func(http.Handler) http.Handler) (*channels.Client, *wallet.Wallet, string) {
+func newServer(t *testing.T, wrap func(http.Handler) http.Handler) (*posclient.Client, *wallet.Wallet, string) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "pos.db"))
@@ -52,11 +53,11 @@ func newServer(t *testing.T, wrap func(http.Handler) http.Handler) (*channels.Cl
 	hs.TLS = ca.ServerTLSConfig()
 	hs.StartTLS()
 	t.Cleanup(func() { hs.Close(); ali.Stop(); st.Close() })
-	b, err := server.Provision(ctx, st, ca, pki.TerminalIdentity{TerminalID: "T1", MerchantID: "M1", StoreID: "S1"}, "Shop", hs.URL, time.Now())
+	b, err := server.Provision(ctx, st, ca, bundle.Identity{TerminalID: "T1", MerchantID: "M1", StoreID: "S1"}, "Shop", hs.URL, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := channels.FromBundle(b, "")
+	c, err := posclient.FromBundle(b, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,15 +68,15 @@ func TestOffline(t *testing.T) {
 	hs := httptest.NewServer(http.NotFoundHandler())
 	url := hs.URL
 	hs.Close() // nothing listens there any more
-	c := channels.NewClient(url, "T1", nil)
+	c := posclient.NewClient(url, "T1", nil)
 	ctx := context.Background()
-	if _, err := c.Ping(ctx); !errors.Is(err, channels.ErrOffline) {
+	if _, err := c.Ping(ctx); !errors.Is(err, posclient.ErrOffline) {
 		t.Fatalf("ping: %v", err)
 	}
-	if _, err := c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 1}); !errors.Is(err, channels.ErrOffline) {
+	if _, err := c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 1}); !errors.Is(err, posclient.ErrOffline) {
 		t.Fatalf("create: %v", err)
 	}
-	if _, err := c.WaitOrder(ctx, "x", 0, time.Second); !errors.Is(err, channels.ErrOffline) {
+	if _, err := c.WaitOrder(ctx, "x", 0, time.Second); !errors.Is(err, posclient.ErrOffline) {
 		t.Fatalf("wait: %v", err)
 	}
 	// A proxy answering for a missing server is offline too.
@@ -83,14 +84,14 @@ func TestOffline(t *testing.T) {
 		http.Error(w, "upstream down", http.StatusBadGateway)
 	}))
 	defer gw.Close()
-	if _, err := channels.NewClient(gw.URL, "T1", nil).Terminal(ctx); !errors.Is(err, channels.ErrOffline) {
+	if _, err := posclient.NewClient(gw.URL, "T1", nil).Terminal(ctx); !errors.Is(err, posclient.ErrOffline) {
 		t.Fatalf("behind a gateway: %v", err)
 	}
 }
 
 func TestCallerCancelIsNotOffline(t *testing.T) {
 	c, _, _ := newServer(t, nil)
-	o, err := c.CreateWalletOrder(context.Background(), channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
+	o, err := c.CreateWalletOrder(context.Background(), posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestCallerCancelIsNotOffline(t *testing.T) {
 	// Waiting for a version the order never reaches: only the caller's
 	// deadline can end this call.
 	got, err := c.WaitOrder(ctx, o.ID, o.Version+100, 10*time.Second)
-	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, channels.ErrOffline) {
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, posclient.ErrOffline) {
 		t.Fatalf("cancelled long-poll: %v (created %+v, got %+v)", err, o, got)
 	}
 }
@@ -115,8 +116,8 @@ func TestServerErrors(t *testing.T) {
 	if d, err := c.Ping(ctx); err != nil || d <= 0 {
 		t.Fatalf("ping: %v, %v", d, err)
 	}
-	_, err = c.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: "1", Channel: api.Alipay, Amount: 5})
-	if !errors.As(err, &e) || e.Code != api.CodeBadRequest || e.Status != http.StatusBadRequest || errors.Is(err, channels.ErrOffline) {
+	_, err = c.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: "1", Channel: api.Alipay, Amount: 5})
+	if !errors.As(err, &e) || e.Code != api.CodeBadRequest || e.Status != http.StatusBadRequest || errors.Is(err, posclient.ErrOffline) {
 		t.Fatalf("bad request: %v", err)
 	}
 	// A request id is required on calls that move money.
@@ -144,7 +145,7 @@ func TestRetryAfterDroppedAnswer(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	})
-	o, err := c.CreateWalletOrder(context.Background(), channels.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
+	o, err := c.CreateWalletOrder(context.Background(), posclient.NewRequestID(), api.CreateWalletOrder{Trace: "000001", Channel: api.Alipay, Amount: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,16 +175,16 @@ func TestCertificateRefusedIsNotOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	b, err := server.Provision(ctx, st, other, pki.TerminalIdentity{TerminalID: "T1", MerchantID: "M1", StoreID: "S1"}, "", url, time.Now())
+	b, err := server.Provision(ctx, st, other, bundle.Identity{TerminalID: "T1", MerchantID: "M1", StoreID: "S1"}, "", url, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The server's certificate is not from this bundle's CA.
-	c, err := channels.FromBundle(b, url)
+	c, err := posclient.FromBundle(b, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Terminal(ctx); !errors.Is(err, channels.ErrCertificate) || errors.Is(err, channels.ErrOffline) {
+	if _, err := c.Terminal(ctx); !errors.Is(err, posclient.ErrCertificate) || errors.Is(err, posclient.ErrOffline) {
 		t.Fatalf("untrusted server: %v", err)
 	}
 }

@@ -19,11 +19,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/multipos/multipos/channels"
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server"
-	"github.com/multipos/multipos/server/api"
 	"github.com/multipos/multipos/server/pki"
 	"github.com/multipos/multipos/server/store"
 )
@@ -93,34 +94,13 @@ type Result struct {
 // simulated terminals for o.Warmup and then o.Duration, and returns what
 // was measured. It stops early, with ctx's error, when ctx ends.
 func Run(ctx context.Context, o Options) (Result, error) {
-	if o.Terminals < 1 {
-		return Result{}, fmt.Errorf("loadtest: %d terminals: at least one is needed", o.Terminals)
-	}
-	if o.Duration <= 0 {
-		return Result{}, fmt.Errorf("loadtest: the measured period must be positive, not %s", o.Duration)
-	}
-	switch {
-	case o.Warmup == 0:
-		o.Warmup = DefaultWarmup
-	case o.Warmup < 0:
-		o.Warmup = 0
-	}
-	switch {
-	case o.CardShare == 0:
-		o.CardShare = DefaultCardShare
-	case o.CardShare < 0:
-		o.CardShare = 0
-	case o.CardShare > 100:
-		return Result{}, fmt.Errorf("loadtest: card share %d%% is above 100%%", o.CardShare)
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	if err := o.normalize(); err != nil {
+		return Result{}, err
 	}
 	card, err := approvedCard()
 	if err != nil {
 		return Result{}, err
 	}
-
 	st, closeDB, err := openDatabase(ctx, o.DSN)
 	if err != nil {
 		return Result{}, err
@@ -140,24 +120,75 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		ln.Close()
 		return Result{}, err
 	}
+	conn, stop, err := startServer(ctx, st, ca, ln, o.Logger)
+	if err != nil {
+		return Result{}, err
+	}
+	defer stop()
+	terms, err := connect(ctx, bundles, base, conn, card, o.CardShare)
+	if err != nil {
+		return Result{}, err
+	}
+	drive(ctx, terms, o)
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	res := summarize(string(st.Dialect()), terms, o.Duration)
+	res.Pace = o.Pace
+	return res, nil
+}
 
+// normalize checks o and fills in its defaults.
+func (o *Options) normalize() error {
+	if o.Terminals < 1 {
+		return fmt.Errorf("loadtest: %d terminals: at least one is needed", o.Terminals)
+	}
+	if o.Duration <= 0 {
+		return fmt.Errorf("loadtest: the measured period must be positive, not %s", o.Duration)
+	}
+	switch {
+	case o.Warmup == 0:
+		o.Warmup = DefaultWarmup
+	case o.Warmup < 0:
+		o.Warmup = 0
+	}
+	switch {
+	case o.CardShare == 0:
+		o.CardShare = DefaultCardShare
+	case o.CardShare < 0:
+		o.CardShare = 0
+	case o.CardShare > 100:
+		return fmt.Errorf("loadtest: card share %d%% is above 100%%", o.CardShare)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// startServer serves the terminal API on ln with the wallet and bank
+// stand-ins behind it, as posserver serve --demo does, and returns the
+// stand-ins (the terminals' customers pay at them) and what stops it all.
+// It closes ln when it fails.
+func startServer(ctx context.Context, st *store.Store, ca *pki.Authority, ln net.Listener, log *slog.Logger) (*sandbox.StandIns, func(), error) {
 	keys := server.NewKeyring(st, ca)
-	conn := sandbox.New(sandbox.Options{Logger: o.Logger})
-	defer conn.Stop()
+	conn := sandbox.New(sandbox.Options{Logger: log})
 	// Card sales go over the ISO 8583 link to the stand-in bank's socket,
 	// MACed and with PIN blocks under each terminal's working keys.
 	bankHost, err := sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
-		Balance: 1 << 50, Logger: o.Logger})
+		Balance: 1 << 50, Logger: log})
 	if err != nil {
 		ln.Close()
-		return Result{}, fmt.Errorf("loadtest: %w", err)
+		conn.Stop()
+		return nil, nil, fmt.Errorf("loadtest: %w", err)
 	}
-	defer bankHost.Close()
 	srv, err := server.New(server.Options{Store: st, Wallets: conn.Wallets(), Acquirer: bankHost.Client, Keys: keys,
-		Logger: o.Logger, Demo: true})
+		Logger: log, Demo: true})
 	if err != nil {
 		ln.Close()
-		return Result{}, fmt.Errorf("loadtest: %w", err)
+		bankHost.Close()
+		conn.Stop()
+		return nil, nil, fmt.Errorf("loadtest: %w", err)
 	}
 	conn.SetNotifier(srv)
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
@@ -165,23 +196,28 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	go func() {
 		defer close(background)
 		if err := srv.Run(runCtx); err != nil {
-			o.Logger.Error("background work stopped", "err", err)
+			log.Error("background work stopped", "err", err)
 		}
 	}()
-	defer func() { stopRun(); <-background }()
 	hs := &http.Server{Handler: srv.Handler(), TLSConfig: ca.ServerTLSConfig(),
-		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn)}
+		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go hs.ServeTLS(ln, "", "")
-	// Close, not Shutdown: once the terminals are done nothing is in
-	// flight, and HTTP/2's graceful shutdown waits a second for clients to
-	// hang up.
-	defer hs.Close()
 	srv.SetReady(true)
+	return conn, func() {
+		// Close, not Shutdown: once the terminals are done nothing is in
+		// flight, and HTTP/2's graceful shutdown waits a second for
+		// clients to hang up.
+		hs.Close()
+		stopRun()
+		<-background
+		bankHost.Close()
+		conn.Stop()
+	}, nil
+}
 
-	terms, err := connect(ctx, bundles, base, conn, card, o.CardShare)
-	if err != nil {
-		return Result{}, err
-	}
+// drive runs the terminals through the warm-up and the measured period
+// (paced ones spread evenly over one pace) and returns when all are done.
+func drive(ctx context.Context, terms []*terminal, o Options) {
 	start := time.Now()
 	r := &clock{from: start.Add(o.Warmup), end: start.Add(o.Warmup + o.Duration)}
 	var wg sync.WaitGroup
@@ -193,12 +229,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		wg.Go(func() { t.run(ctx, r) })
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return Result{}, err
-	}
-	res := summarize(string(st.Dialect()), terms, o.Duration)
-	res.Pace = o.Pace
-	return res, nil
 }
 
 // clock is the measured period: sales completed in [from, end] count.
@@ -310,10 +340,10 @@ func parallel(n int, f func(i int) error) error {
 
 // provision registers n terminals of one merchant, terminalsPerStore to a
 // store, and returns their bundles.
-func provision(ctx context.Context, st *store.Store, ca *pki.Authority, n int, base string) ([]pki.Bundle, error) {
-	bundles := make([]pki.Bundle, n)
+func provision(ctx context.Context, st *store.Store, ca *pki.Authority, n int, base string) ([]bundle.Bundle, error) {
+	bundles := make([]bundle.Bundle, n)
 	add := func(i int) error {
-		id := pki.TerminalIdentity{TerminalID: fmt.Sprintf("LT%05d", i+1), MerchantID: MerchantID,
+		id := bundle.Identity{TerminalID: fmt.Sprintf("LT%05d", i+1), MerchantID: MerchantID,
 			StoreID: fmt.Sprintf("S%04d", i/terminalsPerStore+1)}
 		b, err := server.Provision(ctx, st, ca, id, merchantName, base, time.Now())
 		bundles[i] = b
@@ -331,17 +361,17 @@ func provision(ctx context.Context, st *store.Store, ca *pki.Authority, n int, b
 
 // connect makes each terminal's client and its TLS connection (one ping),
 // so that handshakes stay out of the measurement.
-func connect(ctx context.Context, bundles []pki.Bundle, base string, conn *sandbox.StandIns, card acquirer.TestCard, share int) ([]*terminal, error) {
+func connect(ctx context.Context, bundles []bundle.Bundle, base string, conn *sandbox.StandIns, card acquirer.TestCard, share int) ([]*terminal, error) {
 	terms := make([]*terminal, len(bundles))
 	err := parallel(len(bundles), func(i int) error {
-		c, err := channels.FromBundle(bundles[i], base)
+		c, err := posclient.FromBundle(bundles[i], base)
 		if err != nil {
 			return err
 		}
 		if _, err := c.Ping(ctx); err != nil {
 			return fmt.Errorf("terminal %s: %w", bundles[i].TerminalID, err)
 		}
-		keys := channels.NewCardKeys(bundles[i].MasterKey)
+		keys := posclient.NewCardKeys(bundles[i].MasterKey)
 		res, err := c.CardSignOn(ctx, "000001", false) // its first trace; sales go on from 000002
 		if err != nil {
 			return fmt.Errorf("terminal %s: sign-on: %w", bundles[i].TerminalID, err)
@@ -363,8 +393,8 @@ func connect(ctx context.Context, bundles []pki.Bundle, base string, conn *sandb
 // terminal is one simulated till. Only its own goroutine touches it until
 // the run ends.
 type terminal struct {
-	client   *channels.Client
-	keys     *channels.CardKeys // working keys from its sign-on
+	client   *posclient.Client
+	keys     *posclient.CardKeys // working keys from its sign-on
 	standIns *sandbox.StandIns
 	card     acquirer.TestCard
 	share    int // percent of card sales
@@ -461,7 +491,7 @@ func (t *terminal) walletSale(ctx context.Context) error {
 	}
 	t.wallets++
 	trace := t.nextTrace()
-	o, err := t.client.CreateWalletOrder(ctx, channels.NewRequestID(), api.CreateWalletOrder{Trace: trace,
+	o, err := t.client.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: trace,
 		Channel: ch, Amount: t.amount(), Subject: "load test"})
 	if err != nil {
 		return fmt.Errorf("%s order: %w", ch, err)
@@ -497,7 +527,7 @@ func (t *terminal) cardSale(ctx context.Context) error {
 		return fmt.Errorf("PIN block: %w", err)
 	}
 	trace := t.nextTrace()
-	o, err := t.client.CardSale(ctx, channels.NewRequestID(), api.CardSale{Trace: trace, Amount: t.amount(),
+	o, err := t.client.CardSale(ctx, posclient.NewRequestID(), api.CardSale{Trace: trace, Amount: t.amount(),
 		PAN: t.card.PAN, Expiry: t.card.Expiry, Track2: t.card.Track2, Entry: "chip",
 		PINBlock: hex.EncodeToString(blk[:])})
 	if err != nil {

@@ -1,4 +1,4 @@
-package bank
+package cards
 
 import (
 	"strings"
@@ -9,7 +9,7 @@ import (
 func TestTexts(t *testing.T) {
 	codes := strings.Fields("00 01 03 05 12 13 14 25 30 41 43 51 54 55 57 58 61 65 75 91 94 96 A0")
 	for _, c := range codes {
-		zh, en := Text(c, true), Text(c, false)
+		zh, en := ResponseText(c, true), ResponseText(c, false)
 		if _, ok := responseTexts[c]; !ok || zh == "" || en == "" || zh == en {
 			t.Errorf("%s: %q / %q", c, zh, en)
 		}
@@ -17,10 +17,10 @@ func TestTexts(t *testing.T) {
 			t.Errorf("%s: Chinese text is ASCII: %q", c, zh)
 		}
 	}
-	if Text("00", true) != "交易成功" || Text("51", false) != "Insufficient funds" {
+	if ResponseText("00", true) != "交易成功" || ResponseText("51", false) != "Insufficient funds" {
 		t.Error("wrong text")
 	}
-	if !strings.Contains(Text("Q9", false), "Q9") || !strings.Contains(Text("Q9", true), "Q9") {
+	if !strings.Contains(ResponseText("Q9", false), "Q9") || !strings.Contains(ResponseText("Q9", true), "Q9") {
 		t.Error("unknown code must show the code")
 	}
 }

@@ -102,7 +102,7 @@ const (
 )
 
 // CreateBarcodeOrder charges a code the customer shows on the phone. The
-// code is one wallet's (see channels/paycode): Channel must be that
+// code is one wallet's (see package paycode): Channel must be that
 // wallet. The code itself is never stored or logged.
 type CreateBarcodeOrder struct {
 	SaleID   string  `json:"sale_id,omitempty"`

@@ -1,6 +1,6 @@
 // Package api is the terminal-facing JSON-over-HTTPS contract of posserver:
 // the request and response bodies, the transaction states and the error codes.
-// The server and the terminal's client (package channels) both use it, so the
+// The server and the terminal's client (package posclient) both use it, so the
 // two sides cannot drift apart.
 //
 // Every request is made over mutual TLS with the terminal's client

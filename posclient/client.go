@@ -1,4 +1,4 @@
-package channels
+package posclient
 
 import (
 	"bytes"
@@ -17,9 +17,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/internal/ids"
-	"github.com/multipos/multipos/server/api"
-	"github.com/multipos/multipos/server/pki"
 )
 
 // ErrOffline wraps every failure to reach posserver (connection refused,
@@ -105,7 +105,7 @@ func NewClient(baseURL, terminalID string, hc *http.Client) *Client {
 // FromBundle returns a client for the terminal a bundle provisions, over
 // mutual TLS with the bundle's certificate, trusting only the bundle's CA.
 // A non-empty server overrides the bundle's server URL.
-func FromBundle(b pki.Bundle, server string) (*Client, error) {
+func FromBundle(b bundle.Bundle, server string) (*Client, error) {
 	tc, err := b.ClientTLSConfig()
 	if err != nil {
 		return nil, fmt.Errorf("terminal %s: %w", b.TerminalID, err)

@@ -1,4 +1,4 @@
-package pki
+package bundle_test
 
 import (
 	"bytes"
@@ -13,7 +13,59 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/cardkeys"
+	"github.com/multipos/multipos/internal/pemfile"
+	"github.com/multipos/multipos/server/pki"
 )
+
+func mustMemory(t *testing.T) *pki.Authority {
+	t.Helper()
+	a, err := pki.NewMemory(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// newBundle issues a terminal certificate and master key and packs them
+// the way provisioning will.
+func newBundle(t *testing.T, a *pki.Authority, id bundle.Identity) bundle.Bundle {
+	t.Helper()
+	iss, err := a.IssueTerminal(id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := pki.NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcv, err := cardkeys.KCV(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bundle.Bundle{
+		TerminalID: id.TerminalID, MerchantID: id.MerchantID, StoreID: id.StoreID,
+		Server:  "https://127.0.0.1:8443",
+		CertPEM: iss.CertPEM, KeyPEM: iss.KeyPEM, CAPEM: a.CAPEM(),
+		MasterKey: mk, KCV: kcv,
+	}
+}
+
+var t1 = bundle.Identity{TerminalID: "T-001", MerchantID: "M_100", StoreID: "S7"}
+
+func wantErr(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one containing %q", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Fatalf("error %q does not contain %q", err, p)
+		}
+	}
+}
 
 func TestBundleRoundTrip(t *testing.T) {
 	a := mustMemory(t)
@@ -39,7 +91,7 @@ func TestBundleRoundTrip(t *testing.T) {
 	if want := []string{"MULTIPOS TERMINAL ", "CERTIFICATE ", "PRIVATE KEY ", "CERTIFICATE ca"}; !slices.Equal(types, want) {
 		t.Errorf("blocks %q, want %q", types, want)
 	}
-	got, err := ParseBundle(data)
+	got, err := bundle.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,31 +100,31 @@ func TestBundleRoundTrip(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "t-001.bundle")
-	if err := WriteBundle(path, b, false); err != nil {
+	if err := bundle.Write(path, b, false); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(path); err != nil || st.Mode() != 0o600 {
 		t.Fatalf("bundle file: %v, %v", st, err)
 	}
-	loaded, err := LoadBundle(path)
+	loaded, err := bundle.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(loaded, b) {
 		t.Error("LoadBundle differs from what was written")
 	}
-	wantErr(t, WriteBundle(path, b, false), path, "already exists")
-	if err := WriteBundle(path, newBundle(t, a, t1), true); err != nil {
+	wantErr(t, bundle.Write(path, b, false), path, "already exists")
+	if err := bundle.Write(path, newBundle(t, a, t1), true); err != nil {
 		t.Fatalf("overwrite: %v", err)
 	}
 	bad := b
 	bad.KCV = "000000"
-	wantErr(t, WriteBundle(filepath.Join(t.TempDir(), "bad"), bad, false), "does not match Kcv")
+	wantErr(t, bundle.Write(filepath.Join(t.TempDir(), "bad"), bad, false), "does not match Kcv")
 }
 
 func TestParseBundleRejects(t *testing.T) {
 	a, other := mustMemory(t), mustMemory(t)
-	issue := func(a *Authority, id TerminalIdentity, validity time.Duration) Issued {
+	issue := func(a *pki.Authority, id bundle.Identity, validity time.Duration) pki.Issued {
 		iss, err := a.IssueTerminal(id, validity)
 		if err != nil {
 			t.Fatal(err)
@@ -81,35 +133,35 @@ func TestParseBundleRejects(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		mutate func(*Bundle)
+		mutate func(*bundle.Bundle)
 		want   string
 	}{
-		{"wrong KCV", func(b *Bundle) { b.KCV = "000000" }, "master key does not match Kcv 000000"},
-		{"short master key", func(b *Bundle) { b.MasterKey = b.MasterKey[:8] }, "master key is 8 bytes, want 16"},
-		{"key of another certificate", func(b *Bundle) { b.KeyPEM = issue(a, t1, 0).KeyPEM }, "private key does not belong to the terminal certificate"},
-		{"certificate from another CA", func(b *Bundle) {
+		{"wrong KCV", func(b *bundle.Bundle) { b.KCV = "000000" }, "master key does not match Kcv 000000"},
+		{"short master key", func(b *bundle.Bundle) { b.MasterKey = b.MasterKey[:8] }, "master key is 8 bytes, want 16"},
+		{"key of another certificate", func(b *bundle.Bundle) { b.KeyPEM = issue(a, t1, 0).KeyPEM }, "private key does not belong to the terminal certificate"},
+		{"certificate from another CA", func(b *bundle.Bundle) {
 			iss := issue(other, t1, 0)
 			b.CertPEM, b.KeyPEM = iss.CertPEM, iss.KeyPEM
 		}, "not issued by the bundle's CA"},
-		{"certificate of another terminal", func(b *Bundle) {
-			iss := issue(a, TerminalIdentity{"T-002", "M_100", "S7"}, 0)
+		{"certificate of another terminal", func(b *bundle.Bundle) {
+			iss := issue(a, bundle.Identity{TerminalID: "T-002", MerchantID: "M_100", StoreID: "S7"}, 0)
 			b.CertPEM, b.KeyPEM = iss.CertPEM, iss.KeyPEM
 		}, "is for terminal T-002"},
-		{"expired certificate", func(b *Bundle) {
+		{"expired certificate", func(b *bundle.Bundle) {
 			iss := issue(a, t1, time.Nanosecond)
 			b.CertPEM, b.KeyPEM = iss.CertPEM, iss.KeyPEM
 		}, "terminal certificate expired on"},
-		{"no CA", func(b *Bundle) { b.CAPEM = nil }, "no CA certificate"},
-		{"no key", func(b *Bundle) { b.KeyPEM = nil }, "no private key"},
-		{"plain http", func(b *Bundle) { b.Server = "http://pos.example.com" }, "want https://host[:port]"},
-		{"bad terminal id", func(b *Bundle) { b.TerminalID = "T/1" }, "only letters"},
+		{"no CA", func(b *bundle.Bundle) { b.CAPEM = nil }, "no CA certificate"},
+		{"no key", func(b *bundle.Bundle) { b.KeyPEM = nil }, "no private key"},
+		{"plain http", func(b *bundle.Bundle) { b.Server = "http://pos.example.com" }, "want https://host[:port]"},
+		{"bad terminal id", func(b *bundle.Bundle) { b.TerminalID = "T/1" }, "only letters"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBundle(t, a, t1)
 			tc.mutate(&b)
-			_, err := ParseBundle(b.Encode())
-			wantErr(t, err, "pki: bundle: ", tc.want)
+			_, err := bundle.Parse(b.Encode())
+			wantErr(t, err, "bundle: ", tc.want)
 		})
 	}
 
@@ -122,7 +174,7 @@ func TestParseBundleRejects(t *testing.T) {
 		"duplicate block": {append(slices.Clone(good), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1}})...), `two "PRIVATE KEY" blocks`},
 		"foreign block":   {append(slices.Clone(good), pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: []byte{1}})...), `unexpected PEM block "RSA PRIVATE KEY"`},
 	} {
-		_, err := ParseBundle(tc.data)
+		_, err := bundle.Parse(tc.data)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", name, err, tc.want)
 		}
@@ -131,16 +183,16 @@ func TestParseBundleRejects(t *testing.T) {
 
 func TestLoadBundleRefusesOpenMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.bundle")
-	if err := WriteBundle(path, newBundle(t, mustMemory(t), t1), false); err != nil {
+	if err := bundle.Write(path, newBundle(t, mustMemory(t), t1), false); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := LoadBundle(path)
+	_, err := bundle.Load(path)
 	wantErr(t, err, path, "0644", "chmod 600")
 
-	_, err = LoadBundle(path + ".missing")
+	_, err = bundle.Load(path + ".missing")
 	wantErr(t, err, path+".missing")
 }
 
@@ -196,16 +248,16 @@ func handshake(t *testing.T, srv, cli *tls.Config) handshakeResult {
 }
 
 func TestMutualTLS(t *testing.T) {
-	a, err := Open(t.TempDir(), nil)
+	a, err := pki.Open(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "t.bundle")
-	if err := WriteBundle(path, newBundle(t, a, t1), false); err != nil {
+	if err := bundle.Write(path, newBundle(t, a, t1), false); err != nil {
 		t.Fatal(err)
 	}
-	b, err := LoadBundle(path)
+	b, err := bundle.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,12 +278,12 @@ func TestMutualTLS(t *testing.T) {
 	if len(chains) == 0 {
 		t.Fatal("server has no verified client chain")
 	}
-	id, err := IdentityOf(chains[0][0])
+	id, err := bundle.IdentityOf(chains[0][0])
 	if err != nil || id != t1 {
 		t.Errorf("IdentityOf = %+v, %v; want %+v", id, err, t1)
 	}
-	cert, _ := parseCertPEM(b.CertPEM)
-	if Fingerprint(chains[0][0]) != Fingerprint(cert) || Serial(chains[0][0]) != Serial(cert) {
+	cert, _ := pemfile.ParseCert(b.CertPEM)
+	if pki.Fingerprint(chains[0][0]) != pki.Fingerprint(cert) || pki.Serial(chains[0][0]) != pki.Serial(cert) {
 		t.Error("server saw another certificate than the bundle's")
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/multipos/multipos/server/api"
+	"github.com/multipos/multipos/api"
 )
 
 func TestClassify(t *testing.T) {

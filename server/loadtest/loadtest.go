@@ -21,8 +21,8 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/posclient"
-	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/pki"
@@ -143,11 +143,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 
 	keys := server.NewKeyring(st, ca)
-	conn := sandbox.New(sandbox.Options{Logger: o.Logger})
+	conn := standins.New(standins.Options{Logger: o.Logger})
 	defer conn.Stop()
 	// Card sales go over the ISO 8583 link to the stand-in bank's socket,
 	// MACed and with PIN blocks under each terminal's working keys.
-	bankHost, err := sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
+	bankHost, err := standins.StartBank(ctx, standins.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
 		Balance: 1 << 50, Logger: o.Logger})
 	if err != nil {
 		ln.Close()
@@ -332,7 +332,7 @@ func provision(ctx context.Context, st *store.Store, ca *pki.Authority, n int, b
 
 // connect makes each terminal's client and its TLS connection (one ping),
 // so that handshakes stay out of the measurement.
-func connect(ctx context.Context, bundles []bundle.Bundle, base string, conn *sandbox.StandIns, card acquirer.TestCard, share int) ([]*terminal, error) {
+func connect(ctx context.Context, bundles []bundle.Bundle, base string, conn *standins.StandIns, card acquirer.TestCard, share int) ([]*terminal, error) {
 	terms := make([]*terminal, len(bundles))
 	err := parallel(len(bundles), func(i int) error {
 		c, err := posclient.FromBundle(bundles[i], base)
@@ -366,7 +366,7 @@ func connect(ctx context.Context, bundles []bundle.Bundle, base string, conn *sa
 type terminal struct {
 	client   *posclient.Client
 	keys     *posclient.CardKeys // working keys from its sign-on
-	standIns *sandbox.StandIns
+	standIns *standins.StandIns
 	card     acquirer.TestCard
 	share    int // percent of card sales
 

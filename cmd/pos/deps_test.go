@@ -2,8 +2,6 @@ package main
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -12,9 +10,10 @@ import (
 // {{.Imports}}`) says pkg links: non-test code only, as the binary has it.
 func goList(t *testing.T, pkg string, direct bool) []string {
 	t.Helper()
+	// go test puts its own GOROOT/bin first on the test's PATH.
 	gotool, err := exec.LookPath("go")
 	if err != nil {
-		gotool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("the go tool: %v", err)
 	}
 	args := []string{"list", "-deps", pkg}
 	if direct {

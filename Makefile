@@ -1,6 +1,7 @@
 # multipos: the two commands for users are `make demo` and `make test`.
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOCYCLO     := github.com/fzipp/gocyclo/cmd/gocyclo@v0.6.0
 # Debian packages the build needs: the PC/SC client library's and libusb's
 # headers (the chip reader and USB printer drivers are cgo).
 BUILD_DEBS  := libpcsclite-dev libusb-1.0-0-dev pkg-config
@@ -11,6 +12,10 @@ BUILD_DEBS  := libpcsclite-dev libusb-1.0-0-dev pkg-config
 # for the USB bus the printer tests enumerate and write to.
 TEST_DEBS   := tmux zbar-tools pcscd vsmartcard-vpcd libccid util-linux iproute2 umockdev
 
+# The version pos and posserver print with --version ("" when this is not a
+# git checkout: they then print the module's).
+VERSION     ?= $(shell git describe --always --dirty 2>/dev/null)
+
 .PHONY: all build demo test vet fmt-check fuzz lint bench campaign clean postgres-stop
 
 all: build
@@ -19,7 +24,7 @@ build:
 	@scripts/need-go
 	@scripts/need-apt $(BUILD_DEBS)
 	@mkdir -p bin
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -ldflags "-X github.com/multipos/multipos/cmd/internal/cmdline.version=$(VERSION)" -o bin/ ./cmd/...
 
 ## demo: build and start the cashier app in training mode (no hardware, no accounts)
 demo: build
@@ -65,6 +70,10 @@ lint: fmt-check
 	@scripts/need-apt $(BUILD_DEBS)
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	@# size rules (tests aside): functions at most 80 lines, files at most
+	@# 600, cyclomatic complexity at most 25
+	$(GO) run ./internal/codesize .
+	$(GO) run $(GOCYCLO) -over 25 -ignore '_test\.go$$' .
 
 ## bench: keystroke-to-frame, PIN-Confirm-to-approval and
 ## Confirm-to-merchant-copy (TCP printer) benchmarks, card inserted to PAN

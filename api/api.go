@@ -260,6 +260,11 @@ type Order struct {
 	CardSeq      string `json:"card_seq,omitempty"` // PAN sequence number (field 23), chip cards
 	// Original is the sale a void or refund undoes.
 	Original string `json:"original,omitempty"`
+	// Refunded and Voided, on a card sale: what has been undone of it so
+	// far (approved refunds in fen, and whether an approved void exists),
+	// so that the station says at the lookup what is left.
+	Refunded int64 `json:"refunded,omitempty"`
+	Voided   bool  `json:"voided,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -359,12 +364,24 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
-	Limit   int64  `json:"limit,omitempty"` // fen, for the limit codes
+	Limit   int64  `json:"limit,omitempty"`  // fen, for the limit codes
+	Reason  string `json:"reason,omitempty"` // for CodeNotAdjustable: one of the Adjust* reasons
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("posserver: %s: %s", e.Code, e.Message)
 }
+
+// Reasons of CodeNotAdjustable (Error.Reason), for the station to say why
+// in the cashier's language.
+const (
+	AdjustNotApproved = "not_approved" // not an approved card sale
+	AdjustOtherCard   = "other_card"   // the card read is not the sale's
+	AdjustVoidAmount  = "void_amount"  // a void's amount is not the sale's
+	AdjustNotToday    = "not_today"    // a void of a sale of another day or batch
+	AdjustVoided      = "voided"       // the sale was voided already
+	AdjustOverRefund  = "over_refund"  // more than is left to refund; Limit holds what is left
+)
 
 // Heartbeat is what a terminal sends every few seconds: it keeps the
 // terminal online in `posserver terminal list` and acknowledges results the

@@ -87,42 +87,12 @@ func tokenize(src string) []token {
 				i++
 			}
 		case strings.HasPrefix(src[i:], `"""`) || strings.HasPrefix(src[i:], `'''`):
-			start := line
-			delim := src[i : i+3]
-			i += 3
-			for i < len(src) && !strings.HasPrefix(src[i:], delim) {
-				if src[i] == '\\' && delim[0] == '"' && i+1 < len(src) {
-					if src[i+1] == '\n' {
-						line++
-					}
-					i++
-				} else if src[i] == '\n' {
-					line++
-				}
-				i++
-			}
-			i += 3
-			for i < len(src) && src[i] == delim[0] { // up to two quotes may end the content
-				i++
-			}
-			toks = append(toks, token{kind: 'S', line: start})
+			toks = append(toks, token{kind: 'S', line: line})
+			i, line = skipMultiline(src, i, line)
 		case c == '"' || c == '\'':
-			j := i + 1
-			for j < len(src) && src[j] != c && src[j] != '\n' {
-				if c == '"' && src[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			j = min(j, len(src))
-			text := src[i+1 : j]
-			if c == '"' {
-				if u, err := strconv.Unquote(`"` + text + `"`); err == nil {
-					text = u
-				}
-			}
+			var text string
+			text, i = oneLineString(src, i)
 			toks = append(toks, token{kind: 's', text: text, line: line})
-			i = j + 1
 		case strings.IndexByte("[]{}=,.", c) >= 0:
 			toks = append(toks, token{kind: c, line: line})
 			i++
@@ -136,6 +106,50 @@ func tokenize(src string) []token {
 		}
 	}
 	return toks
+}
+
+// skipMultiline skips the multi-line string that starts at src[i] (at
+// line) and returns where it ends and the line there.
+func skipMultiline(src string, i, line int) (int, int) {
+	delim := src[i : i+3]
+	i += 3
+	for i < len(src) && !strings.HasPrefix(src[i:], delim) {
+		if src[i] == '\\' && delim[0] == '"' && i+1 < len(src) {
+			if src[i+1] == '\n' {
+				line++
+			}
+			i++
+		} else if src[i] == '\n' {
+			line++
+		}
+		i++
+	}
+	i += 3
+	for i < len(src) && src[i] == delim[0] { // up to two quotes may end the content
+		i++
+	}
+	return i, line
+}
+
+// oneLineString reads the one-line string that starts at src[i]: its
+// text (a basic string's escapes resolved) and where it ends.
+func oneLineString(src string, i int) (string, int) {
+	c := src[i]
+	j := i + 1
+	for j < len(src) && src[j] != c && src[j] != '\n' {
+		if c == '"' && src[j] == '\\' {
+			j++
+		}
+		j++
+	}
+	j = min(j, len(src))
+	text := src[i+1 : j]
+	if c == '"' {
+		if u, err := strconv.Unquote(`"` + text + `"`); err == nil {
+			text = u
+		}
+	}
+	return text, j + 1
 }
 
 type locParser struct {

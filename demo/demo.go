@@ -108,7 +108,7 @@ func (e *Env) openDir(log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		e.Dir = filepath.Join(base, "demo", time.Now().Format("20060102-150405.000"))
+		e.Dir = filepath.Join(base, "demo", time.Now().Format(runLayout))
 		dirs = []string{base, filepath.Join(base, "demo"), e.Dir}
 	}
 	for _, d := range append(dirs, filepath.Join(e.Dir, "receipts")) {
@@ -140,6 +140,9 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err := e.openDir(o.Logger); err != nil {
 		return nil, err
 	}
+	if o.Dir == "" {
+		e.pruneRuns(KeepRuns)
+	}
 	if e.TerminalID == "" {
 		e.TerminalID = DefaultTerminalID
 	}
@@ -147,7 +150,37 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if now == nil {
 		now = time.Now
 	}
+	ln, err := e.provision(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	keys := server.NewKeyring(e.Store, e.Authority)
+	notifyLn, err := e.startStandIns(ctx, o, keys, now)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := e.newServer(o, keys, now); err != nil {
+		ln.Close()
+		notifyLn.Close()
+		return nil, err
+	}
+	e.serve(ln, notifyLn)
+	if err := e.connectTill(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.startDevices(o); err != nil {
+		return nil, err
+	}
+	e.Log.Info("demo started", "dir", e.Dir, "server", e.URL, "terminal", e.TerminalID)
+	return e, nil
+}
 
+// provision opens the run's database and CA, and registers the terminal
+// with the server's address: the listener returned, which the caller
+// serves (or closes).
+func (e *Env) provision(ctx context.Context, now func() time.Time) (net.Listener, error) {
+	var err error
 	e.Store, err = store.Open(ctx, filepath.Join(e.Dir, "posserver.db"))
 	if err != nil {
 		return nil, fmt.Errorf("demo store: %w", err)
@@ -167,14 +200,19 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		return nil, fmt.Errorf("demo terminal: %w", err)
 	}
 	e.CardKeys = posclient.NewCardKeys(e.Bundle.MasterKey)
+	return ln, nil
+}
 
+// startStandIns starts the bank and the wallets, and returns the listener
+// the wallets post their notifications to, which the caller serves (or
+// closes).
+func (e *Env) startStandIns(ctx context.Context, o Options, keys *server.Keyring, now func() time.Time) (net.Listener, error) {
 	// The bank is an ISO 8583 host on a socket, reached through posserver's
 	// real link: sign-on, MACs, PIN blocks and reversals as in production.
 	// It knows the terminal's master key as a bank that loaded it would.
-	keys := server.NewKeyring(e.Store, e.Authority)
+	var err error
 	if e.Bank, err = standins.StartBank(ctx, standins.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
 		SettlementDir: filepath.Join(e.Dir, "settlement"), Now: now, Logger: e.Log}); err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("demo bank: %w", err)
 	}
 	// The wallets speak their real protocols, through posserver's real
@@ -182,7 +220,6 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	// production.
 	notifyLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("demo notify listener: %w", err)
 	}
 	var clock func() time.Time
@@ -191,15 +228,21 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 	if e.Wallets, err = standins.StartWallets(ctx, standins.WalletOptions{NotifyBase: "http://" + notifyLn.Addr().String(),
 		Logger: e.Log, Now: clock, Notifications: o.Notifications}); err != nil {
-		ln.Close()
 		notifyLn.Close()
 		return nil, fmt.Errorf("demo wallets: %w", err)
 	}
+	return notifyLn, nil
+}
+
+// newServer builds the server on the stand-ins, in demo mode, and the
+// handler of the wallets' notifications to it.
+func (e *Env) newServer(o Options, keys *server.Keyring, now func() time.Time) error {
 	def := config.DefaultServer()
 	ttl := o.QRTTL
 	if ttl == 0 {
 		ttl = def.QRTTL
 	}
+	var err error
 	e.Server, err = server.New(server.Options{
 		Store:          e.Store,
 		Wallets:        e.Wallets.Connectors(),
@@ -214,13 +257,16 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		Demo:           true,
 	})
 	if err != nil {
-		ln.Close()
-		notifyLn.Close()
-		return nil, fmt.Errorf("demo server: %w", err)
+		return fmt.Errorf("demo server: %w", err)
 	}
 	e.notify = &http.Server{Handler: e.Wallets.NotifyHandler(e.Server), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(e.Log.Handler(), slog.LevelWarn)}
+	return nil
+}
 
+// serve serves the terminal API on ln and the notifications on notifyLn,
+// runs the server's background work, and reports the server ready.
+func (e *Env) serve(ln, notifyLn net.Listener) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	// Requests run under runCtx, so Close answers open long-polls at once
@@ -249,21 +295,29 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		}
 	}()
 	e.Server.SetReady(true)
+}
 
+// connectTill makes the terminal's client of the server, with its trace
+// counter, and signs it on.
+func (e *Env) connectTill(ctx context.Context) error {
+	var err error
 	if e.Client, err = posclient.FromBundle(e.Bundle, ""); err != nil {
-		return nil, fmt.Errorf("demo client: %w", err)
+		return fmt.Errorf("demo client: %w", err)
 	}
 	e.Client.UseCardKeys(e.CardKeys)
 	e.Traces, err = posclient.OpenTraces(filepath.Join(e.Dir, "trace"))
 	if err != nil {
-		return nil, fmt.Errorf("demo trace counter: %w", err)
+		return fmt.Errorf("demo trace counter: %w", err)
 	}
 	e.Client.SyncTraces(e.Traces)
 	// The till comes up signed on for card payments (trace 000001), as a
 	// trainer expects; 签到 in the bank-card menu does it again.
-	if err := e.SignOn(ctx); err != nil {
-		return nil, err
-	}
+	return e.SignOn(ctx)
+}
+
+// startDevices makes the simulated reader and the printer (the demo's, or
+// o.Printer) behind its print queue, with the queue's worker running.
+func (e *Env) startDevices(o Options) error {
 	e.Reader = sim.NewReader("demo reader")
 	e.width = o.Width
 	if e.width == 0 {
@@ -276,15 +330,14 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 	q, err := spool.Open(filepath.Join(e.Dir, "printqueue"), spool.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("demo print queue: %w", err)
+		return fmt.Errorf("demo print queue: %w", err)
 	}
 	e.Prints = spool.NewWorker(q, pr)
 	pctx, pcancel := context.WithCancel(context.Background())
 	pdone := make(chan struct{})
 	go func() { e.Prints.Run(pctx); close(pdone) }()
 	e.printStop = func() { pcancel(); <-pdone; q.Close() }
-	e.Log.Info("demo started", "dir", e.Dir, "server", e.URL, "terminal", e.TerminalID)
-	return e, nil
+	return nil
 }
 
 // Close stops the server and the stand-ins.

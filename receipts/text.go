@@ -88,112 +88,138 @@ func layout(r Receipt, width int) *sheet {
 	if width < minWidth {
 		width = minWidth
 	}
-	s := &sheet{w: width}
-	lang := r.Lang
-	if lang != i18n.EN {
-		lang = i18n.ZH
+	l := slip{s: &sheet{w: width}, r: r, lang: r.Lang, card: r.Channel == "card"}
+	if l.lang != i18n.EN {
+		l.lang = i18n.ZH
 	}
-	card := r.Channel == "card"
-
 	if r.Demo {
-		demoBanner(s, lang)
+		demoBanner(l.s, l.lang)
 	}
-	if t, ok := channelTitles[r.Channel]; ok {
+	l.head()
+	l.parties()
+	l.transaction()
+	l.amount()
+	if l.card {
+		if r.Copy == MerchantCopy {
+			l.s.para(lSignature.text(l.lang, width))
+			l.s.blank()
+			l.s.blank()
+			l.s.blank()
+			l.s.rule("-")
+		}
+		acknowledge(l.s, l.lang)
+	}
+	if r.Demo {
+		demoBanner(l.s, l.lang)
+	}
+	return l.s
+}
+
+// slip is a receipt being laid out, part by part.
+type slip struct {
+	s    *sheet
+	r    Receipt
+	lang i18n.Lang
+	card bool
+}
+
+// v is free text as printed. Free text could carry a card number by
+// mistake (an operator typing it into a field); on a card receipt any
+// such number is masked.
+func (l slip) v(x string) string {
+	if l.card {
+		return maskPANs(x)
+	}
+	return x
+}
+
+// f prints a field: its label and value.
+func (l slip) f(lb label, value string) { l.s.field(lb.text(l.lang, l.s.w), value) }
+
+// head prints the channel's title, the reprint mark and whose copy it is.
+func (l slip) head() {
+	s, lang := l.s, l.lang
+	if t, ok := channelTitles[l.r.Channel]; ok {
 		s.title(both(lang, t[0].zh, t[0].en))
 		s.center(pick(lang, t[1]))
 	} else {
-		s.title(strings.ToUpper(clean(r.Channel)))
+		s.title(strings.ToUpper(clean(l.r.Channel)))
 	}
-	if r.Reprint {
+	if l.r.Reprint {
 		s.banner(both(lang, "重打印", "REPRINT"), "=")
 	}
 	s.rule("-")
 	switch {
-	case r.Copy == MerchantCopy:
+	case l.r.Copy == MerchantCopy:
 		s.style(s.center(both(lang, "商户存根", "MERCHANT COPY")), true, false)
-	case r.Copy == CustomerCopy && card:
+	case l.r.Copy == CustomerCopy && l.card:
 		s.style(s.center(both(lang, "持卡人存根", "CARDHOLDER COPY")), true, false)
-	case r.Copy == CustomerCopy:
+	case l.r.Copy == CustomerCopy:
 		s.style(s.center(both(lang, "顾客联", "CUSTOMER COPY")), true, false)
 	}
-	if r.Copy == MerchantCopy || r.Copy == CustomerCopy {
+	if l.r.Copy == MerchantCopy || l.r.Copy == CustomerCopy {
 		s.rule("-")
 	}
+}
 
-	// Free text could carry a card number by mistake (an operator typing
-	// it into a field); on a card receipt any such number is masked.
-	v := func(x string) string {
-		if card {
-			return maskPANs(x)
-		}
-		return x
-	}
-	f := func(l label, value string) { s.field(l.text(lang, width), value) }
-	f(lMerchantName, v(r.MerchantName))
-	f(lMerchantID, v(r.MerchantID))
-	f(lTerminalID, v(r.TerminalID))
-	f(lOperator, v(r.Operator))
-	s.rule("-")
-	if card {
-		f(lCardNo, maskedPAN(r.MaskedPAN))
-		f(lExpiry, v(r.Expiry))
+// parties prints the merchant, terminal and operator.
+func (l slip) parties() {
+	l.f(lMerchantName, l.v(l.r.MerchantName))
+	l.f(lMerchantID, l.v(l.r.MerchantID))
+	l.f(lTerminalID, l.v(l.r.TerminalID))
+	l.f(lOperator, l.v(l.r.Operator))
+	l.s.rule("-")
+}
+
+// transaction prints the card, the kind of transaction and its numbers.
+func (l slip) transaction() {
+	r := l.r
+	if l.card {
+		l.f(lCardNo, maskedPAN(r.MaskedPAN))
+		l.f(lExpiry, l.v(r.Expiry))
 		if e, ok := entryNames[r.Entry]; ok {
-			f(lEntry, pick(lang, e))
+			l.f(lEntry, pick(l.lang, e))
 		} else {
-			f(lEntry, strings.ToUpper(v(r.Entry)))
+			l.f(lEntry, strings.ToUpper(l.v(r.Entry)))
 		}
 	}
 	if t, ok := typeNames[r.Type]; ok {
-		f(lType, pick(lang, t))
+		l.f(lType, pick(l.lang, t))
 	} else {
-		f(lType, strings.ToUpper(v(string(r.Type))))
+		l.f(lType, strings.ToUpper(l.v(string(r.Type))))
 	}
-	if card {
-		f(lBatch, v(r.Batch))
+	if l.card {
+		l.f(lBatch, l.v(r.Batch))
 	}
-	f(lTrace, v(r.Trace))
+	l.f(lTrace, l.v(r.Trace))
 	if r.OrigTrace != "" {
-		f(lOrigTrace, v(r.OrigTrace))
+		l.f(lOrigTrace, l.v(r.OrigTrace))
 	}
-	if card {
-		f(lAuth, v(r.AuthCode))
-		f(lRRN, v(r.RRN))
-		f(lOrderNo, v(r.OrderNo))
+	if l.card {
+		l.f(lAuth, l.v(r.AuthCode))
+		l.f(lRRN, l.v(r.RRN))
+		l.f(lOrderNo, l.v(r.OrderNo))
 	} else {
-		f(lOrderNo, r.OrderNo)
-		f(lTradeNo, r.TradeNo)
+		l.f(lOrderNo, r.OrderNo)
+		l.f(lTradeNo, r.TradeNo)
 	}
 	if !r.Time.IsZero() {
-		f(lTime, r.Time.Format("2006/01/02 15:04:05"))
+		l.f(lTime, r.Time.Format("2006/01/02 15:04:05"))
 	}
-	s.rule("-")
-	sign := ""
-	if r.Type == Void || r.Type == Refund {
-		sign = "-" // money back to the cardholder
-	}
-	s.para(lAmount.text(lang, width))
-	s.right("RMB "+sign+r.Amount.Grouped(), true)
-	s.rule("-")
-	if card {
-		s.qr(v(r.OrderNo))
-	} else {
-		s.qr(r.OrderNo)
-	}
+	l.s.rule("-")
+}
 
-	if card {
-		if r.Copy == MerchantCopy {
-			s.para(lSignature.text(lang, width))
-			s.blank()
-			s.blank()
-			s.blank()
-			s.rule("-")
-		}
-		acknowledge(s, lang)
+// amount prints the amount, negative for money back to the cardholder,
+// and the order number's QR code.
+func (l slip) amount() {
+	sign := ""
+	if l.r.Type == Void || l.r.Type == Refund {
+		sign = "-"
 	}
-	if r.Demo {
-		demoBanner(s, lang)
-	}
-	return s
+	l.s.para(lAmount.text(l.lang, l.s.w))
+	l.s.right("RMB "+sign+l.r.Amount.Grouped(), true)
+	l.s.rule("-")
+	l.s.qr(l.v(l.r.OrderNo))
 }
 
 // pick prints a coded value or subtitle: "消费(SALE)" or "SALE".

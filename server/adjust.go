@@ -35,90 +35,125 @@ func (s *Server) cardRefund(r *http.Request, t *terminal) (int, any, error) {
 // for a sale, a lost answer leaves it UNKNOWN: reversed at once if the
 // acquirer answers that, else by the sweeper.
 func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, any, error) {
-	rid, err := requestID(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req api.CardAdjust
-	if err := decode(r, &req); err != nil {
-		return 0, nil, err
-	}
+	return journaled(s, r, func(ctx context.Context, rid string, req api.CardAdjust) (moneyCall, error) {
+		return s.prepareAdjustment(ctx, t, kind, rid, req)
+	})
+}
+
+// prepareAdjustment checks a void or refund, its card and its sale before
+// anything is journaled.
+func (s *Server) prepareAdjustment(ctx context.Context, t *terminal, kind api.Kind, rid string, req api.CardAdjust) (moneyCall, error) {
 	icc, err := checkCardData(req.Trace, req.PAN, req.Expiry, req.Track2, req.Entry, req.CardSeq, req.ICC)
 	if err != nil {
-		return 0, nil, err
+		return moneyCall{}, err
 	}
 	if kind == api.KindCardRefund {
 		if err := checkAmount(req.Amount); err != nil {
-			return 0, nil, err
+			return moneyCall{}, err
 		}
 	}
-	ctx := r.Context()
 	if err := s.checkCardMAC(ctx, t.ID, req.MACData(kind), req.MAC); err != nil {
-		return 0, nil, err
+		return moneyCall{}, err
 	}
 	services, ok := s.opts.Acquirer.(connector.CardServices)
 	if !ok {
-		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelDisabled,
+		return moneyCall{}, &api.Error{Status: http.StatusConflict, Code: api.CodeChannelDisabled,
 			Message: "this server's bank link does not take voids and refunds"}
 	}
 	orig, err := s.ownOrder(ctx, t.ID, req.Original)
 	if err != nil {
-		return 0, nil, err
-	}
-	if orig.Kind != api.KindCardSale || orig.State != api.StateSuccess {
-		return 0, nil, notAdjustable("order %s is not an approved card sale", orig.ID)
+		return moneyCall{}, err
 	}
 	masked := cards.Mask(req.PAN)
-	if masked != orig.MaskedPAN {
-		return 0, nil, notAdjustable("card %s is not the card of the sale (%s)", masked, orig.MaskedPAN)
-	}
-	if kind == api.KindCardVoid && req.Amount != 0 && req.Amount != orig.Amount {
-		return 0, nil, notAdjustable("a void undoes the whole sale of %d fen, not %d fen", orig.Amount, req.Amount)
-	}
 	now := s.now()
-	origDate := acquirerDate(orig)
-	if kind == api.KindCardVoid && origDate != now.In(cst).Format("0102") {
-		// The acquirer's day, not the server's: it closes its batch at
-		// midnight China Standard Time.
-		return 0, nil, notAdjustable("%v", store.ErrNotToday)
+	if err := checkAdjustable(orig, kind, masked, req.Amount, now); err != nil {
+		return moneyCall{}, err
 	}
-	o, replay, err := s.st.CreateAdjustment(ctx, store.NewAdjustment{
+	n := store.NewAdjustment{
 		ID: "adj" + strings.ToLower(rand.Text()), TerminalID: t.ID, RequestID: rid, Kind: kind, Trace: req.Trace,
 		RequestHash: requestHash(string(kind), req.Original, strconv.FormatInt(req.Amount, 10), masked, req.Trace),
 		OriginalID:  orig.ID, Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry, CardSeq: req.CardSeq, Day: s.day(now), At: now,
 		CheckAfter: now.Add(s.opts.ChannelTimeout + createdGrace),
-	})
+	}
+	a := connector.CardAdjustment{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace,
+		PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2, Entry: req.Entry, CardSeq: req.CardSeq, ICC: icc,
+		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: acquirerDate(orig)}
+	return moneyCall{
+		journal: func(ctx context.Context) (api.Order, *reply, error) { return s.journalAdjustment(ctx, t, n) },
+		send: func(ctx context.Context, o api.Order) (api.Order, error) {
+			a.Batch, a.Amount = o.Batch, o.Amount
+			return s.sendAdjustment(ctx, services, o, a)
+		},
+	}, nil
+}
+
+// checkAdjustable checks a void or refund against its sale as far as the
+// sale alone tells (the store checks it against the other adjustments).
+func checkAdjustable(orig api.Order, kind api.Kind, masked string, amount int64, now time.Time) error {
+	switch {
+	case orig.Kind != api.KindCardSale || orig.State != api.StateSuccess:
+		return notAdjustable(api.AdjustNotApproved, 0, "order %s is not an approved card sale", orig.ID)
+	case masked != orig.MaskedPAN:
+		return notAdjustable(api.AdjustOtherCard, 0, "card %s is not the card of the sale (%s)", masked, orig.MaskedPAN)
+	case kind != api.KindCardVoid:
+		return nil
+	case amount != 0 && amount != orig.Amount:
+		return notAdjustable(api.AdjustVoidAmount, 0, "a void undoes the whole sale of %d fen, not %d fen", orig.Amount, amount)
+	case acquirerDate(orig) != now.In(cst).Format("0102"):
+		// The acquirer's day, not the server's: it closes its batch at
+		// midnight China Standard Time.
+		return notAdjustable(api.AdjustNotToday, 0, "%v", store.ErrNotToday)
+	}
+	return nil
+}
+
+// journalAdjustment journals a void or refund; a replay of its request
+// comes back as the reply.
+func (s *Server) journalAdjustment(ctx context.Context, t *terminal, n store.NewAdjustment) (api.Order, *reply, error) {
+	o, replay, err := s.st.CreateAdjustment(ctx, n)
+	var refused *store.Refused
 	switch {
 	case errors.Is(err, store.ErrRequestMismatch):
-		return 0, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeIdempotencyConflict,
-			Message: "request id " + rid + " was used with other parameters"}
+		return o, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeIdempotencyConflict,
+			Message: "request id " + n.RequestID + " was used with other parameters"}
 	case errors.Is(err, store.ErrTraceUsed):
-		return 0, nil, s.traceUsed(t.ID, req.Trace)
-	case errors.Is(err, store.ErrNotAdjustable), errors.Is(err, store.ErrVoided), errors.Is(err, store.ErrNotToday),
-		errors.Is(err, store.ErrRefunded), errors.Is(err, store.ErrOverRefund):
-		return 0, nil, notAdjustable("%v", err)
+		return o, nil, s.traceUsed(t.ID, n.Trace)
+	case errors.Is(err, store.ErrVoided):
+		return o, nil, notAdjustable(api.AdjustVoided, 0, "%v", err)
+	case errors.As(err, &refused):
+		// A refund of more than is left, or a void of a sale with refunds
+		// (it would undo more than is left too).
+		return o, nil, notAdjustable(api.AdjustOverRefund, refused.Left, "%v", err)
+	case errors.Is(err, store.ErrNotAdjustable):
+		return o, nil, notAdjustable(api.AdjustNotApproved, 0, "%v", err)
 	case err != nil:
-		return 0, nil, err
+		return o, nil, err
 	case replay:
 		// The first call may still be at the bank: answer with its outcome,
 		// as a sale's replay does, or as it stands when that takes longer
 		// than a call may (then it is UNKNOWN to the terminal, and resolved).
-		return http.StatusCreated, s.settledAdjustment(ctx, o), nil
+		return o, &reply{http.StatusCreated, s.settledAdjustment(ctx, o)}, nil
 	}
 	s.usedTrace(t.ID, o.Batch, o.Trace)
-	a := connector.CardAdjustment{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace, Batch: o.Batch, Amount: o.Amount,
-		PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2, Entry: req.Entry, CardSeq: req.CardSeq, ICC: icc,
-		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: origDate}
+	return o, nil, nil
+}
+
+// sendAdjustment sends a journaled void or refund to the acquirer and
+// records its outcome; a lost answer is reversed at once.
+func (s *Server) sendAdjustment(ctx context.Context, services connector.CardServices, o api.Order, a connector.CardAdjustment) (api.Order, error) {
 	cctx, cancel := s.callCtx(ctx)
 	start := time.Now()
-	var res connector.SaleResult
-	if kind == api.KindCardVoid {
+	var (
+		res connector.SaleResult
+		err error
+	)
+	if o.Kind == api.KindCardVoid {
 		res, err = services.Void(cctx, a)
 	} else {
 		res, err = services.Refund(cctx, a)
 	}
 	cancel()
-	op := strings.TrimPrefix(string(kind), "card_")
+	op := strings.TrimPrefix(string(o.Kind), "card_")
 	result := outcome(err)
 	c := store.AdjustmentChange{At: s.now()}
 	switch {
@@ -128,17 +163,17 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 		result = "declined"
 		c.To, c.Reason, c.ResponseCode = api.StateFailed, api.ReasonDeclined, res.ResponseCode
 	case unknownOutcome(err):
-		s.log.Warn("card "+op+" outcome unknown; reversing", "id", o.ID, "terminal", t.ID, "trace", req.Trace, "err", err)
+		s.log.Warn("card "+op+" outcome unknown; reversing", "id", o.ID, "terminal", o.TerminalID, "trace", o.Trace, "err", err)
 		c.To, c.CheckAfter = api.StateUnknown, s.now().Add(unknownRetry)
 	default:
-		s.log.Warn("card "+op+" refused by the acquirer link", "id", o.ID, "terminal", t.ID, "err", err)
+		s.log.Warn("card "+op+" refused by the acquirer link", "id", o.ID, "terminal", o.TerminalID, "err", err)
 		c.To, c.Reason = api.StateFailed, api.ReasonChannelError
 	}
 	s.metrics.ChannelCall(string(api.Card), op, result, time.Since(start))
 	wctx := context.WithoutCancel(ctx)
 	o, err = s.st.SettleAdjustment(wctx, o.ID, o.Version, c)
 	if err != nil {
-		return 0, nil, err
+		return o, err
 	}
 	if o.State == api.StateUnknown {
 		// The terminal is waiting: try the reversal now rather than at the
@@ -147,9 +182,9 @@ func (s *Server) cardAdjust(r *http.Request, t *terminal, kind api.Kind) (int, a
 			o = n
 		}
 	}
-	s.log.Info("card "+op, "id", o.ID, "terminal", t.ID, "trace", o.Trace, "original", orig.ID, "amount", o.Amount,
+	s.log.Info("card "+op, "id", o.ID, "terminal", o.TerminalID, "trace", o.Trace, "original", o.Original, "amount", o.Amount,
 		"state", string(o.State), "rc", o.ResponseCode)
-	return http.StatusCreated, o, nil
+	return o, nil
 }
 
 // settledAdjustment waits, within a channel call's time, for an adjustment
@@ -169,8 +204,11 @@ func (s *Server) settledAdjustment(ctx context.Context, o api.Order) api.Order {
 	return o
 }
 
-func notAdjustable(format string, args ...any) error {
-	return &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeNotAdjustable, Message: fmt.Sprintf(format, args...)}
+// notAdjustable refuses a void or refund: reason is one of api's Adjust*
+// reasons, left (for api.AdjustOverRefund) what is left to refund in fen.
+func notAdjustable(reason string, left int64, format string, args ...any) error {
+	return &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeNotAdjustable, Reason: reason, Limit: left,
+		Message: fmt.Sprintf(format, args...)}
 }
 
 // reverseAdjustment sends the reversal of a void or refund whose answer was

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -212,4 +213,99 @@ func TestConcurrentRefunds(t *testing.T) {
 			t.Fatalf("%d of the racing refunds went through; the bank refunded %d fen", n, r.bank.Ledger()[0].Refunded)
 		}
 	})
+}
+
+// A refused void or refund says why (Error.Reason), and how much is left
+// to refund; a card sale looked up says what was refunded and voided of it.
+func TestAdjustRefusalsSayWhy(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		c := r.client("T1")
+		refused := func(what string, err error, reason string, left int64) {
+			t.Helper()
+			e := apiErr(t, err)
+			if e.Code != api.CodeNotAdjustable || e.Reason != reason || e.Limit != left {
+				t.Fatalf("%s: %+v, want reason %s and %d fen left", what, e, reason, left)
+			}
+		}
+		undone := func(what string, o api.Order, refunded int64, voided bool) {
+			t.Helper()
+			for _, got := range []api.Order{r.lookUp(c, o.Trace), r.getOrder("T1", o.ID)} {
+				if got.ID != o.ID || got.Refunded != refunded || got.Voided != voided {
+					t.Fatalf("%s: %+v, want %d fen refunded, voided %v", what, got, refunded, voided)
+				}
+			}
+		}
+		sale, err := r.sell(r.cardSale("approved", "123456", "T1", "000001", 1000))
+		if err != nil || sale.State != api.StateSuccess {
+			t.Fatalf("%+v, %v", sale, err)
+		}
+		undone("a fresh sale", sale, 0, false)
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "insufficient", "000002", 0))
+		refused("another card", err, api.AdjustOtherCard, 0)
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000003", 999))
+		refused("a void of another amount", err, api.AdjustVoidAmount, 0)
+		if _, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000004", 300)); err != nil {
+			t.Fatal(err)
+		}
+		undone("after a partial refund", sale, 300, false)
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000005", 701))
+		refused("a refund of more than is left", err, api.AdjustOverRefund, 700)
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000006", 0))
+		refused("a void of a sale partly refunded", err, api.AdjustOverRefund, 700)
+		if _, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000007", 700)); err != nil {
+			t.Fatal(err)
+		}
+		undone("refunded in full", sale, 1000, false)
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000008", 1))
+		refused("a refund of a sale refunded in full", err, api.AdjustOverRefund, 0)
+
+		other, err := r.sell(r.cardSale("approved", "123456", "T1", "000009", 500))
+		if err != nil || other.State != api.StateSuccess {
+			t.Fatalf("%+v, %v", other, err)
+		}
+		if _, err := c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, other, "approved", "000010", 0)); err != nil {
+			t.Fatal(err)
+		}
+		undone("voided", other, 0, true)
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, other, "approved", "000011", 0))
+		refused("a void of a voided sale", err, api.AdjustVoided, 0)
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, other, "approved", "000012", 100))
+		refused("a refund of a voided sale", err, api.AdjustVoided, 0)
+
+		declined, err := r.sell(r.cardSale("insufficient", "123456", "T1", "000013", 500))
+		if err != nil || declined.State != api.StateFailed {
+			t.Fatalf("%+v, %v", declined, err)
+		}
+		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, declined, "insufficient", "000014", 100))
+		refused("a refund of a declined sale", err, api.AdjustNotApproved, 0)
+		r.clock.Advance(24 * time.Hour)
+		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000015", 0))
+		refused("a void of yesterday's sale", err, api.AdjustNotToday, 0)
+	})
+}
+
+// lookUp is the terminal's look-up of its order with trace.
+func (r *rig) lookUp(c *posclient.Client, trace string) api.Order {
+	r.t.Helper()
+	o, err := c.OrderByTrace(context.Background(), trace)
+	if err != nil {
+		r.t.Fatalf("look-up of trace %s: %v", trace, err)
+	}
+	return o
+}
+
+// getOrder is GET /v1/orders/{id} as terminal tid.
+func (r *rig) getOrder(tid, id string) api.Order {
+	r.t.Helper()
+	resp, err := r.httpClient(tid).Get(r.url + "/v1/orders/" + id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var o api.Order
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&o) != nil {
+		r.t.Fatalf("GET order %s: %s", id, resp.Status)
+	}
+	return o
 }

@@ -49,34 +49,42 @@ func (s *Server) barcodeWallet(ch api.Channel) (connector.BarcodeWallet, error) 
 // createBarcodeOrder is POST /v1/orders/barcode: the cashier scanned the
 // payment code on the customer's phone (付款码).
 func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, error) {
-	rid, err := requestID(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req api.CreateBarcodeOrder
-	if err := decode(r, &req); err != nil {
-		return 0, nil, err
-	}
-	if err := checkBarcodeOrder(req); err != nil {
-		return 0, nil, err
-	}
-	bw, err := s.barcodeWallet(req.Channel)
-	if err != nil {
-		return 0, nil, err
-	}
-	ctx := r.Context()
-	now := s.now()
-	// A new out_trade_no for every attempt, as both wallets require.
-	o, rep, err := s.journal(ctx, t, api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: req.Channel,
-		Kind: api.KindWalletBarcode, Amount: req.Amount, OutTradeNo: outTradeNo(t.ID, now.Format("20060102150405"), req.Trace)},
-		rid, string(api.KindWalletBarcode),
-		requestHash(string(req.Channel), strconv.FormatInt(req.Amount, 10), req.Subject, req.Trace, req.SaleID, req.AuthCode))
-	if err != nil {
-		return 0, nil, err
-	}
-	if rep != nil {
-		return rep.status, rep.body, nil
-	}
+	return journaled(s, r, func(ctx context.Context, rid string, req api.CreateBarcodeOrder) (moneyCall, error) {
+		if err := checkBarcodeOrder(req); err != nil {
+			return moneyCall{}, err
+		}
+		bw, err := s.barcodeWallet(req.Channel)
+		if err != nil {
+			return moneyCall{}, err
+		}
+		now := s.now()
+		// A new out_trade_no for every attempt, as both wallets require.
+		o := api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: req.Channel, Kind: api.KindWalletBarcode,
+			Amount: req.Amount, OutTradeNo: outTradeNo(t.ID, now.Format("20060102150405"), req.Trace)}
+		hash := requestHash(string(req.Channel), strconv.FormatInt(req.Amount, 10), req.Subject, req.Trace, req.SaleID, req.AuthCode)
+		call := s.orderCall(t, rid, o, hash, func(ctx context.Context, o api.Order) store.Change {
+			return s.payCode(ctx, t, bw, o, req, now)
+		})
+		settle := call.send
+		call.send = func(ctx context.Context, o api.Order) (api.Order, error) {
+			o, err := settle(ctx, o)
+			wctx := context.WithoutCancel(ctx)
+			switch {
+			case err == nil && o.State == api.StateCancelling:
+				if n, gerr := s.giveBack(wctx, o, "terminal", nil); gerr == nil {
+					o = n
+				}
+			case err == nil && !o.State.Final():
+				go s.followCode(wctx, o)
+			}
+			return o, err
+		}
+		return call, nil
+	})
+}
+
+// payCode charges a journaled code payment at its wallet.
+func (s *Server) payCode(ctx context.Context, t *terminal, bw connector.BarcodeWallet, o api.Order, req api.CreateBarcodeOrder, now time.Time) store.Change {
 	subject := req.Subject
 	if subject == "" {
 		subject = t.MerchantName
@@ -87,24 +95,7 @@ func (s *Server) createBarcodeOrder(r *http.Request, t *terminal) (int, any, err
 		Subject: subject, TerminalID: t.ID, StoreID: t.StoreID})
 	cancel()
 	s.metrics.ChannelCall(string(o.Channel), "pay", outcome(err), time.Since(start))
-	c := s.codeChange(o, st, err, now)
-	c.Actor = "terminal"
-	if c.To != api.StateUnknown && c.To != api.StateCancelling {
-		// No answer for an open outcome: a replay gets the order as it
-		// stands then.
-		c.Answer = &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}
-	}
-	wctx := context.WithoutCancel(ctx)
-	o, err = s.settle(wctx, o, c)
-	switch {
-	case err == nil && o.State == api.StateCancelling:
-		if n, gerr := s.giveBack(wctx, o, "terminal", nil); gerr == nil {
-			o = n
-		}
-	case err == nil && !o.State.Final():
-		go s.followCode(wctx, o)
-	}
-	return http.StatusCreated, o, err
+	return s.codeChange(o, st, err, now)
 }
 
 // checkBarcodeOrder checks a code payment before anything is journaled.

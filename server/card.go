@@ -25,46 +25,39 @@ import (
 // block go to the acquirer and nowhere else: the journal, the logs and the
 // idempotency fingerprint see the masked number only.
 func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
-	rid, err := requestID(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req api.CardSale
-	if err := decode(r, &req); err != nil {
-		return 0, nil, err
-	}
-	pinBlock, icc, err := checkCardSale(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := s.checkCardMAC(r.Context(), t.ID, req.MACData(), req.MAC); err != nil {
-		return 0, nil, err
-	}
-	if err := checkSaleID(req.SaleID); err != nil {
-		return 0, nil, err
-	}
-	masked := cards.Mask(req.PAN)
-	ctx := r.Context()
-	// The fingerprint leaves the PIN block out (the same PIN encrypts the
-	// same way, so it adds nothing) and uses the masked number: a hash of a
-	// full card number can be reversed by trying the few possible numbers.
-	o, rep, err := s.journal(ctx, t, api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: api.Card,
-		Kind: api.KindCardSale, Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry, CardSeq: req.CardSeq},
-		rid, string(api.KindCardSale),
-		requestHash(strconv.FormatInt(req.Amount, 10), masked, req.Expiry, req.Entry, req.Trace, req.SaleID))
-	if err != nil {
-		return 0, nil, err
-	}
-	if rep != nil {
-		return rep.status, rep.body, nil
-	}
+	return journaled(s, r, func(ctx context.Context, rid string, req api.CardSale) (moneyCall, error) {
+		pinBlock, icc, err := checkCardSale(req)
+		if err != nil {
+			return moneyCall{}, err
+		}
+		if err := s.checkCardMAC(ctx, t.ID, req.MACData(), req.MAC); err != nil {
+			return moneyCall{}, err
+		}
+		if err := checkSaleID(req.SaleID); err != nil {
+			return moneyCall{}, err
+		}
+		masked := cards.Mask(req.PAN)
+		o := api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: api.Card, Kind: api.KindCardSale,
+			Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry, CardSeq: req.CardSeq}
+		// The fingerprint leaves the PIN block out (the same PIN encrypts the
+		// same way, so it adds nothing) and uses the masked number: a hash of a
+		// full card number can be reversed by trying the few possible numbers.
+		hash := requestHash(strconv.FormatInt(req.Amount, 10), masked, req.Expiry, req.Entry, req.Trace, req.SaleID)
+		return s.orderCall(t, rid, o, hash, func(ctx context.Context, o api.Order) store.Change {
+			return s.sendSale(ctx, o, connector.Sale{TerminalID: t.ID, MerchantID: t.MerchantID,
+				Trace: req.Trace, Batch: o.Batch, Amount: req.Amount, PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2,
+				Entry: req.Entry, PINBlock: pinBlock, CardSeq: req.CardSeq, ICC: icc})
+		}), nil
+	})
+}
+
+// sendSale sends a journaled card sale to the acquirer.
+func (s *Server) sendSale(ctx context.Context, o api.Order, sale connector.Sale) store.Change {
 	cctx, cancel := s.callCtx(ctx)
 	start := time.Now()
-	res, err := s.opts.Acquirer.Sale(cctx, connector.Sale{TerminalID: t.ID, MerchantID: t.MerchantID,
-		Trace: req.Trace, Batch: o.Batch, Amount: req.Amount, PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2,
-		Entry: req.Entry, PINBlock: pinBlock, CardSeq: req.CardSeq, ICC: icc})
+	res, err := s.opts.Acquirer.Sale(cctx, sale)
 	cancel()
-	c := store.Change{Actor: "terminal", Answer: &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}}
+	var c store.Change
 	result := outcome(err)
 	switch {
 	case err == nil && res.Approved():
@@ -79,14 +72,13 @@ func (s *Server) cardSale(r *http.Request, t *terminal) (int, any, error) {
 		// The sweeper reverses it: the bank may have approved it. No answer
 		// is recorded, so a replay gets the sale as it stands then.
 		s.log.Warn("card sale outcome unknown", append(orderAttrs(o), "err", err)...)
-		c.To, c.Answer = api.StateUnknown, nil
+		c.To = api.StateUnknown
 	default:
 		s.log.Warn("card sale refused by the acquirer link", append(orderAttrs(o), "err", err)...)
 		c.To, c.Reason = api.StateFailed, api.ReasonChannelError
 	}
 	s.metrics.ChannelCall(string(api.Card), "sale", result, time.Since(start))
-	o, err = s.settle(context.WithoutCancel(ctx), o, c)
-	return http.StatusCreated, o, err
+	return c
 }
 
 // checkCardSale validates a card sale and decodes its PIN block and chip

@@ -33,7 +33,7 @@ func (s *Server) getOrder(r *http.Request, t *terminal) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, o, nil
+		return s.answerOrder(r.Context(), o)
 	}
 	after, err := strconv.Atoi(q.Get("after"))
 	if err != nil {
@@ -47,6 +47,18 @@ func (s *Server) getOrder(r *http.Request, t *terminal) (int, any, error) {
 	o, err := s.waitFor(r.Context(), t.ID, r.PathValue("id"), after, wait)
 	if err != nil {
 		return 0, nil, err
+	}
+	return s.answerOrder(r.Context(), o)
+}
+
+// answerOrder answers with an order; a card sale says what was refunded
+// and voided of it, so that the station tells at the look-up what is left.
+func (s *Server) answerOrder(ctx context.Context, o api.Order) (int, any, error) {
+	if o.Kind == api.KindCardSale && o.State == api.StateSuccess {
+		var err error
+		if o.Refunded, o.Voided, err = s.st.Undone(ctx, o.ID); err != nil {
+			return 0, nil, err
+		}
 	}
 	return http.StatusOK, o, nil
 }
@@ -108,5 +120,5 @@ func (s *Server) orderByTrace(r *http.Request, t *terminal) (int, any, error) {
 	if err != nil {
 		return 0, nil, notFound("order with trace " + trace)
 	}
-	return http.StatusOK, o, nil
+	return s.answerOrder(ctx, o)
 }

@@ -15,30 +15,22 @@ import (
 
 // createWalletOrder is POST /v1/orders: a merchant-presented QR order.
 func (s *Server) createWalletOrder(r *http.Request, t *terminal) (int, any, error) {
-	rid, err := requestID(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req api.CreateWalletOrder
-	if err := decode(r, &req); err != nil {
-		return 0, nil, err
-	}
-	if err := checkWalletOrder(req.Trace, req.Channel, req.Subject, req.Amount, req.SaleID); err != nil {
-		return 0, nil, err
-	}
-	ctx := r.Context()
-	now := s.now()
-	o, rep, err := s.journal(ctx, t, api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: req.Channel,
-		Kind: api.KindWalletQR, Amount: req.Amount, OutTradeNo: outTradeNo(t.ID, now.Format("20060102150405"), req.Trace)},
-		rid, string(api.KindWalletQR),
-		requestHash(string(req.Channel), strconv.FormatInt(req.Amount, 10), req.Subject, req.Trace, req.SaleID))
-	if err != nil {
-		return 0, nil, err
-	}
-	if rep != nil {
-		return rep.status, rep.body, nil
-	}
-	subject := req.Subject
+	return journaled(s, r, func(ctx context.Context, rid string, req api.CreateWalletOrder) (moneyCall, error) {
+		if err := checkWalletOrder(req.Trace, req.Channel, req.Subject, req.Amount, req.SaleID); err != nil {
+			return moneyCall{}, err
+		}
+		now := s.now()
+		o := api.Order{SaleID: req.SaleID, Trace: req.Trace, Channel: req.Channel, Kind: api.KindWalletQR,
+			Amount: req.Amount, OutTradeNo: outTradeNo(t.ID, now.Format("20060102150405"), req.Trace)}
+		hash := requestHash(string(req.Channel), strconv.FormatInt(req.Amount, 10), req.Subject, req.Trace, req.SaleID)
+		return s.orderCall(t, rid, o, hash, func(ctx context.Context, o api.Order) store.Change {
+			return s.precreate(ctx, t, o, req.Subject, now)
+		}), nil
+	})
+}
+
+// precreate asks the wallet for the QR code of a journaled order.
+func (s *Server) precreate(ctx context.Context, t *terminal, o api.Order, subject string, now time.Time) store.Change {
 	if subject == "" {
 		subject = t.MerchantName
 	}
@@ -49,21 +41,16 @@ func (s *Server) createWalletOrder(r *http.Request, t *terminal) (int, any, erro
 		Amount: o.Amount, Subject: subject, TerminalID: t.ID, ExpiresAt: expires})
 	cancel()
 	s.metrics.ChannelCall(string(o.Channel), "precreate", outcome(err), time.Since(start))
-	c := store.Change{Actor: "terminal", Answer: &store.AnswerTo{TerminalID: t.ID, RequestID: rid, Status: http.StatusCreated}}
 	switch {
 	case err == nil:
-		c.To, c.QRContent, c.ExpiresAt = api.StatePending, qr, expires
+		return store.Change{To: api.StatePending, QRContent: qr, ExpiresAt: expires}
 	case unknownOutcome(err):
 		// The sweeper queries and closes it once the code would have expired.
-		// No answer is recorded: a replay gets the order as it stands then.
 		s.log.Warn("precreate outcome unknown", append(orderAttrs(o), "err", err)...)
-		c.To, c.ExpiresAt, c.CheckAfter, c.Answer = api.StateUnknown, expires, now.Add(unknownRetry), nil
-	default:
-		s.log.Warn("precreate refused", append(orderAttrs(o), "err", err)...)
-		c.To, c.Reason = api.StateFailed, api.ReasonChannelError
+		return store.Change{To: api.StateUnknown, ExpiresAt: expires, CheckAfter: now.Add(unknownRetry)}
 	}
-	o, err = s.settle(context.WithoutCancel(ctx), o, c)
-	return http.StatusCreated, o, err
+	s.log.Warn("precreate refused", append(orderAttrs(o), "err", err)...)
+	return store.Change{To: api.StateFailed, Reason: api.ReasonChannelError}
 }
 
 // checkWalletOrder checks what a QR order and a code payment both carry.

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
+	"github.com/multipos/multipos/cmd/internal/cmdline"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/server/pki"
 )
@@ -125,43 +127,45 @@ func explainSealing(err error, dir, from string) error {
 	return err
 }
 
-func keysCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("keys: say status, seal, unseal, rotate or generate")
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "status":
-		return keysStatus(args, stdout, stderr)
-	case "seal", "unseal":
-		return keysSeal(sub == "seal", args, stdout, stderr)
-	case "rotate":
-		return keysRotate(args, stdout, stderr)
-	case "generate":
-		return keysGenerate(args, stdout, stderr)
-	}
-	return fmt.Errorf("keys: unknown subcommand %q (status, seal, unseal, rotate, generate)", sub)
+func keysCmd() *cobra.Command {
+	return cmdline.Group(&cobra.Command{
+		Use:   "keys",
+		Short: "Seal, unseal or rotate the seal key of the server's private keys",
+		Long: `keys manages the seal key the private keys in pki_dir (the server's CA and
+TLS keys) are encrypted under at rest (README, "Keys at rest").
+` + sealKeyHelp,
+	}, keysStatusCmd(), keysSealCmd(true), keysSealCmd(false), keysRotateCmd(), keysGenerateCmd())
 }
 
-// configuredKey parses a keys subcommand's flags and loads the seal key,
-// which must be there unless optional.
-func configuredKey(c common, args []string, optional bool) (config.Server, *pki.SealKey, string, error) {
-	cfg, err := c.parse(args)
+// configuredKey reads the configuration and loads the seal key, which must
+// be there unless optional.
+func configuredKey(c common, optional bool) (config.Server, *pki.SealKey, string, error) {
+	cfg, err := c.load()
 	if err != nil {
 		return config.Server{}, nil, "", err
 	}
-	if c.fl.NArg() > 0 {
-		return config.Server{}, nil, "", fmt.Errorf("unexpected arguments %q", c.fl.Args())
-	}
 	key, from, err := loadSealKey(cfg.Keys)
 	if err == nil && key == nil && !optional {
-		err = errors.New("no seal key is given; " + sealKeyHelp + "\n(`posserver keys generate -out FILE` makes one)")
+		err = errors.New("no seal key is given; " + sealKeyHelp + "\n(`posserver keys generate --out FILE` makes one)")
 	}
 	return cfg, key, from, err
 }
 
-func keysStatus(args []string, stdout, stderr io.Writer) error {
-	cfg, key, from, err := configuredKey(newFlags("keys status", stderr), args, true)
+func keysStatusCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Say whether the keys are sealed, and under which seal key",
+		Args:  cmdline.Args(cobra.NoArgs),
+	}
+	c := configFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return keysStatus(c, cmd.OutOrStdout())
+	}
+	return cmd
+}
+
+func keysStatus(c common, stdout io.Writer) error {
+	cfg, key, from, err := configuredKey(c, true)
 	if err != nil {
 		return err
 	}
@@ -197,11 +201,24 @@ func keysStatus(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+func keysSealCmd(seal bool) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   map[bool]string{true: "seal", false: "unseal"}[seal],
+		Short: map[bool]string{true: "Seal the keys in pki_dir under the configured seal key", false: "Make the keys in pki_dir plain again"}[seal],
+		Args:  cmdline.Args(cobra.NoArgs),
+	}
+	c := configFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return keysSeal(c, seal, cmd.OutOrStdout())
+	}
+	return cmd
+}
+
 // keysSeal seals the keys in pki_dir under the configured seal key, or
 // unseals them.
-func keysSeal(seal bool, args []string, stdout, stderr io.Writer) error {
+func keysSeal(c common, seal bool, stdout io.Writer) error {
 	verb := map[bool]string{true: "seal", false: "unseal"}[seal]
-	cfg, key, from, err := configuredKey(newFlags("keys "+verb, stderr), args, false)
+	cfg, key, from, err := configuredKey(c, false)
 	if err != nil {
 		return err
 	}
@@ -226,18 +243,32 @@ func keysSeal(seal bool, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func keysRotate(args []string, stdout, stderr io.Writer) error {
-	c := newFlags("keys rotate", stderr)
-	newFile := c.fl.String("new-key-file", "", "the file holding the new seal key")
-	newEnv := c.fl.String("new-key-env", "", "the environment variable holding the new seal key")
-	cfg, old, from, err := configuredKey(c, args, false)
+func keysRotateCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rotate (--new-key-file F | --new-key-env VAR)",
+		Short: "Seal the keys under a new seal key instead of the configured one",
+		Args:  cmdline.Args(cobra.NoArgs),
+	}
+	c := configFlags(cmd)
+	var next config.SealKeys
+	cmd.Flags().StringVar(&next.SealKeyFile, "new-key-file", "", "the file holding the new seal key")
+	cmd.Flags().StringVar(&next.SealKeyEnv, "new-key-env", "", "the environment variable holding the new seal key")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if (next.SealKeyFile == "") == (next.SealKeyEnv == "") {
+			return cmdline.Usagef("keys rotate: give the new seal key with --new-key-file or --new-key-env (one of them)")
+		}
+		return keysRotate(c, next, cmd.OutOrStdout())
+	}
+	return cmd
+}
+
+// keysRotate reseals the keys from the configured seal key to newKey.
+func keysRotate(c common, newKey config.SealKeys, stdout io.Writer) error {
+	cfg, old, from, err := configuredKey(c, false)
 	if err != nil {
 		return err
 	}
-	if (*newFile == "") == (*newEnv == "") {
-		return errors.New("keys rotate: give the new seal key with -new-key-file or -new-key-env (one of them)")
-	}
-	next, nextFrom, err := loadSealKey(config.SealKeys{SealKeyFile: *newFile, SealKeyEnv: *newEnv})
+	next, nextFrom, err := loadSealKey(newKey)
 	if err != nil {
 		return fmt.Errorf("new %w", err)
 	}
@@ -254,14 +285,21 @@ func keysRotate(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// keysGenerate makes a random seal key: 32 bytes as 64 hex digits.
-func keysGenerate(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("posserver keys generate", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	out := fl.String("out", "", "write the key to this new file (mode 0600) instead of printing it")
-	if err := fl.Parse(args); err != nil {
-		return err
+func keysGenerateCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "Make a random seal key (printed, or written to a new file)",
+		Args:  cmdline.Args(cobra.NoArgs),
 	}
+	out := cmd.Flags().String("out", "", "write the key to this new file (mode 0600) instead of printing it")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return keysGenerate(*out, cmd.OutOrStdout())
+	}
+	return cmd
+}
+
+// keysGenerate makes a random seal key: 32 bytes as 64 hex digits.
+func keysGenerate(out string, stdout io.Writer) error {
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	text := hex.EncodeToString(raw) + "\n"
@@ -269,20 +307,20 @@ func keysGenerate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *out == "" {
+	if out == "" {
 		_, err := io.WriteString(stdout, text)
 		return err
 	}
 	// Never over an existing file: it may be the only copy of a key that
 	// keys are sealed under.
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("seal key: %w", err)
 	}
 	_, werr := f.WriteString(text)
 	if err := errors.Join(f.Chmod(0o600), werr, f.Sync(), f.Close()); err != nil {
-		return fmt.Errorf("seal key %s: %w", *out, err)
+		return fmt.Errorf("seal key %s: %w", out, err)
 	}
-	fmt.Fprintf(stdout, "seal key %s written to %s; keep it apart from pki_dir and its backups\n", key.ID(), *out)
+	fmt.Fprintf(stdout, "seal key %s written to %s; keep it apart from pki_dir and its backups\n", key.ID(), out)
 	return nil
 }

@@ -2,34 +2,33 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/cmd/internal/cmdline"
+	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/store"
 )
 
-func limitsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("limits: say set, clear or show")
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "set", "clear":
-		return limitsSet(ctx, sub == "clear", args, stdout, stderr)
-	case "show":
-		return limitsShow(ctx, args, stdout, stderr)
-	}
-	return fmt.Errorf("limits: unknown subcommand %q (set, clear, show)", sub)
+func limitsCmd() *cobra.Command {
+	return cmdline.Group(&cobra.Command{
+		Use:   "limits",
+		Short: "Set, clear or show the payment limits of a merchant or a terminal",
+		Long: `limits manages rules that override the configuration's [limits] and
+[merchant_limits] for one merchant (all its terminals) or one terminal, per
+channel (alipay, wechat, card). Amounts are in yuan; "none" is no limit.`,
+	}, limitsSetCmd(false), limitsSetCmd(true), limitsShowCmd())
 }
 
-// optionalAmount is a -single or -daily flag: yuan, "none" for no limit,
+// optionalAmount is a --single or --daily flag: yuan, "none" for no limit,
 // unset to leave as inherited.
 type optionalAmount struct{ v *int64 }
 
@@ -39,6 +38,8 @@ func (o *optionalAmount) String() string {
 	}
 	return money.Fen(*o.v).String()
 }
+
+func (o *optionalAmount) Type() string { return "yuan" }
 
 func (o *optionalAmount) Set(s string) error {
 	if s == "none" || s == "0" {
@@ -64,6 +65,8 @@ func (o *optionalBool) String() string {
 	return strconv.FormatBool(*o.v)
 }
 
+func (o *optionalBool) Type() string { return "true|false" }
+
 func (o *optionalBool) Set(s string) error {
 	b, err := strconv.ParseBool(s)
 	if err != nil {
@@ -73,39 +76,65 @@ func (o *optionalBool) Set(s string) error {
 	return nil
 }
 
-func limitsSet(ctx context.Context, clear bool, args []string, stdout, stderr io.Writer) error {
+// limitRule is what the flags of `limits set` and `limits clear` say.
+type limitRule struct {
+	merchant, terminal, channel *string
+	single, daily               optionalAmount
+	enabled                     optionalBool
+}
+
+func limitsSetCmd(clear bool) *cobra.Command {
 	verb := map[bool]string{true: "clear", false: "set"}[clear]
-	c := newFlags("limits "+verb, stderr)
-	merchant := c.fl.String("merchant", "", "the merchant the rule is for (all its terminals)")
-	terminal := c.fl.String("terminal", "", "the terminal the rule is for")
-	channel := c.fl.String("channel", "", "alipay, wechat or card")
-	var single, daily optionalAmount
-	var enabled optionalBool
+	cmd := &cobra.Command{
+		Use:   verb + " (--merchant M | --terminal T) --channel C",
+		Short: map[bool]string{true: "Remove a rule: the configuration's defaults apply again", false: "Set a rule for a channel"}[clear],
+		Args:  cmdline.Args(cobra.NoArgs),
+	}
 	if !clear {
-		c.fl.Var(&single, "single", "limit per payment in yuan (e.g. 500.00; none = no limit); unset inherits")
-		c.fl.Var(&daily, "daily", "limit per day in yuan (for -merchant: all its terminals together); unset inherits")
-		c.fl.Var(&enabled, "enabled", "switch the channel on (true) or off (false); unset inherits")
+		cmd.Example = "  posserver limits set --terminal T001 --channel card --single 5000 --daily none\n" +
+			"  posserver limits set --merchant 898310048160001 --channel wechat --enabled false"
 	}
-	cfg, err := c.parse(args)
-	if err != nil {
-		return err
+	c := configFlags(cmd)
+	var r limitRule
+	r.merchant = cmd.Flags().String("merchant", "", "the merchant the rule is for (all its terminals)")
+	r.terminal = cmd.Flags().String("terminal", "", "the terminal the rule is for")
+	r.channel = cmd.Flags().String("channel", "", "alipay, wechat or card")
+	if !clear {
+		cmd.Flags().Var(&r.single, "single", "limit per payment in yuan (e.g. 500.00; none = no limit); unset inherits")
+		cmd.Flags().Var(&r.daily, "daily", "limit per day in yuan (for --merchant: all its terminals together); unset inherits")
+		cmd.Flags().Var(&r.enabled, "enabled", "switch the channel on (true) or off (false); unset inherits")
 	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := c.load()
+		if err != nil {
+			return err
+		}
+		return limitsSet(cmd.Context(), cfg, clear, &r, cmd.OutOrStdout())
+	}
+	return cmd
+}
+
+// limitsSet sets or clears rule r.
+func limitsSet(ctx context.Context, cfg config.Server, clear bool, r *limitRule, stdout io.Writer) error {
+	verb := map[bool]string{true: "clear", false: "set"}[clear]
+	merchant, terminal, channel := r.merchant, r.terminal, r.channel
+	single, daily, enabled := r.single, r.daily, r.enabled
 	scope, id := store.ScopeMerchant, *merchant
 	switch {
 	case (*merchant == "") == (*terminal == ""):
-		return fmt.Errorf("limits %s: name exactly one of -merchant and -terminal", verb)
+		return cmdline.Usagef("limits %s: name exactly one of --merchant and --terminal", verb)
 	case *terminal != "":
 		scope, id = store.ScopeTerminal, *terminal
 	}
 	ch := api.Channel(*channel)
 	if !ch.Valid() {
-		return fmt.Errorf("limits %s: -channel must be alipay, wechat or card", verb)
+		return cmdline.Usagef("limits %s: --channel must be alipay, wechat or card", verb)
 	}
 	if !clear && single.v == nil && daily.v == nil && enabled.v == nil {
-		return errors.New("limits set: give at least one of -single, -daily and -enabled")
+		return cmdline.Usagef("limits set: give at least one of --single, --daily and --enabled")
 	}
 	if single.v != nil && daily.v != nil && *daily.v > 0 && *single.v > *daily.v {
-		return fmt.Errorf("limits set: -single %s is above -daily %s", money.Fen(*single.v).Grouped(), money.Fen(*daily.v).Grouped())
+		return fmt.Errorf("limits set: --single %s is above --daily %s", money.Fen(*single.v).Grouped(), money.Fen(*daily.v).Grouped())
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -134,24 +163,37 @@ func limitsSet(ctx context.Context, clear bool, args []string, stdout, stderr io
 	return nil
 }
 
-func limitsShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := newFlags("limits show", stderr)
-	terminal := c.fl.String("terminal", "", "the terminal whose limits to show")
-	cfg, err := c.parse(args)
-	if err != nil {
-		return err
+func limitsShowCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "show --terminal T",
+		Short: "Show a terminal's limits in effect, today's totals and the rules behind them",
+		Args:  cmdline.Args(cobra.NoArgs),
 	}
-	if *terminal == "" {
-		return errors.New("limits show: -terminal is required")
+	c := configFlags(cmd)
+	terminal := cmd.Flags().String("terminal", "", "the terminal whose limits to show")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := c.load()
+		if err != nil {
+			return err
+		}
+		if *terminal == "" {
+			return cmdline.Usagef("limits show: --terminal is required")
+		}
+		return limitsShow(cmd.Context(), cfg, *terminal, cmd.OutOrStdout())
 	}
+	return cmd
+}
+
+// limitsShow prints terminal's limits.
+func limitsShow(ctx context.Context, cfg config.Server, terminal string, stdout io.Writer) error {
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	t, err := st.Terminal(ctx, *terminal)
+	t, err := st.Terminal(ctx, terminal)
 	if err != nil {
-		return fmt.Errorf("no terminal %s is registered", *terminal)
+		return fmt.Errorf("no terminal %s is registered", terminal)
 	}
 	rules, err := st.Limits(ctx, t.MerchantID, t.ID)
 	if err != nil {

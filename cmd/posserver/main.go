@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,12 +11,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/multipos/multipos/api"
+	"github.com/multipos/multipos/cmd/internal/cmdline"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/server"
@@ -35,71 +37,48 @@ func main() {
 	// What packages log on their own (a file whose permissions were
 	// tightened) comes out as JSON, as serve's own log does.
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
-	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "posserver:", err)
-		}
-		os.Exit(1)
-	}
+	code := cmdline.Main(ctx, newRoot(nil), os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-// dispatch runs a subcommand; no subcommand (or flags first) is serve.
+// dispatch runs the command line args as main does and returns its error.
+// ready, if not nil, is told serve's addresses once it listens.
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr, ops string)) error {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, args, stderr, ready)
-	case "terminal":
-		return terminalCmd(ctx, args, stdout, stderr)
-	case "limits":
-		return limitsCmd(ctx, args, stdout, stderr)
-	case "sandbox":
-		return sandboxCmd(ctx, args, stdout, stderr)
-	case "migrate":
-		return migrateCmd(ctx, args, stdout, stderr)
-	case "keys":
-		return keysCmd(args, stdout, stderr)
-	case "loadtest":
-		return loadtestCmd(ctx, args, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	_, err := cmdline.Run(ctx, newRoot(ready), args, stdout, stderr)
+	return err
 }
 
-const usage = `usage:
-  posserver [serve] [-config F] [-listen ADDR] [-ops-listen ADDR] [-db PATH|postgres://…] [-demo]
-  posserver terminal add -merchant M -store S -id T001 [-merchant-name NAME] [-out FILE]
-  posserver terminal list [-merchant M]
-  posserver terminal disable|enable|reissue ID
-  posserver limits set (-merchant M | -terminal T) -channel C [-single YUAN] [-daily YUAN] [-enabled true|false]
-  posserver limits clear (-merchant M | -terminal T) -channel C
-  posserver limits show -terminal T
-  posserver migrate
-  posserver keys status|seal|unseal        (the seal key of pki_dir's private keys: README, "Keys at rest")
-  posserver keys rotate (-new-key-file F | -new-key-env VAR)
-  posserver keys generate [-out FILE]
-  posserver sandbox [-alipay ADDR] [-wechat ADDR] [-dir DIR] [-notify ADDR] [-notify-schedule D,D…]
-                    [-bank ADDR -bundles DIR [-bank-control ADDR] [-card-balance YUAN]]   (the sandboxes on their own)
-  posserver loadtest [-terminals 1,100,1000] [-duration 10s]
-every command takes -config and -db
-`
+// newRoot builds the command tree. Alone, posserver prints its help: it
+// starts nothing and writes nothing (a server needs `posserver serve`).
+func newRoot(ready func(addr, ops string)) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "posserver",
+		Short: "The server behind a chain's POS stations",
+		Long: `posserver serves the terminal API to the chain's POS stations over mutual TLS,
+registers terminals and issues their credentials, keeps the journal in SQLite
+or PostgreSQL, and resolves payments whose outcome is unknown.
 
-// common are the flags every subcommand shares.
+Commands that work on the server's data take --config (default ` + defaultConfig + `,
+built-in defaults when it is absent) and --db. Flags may also be written
+Go-style with one dash (-db FILE).`,
+		Example: `  posserver serve --demo                       a training server with stand-in wallets and bank
+  posserver terminal add --merchant 898310048160001 --store S01 --id T001
+  posserver help terminal add`,
+	}
+	return cmdline.Group(root, serveCmd(ready), terminalCmd(), limitsCmd(), keysCmd(), migrateCmd(), sandboxCmd(), loadtestCmd())
+}
+
+// common are the flags of the commands that read the configuration.
 type common struct {
-	fl      *flag.FlagSet
+	fl      *pflag.FlagSet
 	cfgPath *string
 	db      *string
 }
 
-func newFlags(name string, stderr io.Writer) common {
-	fl := flag.NewFlagSet("posserver "+name, flag.ContinueOnError)
-	fl.SetOutput(stderr)
+// configFlags gives cmd --config and --db.
+func configFlags(cmd *cobra.Command) common {
+	fl := cmd.Flags()
 	return common{
 		fl:      fl,
 		cfgPath: fl.String("config", defaultConfig, "configuration file (TOML); built-in defaults when the default file is absent"),
@@ -107,15 +86,10 @@ func newFlags(name string, stderr io.Writer) common {
 	}
 }
 
-// parse reads the flags and the configuration.
-func (c common) parse(args []string) (config.Server, error) {
-	if err := c.fl.Parse(args); err != nil {
-		return config.Server{}, err
-	}
-	explicit := false
-	c.fl.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+// load reads the configuration the flags name.
+func (c common) load() (config.Server, error) {
 	cfg := config.DefaultServer()
-	if _, err := os.Stat(*c.cfgPath); explicit || !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(*c.cfgPath); c.fl.Changed("config") || !errors.Is(err, fs.ErrNotExist) {
 		if cfg, err = config.LoadServer(*c.cfgPath); err != nil {
 			return config.Server{}, err
 		}
@@ -135,19 +109,60 @@ func openStore(ctx context.Context, cfg config.Server) (*store.Store, error) {
 	return st, nil
 }
 
-func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := newFlags("migrate", stderr)
-	cfg, err := c.parse(args)
-	if err != nil {
-		return err
+func migrateCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Bring the database schema up to date and exit",
+		Long:  "migrate creates or upgrades the database's schema (serve does so too when it starts) and exits.",
+		Args:  cmdline.Args(cobra.NoArgs),
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
+	c := configFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := c.load()
+		if err != nil {
+			return err
+		}
+		st, err := openStore(cmd.Context(), cfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		fmt.Fprintf(cmd.OutOrStdout(), "database schema is up to date (%s)\n", st.Dialect())
+		return nil
 	}
-	defer st.Close()
-	fmt.Fprintf(stdout, "database schema is up to date (%s)\n", st.Dialect())
-	return nil
+	return cmd
+}
+
+// serveFlags are serve's own flags.
+type serveFlags struct {
+	common
+	listen, opsListen *string
+	demo              *bool
+}
+
+func serveCmd(ready func(addr, ops string)) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server: the terminal API, the operations endpoints and the background work",
+		Long: `serve runs the terminal API (HTTPS, mutual TLS) and the operations endpoints
+(/healthz /readyz /metrics) until SIGINT or SIGTERM, then stops cleanly: it
+reports itself not ready, answers long-polls, finishes payments already sent
+to a channel, then closes the database. The first start creates the database
+and pki_dir (the server's certificate authority) where the configuration says.
+
+A channel is on when its section ([alipay], [wechat], [bank]) is in the
+configuration. In demo mode (--demo, or demo = true) a channel without its
+section runs on an in-process stand-in, and the trainer endpoints are on.`,
+		Args: cmdline.Args(cobra.NoArgs),
+	}
+	f := serveFlags{common: configFlags(cmd)}
+	f.listen = cmd.Flags().String("listen", "", "terminal API address (HTTPS, mutual TLS), overriding the configuration")
+	f.opsListen = cmd.Flags().String("ops-listen", "", `operations address (/healthz /readyz /metrics), overriding the configuration; "" turns them off`)
+	f.demo = cmd.Flags().Bool("demo", false, "training mode (as demo = true): stand-ins for channels without a section, trainer endpoints on, stations show 演示 DEMO")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return serve(cmd.Context(), f, cmd.ErrOrStderr(), ready)
+	}
+	return cmd
 }
 
 // serve runs the terminal API and the background work until ctx ends, then
@@ -155,25 +170,18 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // answer at once), handlers finish the channel calls they started, and the
 // sweeper stops. ready, if not nil, is told the addresses once both
 // listeners accept connections.
-func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr, ops string)) error {
-	c := newFlags("serve", stderr)
-	listen := c.fl.String("listen", "", "terminal API address (HTTPS, mutual TLS), overriding the configuration")
-	opsListen := c.fl.String("ops-listen", "", "operations address (/healthz /readyz /metrics), overriding the configuration")
-	demoFlag := c.fl.Bool("demo", false, "training mode (as demo = true): stand-ins for channels without a section, trainer endpoints on, stations show 演示 DEMO")
-	cfg, err := c.parse(args)
+func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(addr, ops string)) error {
+	cfg, err := f.load()
 	if err != nil {
 		return err
 	}
-	if c.fl.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", c.fl.Args())
+	if *f.listen != "" {
+		cfg.Listen = *f.listen
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
+	if f.fl.Changed("ops-listen") {
+		cfg.OpsListen = *f.opsListen
 	}
-	if *opsListen != "" {
-		cfg.OpsListen = *opsListen
-	}
-	cfg.Demo = cfg.Demo || *demoFlag
+	cfg.Demo = cfg.Demo || *f.demo
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	if cfg.Path != "" {
 		log.Info("configuration read", "file", cfg.Path)
@@ -191,7 +199,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(addr
 	if n, err := st.CountTerminals(ctx); err != nil {
 		return err
 	} else if n == 0 {
-		log.Warn("no terminals registered yet; add one with: posserver terminal add -merchant M -store S -id T001")
+		log.Warn("no terminals registered yet; add one with: posserver terminal add --merchant M --store S --id T001")
 	}
 
 	keys := server.NewKeyring(st, ca)

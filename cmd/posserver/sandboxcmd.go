@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/multipos/multipos/cmd/internal/cmdline"
 	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/sandbox/acquirer"
@@ -27,31 +29,38 @@ type sandboxOpts struct {
 	cardBalance                money.Fen
 }
 
-func parseSandboxFlags(args []string, stderr io.Writer) (sandboxOpts, error) {
+func sandboxCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run the Alipay and WeChat Pay sandboxes (and the acquirer host) on their own",
+		Long: `sandbox runs the Alipay and WeChat Pay sandboxes on their own, and with --bank
+the stand-in acquirer host too, for a posserver (or any client of the official
+SDKs) to be pointed at. It writes the merchant keys and the posserver.toml
+sections that do so into --dir, and runs until SIGINT or SIGTERM.`,
+		Example: "  posserver sandbox --dir sandbox-keys --bank 127.0.0.1:9703 --bundles bundles/",
+		Args:    cmdline.Args(cobra.NoArgs),
+	}
 	var o sandboxOpts
-	fl := flag.NewFlagSet("posserver sandbox", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := cmd.Flags()
 	fl.StringVar(&o.alipay, "alipay", "127.0.0.1:9701", "the Alipay sandbox's address (gateway at /gateway.do)")
 	fl.StringVar(&o.wechat, "wechat", "127.0.0.1:9702", "the WeChat Pay sandbox's address (API at /v3/…)")
 	fl.StringVar(&o.dir, "dir", "sandbox-keys", "where to write the merchant keys and posserver-wallets.toml")
 	fl.StringVar(&o.bank, "bank", "", "also run the stand-in acquirer host (ISO 8583 over TCP) at this address")
 	fl.StringVar(&o.bankControl, "bank-control", "", "the acquirer's control API (HTTP: /control/ledger, /control/faults) at this address")
-	fl.StringVar(&o.bundles, "bundles", "", "the directory of the terminals' bundles, where the acquirer learns their master keys (required with -bank)")
+	fl.StringVar(&o.bundles, "bundles", "", "the directory of the terminals' bundles, where the acquirer learns their master keys (required with --bank)")
 	fl.StringVar(&o.notify, "notify", "", "posserver's notify listener as the wallets reach it, host:port (default 127.0.0.1:8480)")
 	fl.StringVar(&o.schedule, "notify-schedule", "", "the wallets' notification retry schedule, e.g. 200ms,1s,5s (default: each wallet's real one)")
 	fl.TextVar(&o.cardBalance, "card-balance", money.Fen(0), "what every approving test card starts with, in yuan (default: its own, 10,000.00)")
-	if err := fl.Parse(args); err != nil {
-		return o, err
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		switch {
+		case o.bank != "" && o.bundles == "":
+			return cmdline.Usagef("sandbox: --bank needs --bundles DIR, where the acquirer reads the terminals' master keys")
+		case o.bankControl != "" && o.bank == "":
+			return cmdline.Usagef("sandbox: --bank-control needs --bank")
+		}
+		return runSandbox(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}
-	switch {
-	case fl.NArg() > 0:
-		return o, fmt.Errorf("sandbox: unexpected arguments %q", fl.Args())
-	case o.bank != "" && o.bundles == "":
-		return o, errors.New("sandbox: -bank needs -bundles DIR, where the acquirer reads the terminals' master keys")
-	case o.bankControl != "" && o.bank == "":
-		return o, errors.New("sandbox: -bank-control needs -bank")
-	}
-	return o, nil
+	return cmd
 }
 
 // parseSchedule reads a comma-separated list of durations.
@@ -63,22 +72,18 @@ func parseSchedule(s string) ([]time.Duration, error) {
 	for _, part := range strings.Split(s, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(part))
 		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("sandbox: -notify-schedule: %q is not a positive duration", part)
+			return nil, cmdline.Usagef("sandbox: --notify-schedule: %q is not a positive duration", part)
 		}
 		out = append(out, d)
 	}
 	return out, nil
 }
 
-// sandboxCmd runs the Alipay and WeChat Pay sandboxes on their own, and
-// with -bank the acquirer host too, for a posserver (or any client of the
+// runSandbox runs the Alipay and WeChat Pay sandboxes on their own, and
+// with o.bank the acquirer host too, for a posserver (or any client of the
 // official SDKs) to be pointed at, and writes the keys and the
 // posserver.toml sections that do so.
-func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseSandboxFlags(args, stderr)
-	if err != nil {
-		return err
-	}
+func runSandbox(ctx context.Context, o sandboxOpts, stdout, stderr io.Writer) error {
 	schedule, err := parseSchedule(o.schedule)
 	if err != nil {
 		return err

@@ -11,8 +11,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/cmd/internal/cmdline"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/money"
 	"github.com/multipos/multipos/server"
@@ -20,22 +23,14 @@ import (
 	"github.com/multipos/multipos/server/store"
 )
 
-func terminalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("terminal: say add, list, disable, enable or reissue")
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "add":
-		return terminalAdd(ctx, args, stdout, stderr)
-	case "list":
-		return terminalList(ctx, args, stdout, stderr)
-	case "disable", "enable":
-		return terminalEnable(ctx, sub == "enable", args, stdout, stderr)
-	case "reissue":
-		return terminalReissue(ctx, args, stdout, stderr)
-	}
-	return fmt.Errorf("terminal: unknown subcommand %q (add, list, disable, enable, reissue)", sub)
+func terminalCmd() *cobra.Command {
+	return cmdline.Group(&cobra.Command{
+		Use:   "terminal",
+		Short: "Register terminals, list them, disable, enable or reissue one",
+		Long: `terminal manages the stations that may use the server. A terminal is
+registered with "add", which writes its bundle: the terminal's private key,
+certificate and master key, for its pos.toml (bundle = "T001.pem").`,
+	}, terminalAddCmd(), terminalListCmd(), terminalEnableCmd(false), terminalEnableCmd(true), terminalReissueCmd())
 }
 
 // publicURL is where terminals reach this server: the configured URL, or
@@ -72,62 +67,86 @@ func issuer(ctx context.Context, cfg config.Server) (*store.Store, *pki.Authorit
 	return st, ca, url, nil
 }
 
-func terminalAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := newFlags("terminal add", stderr)
-	merchant := c.fl.String("merchant", "", "merchant id (letters and digits, e.g. 898310048160001)")
-	merchantName := c.fl.String("merchant-name", "", "merchant name printed on receipts (when the merchant is new)")
-	storeID := c.fl.String("store", "", "store id within the merchant")
-	id := c.fl.String("id", "", "terminal id (letters and digits, up to 8, ISO 8583 field 41)")
-	out := c.fl.String("out", "", "where to write the terminal's bundle (default ID.pem)")
-	cfg, err := c.parse(args)
-	if err != nil {
-		return err
+func terminalAddCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "add --merchant M --store S --id T001",
+		Short:   "Register a terminal and write its bundle",
+		Example: "  posserver terminal add --merchant 898310048160001 --merchant-name 'Shop 一号店' --store S01 --id T001",
+		Args:    cmdline.Args(cobra.NoArgs),
 	}
-	switch {
-	case *merchant == "" || *storeID == "" || *id == "":
-		return errors.New("terminal add: -merchant, -store and -id are required")
-	case len(*id) > 8:
-		return fmt.Errorf("terminal add: terminal id %q is longer than 8 characters (ISO 8583 field 41)", *id)
+	c := configFlags(cmd)
+	merchant := cmd.Flags().String("merchant", "", "merchant id (letters and digits, e.g. 898310048160001)")
+	merchantName := cmd.Flags().String("merchant-name", "", "merchant name printed on receipts (when the merchant is new)")
+	storeID := cmd.Flags().String("store", "", "store id within the merchant")
+	id := cmd.Flags().String("id", "", "terminal id (letters and digits, up to 8, ISO 8583 field 41)")
+	out := cmd.Flags().String("out", "", "where to write the terminal's bundle (default ID.pem)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := c.load()
+		if err != nil {
+			return err
+		}
+		return terminalAdd(cmd.Context(), cfg, bundle.Identity{TerminalID: *id, MerchantID: *merchant, StoreID: *storeID},
+			*merchantName, *out, cmd.OutOrStdout())
 	}
-	if *out == "" {
-		*out = *id + ".pem"
+	return cmd
+}
+
+// terminalAdd registers the terminal and writes its bundle to out.
+func terminalAdd(ctx context.Context, cfg config.Server, t bundle.Identity, merchantName, out string, stdout io.Writer) error {
+	id := t.TerminalID
+	if t.MerchantID == "" || t.StoreID == "" || t.TerminalID == "" {
+		return cmdline.Usagef("terminal add: --merchant, --store and --id are required")
+	}
+	if len(id) > 8 {
+		return fmt.Errorf("terminal add: terminal id %q is longer than 8 characters (ISO 8583 field 41)", id)
+	}
+	if out == "" {
+		out = id + ".pem"
 	}
 	st, ca, url, err := issuer(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.Terminal(ctx, *id); err == nil {
-		return fmt.Errorf("terminal %s is already registered; `posserver terminal reissue %s` gives it new credentials", *id, *id)
+	if _, err := st.Terminal(ctx, id); err == nil {
+		return fmt.Errorf("terminal %s is already registered; `posserver terminal reissue %s` gives it new credentials", id, id)
 	}
-	b, err := server.Provision(ctx, st, ca, bundle.Identity{TerminalID: *id, MerchantID: *merchant, StoreID: *storeID},
-		*merchantName, url, time.Now())
+	b, err := server.Provision(ctx, st, ca, t, merchantName, url, time.Now())
 	if err != nil {
 		return err
 	}
-	if err := bundle.Write(*out, b, false); err != nil {
-		return fmt.Errorf("terminal %s is registered, but its bundle could not be written (run `posserver terminal reissue %s`): %w", *id, *id, err)
+	if err := bundle.Write(out, b, false); err != nil {
+		return fmt.Errorf("terminal %s is registered, but its bundle could not be written (run `posserver terminal reissue %s`): %w", id, id, err)
 	}
-	abs, _ := filepath.Abs(*out)
-	fmt.Fprintf(stdout, "terminal %s registered (merchant %s, store %s)\n", *id, *merchant, *storeID)
+	abs, _ := filepath.Abs(out)
+	fmt.Fprintf(stdout, "terminal %s registered (merchant %s, store %s)\n", id, t.MerchantID, t.StoreID)
 	fmt.Fprintf(stdout, "bundle written to %s (master key check value %s)\n", abs, b.KCV)
-	fmt.Fprintf(stdout, "it holds the terminal's private key and master key: copy it to the station only, and set in its pos.toml:\n  bundle = %q\n", filepath.Base(*out))
+	fmt.Fprintf(stdout, "it holds the terminal's private key and master key: copy it to the station only, and set in its pos.toml:\n  bundle = %q\n", filepath.Base(out))
 	return nil
 }
 
-func terminalReissue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := newFlags("terminal reissue", stderr)
-	out := c.fl.String("out", "", "where to write the new bundle (default ID.pem, replacing it)")
-	cfg, err := c.parse(args)
-	if err != nil {
-		return err
+func terminalReissueCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "reissue ID",
+		Short: "Give a terminal new credentials (the old bundle stops working)",
+		Args:  cmdline.Args(cobra.ExactArgs(1)),
 	}
-	if c.fl.NArg() != 1 {
-		return errors.New("terminal reissue: name one terminal id")
+	c := configFlags(cmd)
+	out := cmd.Flags().String("out", "", "where to write the new bundle (default ID.pem, replacing it)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		cfg, err := c.load()
+		if err != nil {
+			return err
+		}
+		return terminalReissue(cmd.Context(), cfg, args[0], *out, cmd.OutOrStdout())
 	}
-	id := c.fl.Arg(0)
-	if *out == "" {
-		*out = id + ".pem"
+	return cmd
+}
+
+// terminalReissue gives terminal id new credentials and writes its bundle to out.
+func terminalReissue(ctx context.Context, cfg config.Server, id, out string, stdout io.Writer) error {
+	if out == "" {
+		out = id + ".pem"
 	}
 	st, ca, url, err := issuer(ctx, cfg)
 	if err != nil {
@@ -138,56 +157,78 @@ func terminalReissue(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	if err := bundle.Write(*out, b, true); err != nil {
+	if err := bundle.Write(out, b, true); err != nil {
 		return fmt.Errorf("terminal %s has new credentials, but the bundle could not be written (reissue again): %w", id, err)
 	}
-	fmt.Fprintf(stdout, "terminal %s reissued: the old bundle no longer works; new bundle in %s (master key check value %s)\n", id, *out, b.KCV)
+	fmt.Fprintf(stdout, "terminal %s reissued: the old bundle no longer works; new bundle in %s (master key check value %s)\n", id, out, b.KCV)
 	return nil
 }
 
-func terminalEnable(ctx context.Context, enable bool, args []string, stdout, stderr io.Writer) error {
+func terminalEnableCmd(enable bool) *cobra.Command {
 	verb := map[bool]string{true: "enable", false: "disable"}[enable]
-	c := newFlags("terminal "+verb, stderr)
-	cfg, err := c.parse(args)
-	if err != nil {
-		return err
+	short := map[bool]string{true: "Let a disabled terminal take payments again",
+		false: "Stop a terminal from taking payments (its credentials are refused)"}[enable]
+	cmd := &cobra.Command{Use: verb + " ID", Short: short, Args: cmdline.Args(cobra.ExactArgs(1))}
+	c := configFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		cfg, err := c.load()
+		if err != nil {
+			return err
+		}
+		return terminalEnable(cmd.Context(), cfg, args[0], enable, cmd.OutOrStdout())
 	}
-	if c.fl.NArg() != 1 {
-		return fmt.Errorf("terminal %s: name one terminal id", verb)
-	}
+	return cmd
+}
+
+// terminalEnable enables or disables terminal id.
+func terminalEnable(ctx context.Context, cfg config.Server, id string, enable bool, stdout io.Writer) error {
+	verb := map[bool]string{true: "enable", false: "disable"}[enable]
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.SetTerminalEnabled(ctx, c.fl.Arg(0), enable, time.Now()); err != nil {
+	if err := st.SetTerminalEnabled(ctx, id, enable, time.Now()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no terminal %s is registered", c.fl.Arg(0))
+			return fmt.Errorf("no terminal %s is registered", id)
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "terminal %s %sd (servers apply it within %s)\n", c.fl.Arg(0), verb, server.DefaultCacheTTL)
+	fmt.Fprintf(stdout, "terminal %s %sd (servers apply it within %s)\n", id, verb, server.DefaultCacheTTL)
 	return nil
 }
 
-func terminalList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := newFlags("terminal list", stderr)
-	merchant := c.fl.String("merchant", "", "only this merchant's terminals")
-	cfg, err := c.parse(args)
-	if err != nil {
-		return err
+func terminalListCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the terminals: state, whether online, last transaction, limits",
+		Args:  cmdline.Args(cobra.NoArgs),
 	}
+	c := configFlags(cmd)
+	merchant := cmd.Flags().String("merchant", "", "only this merchant's terminals")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := c.load()
+		if err != nil {
+			return err
+		}
+		return terminalList(cmd.Context(), cfg, *merchant, cmd.OutOrStdout())
+	}
+	return cmd
+}
+
+// terminalList prints the terminals (of merchant, if not "").
+func terminalList(ctx context.Context, cfg config.Server, merchant string, stdout io.Writer) error {
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	list, err := st.Terminals(ctx, *merchant)
+	list, err := st.Terminals(ctx, merchant)
 	if err != nil {
 		return err
 	}
 	if len(list) == 0 {
-		fmt.Fprintln(stdout, "no terminals registered; add one with: posserver terminal add -merchant M -store S -id T001")
+		fmt.Fprintln(stdout, "no terminals registered; add one with: posserver terminal add --merchant M --store S --id T001")
 		return nil
 	}
 	now := time.Now()

@@ -377,28 +377,39 @@ func (r *Reader) watch(sc *scard.Context) error {
 		} else {
 			relist = true
 		}
-		for i, n := range names {
-			ev := rs[i].EventState
-			if ev&scard.StateChanged == 0 {
-				continue
-			}
-			r.mu.Lock()
-			s := r.slots[n]
-			if s != nil {
-				s.state = ev &^ scard.StateChanged
-			}
-			r.mu.Unlock()
-			if s == nil {
-				continue
-			}
-			if ev&(scard.StateUnknown|scard.StateUnavailable) != 0 {
-				relist = true
-				continue
-			}
-			r.update(sc, n, s, ev)
+		if r.changed(sc, names, rs) {
+			relist = true
 		}
 	}
 	return nil
+}
+
+// changed turns the readers' states after a wait (rs, in the order of
+// names) into events. It reports whether the readers must be listed again
+// (one went away or cannot be used).
+func (r *Reader) changed(sc *scard.Context, names []string, rs []scard.ReaderState) bool {
+	relist := false
+	for i, n := range names {
+		ev := rs[i].EventState
+		if ev&scard.StateChanged == 0 {
+			continue
+		}
+		r.mu.Lock()
+		s := r.slots[n]
+		if s != nil {
+			s.state = ev &^ scard.StateChanged
+		}
+		r.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		if ev&(scard.StateUnknown|scard.StateUnavailable) != 0 {
+			relist = true
+			continue
+		}
+		r.update(sc, n, s, ev)
+	}
+	return relist
 }
 
 // update turns one reader's new state into events.

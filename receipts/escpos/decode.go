@@ -331,64 +331,80 @@ func (d *Decoder) gs(b []byte) int {
 	case 'L', 'W':
 		return need(b, 4)
 	case 'V':
-		if len(b) < 3 {
-			return 0
-		}
-		switch b[2] {
-		case 0, 48:
-			d.marker("cut full")
-			return 3
-		case 1, 49:
-			d.marker("cut partial")
-			return 3
-		case 65, 66:
-			if len(b) < 4 {
-				return 0
-			}
-			kind := "full"
-			if b[2] == 66 {
-				kind = "partial"
-			}
-			d.marker("cut %s feed=%d", kind, b[3])
-			return 4
-		}
-		d.bad++
-		d.marker("unknown cut %d", b[2])
-		return 3
+		return d.cut(b)
 	case '(':
-		if len(b) < 5 {
-			return 0
-		}
-		n := 5 + int(b[3]) + int(b[4])<<8
-		if len(b) < n {
-			return 0
-		}
-		if b[2] == 'k' {
-			d.symbol(b[5:n])
-		} else {
-			d.marker("GS ( %c function", b[2])
-		}
-		return n
+		return d.gsParen(b)
 	case 'v':
-		if len(b) < 8 {
-			return 0
-		}
-		wBytes, h := int(b[4])|int(b[5])<<8, int(b[6])|int(b[7])<<8
-		n := 8 + wBytes*h
-		if wBytes*h > 1<<20 { // larger than any receipt printer's image: not one
-			d.bad++
-			d.marker("image %dx%d too large", wBytes*8, h)
-			return 8
-		}
-		if len(b) < n {
-			return 0
-		}
-		d.marker("image %dx%d", wBytes*8, h)
-		return n
+		return d.image(b)
 	}
 	d.bad++
 	d.marker("unknown GS %#02x", b[1])
 	return 2
+}
+
+// cut reads GS V: a paper cut, with a feed before it or not.
+func (d *Decoder) cut(b []byte) int {
+	if len(b) < 3 {
+		return 0
+	}
+	switch b[2] {
+	case 0, 48:
+		d.marker("cut full")
+		return 3
+	case 1, 49:
+		d.marker("cut partial")
+		return 3
+	case 65, 66:
+		if len(b) < 4 {
+			return 0
+		}
+		kind := "full"
+		if b[2] == 66 {
+			kind = "partial"
+		}
+		d.marker("cut %s feed=%d", kind, b[3])
+		return 4
+	}
+	d.bad++
+	d.marker("unknown cut %d", b[2])
+	return 3
+}
+
+// gsParen reads GS ( f pL pH data: a 2D symbol (GS ( k), or another
+// function, skipped.
+func (d *Decoder) gsParen(b []byte) int {
+	if len(b) < 5 {
+		return 0
+	}
+	n := 5 + int(b[3]) + int(b[4])<<8
+	if len(b) < n {
+		return 0
+	}
+	if b[2] == 'k' {
+		d.symbol(b[5:n])
+	} else {
+		d.marker("GS ( %c function", b[2])
+	}
+	return n
+}
+
+// image reads GS v 0: a raster image.
+func (d *Decoder) image(b []byte) int {
+	if len(b) < 8 {
+		return 0
+	}
+	wBytes, h := int(b[4])|int(b[5])<<8, int(b[6])|int(b[7])<<8
+	n := 8 + wBytes*h
+	if wBytes*h > 1<<20 { // larger than any receipt printer's image: not one
+		d.bad++
+		d.marker("image %dx%d too large", wBytes*8, h)
+		return 8
+	}
+	if len(b) < n {
+		return 0
+	}
+	d.marker("image %dx%d", wBytes*8, h)
+	return n
 }
 
 // symbol reads a GS ( k function: cn fn parameters.

@@ -112,14 +112,51 @@ type billLine struct {
 	cols    []string
 }
 
+// billTotals sums a bill's lines.
+type billTotals struct {
+	nTrade, nRefund                        int
+	sumTrade, sumRefund, sumFee, sumAmount money.Fen
+}
+
 // billZipLocked builds the bill as Alipay ships it: a zip holding the
 // 业务明细 CSV and its 汇总, GBK-encoded, file names in GBK too (the zip's
 // UTF-8 flag clear), IDs with a trailing tab so that spreadsheets keep them
 // as text.
 func (s *Sandbox) billZipLocked(from, to time.Time, dates string, now time.Time) ([]byte, error) {
+	lines, tot := s.billLinesLocked(from, to)
+	account := s.opts.SellerID + "0156"
+	period := fmt.Sprintf("#起始日期：[%s]   终止日期：[%s]", cnTime(from), cnTime(to))
+	var d strings.Builder
+	d.WriteString("#支付宝业务明细查询\n#账号：[" + account + "]\n" + period + "\n")
+	d.WriteString("#-----------------------------------------业务明细列表----------------------------------------\n")
+	d.WriteString(billHeader + "\n")
+	for _, l := range lines {
+		d.WriteString(strings.Join(l.cols, ",") + "\n")
+	}
+	d.WriteString("#-----------------------------------------业务明细列表结束------------------------------------\n")
+	fmt.Fprintf(&d, "#交易合计：%d笔，商家实收共%s元，商家优惠共0.00元\n", tot.nTrade, yuan(tot.sumTrade))
+	fmt.Fprintf(&d, "#退款合计：%d笔，商家实收退款共%s元，商家优惠退款共0.00元\n", tot.nRefund, yuan(tot.sumRefund))
+	fmt.Fprintf(&d, "#导出时间：[%s]\n", cnTime(now))
+
+	var sum strings.Builder
+	sum.WriteString("#支付宝业务汇总查询\n#账号：[" + account + "]\n" + period + "\n")
+	sum.WriteString("#-----------------------------------------业务汇总列表----------------------------------------\n")
+	sum.WriteString("门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）\n")
+	fmt.Fprintf(&sum, "\t,合计,%d,%d,%s,%s,0.00,0.00,0.00,%s,0.00,%s\n", tot.nTrade, tot.nRefund, yuan(tot.sumAmount), yuan(tot.sumAmount),
+		yuan(tot.sumFee), yuan(tot.sumAmount+tot.sumFee))
+	sum.WriteString("#-----------------------------------------业务汇总列表结束------------------------------------\n")
+	fmt.Fprintf(&sum, "#导出时间：[%s]\n", cnTime(now))
+	return zipGBK(now, [][2]string{
+		{account + "_" + dates + "_业务明细.csv", d.String()},
+		{account + "_" + dates + "_业务明细(汇总).csv", sum.String()},
+	})
+}
+
+// billLinesLocked lists the payments and refunds of [from, to), in time
+// order, and sums them. Called with s.mu held.
+func (s *Sandbox) billLinesLocked(from, to time.Time) ([]billLine, billTotals) {
 	var lines []billLine
-	var nTrade, nRefund int
-	var sumTrade, sumRefund, sumFee, sumAmount money.Fen
+	var tot billTotals
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
 	for _, t := range s.trades {
 		if !t.visible || !t.wasPaid() {
@@ -134,19 +171,19 @@ func (s *Sandbox) billZipLocked(from, to time.Time, dates string, now time.Time)
 		if in(t.paidAt) {
 			fee := -s.fee(t.amount)
 			lines = append(lines, billLine{t.paidAt, t.tradeNo, common("交易", t.paidAt, t.amount, fee, "")})
-			nTrade++
-			sumTrade += t.amount
-			sumFee += fee
-			sumAmount += t.amount
+			tot.nTrade++
+			tot.sumTrade += t.amount
+			tot.sumFee += fee
+			tot.sumAmount += t.amount
 		}
 		for _, r := range t.refunds {
 			if in(r.at) {
 				fee := s.fee(r.amount)
 				lines = append(lines, billLine{r.at, t.tradeNo, common("退款", r.at, -r.amount, fee, r.outRequestNo)})
-				nRefund++
-				sumRefund -= r.amount
-				sumFee += fee
-				sumAmount -= r.amount
+				tot.nRefund++
+				tot.sumRefund -= r.amount
+				tot.sumFee += fee
+				tot.sumAmount -= r.amount
 			}
 		}
 	}
@@ -156,44 +193,23 @@ func (s *Sandbox) billZipLocked(from, to time.Time, dates string, now time.Time)
 		}
 		return strings.Compare(a.tradeNo, b.tradeNo)
 	})
-	account := s.opts.SellerID + "0156"
-	period := fmt.Sprintf("#起始日期：[%s]   终止日期：[%s]", cnTime(from), cnTime(to))
-	var d strings.Builder
-	d.WriteString("#支付宝业务明细查询\n#账号：[" + account + "]\n" + period + "\n")
-	d.WriteString("#-----------------------------------------业务明细列表----------------------------------------\n")
-	d.WriteString(billHeader + "\n")
-	for _, l := range lines {
-		d.WriteString(strings.Join(l.cols, ",") + "\n")
-	}
-	d.WriteString("#-----------------------------------------业务明细列表结束------------------------------------\n")
-	fmt.Fprintf(&d, "#交易合计：%d笔，商家实收共%s元，商家优惠共0.00元\n", nTrade, yuan(sumTrade))
-	fmt.Fprintf(&d, "#退款合计：%d笔，商家实收退款共%s元，商家优惠退款共0.00元\n", nRefund, yuan(sumRefund))
-	fmt.Fprintf(&d, "#导出时间：[%s]\n", cnTime(now))
+	return lines, tot
+}
 
-	var sum strings.Builder
-	sum.WriteString("#支付宝业务汇总查询\n#账号：[" + account + "]\n" + period + "\n")
-	sum.WriteString("#-----------------------------------------业务汇总列表----------------------------------------\n")
-	sum.WriteString("门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）\n")
-	fmt.Fprintf(&sum, "\t,合计,%d,%d,%s,%s,0.00,0.00,0.00,%s,0.00,%s\n", nTrade, nRefund, yuan(sumAmount), yuan(sumAmount),
-		yuan(sumFee), yuan(sumAmount+sumFee))
-	sum.WriteString("#-----------------------------------------业务汇总列表结束------------------------------------\n")
-	fmt.Fprintf(&sum, "#导出时间：[%s]\n", cnTime(now))
-
+// zipGBK zips files (name, body), both in GBK, the zip's UTF-8 flag clear.
+func zipGBK(modified time.Time, files [][2]string) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	for _, f := range []struct{ name, body string }{
-		{account + "_" + dates + "_业务明细.csv", d.String()},
-		{account + "_" + dates + "_业务明细(汇总).csv", sum.String()},
-	} {
-		name, err := gbk(f.name)
+	for _, f := range files {
+		name, err := gbk(f[0])
 		if err != nil {
 			return nil, err
 		}
-		body, err := gbk(f.body)
+		body, err := gbk(f[1])
 		if err != nil {
 			return nil, err
 		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, NonUTF8: true, Method: zip.Deflate, Modified: now})
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, NonUTF8: true, Method: zip.Deflate, Modified: modified})
 		if err != nil {
 			return nil, err
 		}

@@ -250,108 +250,10 @@ func (s *Sandbox) controlRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /control/orders/{no}/pay", act(s.Pay))
 	m.HandleFunc("POST /control/orders/{no}/confirm", act(s.Confirm))
 	m.HandleFunc("POST /control/orders/{no}/decline", act(s.Decline))
-	m.HandleFunc("POST /control/codepay", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			AuthCode     string      `json:"auth_code"`
-			Outcome      CodeOutcome `json:"outcome"`
-			Code         string      `json:"code"`
-			Message      string      `json:"message"`
-			ConfirmAfter string      `json:"confirm_after"`
-		}
-		if !controlDecode(w, r, &req) {
-			return
-		}
-		b := CodeBehavior{Outcome: req.Outcome, Code: req.Code, Message: req.Message}
-		switch req.Outcome {
-		case CodePaid, CodeUserPaying, CodePayError:
-		default:
-			controlAnswer(w, nil, fmt.Errorf("outcome %q: want paid, userpaying or payerror", req.Outcome))
-			return
-		}
-		if req.ConfirmAfter != "" {
-			d, err := time.ParseDuration(req.ConfirmAfter)
-			if err != nil {
-				controlAnswer(w, nil, fmt.Errorf("confirm_after: %w", err))
-				return
-			}
-			b.ConfirmAfter = d
-		}
-		if req.AuthCode != "" {
-			s.CodepayFor(req.AuthCode, b)
-		} else {
-			s.NextCodepay(b)
-		}
-		controlAnswer(w, nil, nil)
-	})
-	m.HandleFunc("POST /control/faults", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Op    Op        `json:"op"`
-			Kind  FaultKind `json:"kind"`
-			Delay string    `json:"delay"`
-		}
-		if !controlDecode(w, r, &req) {
-			return
-		}
-		f := Fault{Kind: req.Kind}
-		switch req.Kind {
-		case FaultSystemError, FaultLoseReply, FaultDelay, FaultBadSignature:
-		default:
-			controlAnswer(w, nil, fmt.Errorf("kind %q: want system_error, lose_reply, delay or bad_signature", req.Kind))
-			return
-		}
-		if req.Delay != "" {
-			d, err := time.ParseDuration(req.Delay)
-			if err != nil {
-				controlAnswer(w, nil, fmt.Errorf("delay: %w", err))
-				return
-			}
-			f.Delay = d
-		}
-		if req.Op == "" {
-			req.Op = OpAny
-		}
-		s.InjectFault(req.Op, f)
-		controlAnswer(w, nil, nil)
-	})
-	m.HandleFunc("POST /control/latency", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Latency string `json:"latency"`
-		}
-		if !controlDecode(w, r, &req) {
-			return
-		}
-		d, err := time.ParseDuration(req.Latency)
-		if err != nil {
-			controlAnswer(w, nil, fmt.Errorf("latency: %w", err))
-			return
-		}
-		s.SetLatency(d)
-		controlAnswer(w, nil, nil)
-	})
-	m.HandleFunc("POST /control/notifications", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Action string `json:"action"`
-		}
-		if !controlDecode(w, r, &req) {
-			return
-		}
-		switch req.Action {
-		case "duplicate_next":
-			s.DuplicateNextNotification()
-		case "bad_signature_next":
-			s.BadSignatureNextNotification()
-		case "hold":
-			s.HoldNotifications()
-		case "release":
-			s.ReleaseNotifications(false)
-		case "release_reversed":
-			s.ReleaseNotifications(true)
-		default:
-			controlAnswer(w, nil, fmt.Errorf("action %q: want duplicate_next, bad_signature_next, hold, release or release_reversed", req.Action))
-			return
-		}
-		controlAnswer(w, nil, nil)
-	})
+	m.HandleFunc("POST /control/codepay", s.controlCodepay)
+	m.HandleFunc("POST /control/faults", s.controlFaults)
+	m.HandleFunc("POST /control/latency", s.controlLatency)
+	m.HandleFunc("POST /control/notifications", s.controlNotifications)
 	m.HandleFunc("GET /control/notifications", func(w http.ResponseWriter, r *http.Request) {
 		controlAnswer(w, s.Deliveries(), nil)
 	})
@@ -393,4 +295,117 @@ func controlAnswer(w http.ResponseWriter, v any, err error) {
 		return
 	}
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// controlCodepay is POST /control/codepay: how the next payment code
+// (or one given code) is answered.
+func (s *Sandbox) controlCodepay(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		AuthCode     string      `json:"auth_code"`
+		Outcome      CodeOutcome `json:"outcome"`
+		Code         string      `json:"code"`
+		Message      string      `json:"message"`
+		ConfirmAfter string      `json:"confirm_after"`
+	}
+	if !controlDecode(w, r, &req) {
+		return
+	}
+	b := CodeBehavior{Outcome: req.Outcome, Code: req.Code, Message: req.Message}
+	switch req.Outcome {
+	case CodePaid, CodeUserPaying, CodePayError:
+	default:
+		controlAnswer(w, nil, fmt.Errorf("outcome %q: want paid, userpaying or payerror", req.Outcome))
+		return
+	}
+	if req.ConfirmAfter != "" {
+		d, err := time.ParseDuration(req.ConfirmAfter)
+		if err != nil {
+			controlAnswer(w, nil, fmt.Errorf("confirm_after: %w", err))
+			return
+		}
+		b.ConfirmAfter = d
+	}
+	if req.AuthCode != "" {
+		s.CodepayFor(req.AuthCode, b)
+	} else {
+		s.NextCodepay(b)
+	}
+	controlAnswer(w, nil, nil)
+}
+
+// controlFaults is POST /control/faults: a fault for the next call of an
+// operation.
+func (s *Sandbox) controlFaults(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Op    Op        `json:"op"`
+		Kind  FaultKind `json:"kind"`
+		Delay string    `json:"delay"`
+	}
+	if !controlDecode(w, r, &req) {
+		return
+	}
+	f := Fault{Kind: req.Kind}
+	switch req.Kind {
+	case FaultSystemError, FaultLoseReply, FaultDelay, FaultBadSignature:
+	default:
+		controlAnswer(w, nil, fmt.Errorf("kind %q: want system_error, lose_reply, delay or bad_signature", req.Kind))
+		return
+	}
+	if req.Delay != "" {
+		d, err := time.ParseDuration(req.Delay)
+		if err != nil {
+			controlAnswer(w, nil, fmt.Errorf("delay: %w", err))
+			return
+		}
+		f.Delay = d
+	}
+	if req.Op == "" {
+		req.Op = OpAny
+	}
+	s.InjectFault(req.Op, f)
+	controlAnswer(w, nil, nil)
+}
+
+// controlLatency is POST /control/latency: the delay before every answer.
+func (s *Sandbox) controlLatency(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Latency string `json:"latency"`
+	}
+	if !controlDecode(w, r, &req) {
+		return
+	}
+	d, err := time.ParseDuration(req.Latency)
+	if err != nil {
+		controlAnswer(w, nil, fmt.Errorf("latency: %w", err))
+		return
+	}
+	s.SetLatency(d)
+	controlAnswer(w, nil, nil)
+}
+
+// controlNotifications is POST /control/notifications: what happens to
+// the next notifications.
+func (s *Sandbox) controlNotifications(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Action string `json:"action"`
+	}
+	if !controlDecode(w, r, &req) {
+		return
+	}
+	switch req.Action {
+	case "duplicate_next":
+		s.DuplicateNextNotification()
+	case "bad_signature_next":
+		s.BadSignatureNextNotification()
+	case "hold":
+		s.HoldNotifications()
+	case "release":
+		s.ReleaseNotifications(false)
+	case "release_reversed":
+		s.ReleaseNotifications(true)
+	default:
+		controlAnswer(w, nil, fmt.Errorf("action %q: want duplicate_next, bad_signature_next, hold, release or release_reversed", req.Action))
+		return
+	}
+	controlAnswer(w, nil, nil)
 }

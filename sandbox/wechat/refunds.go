@@ -102,24 +102,8 @@ func (s *Sandbox) refund(c *call) reply {
 	if rep := decode(c, &req); rep != nil {
 		return *rep
 	}
-	switch {
-	case req.OutRefundNo == "" || len(req.OutRefundNo) > 64:
-		return paramError("/out_refund_no", "必填，最长64位")
-	case req.TransactionID == "" && req.OutTradeNo == "":
-		return paramError("/out_trade_no", "transaction_id和out_trade_no须填一个")
-	case req.Amount == nil || req.Amount.Refund == nil || req.Amount.Total == nil:
-		return paramError("/amount", "refund和total必填")
-	case *req.Amount.Refund <= 0:
-		return paramError("/amount/refund", "须为正整数，单位为分")
-	case req.Amount.Currency != "CNY":
-		return paramError("/amount/currency", "须为CNY")
-	case len([]rune(req.Reason)) > 80:
-		return paramError("/reason", "最长80个字符")
-	}
-	if req.NotifyURL != "" {
-		if u, err := url.Parse(req.NotifyURL); err != nil || u.Host == "" || u.RawQuery != "" {
-			return paramError("/notify_url", "须为不带查询串的绝对URL")
-		}
+	if rep := checkRefund(req); rep != nil {
+		return *rep
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,13 +124,8 @@ func (s *Sandbox) refund(c *call) reply {
 		}
 		return ok(s.refundBodyLocked(r))
 	}
-	switch {
-	case *req.Amount.Total != o.total:
-		return fail(http.StatusBadRequest, "INVALID_REQUEST", "订单金额与原订单不一致")
-	case o.state != StateSuccess && o.state != StateRefund:
-		return fail(http.StatusBadRequest, "INVALID_REQUEST", "订单状态不允许退款("+o.state+")")
-	case *req.Amount.Refund > o.total-o.refunded:
-		return fail(http.StatusBadRequest, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
+	if rep := refundable(o, req); rep != nil {
+		return *rep
 	}
 	s.seq++
 	r := &refund{refundID: s.refundID(c.now), outRefundNo: req.OutRefundNo, order: o, amount: *req.Amount.Refund,
@@ -165,6 +144,46 @@ func (s *Sandbox) refund(c *call) reply {
 		"refunded", o.refunded)
 	return ok(s.refundBodyLocked(r))
 }
+
+// checkRefund checks a refund request's fields; nil when they are right.
+func checkRefund(req refundReq) *reply {
+	switch {
+	case req.OutRefundNo == "" || len(req.OutRefundNo) > 64:
+		return refuse(paramError("/out_refund_no", "必填，最长64位"))
+	case req.TransactionID == "" && req.OutTradeNo == "":
+		return refuse(paramError("/out_trade_no", "transaction_id和out_trade_no须填一个"))
+	case req.Amount == nil || req.Amount.Refund == nil || req.Amount.Total == nil:
+		return refuse(paramError("/amount", "refund和total必填"))
+	case *req.Amount.Refund <= 0:
+		return refuse(paramError("/amount/refund", "须为正整数，单位为分"))
+	case req.Amount.Currency != "CNY":
+		return refuse(paramError("/amount/currency", "须为CNY"))
+	case len([]rune(req.Reason)) > 80:
+		return refuse(paramError("/reason", "最长80个字符"))
+	}
+	if req.NotifyURL != "" {
+		if u, err := url.Parse(req.NotifyURL); err != nil || u.Host == "" || u.RawQuery != "" {
+			return refuse(paramError("/notify_url", "须为不带查询串的绝对URL"))
+		}
+	}
+	return nil
+}
+
+// refundable checks a new refund against its order; nil when the
+// order allows it. Called with s.mu held.
+func refundable(o *order, req refundReq) *reply {
+	switch {
+	case *req.Amount.Total != o.total:
+		return refuse(fail(http.StatusBadRequest, "INVALID_REQUEST", "订单金额与原订单不一致"))
+	case o.state != StateSuccess && o.state != StateRefund:
+		return refuse(fail(http.StatusBadRequest, "INVALID_REQUEST", "订单状态不允许退款("+o.state+")"))
+	case *req.Amount.Refund > o.total-o.refunded:
+		return refuse(fail(http.StatusBadRequest, "INVALID_REQUEST", "申请退款金额超过订单可退金额"))
+	}
+	return nil
+}
+
+func refuse(r reply) *reply { return &r }
 
 // settleRefund ends a PROCESSING refund and notifies it.
 func (s *Sandbox) settleRefund(r *refund, status string) {

@@ -19,6 +19,20 @@ var (
 	ErrOverRefund    = errors.New("the refunds would exceed the sale's amount")
 )
 
+// Refused is a void or refund its sale does not allow: Err is ErrVoided,
+// ErrRefunded or ErrOverRefund, and Left what is left to refund of the
+// sale once the refunds approved or in progress are taken off.
+type Refused struct {
+	Err  error
+	Left int64 // fen
+}
+
+func (e *Refused) Error() string {
+	return fmt.Sprintf("%v (%d fen left to refund)", e.Err, e.Left)
+}
+
+func (e *Refused) Unwrap() error { return e.Err }
+
 // NewAdjustment is a void or refund to journal.
 type NewAdjustment struct {
 	ID          string
@@ -146,19 +160,34 @@ func (s *Store) adjustable(ctx context.Context, tx *sql.Tx, n NewAdjustment, sal
 	if err != nil {
 		return 0, fmt.Errorf("store: adjustment: %w", err)
 	}
+	left := max(saleAmount-refunded, 0)
 	switch {
 	case voids > 0:
-		return 0, ErrVoided
+		return 0, &Refused{Err: ErrVoided}
 	case n.Kind == api.KindCardVoid && refunds > 0:
-		return 0, ErrRefunded
+		return 0, &Refused{Err: ErrRefunded, Left: left}
 	case n.Kind == api.KindCardVoid:
 		return saleAmount, nil
 	case n.Kind == api.KindCardRefund && refunded+n.Amount > saleAmount:
-		return 0, fmt.Errorf("%w: %d fen refunded or in progress of %d fen", ErrOverRefund, refunded, saleAmount)
+		return 0, &Refused{Err: fmt.Errorf("%w: %d fen refunded or in progress of %d fen", ErrOverRefund, refunded, saleAmount), Left: left}
 	case n.Kind != api.KindCardRefund:
 		return 0, fmt.Errorf("store: adjustment of kind %q", n.Kind)
 	}
 	return n.Amount, nil
+}
+
+// Undone is what was undone of a card sale at the bank: the sum of its
+// approved refunds and whether an approved void of it exists.
+func (s *Store) Undone(ctx context.Context, saleID string) (refunded int64, voided bool, err error) {
+	var voids int
+	err = s.r.QueryRowContext(ctx, s.q(`SELECT
+			COALESCE(SUM(CASE WHEN kind = 'card_refund' THEN amount ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN kind = 'card_void' THEN 1 ELSE 0 END), 0)
+		FROM card_adjustments WHERE original_id = ? AND state = 'SUCCESS'`), saleID).Scan(&refunded, &voids)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: what was undone of %s: %w", saleID, err)
+	}
+	return refunded, voids > 0, nil
 }
 
 // adjustmentReplay finds an adjustment already made under n's request id:

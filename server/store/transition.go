@@ -110,18 +110,9 @@ func Allowed(from, to api.State) bool {
 // nothing is written and the error is ErrSalePaid. Moving to FAILED or
 // CLOSED gives the amount back to the daily totals.
 func (s *Store) Transition(ctx context.Context, id string, from api.State, version int, c Change) (api.Order, error) {
-	if from.Final() {
-		return api.Order{}, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, ErrFinal)
-	}
-	if !Allowed(from, c.To) {
-		return api.Order{}, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, ErrBadTransition)
-	}
-	if c.At.IsZero() {
-		return api.Order{}, fmt.Errorf("store: %s: transition without a time", id)
-	}
-	checkAfter := micros(c.CheckAfter) // 0 for a final state
-	if !c.To.Final() && checkAfter == 0 {
-		checkAfter = keepCheck
+	checkAfter, err := checkTransition(id, from, c)
+	if err != nil {
+		return api.Order{}, err
 	}
 	if s.dialect == Postgres && (c.Answer == nil || c.Answer.Body != nil) {
 		o, err := s.transitionPipelined(ctx, id, from, version, c, checkAfter)
@@ -156,49 +147,80 @@ func (s *Store) Transition(ctx context.Context, id string, from api.State, versi
 		c.ResponseCode, c.ResponseCode, c.AuthCode, c.AuthCode, c.RRN, c.RRN, c.Batch, c.Batch,
 		id, string(from), version), &merchantID, &day, &merchantCounted)
 	if errors.Is(err, ErrNotFound) {
-		cur, err := s.getOrder(ctx, tx, `id = ?`, id)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return api.Order{}, fmt.Errorf("store: %s: %w", id, ErrNotFound)
-		case err != nil:
-			return api.Order{}, fmt.Errorf("store: %s: %w", id, err)
-		case cur.State.Final():
-			return cur, fmt.Errorf("store: %s is %s: %w", id, cur.State, ErrFinal)
-		default:
-			return cur, fmt.Errorf("store: %s is %s v%d, not %s v%d: %w", id, cur.State, cur.Version, from, version, ErrStale)
-		}
+		return s.lostTransition(ctx, tx, id, from, version)
 	}
 	if err != nil {
 		return api.Order{}, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, err)
 	}
 	switch c.To {
 	case api.StateSuccess:
-		if err := s.markPaid(ctx, tx, o, micros(c.At)); err != nil {
-			return api.Order{}, err
-		}
+		err = s.markPaid(ctx, tx, o, micros(c.At))
 	case api.StateFailed, api.StateClosed:
-		if err := s.releaseTotals(ctx, tx, o, merchantID, day, merchantCounted == 1); err != nil {
-			return api.Order{}, err
-		}
+		err = s.releaseTotals(ctx, tx, o, merchantID, day, merchantCounted == 1)
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transaction_history (tx_id, seq, from_state, to_state, reason, actor, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`), id, version+1, string(from), string(c.To), c.Reason, c.Actor, micros(c.At)); err != nil {
-		return api.Order{}, fmt.Errorf("store: %s: history: %w", id, err)
+	if err != nil {
+		return api.Order{}, err
 	}
-	if c.Answer != nil {
-		if err := s.answer(ctx, tx, c.Answer, o, c.At); err != nil {
-			return api.Order{}, err
-		}
-	}
-	if !c.Quiet {
-		if err := s.notifyChange(ctx, tx, id); err != nil {
-			return api.Order{}, err
-		}
+	if err := s.recordTransition(ctx, tx, o, from, version, c); err != nil {
+		return api.Order{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return api.Order{}, fmt.Errorf("store: %s: commit: %w", id, err)
 	}
 	return o, nil
+}
+
+// checkTransition refuses a change no transaction may make, and returns
+// the check time to write (keepCheck: leave it).
+func checkTransition(id string, from api.State, c Change) (int64, error) {
+	if from.Final() {
+		return 0, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, ErrFinal)
+	}
+	if !Allowed(from, c.To) {
+		return 0, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, ErrBadTransition)
+	}
+	if c.At.IsZero() {
+		return 0, fmt.Errorf("store: %s: transition without a time", id)
+	}
+	checkAfter := micros(c.CheckAfter) // 0 for a final state
+	if !c.To.Final() && checkAfter == 0 {
+		checkAfter = keepCheck
+	}
+	return checkAfter, nil
+}
+
+// lostTransition is a compare-and-set that found the transaction moved on
+// (or gone): the current one with ErrFinal or ErrStale.
+func (s *Store) lostTransition(ctx context.Context, tx *sql.Tx, id string, from api.State, version int) (api.Order, error) {
+	cur, err := s.getOrder(ctx, tx, `id = ?`, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return api.Order{}, fmt.Errorf("store: %s: %w", id, ErrNotFound)
+	case err != nil:
+		return api.Order{}, fmt.Errorf("store: %s: %w", id, err)
+	case cur.State.Final():
+		return cur, fmt.Errorf("store: %s is %s: %w", id, cur.State, ErrFinal)
+	}
+	return cur, fmt.Errorf("store: %s is %s v%d, not %s v%d: %w", id, cur.State, cur.Version, from, version, ErrStale)
+}
+
+// recordTransition writes what comes with a change in its database
+// transaction: the history row, the request's answer and the notice to
+// the other instances.
+func (s *Store) recordTransition(ctx context.Context, tx *sql.Tx, o api.Order, from api.State, version int, c Change) error {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transaction_history (tx_id, seq, from_state, to_state, reason, actor, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), o.ID, version+1, string(from), string(c.To), c.Reason, c.Actor, micros(c.At)); err != nil {
+		return fmt.Errorf("store: %s: history: %w", o.ID, err)
+	}
+	if c.Answer != nil {
+		if err := s.answer(ctx, tx, c.Answer, o, c.At); err != nil {
+			return err
+		}
+	}
+	if !c.Quiet {
+		return s.notifyChange(ctx, tx, o.ID)
+	}
+	return nil
 }
 
 // markPaid records the sale as paid by o, or refuses (ErrSalePaid, and the

@@ -94,34 +94,13 @@ type Result struct {
 // simulated terminals for o.Warmup and then o.Duration, and returns what
 // was measured. It stops early, with ctx's error, when ctx ends.
 func Run(ctx context.Context, o Options) (Result, error) {
-	if o.Terminals < 1 {
-		return Result{}, fmt.Errorf("loadtest: %d terminals: at least one is needed", o.Terminals)
-	}
-	if o.Duration <= 0 {
-		return Result{}, fmt.Errorf("loadtest: the measured period must be positive, not %s", o.Duration)
-	}
-	switch {
-	case o.Warmup == 0:
-		o.Warmup = DefaultWarmup
-	case o.Warmup < 0:
-		o.Warmup = 0
-	}
-	switch {
-	case o.CardShare == 0:
-		o.CardShare = DefaultCardShare
-	case o.CardShare < 0:
-		o.CardShare = 0
-	case o.CardShare > 100:
-		return Result{}, fmt.Errorf("loadtest: card share %d%% is above 100%%", o.CardShare)
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	if err := o.normalize(); err != nil {
+		return Result{}, err
 	}
 	card, err := approvedCard()
 	if err != nil {
 		return Result{}, err
 	}
-
 	st, closeDB, err := openDatabase(ctx, o.DSN)
 	if err != nil {
 		return Result{}, err
@@ -141,24 +120,75 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		ln.Close()
 		return Result{}, err
 	}
+	conn, stop, err := startServer(ctx, st, ca, ln, o.Logger)
+	if err != nil {
+		return Result{}, err
+	}
+	defer stop()
+	terms, err := connect(ctx, bundles, base, conn, card, o.CardShare)
+	if err != nil {
+		return Result{}, err
+	}
+	drive(ctx, terms, o)
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	res := summarize(string(st.Dialect()), terms, o.Duration)
+	res.Pace = o.Pace
+	return res, nil
+}
 
+// normalize checks o and fills in its defaults.
+func (o *Options) normalize() error {
+	if o.Terminals < 1 {
+		return fmt.Errorf("loadtest: %d terminals: at least one is needed", o.Terminals)
+	}
+	if o.Duration <= 0 {
+		return fmt.Errorf("loadtest: the measured period must be positive, not %s", o.Duration)
+	}
+	switch {
+	case o.Warmup == 0:
+		o.Warmup = DefaultWarmup
+	case o.Warmup < 0:
+		o.Warmup = 0
+	}
+	switch {
+	case o.CardShare == 0:
+		o.CardShare = DefaultCardShare
+	case o.CardShare < 0:
+		o.CardShare = 0
+	case o.CardShare > 100:
+		return fmt.Errorf("loadtest: card share %d%% is above 100%%", o.CardShare)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// startServer serves the terminal API on ln with the wallet and bank
+// stand-ins behind it, as posserver serve --demo does, and returns the
+// stand-ins (the terminals' customers pay at them) and what stops it all.
+// It closes ln when it fails.
+func startServer(ctx context.Context, st *store.Store, ca *pki.Authority, ln net.Listener, log *slog.Logger) (*standins.StandIns, func(), error) {
 	keys := server.NewKeyring(st, ca)
-	conn := standins.New(standins.Options{Logger: o.Logger})
-	defer conn.Stop()
+	conn := standins.New(standins.Options{Logger: log})
 	// Card sales go over the ISO 8583 link to the stand-in bank's socket,
 	// MACed and with PIN blocks under each terminal's working keys.
 	bankHost, err := standins.StartBank(ctx, standins.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
-		Balance: 1 << 50, Logger: o.Logger})
+		Balance: 1 << 50, Logger: log})
 	if err != nil {
 		ln.Close()
-		return Result{}, fmt.Errorf("loadtest: %w", err)
+		conn.Stop()
+		return nil, nil, fmt.Errorf("loadtest: %w", err)
 	}
-	defer bankHost.Close()
 	srv, err := server.New(server.Options{Store: st, Wallets: conn.Wallets(), Acquirer: bankHost.Client, Keys: keys,
-		Logger: o.Logger, Demo: true})
+		Logger: log, Demo: true})
 	if err != nil {
 		ln.Close()
-		return Result{}, fmt.Errorf("loadtest: %w", err)
+		bankHost.Close()
+		conn.Stop()
+		return nil, nil, fmt.Errorf("loadtest: %w", err)
 	}
 	conn.SetNotifier(srv)
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
@@ -166,23 +196,28 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	go func() {
 		defer close(background)
 		if err := srv.Run(runCtx); err != nil {
-			o.Logger.Error("background work stopped", "err", err)
+			log.Error("background work stopped", "err", err)
 		}
 	}()
-	defer func() { stopRun(); <-background }()
 	hs := &http.Server{Handler: srv.Handler(), TLSConfig: ca.ServerTLSConfig(),
-		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn)}
+		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go hs.ServeTLS(ln, "", "")
-	// Close, not Shutdown: once the terminals are done nothing is in
-	// flight, and HTTP/2's graceful shutdown waits a second for clients to
-	// hang up.
-	defer hs.Close()
 	srv.SetReady(true)
+	return conn, func() {
+		// Close, not Shutdown: once the terminals are done nothing is in
+		// flight, and HTTP/2's graceful shutdown waits a second for
+		// clients to hang up.
+		hs.Close()
+		stopRun()
+		<-background
+		bankHost.Close()
+		conn.Stop()
+	}, nil
+}
 
-	terms, err := connect(ctx, bundles, base, conn, card, o.CardShare)
-	if err != nil {
-		return Result{}, err
-	}
+// drive runs the terminals through the warm-up and the measured period
+// (paced ones spread evenly over one pace) and returns when all are done.
+func drive(ctx context.Context, terms []*terminal, o Options) {
 	start := time.Now()
 	r := &clock{from: start.Add(o.Warmup), end: start.Add(o.Warmup + o.Duration)}
 	var wg sync.WaitGroup
@@ -194,12 +229,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		wg.Go(func() { t.run(ctx, r) })
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return Result{}, err
-	}
-	res := summarize(string(st.Dialect()), terms, o.Duration)
-	res.Pace = o.Pace
-	return res, nil
 }
 
 // clock is the measured period: sales completed in [from, end] count.

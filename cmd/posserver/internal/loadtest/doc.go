@@ -25,5 +25,5 @@
 // yardstick the server's sales per second are held against, and Markdown
 // writes the results with the two bars the benchmark must clear.
 //
-// `posserver loadtest` is the command line front end.
+// `posserver loadtest` (package main above) is the command line front end.
 package loadtest

@@ -4,7 +4,7 @@
 // two sides cannot drift apart.
 //
 // Every request is made over mutual TLS with the terminal's client
-// certificate (from its bundle, see package server/pki); the certificate is
+// certificate (from its bundle, see package bundle); the certificate is
 // the terminal's identity, and a terminal sees and acts on its own
 // transactions only (another terminal's id is answered "not found").
 //

@@ -121,7 +121,7 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 			s.hint = say("card.badpan")
 			return s, nil
 		}
-		if ev.Kind == devices.CardSwiped && chipCard(ev.Card.ServiceCode) {
+		if ev.Kind == devices.CardSwiped && cards.HasChip(ev.Card.ServiceCode) {
 			// EMV rules: a chip card is read from its chip, never its stripe.
 			s.hint = say("card.insertchip")
 			return s, nil
@@ -141,12 +141,6 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) (Screen, tea.Cmd) {
 		}
 	}
 	return s, nil
-}
-
-// chipCard reports whether a stripe's service code says the card has a
-// chip (2xx international, 6xx national): it must be inserted.
-func chipCard(serviceCode string) bool {
-	return serviceCode != "" && (serviceCode[0] == '2' || serviceCode[0] == '6')
 }
 
 func (s *cardPrompt) View() string {

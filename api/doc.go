@@ -4,7 +4,7 @@
 // two sides cannot drift apart.
 //
 // Every request is made over mutual TLS with the terminal's client
-// certificate (from its bundle, see package server/pki); the certificate is
+// certificate (from its bundle, see package bundle); the certificate is
 // the terminal's identity, and a terminal sees and acts on its own
 // transactions only (another terminal's id is answered "not found").
 //
@@ -17,7 +17,19 @@
 //	                                    Version is above V, or after D (≤ 30s)
 //	GET  /v1/orders?trace=T             the order this terminal created with trace T
 //	POST /v1/orders/{id}/cancel         close a wallet order at the channel → Order
+//	POST /v1/orders/barcode             CreateBarcodeOrder → Order: the payment code
+//	                                    the customer shows (付款码)
+//	POST /v1/card/signon                SignOn → SignedOn: the terminal's working keys
 //	POST /v1/card/sales                 CardSale → Order (SUCCESS, FAILED or UNKNOWN)
+//	POST /v1/card/voids                 CardAdjust → Order: a void of a sale of today
+//	POST /v1/card/refunds               CardAdjust → Order: a refund of part or all of a sale
+//	POST /v1/card/balance               CardBalance → Balance; no money moves
+//
+// A card sale that is looked up (by id or trace) says what was refunded
+// and voided of it (Order.Refunded, Order.Voided). A void or refund the
+// sale does not allow is refused with CodeNotAdjustable and says why in
+// Error.Reason (the Adjust* reasons); a refund of more than is left
+// (AdjustOverRefund) has what is left, in fen, in Error.Limit.
 //
 // Demo mode only (TerminalInfo.Demo), for the trainer playing the customer
 // when the wallets are the sandbox stand-ins:
@@ -25,8 +37,8 @@
 //	POST /v1/demo/orders/{id}/pay       the customer pays the QR order → Order
 //	POST /v1/demo/orders/{id}/decline   the customer refuses it → Order
 //
-// Calls that can move money (the POSTs above but the heartbeat) carry a
-// request id in the Idempotency-Key header: a replay returns the first
+// Calls that can move money (the POSTs above but the heartbeat, the
+// sign-on and the balance inquiry) carry a request id in the Idempotency-Key header: a replay returns the first
 // answer, the same id with other parameters is refused with
 // CodeIdempotencyConflict. An order is one attempt to pay a sale; a sale may
 // be attempted again (SaleID) once its earlier attempts failed or were

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "github.com/multipos/multipos/server/store/postgres" // store.OpenReadOnly of postgres:// URLs, and the "pgx" driver
 )
 
 // database is the journal's database, made for the campaign.

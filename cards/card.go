@@ -30,6 +30,13 @@ type Card struct {
 	ICC         []byte // chip data for ISO 8583 field 55 (EMV TLV), chip cards only
 }
 
+// HasChip reports whether a stripe's service code says the card has a chip
+// (first digit 2: international, 6: national with chip). EMV rules have
+// such a card read from its chip: swiped only when its chip has failed.
+func HasChip(serviceCode string) bool {
+	return serviceCode != "" && (serviceCode[0] == '2' || serviceCode[0] == '6')
+}
+
 // Masked returns the PAN masked as 621234******0001.
 func (c Card) Masked() string { return Mask(c.PAN) }
 

@@ -94,3 +94,13 @@ func TestEncryptRoundTrip(t *testing.T) {
 		t.Fatal("short key accepted")
 	}
 }
+
+// The service code's first digit says whether the card has a chip: 2
+// (international) and 6 (national) do.
+func TestHasChip(t *testing.T) {
+	for svc, chip := range map[string]bool{"201": true, "220": true, "601": true, "101": false, "501": false, "": false, "9": false} {
+		if got := HasChip(svc); got != chip {
+			t.Errorf("HasChip(%q) = %v, want %v", svc, got, chip)
+		}
+	}
+}

@@ -15,4 +15,9 @@
 // against the key names Bubble Tea actually reports, because a binding to a
 // name the TUI never receives would silently leave the cashier without a
 // Confirm or Cancel key.
+//
+// Config holds settings only: the printer's model is a PrinterProfile of
+// plain values, which the station's printer code turns into a
+// receipts.Profile, so posserver, which reads this package too, links no
+// receipt rendering.
 package config

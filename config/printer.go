@@ -6,9 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/multipos/multipos/receipts"
-	"github.com/multipos/multipos/receipts/escpos"
 )
 
 // builtinProfiles are the printer models most counters have: Chinese 58
@@ -102,9 +99,11 @@ func (pr Printer) lookup(name string) (PrinterProfile, bool) {
 	return pp, ok
 }
 
-// ReceiptProfile is the profile receipts are rendered with: the named one,
-// else the built-in one for the paper width.
-func (pr Printer) ReceiptProfile() receipts.Profile {
+// Model is the printer model's settings: the named profile, else the
+// built-in one for the paper width. The station's printer code turns it
+// into the receipts.Profile receipts are rendered with; config holds
+// settings only and links no receipt rendering (posserver reads it too).
+func (pr Printer) Model() PrinterProfile {
 	pp, ok := pr.lookup(pr.Profile)
 	if !ok {
 		pp = builtinProfiles["58mm"]
@@ -112,10 +111,7 @@ func (pr Printer) ReceiptProfile() receipts.Profile {
 			pp = builtinProfiles["80mm"]
 		}
 	}
-	return receipts.Profile{
-		Width: pp.Width, Chinese: escpos.Chinese(pp.Chinese), CodePage: pp.CodePage,
-		Cut: escpos.Cut(pp.Cut), Feed: pp.Feed, DrawerPin: pp.Drawer, QRSize: pp.QRSize,
-	}
+	return pp
 }
 
 // Detach says whether to detach the kernel's usblp driver (default yes:

@@ -2,9 +2,6 @@ package config
 
 import (
 	"testing"
-
-	"github.com/multipos/multipos/receipts"
-	"github.com/multipos/multipos/receipts/escpos"
 )
 
 func TestPrinterProfiles(t *testing.T) {
@@ -23,8 +20,8 @@ drawer = 5
 		t.Fatal(msg)
 	}
 	pr := v.(Terminal).Printer
-	want := receipts.Profile{Width: 48, Chinese: escpos.ChineseAlways, Cut: escpos.CutPartial, DrawerPin: 5}
-	if got := pr.ReceiptProfile(); got != want || pr.Width != 48 || pr.Detach() {
+	want := PrinterProfile{Width: 48, Chinese: "always", Cut: "partial", Drawer: 5}
+	if got := pr.Model(); got != want || pr.Width != 48 || pr.Detach() {
 		t.Errorf("profile %+v, width %d, detach %v", got, pr.Width, pr.Detach())
 	}
 	if vid, pid, err := ParseUSBID(pr.USB); vid != 0x0416 || pid != 0x5011 || err != nil {
@@ -32,11 +29,11 @@ drawer = 5
 	}
 	// Without a profile the paper width picks a built-in one.
 	d := DefaultTerminal().Printer
-	if got := d.ReceiptProfile(); got.Width != 32 || got.Chinese != escpos.ChineseFS || got.Cut != escpos.CutNone || !d.Detach() {
+	if got := d.Model(); got.Width != 32 || got.Chinese != "fs" || got.Cut != "none" || !d.Detach() {
 		t.Errorf("default profile %+v", got)
 	}
 	d.Width = 48
-	if got := d.ReceiptProfile(); got.Width != 48 || got.Cut != escpos.CutPartial {
+	if got := d.Model(); got.Width != 48 || got.Cut != "partial" {
 		t.Errorf("80 mm default profile %+v", got)
 	}
 }

@@ -16,14 +16,15 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/cards"
 	"github.com/multipos/multipos/cards/emv"
 	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/devices"
 	"github.com/multipos/multipos/devices/sim"
 	"github.com/multipos/multipos/internal/privfile"
 	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/receipts/spool"
-	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/emvcard"
 	"github.com/multipos/multipos/server"
@@ -63,8 +64,8 @@ const SupervisorPassword = "123456"
 // server speaks mutual TLS on loopback with a CA made for this run, as a
 // real posserver does; the terminal is provisioned with a bundle from it.
 type Env struct {
-	codes      int              // payment codes shown by the trainer's customer
-	Wallets    *sandbox.Wallets // Alipay and WeChat Pay sandboxes, on their real protocols
+	codes      int               // payment codes shown by the trainer's customer
+	Wallets    *standins.Wallets // Alipay and WeChat Pay sandboxes, on their real protocols
 	notify     *http.Server
 	Dir        string
 	URL        string
@@ -76,7 +77,7 @@ type Env struct {
 	Store      *store.Store
 	Client     *posclient.Client
 	Traces     *posclient.Traces
-	Bank       *sandbox.Bank // the stand-in acquirer host on loopback and posserver's ISO 8583 link to it
+	Bank       *standins.Bank // the stand-in acquirer host on loopback and posserver's ISO 8583 link to it
 	Reader     *sim.Reader
 	Printer    *sim.Printer  // the demo printer; nil when Options.Printer replaced it
 	Prints     *spool.Worker // the print queue (Dir/printqueue) and its worker, running
@@ -211,7 +212,7 @@ func (e *Env) startStandIns(ctx context.Context, o Options, keys *server.Keyring
 	// real link: sign-on, MACs, PIN blocks and reversals as in production.
 	// It knows the terminal's master key as a bank that loaded it would.
 	var err error
-	if e.Bank, err = sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
+	if e.Bank, err = standins.StartBank(ctx, standins.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
 		SettlementDir: filepath.Join(e.Dir, "settlement"), Now: now, Logger: e.Log}); err != nil {
 		return nil, fmt.Errorf("demo bank: %w", err)
 	}
@@ -226,7 +227,7 @@ func (e *Env) startStandIns(ctx context.Context, o Options, keys *server.Keyring
 	if o.Now != nil {
 		clock = o.Now
 	}
-	if e.Wallets, err = sandbox.StartWallets(ctx, sandbox.WalletOptions{NotifyBase: "http://" + notifyLn.Addr().String(),
+	if e.Wallets, err = standins.StartWallets(ctx, standins.WalletOptions{NotifyBase: "http://" + notifyLn.Addr().String(),
 		Logger: e.Log, Now: clock, Notifications: o.Notifications}); err != nil {
 		notifyLn.Close()
 		return nil, fmt.Errorf("demo wallets: %w", err)
@@ -467,7 +468,7 @@ func (e *Env) InsertTestCard(ctx context.Context, id string) error {
 		if c.ID != id {
 			continue
 		}
-		if _, rest, _ := strings.Cut(c.Track2, "="); len(rest) >= 7 && rest[4] != '2' && rest[4] != '6' {
+		if _, rest, _ := strings.Cut(c.Track2, "="); len(rest) >= 7 && !cards.HasChip(rest[4:7]) {
 			// The service code says no chip: the trainer swipes it, through
 			// the stripe parser a wedge reader's swipe goes through.
 			return e.Reader.SwipeTracks("", ";"+c.Track2+"?")

@@ -3,7 +3,6 @@ package posclient
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/internal/ids"
 )
 
 // ErrOffline wraps every failure to reach posserver (connection refused,
@@ -125,7 +125,7 @@ func FromBundle(b bundle.Bundle, server string) (*Client, error) {
 // NewRequestID returns a fresh request id for a mutating call (see
 // api.IdempotencyHeader). Keep it with the call and send the same id again
 // when repeating that call.
-func NewRequestID() string { return strings.ToLower(rand.Text()) }
+func NewRequestID() string { return ids.New() }
 
 // TerminalID returns the terminal the client speaks for.
 func (c *Client) TerminalID() string { return c.terminalID }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cards"
+	"github.com/multipos/multipos/internal/ids"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 )
@@ -70,7 +70,7 @@ func (s *Server) prepareAdjustment(ctx context.Context, t *terminal, kind api.Ki
 		return moneyCall{}, err
 	}
 	n := store.NewAdjustment{
-		ID: "adj" + strings.ToLower(rand.Text()), TerminalID: t.ID, RequestID: rid, Kind: kind, Trace: req.Trace,
+		ID: ids.Prefixed("adj"), TerminalID: t.ID, RequestID: rid, Kind: kind, Trace: req.Trace,
 		RequestHash: requestHash(string(kind), req.Original, strconv.FormatInt(req.Amount, 10), masked, req.Trace),
 		OriginalID:  orig.ID, Amount: req.Amount, MaskedPAN: masked, Entry: req.Entry, CardSeq: req.CardSeq, Day: s.day(now), At: now,
 		CheckAfter: now.Add(s.opts.ChannelTimeout + createdGrace),

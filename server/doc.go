@@ -1,8 +1,9 @@
 // Package server is posserver's core, the "PSMA module" of the patent: it
 // takes the payments of a chain's terminals at once, journals each one before
 // it reaches a channel, drives it through the channel's connector (Alipay
-// and WeChat Pay through their official SDKs, the acquirer over ISO 8583),
-// and tells the terminal the result as soon as it is known.
+// on github.com/smartwalle/alipay, WeChat Pay on its official SDK, the
+// acquirer over ISO 8583), and tells the terminal the result as soon as it
+// is known.
 //
 // The rules that keep money safe live here rather than in the terminal:
 //   - identity: a terminal is its client certificate (mutual TLS), checked
@@ -78,4 +79,17 @@
 // a transaction past its deadline as stuck.
 //
 // Long-polls wake on changes made by any instance (PostgreSQL LISTEN/NOTIFY).
+//
+// # Where its parts are
+//
+// The terminal API's bodies are package api, which the station's client
+// (posclient) shares; a terminal's identity and bundle are package bundle,
+// the certificates are issued by server/pki; the card keys and MAC the
+// server checks are package cardkeys. The journal is server/store (SQLite,
+// or PostgreSQL when server/store/postgres is linked), the channels are
+// server/connector/alipay, wechat and bank, and what the server records
+// goes to the Metrics interface, which server/metrics implements on
+// Prometheus. posserver (cmd/posserver) links all of it; the cashier app's
+// demo (package demo) runs a Server in-process on SQLite with no metrics,
+// with the sandboxes behind its connectors (demo/standins).
 package server

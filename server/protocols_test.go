@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/api"
-	"github.com/multipos/multipos/sandbox"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/server/connector"
 	"github.com/multipos/multipos/server/store"
 	"github.com/multipos/multipos/server/store/storetest"
@@ -32,15 +32,15 @@ func (l *lateNotifier) Notify(ctx context.Context, n connector.Notification) err
 // onProtocols runs f on a rig whose wallets are the real connectors
 // against the protocol-faithful sandboxes, with notifications coming back
 // over HTTP, signed.
-func onProtocols(t *testing.T, f func(t *testing.T, r *rig, sb *sandbox.Wallets)) {
+func onProtocols(t *testing.T, f func(t *testing.T, r *rig, sb *standins.Wallets)) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		late := &lateNotifier{}
 		notify := httptest.NewServer(nil)
 		t.Cleanup(notify.Close)
-		var sb *sandbox.Wallets
+		var sb *standins.Wallets
 		r := newRig(t, d, func(o *Options) {
 			var err error
-			sb, err = sandbox.StartWallets(context.Background(), sandbox.WalletOptions{NotifyBase: notify.URL,
+			sb, err = standins.StartWallets(context.Background(), standins.WalletOptions{NotifyBase: notify.URL,
 				Logger: slog.New(slog.DiscardHandler), Now: o.Now, NotifySchedule: []time.Duration{10 * time.Millisecond}})
 			if err != nil {
 				t.Fatal(err)
@@ -62,7 +62,7 @@ func onProtocols(t *testing.T, f func(t *testing.T, r *rig, sb *sandbox.Wallets)
 // on the phone, and never confirmed: reversed at the wallet, nothing
 // charged.
 func TestBarcodeOnRealProtocols(t *testing.T) {
-	onProtocols(t, func(t *testing.T, r *rig, sb *sandbox.Wallets) {
+	onProtocols(t, func(t *testing.T, r *rig, sb *standins.Wallets) {
 		ctx := context.Background()
 		codes := map[api.Channel]string{api.Alipay: aliCode, api.WeChat: wxCode}
 		for i, ch := range []api.Channel{api.Alipay, api.WeChat} {
@@ -111,7 +111,7 @@ func TestBarcodeOnRealProtocols(t *testing.T) {
 // A QR order paid through the real protocols: the signed notification
 // brings the result to the long-poll.
 func TestQROnRealProtocols(t *testing.T) {
-	onProtocols(t, func(t *testing.T, r *rig, sb *sandbox.Wallets) {
+	onProtocols(t, func(t *testing.T, r *rig, sb *standins.Wallets) {
 		for i, ch := range []api.Channel{api.Alipay, api.WeChat} {
 			o := r.order(ch, "00000"+string(rune('1'+i)), 1234)
 			if err := sb.CustomerPays(context.Background(), ch, o.OutTradeNo); err != nil {

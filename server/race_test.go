@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/multipos/multipos/api"
-	"github.com/multipos/multipos/sandbox"
+	"github.com/multipos/multipos/demo/standins"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
 	"github.com/multipos/multipos/sandbox/wallet"
 	wechatsb "github.com/multipos/multipos/sandbox/wechat"
@@ -24,7 +24,7 @@ import (
 // that went back to the customer. Now the journal ends where Alipay's
 // books end: CLOSED, refunded, never SUCCESS.
 func TestCancelRacingPaymentEndsRefundedAtAlipay(t *testing.T) {
-	onProtocols(t, func(t *testing.T, r *rig, sb *sandbox.Wallets) {
+	onProtocols(t, func(t *testing.T, r *rig, sb *standins.Wallets) {
 		ctx := context.Background()
 		o := r.order(api.Alipay, "000001", 3850)
 		// The cancel is held back 1.5 s before Alipay acts on it; the
@@ -82,7 +82,7 @@ func TestCancelRacingPaymentEndsRefundedAtAlipay(t *testing.T) {
 // just paid answers ORDERPAID, and posserver gives the payment back with
 // a full refund; the order ends CLOSED, refunded.
 func TestCancelRacingPaymentEndsRefundedAtWeChat(t *testing.T) {
-	onProtocols(t, func(t *testing.T, r *rig, sb *sandbox.Wallets) {
+	onProtocols(t, func(t *testing.T, r *rig, sb *standins.Wallets) {
 		ctx := context.Background()
 		o := r.order(api.WeChat, "000001", 2600)
 		sb.WeChat.InjectFault(wechatsb.OpClose, wechatsb.Fault{Kind: wechatsb.FaultDelay, Delay: 1500 * time.Millisecond})
@@ -203,7 +203,7 @@ var _ = store.ErrStale
 // order is (asked about, closed, a payment refunded) instead of staying
 // CANCELLING forever.
 func TestCodePastTheReversalWindowIsClosed(t *testing.T) {
-	onProtocols(t, func(t *testing.T, r *rig, sb *sandbox.Wallets) {
+	onProtocols(t, func(t *testing.T, r *rig, sb *standins.Wallets) {
 		ctx := context.Background()
 		if err := sb.NextCode(api.Alipay, true); err != nil {
 			t.Fatal(err)
@@ -239,7 +239,7 @@ func TestCodePastTheReversalWindowIsClosed(t *testing.T) {
 // its payment). Its reverse does not say so, its order does: the journal
 // ends CLOSED, refunded, and the station says the money went back.
 func TestCodeConfirmedWhileReversedSaysRefunded(t *testing.T) {
-	onProtocols(t, func(t *testing.T, r *rig, sb *sandbox.Wallets) {
+	onProtocols(t, func(t *testing.T, r *rig, sb *standins.Wallets) {
 		ctx := context.Background()
 		if err := sb.NextCode(api.WeChat, true); err != nil {
 			t.Fatal(err)

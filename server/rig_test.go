@@ -19,8 +19,8 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/posclient"
-	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/sandbox/wallet"
 	"github.com/multipos/multipos/server/connector"
@@ -187,7 +187,7 @@ func standIns(t *testing.T, c *clock, logger *slog.Logger) (ali, wx *wallet.Wall
 // as posserver's demo mode wires it.
 func startBank(t *testing.T, c *clock, logger *slog.Logger, keys *Keyring) (*acquirer.Host, *bank.Client) {
 	t.Helper()
-	b, err := sandbox.StartBank(context.Background(), sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
+	b, err := standins.StartBank(context.Background(), standins.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
 		Timeout: time.Second, Now: c.Now, Logger: logger})
 	if err != nil {
 		t.Fatal(err)

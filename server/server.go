@@ -17,7 +17,6 @@ import (
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/server/connector"
-	"github.com/multipos/multipos/server/metrics"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -49,7 +48,7 @@ type Options struct {
 	QRTTL          time.Duration    // life of a QR order; default DefaultQRTTL
 	Now            func() time.Time // default time.Now; its location decides where the business day starts
 	Logger         *slog.Logger     // default slog.Default()
-	Metrics        *metrics.Metrics // nil: no metrics
+	Metrics        Metrics          // nil: no metrics (server/metrics has the Prometheus set)
 	Demo           bool             // training mode: connectors are stand-ins, trainer endpoints are on
 	// Instance names this server among those sharing the database (leases,
 	// logs). Default: host name, process id and a random suffix.
@@ -100,7 +99,7 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	hub       *hub
-	metrics   *metrics.Metrics
+	metrics   Metrics
 	terminals *terminalCache
 	traceBook traceBook
 	watches   watches
@@ -161,6 +160,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = noMetrics{}
 	}
 	if opts.Instance == "" {
 		host, _ := os.Hostname()

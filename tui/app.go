@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -26,7 +25,6 @@ type Model struct {
 	keys   *keyFilter
 	st     *station
 	router *router
-	help   help.Model
 }
 
 // New builds the cashier app. Options.Gateway and Options.Traces are required.
@@ -57,15 +55,9 @@ func New(o Options) (Model, error) {
 }
 
 func newModel(c *Common, o *Options, cancel context.CancelFunc) Model {
-	h := help.New()
-	h.ShortSeparator = " · "
-	h.Styles.ShortKey = c.Styles.HelpKey
-	h.Styles.ShortDesc = c.Styles.HelpDesc
-	h.Styles.ShortSeparator = c.Styles.HelpSep
-	h.Styles.Ellipsis = c.Styles.HelpSep
 	st := newStation(c, o)
 	return Model{c: c, o: o, cancel: cancel, keys: newKeyFilter(), st: st,
-		router: newRouter(base{c: c, o: o, st: st}), help: h}
+		router: newRouter(base{c: c, o: o, st: st})}
 }
 
 // Init starts the background checks: server link, terminal info, devices,
@@ -111,7 +103,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case paperMsg:
 		if msg.err != nil {
-			m.router.notice = msg.err.Error()
+			m.router.notice = say("trainer.error", msg.err)
 		}
 	}
 	cmd := m.st.Update(msg, m.Screen() == "channels")
@@ -123,13 +115,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m Model) event(ev tea.Msg) tea.Cmd {
 	switch ev := ev.(type) {
 	case tea.KeyMsg:
-		m.router.notice = ""
+		m.router.notice = text{}
 		if cmd, ok := m.globalKey(ev); ok {
 			return cmd
 		}
 	case scanMsg:
 		if _, ok := m.router.active().(*barcodeScreen); !ok {
-			m.router.notice = m.c.t("bc.noscan") // never taken as typed digits
+			m.router.notice = say("bc.noscan") // never taken as typed digits
 			return nil
 		}
 	case swipeMsg:
@@ -152,7 +144,7 @@ func (m Model) globalKey(k tea.KeyMsg) (tea.Cmd, bool) {
 		return togglePaper(*o), true
 	case key.Matches(k, c.Keys.Quit):
 		if m.busy() {
-			m.router.notice = c.t("quit.busy")
+			m.router.notice = m.quitRefused()
 			return nil, true
 		}
 		m.cancel()
@@ -175,7 +167,7 @@ func (m Model) route(msg tea.Msg) tea.Cmd {
 // else it is refused, never typed.
 func (m Model) swiped(raw string) tea.Cmd {
 	if _, ok := m.router.active().(*cardPrompt); !ok {
-		m.router.notice = m.c.t("swipe.nowhere")
+		m.router.notice = say("swipe.nowhere")
 		return nil
 	}
 	sw, err := magstripe.Parse(raw)

@@ -73,6 +73,15 @@ func TestCardVoidFlow(t *testing.T) {
 	f.waitFor("顾客联已打印")
 	f.key(tea.KeyEnter)
 	f.waitFor("请选择支付通道")
+	// Voiding it again is refused at the lookup, before a card or a trace.
+	f.cardMenu("2")
+	f.waitFor("请输入主管密码")
+	f.keys(demo.SupervisorPassword)
+	f.key(tea.KeyEnter)
+	f.waitFor("请输入原交易凭证号")
+	f.keys("2")
+	f.key(tea.KeyEnter)
+	f.waitFor("凭证号 000002 的交易已撤销，不能再撤销或退货")
 	f.finish()
 	want := "supervisor original card card-confirm processing result receipt channels"
 	if got := strings.Join(f.screens(), " "); !strings.Contains(got, want) {
@@ -126,6 +135,38 @@ func TestCardRefundFlow(t *testing.T) {
 	f.waitFor("退货成功", "¥30.00")
 	f.key(tea.KeyEnter)
 	f.waitFor("商户存根已打印")
+	f.key(tea.KeyEnter)
+	f.waitFor("顾客联已打印")
+	f.key(tea.KeyEnter)
+	f.waitFor("请选择支付通道")
+	// A second refund: the lookup says what was refunded and what is left,
+	// and more than is left is refused before the card.
+	f.cardMenu("3")
+	f.waitFor("请输入主管密码")
+	f.keys(demo.SupervisorPassword)
+	f.key(tea.KeyEnter)
+	f.waitFor("请输入原交易凭证号")
+	f.keys("2")
+	f.key(tea.KeyEnter)
+	f.waitFor("请核对原交易", "已退货", "¥30.00", "可退金额", "¥58.00")
+	f.key(tea.KeyEnter)
+	f.waitFor("已退 ¥30.00，可退 ¥58.00")
+	f.keys("6000")
+	f.key(tea.KeyEnter)
+	f.waitFor("退货金额不能超过可退金额 ¥58.00（已退 ¥30.00）")
+	// A void of a sale with refunds is refused at the lookup.
+	f.key(tea.KeyEsc) // back to the sale
+	f.key(tea.KeyEsc) // the trace again
+	f.key(tea.KeyEsc) // the menu
+	f.waitFor("主菜单")
+	f.keys("2")
+	f.waitFor("请输入主管密码")
+	f.keys(demo.SupervisorPassword)
+	f.key(tea.KeyEnter)
+	f.waitFor("请输入原交易凭证号")
+	f.keys("2")
+	f.key(tea.KeyEnter)
+	f.waitFor("该交易已退货 ¥30.00，不能再撤销")
 	f.finish()
 	var refund acquirer.Entry
 	for _, e := range env.Bank.Host.Ledger() {
@@ -133,7 +174,7 @@ func TestCardRefundFlow(t *testing.T) {
 			refund = e
 		}
 	}
-	if !refund.Approved || refund.Amount != 3000 || env.Bank.Host.Ledger()[0].Refunded != 3000 {
+	if !refund.Approved || refund.Amount != 3000 || env.Bank.Host.Ledger()[0].Refunded != 3000 || len(env.Bank.Host.Ledger()) != 2 {
 		t.Fatalf("bank ledger %+v", env.Bank.Host.Ledger())
 	}
 }

@@ -106,7 +106,7 @@ type paying interface {
 
 // resumeMsg tells a screen it is active again, after the one that followed
 // it finished; hint says why, when there is something to say.
-type resumeMsg struct{ hint string }
+type resumeMsg struct{ hint text }
 
 // channelName is the bilingual brand name shown everywhere.
 func channelName(ch api.Channel) string {

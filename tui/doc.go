@@ -28,6 +28,11 @@
 //   - follow.go: the wallet-order follower the QR and payment-code screens
 //     embed (long-poll, retries, close, what can go wrong); masked.go: the
 //     masked digit entry the PIN and supervisor screens embed.
+//   - say.go: what a screen says is kept as a text key and its arguments
+//     (text) and rendered when drawn, so F1 switches hints with the rest;
+//     help.go: the help lines, wrapped between keys; quit.go: why Ctrl+C
+//     waits, per screen; adjust.go: what a void or refund would be refused
+//     for, said at the lookup.
 //   - screen_*.go: one file per screen or family; payment.go: a payment
 //     attempt and the typed menu actions; commands.go: every tea.Cmd, the
 //     only place with I/O, each under the app's context and never sleeping

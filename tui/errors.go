@@ -43,28 +43,55 @@ func errText(b base, err error) string {
 		return c.tf("amount.over", money.Fen(ae.Limit).Yuan())
 	case api.CodeOverDailyLimit:
 		return c.tf("amount.daily", money.Fen(ae.Limit).Yuan())
-	case api.CodeChannelDisabled:
-		return c.t("err.disabled")
 	case api.CodeUnknownTerminal, api.CodeUnauthenticated:
 		return c.tf("err.terminal", b.o.TerminalID)
-	case api.CodeTerminalDisabled:
-		return c.t("err.disabledterm")
-	case api.CodeCertificateRetired:
-		return c.t("err.retired")
-	case api.CodeSalePaid:
-		return c.t("err.salepaid")
-	case api.CodeSaleBusy:
-		return c.t("err.salebusy")
-	case api.CodeIdempotencyConflict:
-		return c.t("err.conflict")
-	case api.CodeChannelError:
-		return c.t("err.channel")
-	case api.CodeSignOnRequired, api.CodeBadMAC:
-		return c.t("err.signon")
-	case api.CodeNotFound:
-		return c.t("err.notfound")
+	case api.CodeNotAdjustable:
+		return notAdjustableText(c, ae)
 	case api.CodeBadRequest:
 		return c.tf("err.bad", ae.Message)
 	}
-	return c.tf("err.server", ae.Code)
+	if key, ok := errKeys[ae.Code]; ok {
+		return c.t(key)
+	}
+	// A code this station does not know (a newer server): a plain
+	// sentence, never the code itself.
+	return c.t("err.server")
+}
+
+// errKeys are the texts of the server's error codes that need no detail.
+var errKeys = map[string]string{
+	api.CodeChannelDisabled:      "err.disabled",
+	api.CodeTerminalDisabled:     "err.disabledterm",
+	api.CodeCertificateRetired:   "err.retired",
+	api.CodeSalePaid:             "err.salepaid",
+	api.CodeSaleBusy:             "err.salebusy",
+	api.CodeIdempotencyConflict:  "err.conflict",
+	api.CodeChannelError:         "err.channel",
+	api.CodeSignOnRequired:       "err.signon",
+	api.CodeBadMAC:               "err.signon",
+	api.CodeNotFound:             "err.notfound",
+	api.CodeNotCancellable:       "err.notcancellable",
+	api.CodeWrongWallet:          "err.wrongwallet",
+	api.CodeInternal:             "err.internal",
+	api.CodeUnsupportedMediaType: "err.server",
+	api.CodeTraceUsed:            "err.traceused",
+}
+
+// notAdjustableText says why the server refused a void or refund.
+func notAdjustableText(c *Common, ae *api.Error) string {
+	switch ae.Reason {
+	case api.AdjustNotApproved:
+		return c.t("adj.notapproved")
+	case api.AdjustOtherCard:
+		return c.t("adj.othercard")
+	case api.AdjustVoidAmount:
+		return c.t("adj.voidamount")
+	case api.AdjustNotToday:
+		return c.t("orig.nottoday")
+	case api.AdjustVoided:
+		return c.t("adj.voided")
+	case api.AdjustOverRefund:
+		return c.tf("adj.overrefund", money.Fen(ae.Limit).Yuan())
+	}
+	return c.t("adj.other")
 }

@@ -32,7 +32,8 @@ type follower struct {
 	base
 	p           *payment
 	phase       followPhase
-	hint        string
+	hint        text
+	note        text // what the trainer's key just did (demo)
 	lost        bool // the link dropped while following the order
 	cancelAsked bool // Cancel while the order was being created
 
@@ -43,9 +44,11 @@ type follower struct {
 	// never shown cannot have been paid, and the server's sweeper closes
 	// the order); and what an order that opened shows.
 	closeFail string
-	ticking   bool
-	undoLost  bool
-	opened    func(api.Order) tea.Cmd
+	// didPay, didDecline are the text keys of the trainer's notes.
+	didPay, didDecline string
+	ticking            bool
+	undoLost           bool
+	opened             func(api.Order) tea.Cmd
 }
 
 func (f *follower) Payment() *payment { return f.p }
@@ -77,7 +80,7 @@ func (f *follower) update(msg tea.Msg) (n next, cmd tea.Cmd, ok bool) {
 	switch msg := msg.(type) {
 	case trainerMsg:
 		if msg.err != nil {
-			f.hint = f.c.tf("trainer.error", msg.err)
+			f.hint, f.note = say("trainer.error", msg.err), text{}
 		}
 		return nil, nil, true
 	case retryMsg:
@@ -114,11 +117,15 @@ func (f *follower) key(k tea.KeyMsg) (next, tea.Cmd, bool) {
 		}
 		return nil, nil, true
 	case key.Matches(k, c.Keys.Confirm) && f.phase == fGivingBack:
-		return goHome{notice: c.t("qr.cancelleft")}, nil, true
+		return goHome{notice: say("qr.cancelleft")}, nil, true
 	case key.Matches(k, c.Keys.CustomerPays) && f.phase == fOpen:
+		f.note = say(f.didPay)
 		ch, no := f.p.channel, f.p.order.OutTradeNo
 		return nil, trainerAct(c.ctx, *o, f.p.id, func(ctx context.Context) error { return o.Trainer.CustomerPays(ctx, ch, no) }), true
 	case key.Matches(k, c.Keys.CustomerDeclines) && f.phase == fOpen:
+		// Nothing may reach the terminal, as with the real wallets: the
+		// trainer is told, or the key would seem to do nothing.
+		f.note = say(f.didDecline, c.Keys.Cancel.Help().Key)
 		ch, no := f.p.channel, f.p.order.OutTradeNo
 		return nil, trainerAct(c.ctx, *o, f.p.id, func(ctx context.Context) error { return o.Trainer.CustomerDeclines(ctx, ch, no) }), true
 	}
@@ -136,7 +143,7 @@ func (f *follower) answer(msg orderMsg) (next, tea.Cmd) {
 	f.lost = false
 	if msg.order.Version < f.p.order.Version {
 		if msg.op == opCancel {
-			f.closeFailed(c.t("qr.stillopen"))
+			f.closeFailed(say("qr.stillopen"))
 		}
 		return nil, nil // an older view of the order than we have
 	}
@@ -145,12 +152,12 @@ func (f *follower) answer(msg orderMsg) (next, tea.Cmd) {
 	switch {
 	case ord.State == api.StateClosed && ord.Reason == api.ReasonCancelled && !f.p.expired:
 		// The cashier closed it: one step back, amount kept.
-		return goBack{hint: c.t("qr.closed")}, nil
+		return goBack{hint: say("qr.closed")}, nil
 	case ord.State.Final():
 		return toResult{f.p}, nil
 	case ord.State == api.StateCancelling:
 		f.phase = fGivingBack
-		f.hint = c.tf("qr.cancelling", c.Keys.Confirm.Help().Key)
+		f.hint = say("qr.cancelling", c.Keys.Confirm.Help().Key)
 		return nil, f.wait()
 	}
 	switch msg.op {
@@ -162,15 +169,15 @@ func (f *follower) answer(msg orderMsg) (next, tea.Cmd) {
 		return nil, f.withTick(tea.Batch(f.opened(ord), f.wait()))
 	case opCancel:
 		// The server answered but the order is still open at the wallet.
-		f.closeFailed(c.t("qr.stillopen"))
+		f.closeFailed(say("qr.stillopen"))
 		return nil, f.withTick(f.wait())
 	}
 	return nil, f.wait()
 }
 
-func (f *follower) closeFailed(why string) {
+func (f *follower) closeFailed(why text) {
 	f.phase = fCloseFailed
-	f.hint = f.c.tf(f.closeFail, why, f.c.Keys.Cancel.Help().Key)
+	f.hint = say(f.closeFail, why, f.c.Keys.Cancel.Help().Key)
 }
 
 func (f *follower) failed(msg orderMsg) (next, tea.Cmd) {
@@ -187,19 +194,19 @@ func (f *follower) failed(msg orderMsg) (next, tea.Cmd) {
 			}
 			f.phase = fIdle
 			f.p.trace, f.p.reqID = "", ""
-			f.hint = c.tf("qr.failed", errText(f.base, msg.err))
+			f.hint = say("qr.failed", sayErr(f.base, msg.err))
 			return nil, nil
 		}
 		// The answer was lost: the order may exist. Close it by its trace;
 		// the server's reversal gives back anything taken.
 		f.phase = fClosing
-		f.hint = errText(f.base, msg.err)
+		f.hint = sayErr(f.base, msg.err)
 		return nil, cancelTrace(c.ctx, *f.o, f.p.id, f.p.trace)
 	case opCancel:
 		if f.p.order.ID == "" {
 			return f.lostCreateUndone(refused && ae.Code == api.CodeNotFound, msg.err)
 		}
-		f.closeFailed(errText(f.base, msg.err))
+		f.closeFailed(sayErr(f.base, msg.err))
 		return nil, f.withTick(nil)
 	}
 	// The long-poll: keep trying, the order is still open.
@@ -212,12 +219,12 @@ func (f *follower) lostCreateUndone(notFound bool, err error) (next, tea.Cmd) {
 	c := f.c
 	switch {
 	case notFound:
-		return goBack{hint: c.t("qr.notcreated")}, nil
+		return goBack{hint: say("qr.notcreated")}, nil
 	case !f.undoLost:
-		return goBack{hint: c.t("qr.leftopen")}, nil
+		return goBack{hint: say("qr.leftopen")}, nil
 	}
 	// Not sure it is undone, and no order to follow: try again.
-	f.hint = c.tf(f.closeFail, errText(f.base, err), c.Keys.Cancel.Help().Key)
+	f.hint = say(f.closeFail, sayErr(f.base, err), c.Keys.Cancel.Help().Key)
 	return nil, retryAfter(f.p.id, opCancel, 2*time.Second)
 }
 

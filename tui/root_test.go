@@ -128,7 +128,7 @@ func TestQuitCancelsEverythingInFlight(t *testing.T) {
 func TestQuitRefusedKeepsTheContext(t *testing.T) {
 	m, _ := showingQR(t)
 	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyCtrlC})
-	if m.c.ctx.Err() != nil || !strings.Contains(m.View(), "交易进行中") {
+	if m.c.ctx.Err() != nil || !strings.Contains(m.View(), "交易尚未结束：按 Esc 取消后再退出") {
 		t.Fatalf("ctx %v\n%s", m.c.ctx.Err(), m.View())
 	}
 }

@@ -14,10 +14,13 @@ type next interface{ isNext() }
 
 type (
 	// goHome ends the flow at the channel list, telling it notice.
-	goHome struct{ notice string }
+	goHome struct{ notice text }
 	// goBack resumes the screen before (or the last one named to), telling
 	// it hint.
-	goBack    struct{ hint, to string }
+	goBack struct {
+		hint text
+		to   string
+	}
 	toWelcome struct{ ch api.Channel }
 	toMenu    struct{ ch api.Channel }
 	toAction  struct {
@@ -67,7 +70,7 @@ type router struct {
 	lastPayID  int
 	lastResult api.Order
 	guard      *supervisorGuard
-	notice     string // one-shot message below the screen (e.g. quit refused)
+	notice     text // one-shot message below the screen (e.g. quit refused)
 }
 
 func newRouter(b base) *router {
@@ -222,7 +225,7 @@ func (r *router) back(to string) {
 }
 
 // resume tells the screen now on top that it is active again.
-func (r *router) resume(hint string) tea.Cmd {
+func (r *router) resume(hint text) tea.Cmd {
 	n, cmd := r.active().Update(resumeMsg{hint: hint})
 	if n != nil {
 		return tea.Batch(cmd, r.follow(n))

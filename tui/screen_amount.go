@@ -16,7 +16,7 @@ type amountScreen struct {
 	ch    api.Channel
 	op    action // the menu item, e.g. actQR
 	entry amountEntry
-	hint  string
+	hint  text
 	// A refund's amount: refund is the payment under way (its original set).
 	refund *payment
 }
@@ -31,7 +31,7 @@ func (s *amountScreen) MinSize() (int, int) { return 56, 16 }
 
 func (s *amountScreen) Help() []key.Binding {
 	c := s.c
-	return []key.Binding{c.Keys.Symbol, c.Keys.Delete, c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back"))}
+	return []key.Binding{c.Keys.Digits, c.Keys.Symbol, c.Keys.Delete, c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back"))}
 }
 
 func (s *amountScreen) Update(msg tea.Msg) (next, tea.Cmd) {
@@ -43,7 +43,7 @@ func (s *amountScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 		return nil, nil
 	}
 	c := s.c
-	s.hint = ""
+	s.hint = text{}
 	switch {
 	case key.Matches(k, c.Keys.Cancel):
 		return goBack{}, nil
@@ -51,54 +51,56 @@ func (s *amountScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 		s.entry.del()
 	case key.Matches(k, c.Keys.Symbol):
 		if !s.entry.pushDoubleZero() {
-			s.hint = c.t("amount.max")
+			s.hint = say("amount.max")
 		}
 	case key.Matches(k, c.Keys.Confirm):
 		return s.submit(), nil
 	default:
 		if d := digitOf(k); d >= 0 {
 			if !s.entry.push(d) {
-				s.hint = c.t("amount.max")
+				s.hint = say("amount.max")
 			}
 		} else if isText(k) {
-			s.hint = c.t("amount.digits")
+			s.hint = say("amount.digits")
 		}
 	}
 	return nil, nil
 }
 
-// check says why amount cannot be taken on the channel now, or "" when it can.
-func (s *amountScreen) check(amount money.Fen) string {
-	c := s.c
+// check says why amount cannot be taken on the channel now, or nothing when it can.
+func (s *amountScreen) check(amount money.Fen) text {
 	info, known := s.st.channelInfo(s.ch)
 	if s.refund != nil {
 		// Limits are on what is taken, not on what is given back.
+		o := s.refund.original
 		switch {
 		case amount <= 0:
-			return c.t("amount.zero")
-		case int64(amount) > s.refund.original.Amount:
-			return c.tf("refund.over", money.Fen(s.refund.original.Amount).Yuan())
+			return say("amount.zero")
+		case o.Refunded > 0 && int64(amount) > leftToRefund(o):
+			return say("refund.left", money.Fen(leftToRefund(o)).Yuan(), money.Fen(o.Refunded).Yuan())
+		case int64(amount) > o.Amount:
+			return say("refund.over", money.Fen(o.Amount).Yuan())
 		case s.st.offline():
-			return c.t("amount.offline")
+			return say("amount.offline")
 		}
-		return ""
+		return text{}
 	}
 	switch {
 	case amount <= 0:
-		return c.t("amount.zero")
+		return say("amount.zero")
 	case known && info.SingleLimit > 0 && int64(amount) > info.SingleLimit:
-		return c.tf("amount.over", money.Fen(info.SingleLimit).Yuan())
+		return say("amount.over", money.Fen(info.SingleLimit).Yuan())
 	case known && info.DailyLimit > 0 && int64(amount) > info.DailyLimit-info.DailyUsed:
-		return c.tf("amount.daily", money.Fen(max(0, info.DailyLimit-info.DailyUsed)).Yuan())
+		return say("amount.daily", money.Fen(max(0, info.DailyLimit-info.DailyUsed)).Yuan())
 	case s.st.offline():
-		return c.t("amount.offline")
+		return say("amount.offline")
 	}
-	return ""
+	return text{}
 }
 
 func (s *amountScreen) submit() next {
 	amount := s.entry.value()
-	if why := s.check(amount); why != "" {
+	if why := s.check(amount); !why.empty() {
 		s.hint = why
 		return nil
 	}
@@ -118,13 +120,14 @@ func (s *amountScreen) View() string {
 	box := st.Box.Width(28).Align(lipgloss.Right).Render(st.Amount.Render(shown))
 	b.WriteString(indent(box, 2) + "\n")
 	info, known := s.st.channelInfo(s.ch)
-	if s.refund != nil {
+	if o := s.refund; o != nil && o.original.Refunded > 0 {
+		b.WriteString(para(c, st.Subtle, c.tf("refund.infoleft", o.original.Trace, money.Fen(o.original.Amount).Yuan(),
+			money.Fen(o.original.Refunded).Yuan(), money.Fen(leftToRefund(o.original)).Yuan())) + "\n")
+	} else if s.refund != nil {
 		b.WriteString("  " + st.Subtle.Render(c.tf("refund.info", s.refund.original.Trace, money.Fen(s.refund.original.Amount).Yuan())) + "\n")
 	} else if known && info.SingleLimit > 0 {
 		b.WriteString("  " + st.Subtle.Render(c.tf("amount.limitinfo", money.Fen(info.SingleLimit).Yuan())) + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }

@@ -23,7 +23,8 @@ type barcodeScreen struct {
 }
 
 func newBarcode(b base, p *payment) *barcodeScreen {
-	s := &barcodeScreen{follower: follower{base: b, p: p, phase: fIdle, closeFail: "bc.cancelfail", undoLost: true}}
+	s := &barcodeScreen{follower: follower{base: b, p: p, phase: fIdle, closeFail: "bc.cancelfail", undoLost: true,
+		didPay: "trainer.didconfirm", didDecline: "trainer.didcancel"}}
 	s.opened = func(api.Order) tea.Cmd { return nil }
 	return s
 }
@@ -38,7 +39,7 @@ func (s *barcodeScreen) Help() []key.Binding {
 	c := s.c
 	switch s.phase {
 	case fIdle:
-		return []key.Binding{c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back")),
+		return []key.Binding{c.Keys.Digits, c.Keys.Delete, c.Keys.Confirm, as(c.Keys.Cancel, c.t("help.back")),
 			as(c.Keys.CustomerPays, c.t("trainer.code")), as(c.Keys.CustomerDeclines, c.t("trainer.codec"))}
 	case fCreating:
 		return []key.Binding{as(c.Keys.Cancel, c.t("help.cancel"))}
@@ -53,7 +54,6 @@ func (s *barcodeScreen) Help() []key.Binding {
 }
 
 func (s *barcodeScreen) Update(msg tea.Msg) (next, tea.Cmd) {
-	c := s.c
 	switch msg := msg.(type) {
 	case scanMsg:
 		if s.phase != fIdle {
@@ -62,7 +62,7 @@ func (s *barcodeScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 		return nil, s.charge(msg.code)
 	case shownCodeMsg:
 		if msg.err != nil {
-			s.hint = c.tf("trainer.error", msg.err)
+			s.hint = say("trainer.error", msg.err)
 			return nil, nil
 		}
 		if s.phase == fIdle {
@@ -70,7 +70,7 @@ func (s *barcodeScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 		}
 		return nil, nil
 	case tea.KeyMsg:
-		s.hint = ""
+		s.hint = text{}
 		if s.phase == fIdle {
 			if cmd, ok := s.typing(msg); ok {
 				return nil, cmd
@@ -121,10 +121,10 @@ func (s *barcodeScreen) charge(code string) tea.Cmd {
 		if wrong.Got == api.WeChat {
 			name = c.Lang.Pick("微信支付", "a WeChat Pay")
 		}
-		s.hint = c.tf("bc.wrong", name, channelName(wrong.Got))
+		s.hint = say("bc.wrong", name, channelName(wrong.Got))
 		return nil
 	case err != nil:
-		s.hint = c.t("bc.notcode")
+		s.hint = say("bc.notcode")
 		return nil
 	}
 	s.phase = fCreating
@@ -139,9 +139,9 @@ func (s *barcodeScreen) View() string {
 	st := c.Styles
 	var b strings.Builder
 	b.WriteString("\n  " + st.Title.Render(c.t("bc.title")) + "\n\n")
-	b.WriteString("  " + padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
+	b.WriteString("  " + labelCol(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
 	if s.p.order.OutTradeNo != "" {
-		b.WriteString("  " + padRight(c.t("qr.order"), 10) + s.p.order.OutTradeNo + "\n")
+		b.WriteString("  " + labelCol(c.t("qr.order"), 10) + s.p.order.OutTradeNo + "\n")
 	}
 	b.WriteString("\n")
 	switch s.phase {
@@ -161,11 +161,12 @@ func (s *barcodeScreen) View() string {
 		if s.lost {
 			b.WriteString("  " + st.Warn.Render(c.t("qr.reconnect")) + "\n")
 		}
+		if !s.note.empty() {
+			b.WriteString(para(c, st.Warn, s.note.in(c)) + "\n")
+		}
 	case fClosing, fGivingBack:
 		b.WriteString("  " + st.Subtle.Render(c.t("bc.cancelling")) + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Width(max(20, c.Width-6)).Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }

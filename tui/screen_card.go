@@ -19,7 +19,7 @@ type cardPrompt struct {
 	base
 	p        *payment
 	choosing bool // demo: the test-card list is open
-	hint     string
+	hint     text
 	// held is a card read while the app was still signing on; it goes on
 	// once the keys are there.
 	held *devices.CardEvent
@@ -28,21 +28,28 @@ type cardPrompt struct {
 func newCardPrompt(b base, p *payment) *cardPrompt {
 	s := &cardPrompt{base: b, p: p}
 	s.hint = s.keyProblem()
+	if s.hint.empty() && b.o.Reader != nil && b.o.Reader.State() == devices.ReaderCardPresent {
+		// Inserted before this screen: its read went to another screen.
+		// A reader tells of a card once, so the cashier inserts it again.
+		s.hint = say("card.present")
+		if b.o.Trainer != nil {
+			s.hint = say("card.presentdemo", b.c.Keys.InsertCard.Help().Key)
+		}
+	}
 	return s
 }
 
 // keyProblem says why cards cannot be taken with this terminal's PIN key.
-func (s *cardPrompt) keyProblem() string {
-	c := s.c
+func (s *cardPrompt) keyProblem() text {
 	switch k := s.st.keys(); {
 	case k.none:
-		return c.t("card.nokey")
+		return say("card.nokey")
 	case k.busy:
-		return c.t("card.signing")
+		return say("card.signing")
 	case !k.signed:
-		return c.t("card.notsigned")
+		return say("card.notsigned")
 	}
-	return ""
+	return text{}
 }
 
 func (s *cardPrompt) Name() string        { return "card" }
@@ -60,18 +67,17 @@ func (s *cardPrompt) Help() []key.Binding {
 }
 
 func (s *cardPrompt) Update(msg tea.Msg) (next, tea.Cmd) {
-	c := s.c
 	switch msg := msg.(type) {
 	case resumeMsg:
 		s.hint = msg.hint
-		if s.hint == "" {
+		if s.hint.empty() {
 			s.hint = s.keyProblem()
 		}
 	case tea.KeyMsg:
 		return s.key(msg)
 	case trainerMsg:
 		if msg.err != nil {
-			s.hint = c.tf("trainer.error", msg.err)
+			s.hint = say("trainer.error", msg.err)
 		}
 	case readerMsg:
 		return s.cardEvent(msg.ev), nil
@@ -79,7 +85,7 @@ func (s *cardPrompt) Update(msg tea.Msg) (next, tea.Cmd) {
 		s.hint = s.keyProblem()
 		ev := s.held
 		s.held = nil // taken now, or never: the sign-on failed
-		if ev != nil && s.hint == "" {
+		if ev != nil && s.hint.empty() {
 			return s.cardEvent(*ev), nil
 		}
 	}
@@ -107,10 +113,9 @@ func (s *cardPrompt) key(k tea.KeyMsg) (next, tea.Cmd) {
 }
 
 func (s *cardPrompt) cardEvent(ev devices.CardEvent) next {
-	c := s.c
 	switch ev.Kind {
 	case devices.CardInserted, devices.CardSwiped:
-		if why := s.keyProblem(); why != "" {
+		if why := s.keyProblem(); !why.empty() {
 			if s.st.keys().busy {
 				s.held = &ev
 			}
@@ -118,32 +123,29 @@ func (s *cardPrompt) cardEvent(ev devices.CardEvent) next {
 			return nil
 		}
 		if !cards.ValidPAN(ev.Card.PAN) {
-			s.hint = c.t("card.badpan")
+			s.hint = say("card.badpan")
 			return nil
 		}
-		if ev.Kind == devices.CardSwiped && chipCard(ev.Card.ServiceCode) {
+		if ev.Kind == devices.CardSwiped && cards.HasChip(ev.Card.ServiceCode) {
 			// EMV rules: a chip card is read from its chip, never its stripe.
-			s.hint = c.t("card.insertchip")
+			s.hint = say("card.insertchip")
 			return nil
 		}
 		if o := s.p.original; o.ID != "" && cards.Mask(ev.Card.PAN) != o.MaskedPAN {
-			s.hint = c.tf("card.notorig", o.MaskedPAN)
+			s.hint = say("card.notorig", o.MaskedPAN)
 			return nil
 		}
 		s.p.card = ev.Card
 		return toCardCheck{s.p}
 	case devices.CardReadError:
-		s.hint = c.tf("card.readfail", ev.Err)
+		s.hint = say("card.readfail", ev.Err)
 	case devices.CardRemoved:
 		s.held = nil
+		if s.hint.key == "card.present" || s.hint.key == "card.presentdemo" {
+			s.hint = text{}
+		}
 	}
 	return nil
-}
-
-// chipCard reports whether a stripe's service code says the card has a
-// chip (2xx international, 6xx national): it must be inserted.
-func chipCard(serviceCode string) bool {
-	return serviceCode != "" && (serviceCode[0] == '2' || serviceCode[0] == '6')
 }
 
 func (s *cardPrompt) View() string {
@@ -152,10 +154,10 @@ func (s *cardPrompt) View() string {
 	var b strings.Builder
 	b.WriteString("\n")
 	if s.p.amount > 0 {
-		b.WriteString(field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 10))
+		b.WriteString(field(c.t("qr.amount"), st.Amount.Render(money.Fen(s.p.amount).Yuan()), 12))
 	}
 	if o := s.p.original; o.ID != "" {
-		b.WriteString(field(c.t("orig.trace"), o.Trace, 10) + field(c.t("orig.card"), o.MaskedPAN, 10))
+		b.WriteString(field(c.t("orig.trace"), o.Trace, 12) + field(c.t("orig.card"), o.MaskedPAN, 12))
 	}
 	b.WriteString("\n")
 	box := st.Box.Padding(1, 4).Render(st.Title.Render(c.t("card.title")))
@@ -174,9 +176,7 @@ func (s *cardPrompt) View() string {
 			b.WriteString(fmt.Sprintf("  %s  %s  %s\n", st.ItemNum.Render(fmt.Sprint(i+1)), padRight(tc.Label(c.Lang), w), st.Subtle.Render(tc.Hint)))
 		}
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }
 
@@ -222,7 +222,7 @@ func (s *cardConfirm) Update(msg tea.Msg) (next, tea.Cmd) {
 // mid-flow.
 func cardRemoved(b base, p *payment) next {
 	p.card = cards.Card{}
-	return goBack{to: "card", hint: b.c.t("card.removed")}
+	return goBack{to: "card", hint: say("card.removed")}
 }
 
 func (s *cardConfirm) View() string {
@@ -249,7 +249,7 @@ type pinEntry struct {
 	base
 	p    *payment
 	pin  maskedDigits
-	hint string
+	hint text
 }
 
 func newPINEntry(b base, p *payment) *pinEntry {
@@ -271,7 +271,7 @@ func (s *pinEntry) Update(msg tea.Msg) (next, tea.Cmd) {
 	c := s.c
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
-		s.hint = ""
+		s.hint = text{}
 		switch {
 		case key.Matches(msg, c.Keys.Cancel):
 			s.pin.wipe()
@@ -281,9 +281,9 @@ func (s *pinEntry) Update(msg tea.Msg) (next, tea.Cmd) {
 		}
 		switch s.pin.key(msg, c.Keys.Delete) {
 		case typedFull:
-			s.hint = c.tf("card.pinfull", cards.MaxPIN)
+			s.hint = say("card.pinfull", cards.MaxPIN)
 		case typedNotDigit:
-			s.hint = c.t("amount.digits")
+			s.hint = say("amount.digits")
 		}
 	case readerMsg:
 		if msg.ev.Kind == devices.CardRemoved {
@@ -295,15 +295,14 @@ func (s *pinEntry) Update(msg tea.Msg) (next, tea.Cmd) {
 }
 
 func (s *pinEntry) submit() next {
-	c := s.c
 	if n := len(s.pin.digits()); n < cards.MinPIN {
-		s.hint = c.tf("card.pinshort", cards.MinPIN, cards.MaxPIN)
+		s.hint = say("card.pinshort", cards.MinPIN, cards.MaxPIN)
 		return nil
 	}
 	block, err := s.o.CardKeys.EncryptPIN(s.pin.digits(), s.p.card.PAN)
 	s.pin.wipe()
 	if err != nil {
-		s.hint = c.tf("card.pinerror", errText(s.base, err))
+		s.hint = say("card.pinerror", sayErr(s.base, err))
 		return nil
 	}
 	s.p.pinBlock, s.p.hasPIN = block, true
@@ -318,8 +317,6 @@ func (s *pinEntry) View() string {
 	b.WriteString("  " + st.Title.Render(c.t("card.pin")) + "\n\n")
 	b.WriteString(s.pin.view(st) + "\n")
 	b.WriteString("  " + st.Subtle.Render(c.tf("card.pinlen", cards.MinPIN, cards.MaxPIN)) + "\n")
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }

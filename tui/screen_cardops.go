@@ -50,16 +50,16 @@ type supervisor struct {
 	guard *supervisorGuard
 	kind  api.Kind
 	pw    maskedDigits
-	hint  string
+	hint  text
 }
 
 func newSupervisor(b base, g *supervisorGuard, kind api.Kind) *supervisor {
 	s := &supervisor{base: b, guard: g, kind: kind, pw: newMasked(12)}
 	switch {
 	case b.o.SupervisorPassword == "":
-		s.hint = s.c.t("sup.none")
+		s.hint = say("sup.none")
 	case g.locked(s.now()):
-		s.hint = s.c.tf("sup.lockeduntil", g.lockedUntil.In(s.now().Location()).Format("15:04:05"))
+		s.hint = say("sup.lockeduntil", g.lockedUntil.In(s.now().Location()).Format("15:04:05"))
 	}
 	return s
 }
@@ -92,16 +92,17 @@ func (s *supervisor) Update(msg tea.Msg) (next, tea.Cmd) {
 	}
 	switch s.pw.key(k, c.Keys.Delete) {
 	case typedDigit:
-		s.hint = ""
+		s.hint = text{}
+	case typedFull:
+		s.hint = say("sup.long", cap(s.pw.buf))
 	case typedNotDigit:
-		s.hint = c.t("amount.digits")
+		s.hint = say("amount.digits")
 	}
 	return nil, nil
 }
 
 // check compares the password typed, in constant time, and wipes it.
 func (s *supervisor) check() next {
-	c := s.c
 	good := subtle.ConstantTimeCompare(s.pw.digits(), []byte(s.o.SupervisorPassword)) == 1
 	s.pw.wipe()
 	if good {
@@ -110,9 +111,9 @@ func (s *supervisor) check() next {
 	}
 	left := s.guard.wrong(s.now())
 	if left == 0 {
-		return goBack{hint: c.t("sup.locked")}
+		return goBack{hint: say("sup.locked")}
 	}
-	s.hint = c.tf("sup.wrong", left)
+	s.hint = say("sup.wrong", left)
 	return nil
 }
 
@@ -125,9 +126,7 @@ func (s *supervisor) View() string {
 	if s.o.Demo && s.o.SupervisorPassword != "" {
 		b.WriteString("  " + st.Subtle.Render(c.tf("sup.demo", s.o.SupervisorPassword)) + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Width(max(20, c.Width-4)).Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }
 
@@ -139,7 +138,7 @@ type origTrace struct {
 	digits string
 	busy   bool
 	shown  bool // the sale is shown; Confirm goes on
-	hint   string
+	hint   text
 }
 
 func newOrigTrace(b base, p *payment) *origTrace { return &origTrace{base: b, p: p} }
@@ -174,16 +173,19 @@ func (s *origTrace) Update(msg tea.Msg) (next, tea.Cmd) {
 
 // found shows the sale the server found, or why not.
 func (s *origTrace) found(msg orderMsg) {
-	c := s.c
 	s.busy = false
 	var ae *api.Error
 	switch {
 	case errors.As(msg.err, &ae) && ae.Code == api.CodeNotFound:
-		s.hint = c.tf("orig.nosuch", msg.trace)
+		s.hint = say("orig.nosuch", msg.trace)
 	case msg.err != nil:
-		s.hint = errText(s.base, msg.err)
+		s.hint = sayErr(s.base, msg.err)
 	case msg.order.Kind != api.KindCardSale || msg.order.State != api.StateSuccess:
-		s.hint = c.tf("orig.notsale", msg.trace)
+		s.hint = say("orig.notsale", msg.trace)
+	case !adjustRefusal(s.base, s.p.kind, msg.order).empty():
+		// Said now, before a card is read or a trace is spent on a
+		// request the server would refuse.
+		s.hint = adjustRefusal(s.base, s.p.kind, msg.order)
 	default:
 		s.p.original, s.shown = msg.order, true
 	}
@@ -200,22 +202,25 @@ func (s *origTrace) key(k tea.KeyMsg) (next, tea.Cmd) {
 		return s.next(), nil
 	case key.Matches(k, c.Keys.Confirm):
 		if s.digits == "" {
-			s.hint = c.t("orig.enter")
+			s.hint = say("orig.enter")
 			return nil, nil
 		}
 		trace := strings.Repeat("0", 6-len(s.digits)) + s.digits
-		s.busy, s.hint = true, ""
+		s.busy, s.hint = true, text{}
 		return nil, findOriginal(c.ctx, *s.o, s.p.id, trace)
 	case key.Matches(k, c.Keys.Delete) && !s.shown:
 		if s.digits != "" {
 			s.digits = s.digits[:len(s.digits)-1]
 		}
 	case !s.shown:
-		if d := digitOf(k); d >= 0 && len(s.digits) < 6 {
+		switch d := digitOf(k); {
+		case d >= 0 && len(s.digits) < 6:
 			s.digits += string(rune('0' + d))
-			s.hint = ""
-		} else if isText(k) {
-			s.hint = c.t("amount.digits")
+			s.hint = text{}
+		case d >= 0:
+			s.hint = say("reprint.long")
+		case isText(k):
+			s.hint = say("amount.digits")
 		}
 	}
 	return nil, nil
@@ -248,10 +253,13 @@ func (s *origTrace) View() string {
 		b.WriteString(field(c.t("result.auth"), o.AuthCode, 10))
 		b.WriteString(field(c.t("result.rrn"), o.RRN, 10))
 		b.WriteString(field(c.t("orig.time"), o.CreatedAt.In(s.now().Location()).Format("2006-01-02 15:04"), 10))
+		if o.Refunded > 0 {
+			w := labelsWidth(c, 10, "orig.refunded", "orig.left")
+			b.WriteString(field(c.t("orig.refunded"), money.Fen(o.Refunded).Yuan(), w))
+			b.WriteString(field(c.t("orig.left"), st.Amount.Render(money.Fen(leftToRefund(o)).Yuan()), w))
+		}
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Bad.Width(max(20, c.Width-4)).Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Bad, s.hint))
 	return b.String()
 }
 
@@ -301,7 +309,7 @@ func (s *balanceScreen) View() string {
 		out.WriteString("  " + st.Good.Render("✓ "+c.t("bal.ok")) + "\n\n")
 		out.WriteString(field(c.t("bal.amount"), st.Amount.Render(money.Fen(b.Balance).Yuan()), 10))
 	} else {
-		out.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render("✗ "+c.t("result.declined")+c.t("colon")+
+		out.WriteString(para(c, st.Bad, "✗ "+c.t("result.declined")+c.t("colon")+
 			posclient.ResponseText(b.ResponseCode, c.Lang)) + "\n\n")
 	}
 	out.WriteString(field(c.t("card.number"), b.MaskedPAN, 10))

@@ -13,7 +13,7 @@ import (
 // channelList is the first screen: the numbered payment channels and their limits.
 type channelList struct {
 	base
-	hint string
+	hint text
 }
 
 func newChannelList(b base) *channelList { return &channelList{base: b} }
@@ -34,23 +34,23 @@ func (s *channelList) Update(msg tea.Msg) (next, tea.Cmd) {
 	if !ok {
 		return nil, nil
 	}
-	s.hint = ""
+	s.hint = text{}
 	c := s.c
 	if d := digitOf(k); d >= 0 {
 		if d < 1 || d > len(api.Channels) {
-			s.hint = c.tf("channels.nosuch", string(k.Runes), len(api.Channels))
+			s.hint = say("channels.nosuch", string(k.Runes), len(api.Channels))
 			return nil, nil
 		}
 		ch := api.Channels[d-1]
 		if info, known := s.st.channelInfo(ch); known && !info.Enabled {
 			_, hint := offTexts(info)
-			s.hint = c.tf(hint, channelName(ch))
+			s.hint = say(hint, channelName(ch))
 			return nil, nil
 		}
 		return toWelcome{ch}, nil
 	}
 	if key.Matches(k, c.Keys.Confirm) || isText(k) {
-		s.hint = c.t("channels.pick")
+		s.hint = say("channels.pick")
 	}
 	return nil, nil
 }
@@ -79,7 +79,7 @@ func (s *channelList) View() string {
 		case isOffline(err):
 			b.WriteString("  " + st.Warn.Render(c.t("channels.noinfo")) + "\n")
 		default:
-			b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(errText(s.base, err)) + "\n")
+			b.WriteString(para(c, st.Bad, errText(s.base, err)) + "\n")
 		}
 	}
 	if unseen := s.st.unseen(); len(unseen) > 0 {
@@ -93,8 +93,8 @@ func (s *channelList) View() string {
 			b.WriteString("    " + st.Subtle.Render(line+"  ") + st.Warn.Render(c.t(unseenState(o))) + "\n")
 		}
 	}
-	if s.hint != "" {
-		b.WriteString("  " + st.Hint.Render(s.hint) + "\n")
+	if !s.hint.empty() {
+		b.WriteString(para(c, st.Hint, s.hint.in(c)) + "\n")
 	}
 	return b.String()
 }

@@ -16,7 +16,7 @@ type menu struct {
 	ch    api.Channel
 	items []action
 	sel   int
-	hint  string
+	hint  text
 }
 
 func newMenu(b base, ch api.Channel) *menu { return &menu{base: b, ch: ch, items: menuActions(ch)} }
@@ -44,7 +44,7 @@ func (s *menu) Update(msg tea.Msg) (next, tea.Cmd) {
 		return nil, nil
 	}
 	c := s.c
-	s.hint = ""
+	s.hint = text{}
 	switch {
 	case key.Matches(k, c.Keys.Cancel):
 		return goBack{}, nil
@@ -58,7 +58,7 @@ func (s *menu) Update(msg tea.Msg) (next, tea.Cmd) {
 		if d := digitOf(k); d >= 1 && d <= len(s.items) {
 			return s.choose(d - 1), nil
 		} else if d >= 0 {
-			s.hint = c.tf("menu.nosuch", string(k.Runes))
+			s.hint = say("menu.nosuch", string(k.Runes))
 		}
 	}
 	return nil, nil
@@ -68,7 +68,7 @@ func (s *menu) choose(i int) next {
 	s.sel = i
 	act := s.items[i]
 	if !act.ready() {
-		s.hint = s.c.tf("menu.notyet", s.c.t(act.label()))
+		s.hint = say("menu.notyet", say(act.label()))
 		return nil
 	}
 	return toAction{ch: s.ch, act: act}
@@ -95,8 +95,6 @@ func (s *menu) View() string {
 		}
 		b.WriteString("  " + line + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Hint.Render(s.hint) + "\n")
-	}
+	b.WriteString(hintLine(c, st.Hint, s.hint))
 	return b.String()
 }

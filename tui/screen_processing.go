@@ -29,7 +29,7 @@ type processing struct {
 	base
 	p     *payment
 	phase procPhase
-	hint  string
+	hint  text
 }
 
 func newProcessing(b base, p *payment) *processing { return &processing{base: b, p: p} }
@@ -81,7 +81,7 @@ func (s *processing) Update(msg tea.Msg) (next, tea.Cmd) {
 		s.p.forgetCard()
 		if msg.err != nil {
 			// Nothing moved: the cashier simply asks again.
-			s.phase, s.hint = procRefused, errText(s.base, msg.err)
+			s.phase, s.hint = procRefused, sayErr(s.base, msg.err)
 			return nil, s.cardDone()
 		}
 		s.p.balance = msg.res
@@ -91,7 +91,7 @@ func (s *processing) Update(msg tea.Msg) (next, tea.Cmd) {
 	case tea.KeyMsg:
 		switch {
 		case s.phase == procUnknown && key.Matches(msg, c.Keys.Confirm):
-			s.phase, s.hint = procSending, ""
+			s.phase, s.hint = procSending, text{}
 			return nil, s.send()
 		case s.phase == procUnknown && key.Matches(msg, c.Keys.Cancel):
 			s.phase = procChecking
@@ -117,10 +117,10 @@ func (s *processing) answer(msg orderMsg) (next, tea.Cmd) {
 	case msg.op == opLookup && errors.As(msg.err, &ae) && ae.Code == api.CodeNotFound:
 		// The sale never reached the server: nothing can have been charged.
 		s.p.forgetCard()
-		return goHome{notice: c.t("card.notsent")}, s.cardDone()
+		return goHome{notice: say("card.notsent")}, s.cardDone()
 	case msg.op == opSale && errors.As(msg.err, &ae):
 		s.phase = procRefused
-		s.hint = errText(s.base, msg.err)
+		s.hint = sayErr(s.base, msg.err)
 		s.p.forgetCard()
 		var cmd tea.Cmd
 		if ae.Code == api.CodeSignOnRequired || ae.Code == api.CodeBadMAC {
@@ -131,7 +131,7 @@ func (s *processing) answer(msg orderMsg) (next, tea.Cmd) {
 		return nil, tea.Batch(cmd, s.cardDone())
 	}
 	s.phase = procUnknown
-	s.hint = c.tf("card.unknown", errText(s.base, msg.err), c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key)
+	s.hint = say("card.unknown", sayErr(s.base, msg.err), c.Keys.Confirm.Help().Key, c.Keys.Cancel.Help().Key)
 	return nil, nil
 }
 
@@ -155,8 +155,8 @@ func (s *processing) View() string {
 	case procChecking:
 		b.WriteString("  " + st.Title.Render(c.t("card.checking")) + "\n")
 	}
-	if s.hint != "" {
-		b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(s.hint) + "\n")
+	if !s.hint.empty() {
+		b.WriteString(para(c, st.Bad, s.hint.in(c)) + "\n")
 	}
 	return b.String()
 }

@@ -20,7 +20,8 @@ type qrScreen struct {
 }
 
 func newQR(b base, p *payment) *qrScreen {
-	s := &qrScreen{follower: follower{base: b, p: p, phase: fCreating, closeFail: "qr.closefail", ticking: true}}
+	s := &qrScreen{follower: follower{base: b, p: p, phase: fCreating, closeFail: "qr.closefail", ticking: true,
+		didPay: "trainer.didpay", didDecline: "trainer.diddecline"}}
 	s.opened = s.show
 	return s
 }
@@ -79,12 +80,12 @@ func (s *qrScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 	case tickMsg:
 		return nil, s.tick()
 	case tea.KeyMsg:
-		s.hint = ""
+		s.hint = text{}
 		if key.Matches(msg, c.Keys.Confirm) && s.phase == fCloseFailed && s.expired() {
 			// The server is out of reach, but the code has expired: the
 			// server's sweeper closes the order at the wallet, so leaving
 			// is safe.
-			return goHome{notice: c.t("qr.leftopen")}, nil
+			return goHome{notice: say("qr.leftopen")}, nil
 		}
 	}
 	n, cmd, _ := s.update(msg)
@@ -94,12 +95,12 @@ func (s *qrScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 // show draws the code of an order that opened.
 func (s *qrScreen) show(ord api.Order) tea.Cmd {
 	if ord.QRContent == "" {
-		s.hint = s.c.t("qr.unknown")
+		s.hint = say("qr.unknown")
 		return nil
 	}
 	code, err := renderQR(ord.QRContent)
 	if err != nil {
-		s.hint = s.c.t("qr.toobig")
+		s.hint = say("qr.toobig")
 	}
 	s.code = code
 	return nil
@@ -133,9 +134,10 @@ func (s *qrScreen) View() string {
 	st := c.Styles
 	var info strings.Builder
 	info.WriteString(st.Title.Render(c.t("qr.title")) + "\n\n")
-	info.WriteString(padRight(c.t("qr.amount"), 10) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
+	lw := labelsWidth(c, 10, "qr.amount", "qr.order", "qr.expires")
+	info.WriteString(labelCol(c.t("qr.amount"), lw) + st.Amount.Render(money.Fen(s.p.amount).Yuan()) + "\n")
 	if s.p.order.OutTradeNo != "" {
-		info.WriteString(padRight(c.t("qr.order"), 10) + s.p.order.OutTradeNo + "\n")
+		info.WriteString(labelCol(c.t("qr.order"), lw) + s.p.order.OutTradeNo + "\n")
 	}
 	switch s.phase {
 	case fCreating:
@@ -145,28 +147,39 @@ func (s *qrScreen) View() string {
 		}
 	case fOpen:
 		r := s.remaining()
-		info.WriteString(padRight(c.t("qr.expires"), 10) + fmt.Sprintf("%02d:%02d", int(r.Minutes()), int(r.Seconds())%60) + "\n\n")
+		info.WriteString(labelCol(c.t("qr.expires"), lw) + fmt.Sprintf("%02d:%02d", int(r.Minutes()), int(r.Seconds())%60) + "\n\n")
 		info.WriteString(st.Good.Render(c.t("qr.waiting")+" "+s.dots()) + "\n")
 		if s.lost {
 			info.WriteString(st.Warn.Render(c.t("qr.reconnect")) + "\n")
 		}
+		if !s.note.empty() {
+			info.WriteString("\n" + st.Warn.Width(s.infoWidth()).Render(s.note.in(c)) + "\n")
+		}
 	case fClosing, fGivingBack:
 		info.WriteString("\n" + st.Subtle.Render(c.t("qr.closing")) + "\n")
 	}
-	// A code being closed is no longer offered.
-	code := s.code
-	if s.phase != fOpen {
-		code = ""
+	if !s.hint.empty() {
+		info.WriteString("\n" + st.Bad.Width(s.infoWidth()).Render(s.hint.in(c)) + "\n")
 	}
-	width := max(20, c.Width-42)
-	if code == "" {
-		width = max(20, c.Width-6)
-	}
-	if s.hint != "" {
-		info.WriteString("\n" + st.Bad.Width(width).Render(s.hint) + "\n")
-	}
-	if code == "" {
+	if s.shown() == "" {
 		return "\n" + indent(info.String(), 2)
 	}
-	return "\n" + lipgloss.JoinHorizontal(lipgloss.Top, "  ", st.QR.Render(code), "   ", info.String())
+	return "\n" + lipgloss.JoinHorizontal(lipgloss.Top, "  ", st.QR.Render(s.shown()), "   ", info.String())
+}
+
+// shown is the code while it is offered: a code being closed is not.
+func (s *qrScreen) shown() string {
+	if s.phase != fOpen {
+		return ""
+	}
+	return s.code
+}
+
+// infoWidth is the width of the text beside the code, or under the title
+// when there is no code.
+func (s *qrScreen) infoWidth() int {
+	if s.shown() == "" {
+		return max(20, s.c.Width-6)
+	}
+	return max(20, s.c.Width-42)
 }

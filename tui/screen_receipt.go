@@ -120,12 +120,12 @@ func (s *receiptScreen) copyName() string {
 func (s *receiptScreen) Help() []key.Binding {
 	c := s.c
 	if s.Busy() {
-		return []key.Binding{c.Keys.Up, c.Keys.PaperOut}
+		return []key.Binding{c.Keys.Up}
 	}
 	if s.err != nil {
-		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), as(c.Keys.Cancel, c.t("help.later")), as(c.Keys.Up, c.t("help.scroll")), c.Keys.PaperOut}
+		return []key.Binding{as(c.Keys.Confirm, c.t("help.retry")), as(c.Keys.Cancel, c.t("help.later")), as(c.Keys.Up, c.t("help.scroll"))}
 	}
-	return []key.Binding{c.Keys.Confirm, as(c.Keys.Up, c.t("help.scroll")), c.Keys.PaperOut}
+	return []key.Binding{c.Keys.Confirm, as(c.Keys.Up, c.t("help.scroll"))}
 }
 
 func (s *receiptScreen) Update(msg tea.Msg) (next, tea.Cmd) {
@@ -213,7 +213,7 @@ func (s *receiptScreen) View() string {
 		title = c.t("receipt.reprint") + " · " + title
 	}
 	side.WriteString(st.Title.Render(title) + "\n")
-	side.WriteString(padRight(c.t("qr.amount"), 8) + st.Amount.Render(s.slip.Amount.Yuan()) + "\n\n")
+	side.WriteString(labelCol(c.t("qr.amount"), 8) + st.Amount.Render(s.slip.Amount.Yuan()) + "\n\n")
 	switch {
 	case s.queuing:
 		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")
@@ -272,7 +272,9 @@ func (s *receiptScreen) page() ([]string, int) {
 	if s.c.Height <= 0 {
 		return lines, len(lines)
 	}
-	return lines, max(3, s.c.Height-3-3) // body minus the box borders and a blank line
+	// The body is the height less header, status and two lines of help
+	// (it wraps in training mode), less the box borders and a blank line.
+	return lines, max(3, s.c.Height-4-3)
 }
 
 // printerProblem says what is wrong with the printer in the cashier's words.

@@ -16,7 +16,7 @@ type reprintScreen struct {
 	base
 	trace   string
 	looking bool
-	hint    string
+	hint    text
 }
 
 func newReprintPrompt(b base) *reprintScreen { return &reprintScreen{base: b} }
@@ -50,7 +50,6 @@ func findReceipt(o Options, trace string) tea.Cmd {
 }
 
 func (s *reprintScreen) Update(msg tea.Msg) (next, tea.Cmd) {
-	c := s.c
 	switch msg := msg.(type) {
 	case foundMsg:
 		if !s.looking || msg.trace != s.trace {
@@ -59,15 +58,15 @@ func (s *reprintScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 		s.looking = false
 		if !msg.ok {
 			if msg.trace == "" {
-				s.hint = c.t("reprint.none")
+				s.hint = say("reprint.none")
 			} else {
-				s.hint = c.tf("reprint.notfound", msg.trace)
+				s.hint = say("reprint.notfound", msg.trace)
 			}
 			return nil, nil
 		}
 		return toReprint{msg.r}, nil
 	case tea.KeyMsg:
-		s.hint = ""
+		s.hint = text{}
 		if !s.looking {
 			return s.key(msg)
 		}
@@ -86,7 +85,7 @@ func (s *reprintScreen) key(k tea.KeyMsg) (next, tea.Cmd) {
 		}
 	case key.Matches(k, c.Keys.Confirm):
 		if s.o.Prints == nil {
-			s.hint = c.t("receipt.noprinter")
+			s.hint = say("receipt.noprinter")
 			return nil, nil
 		}
 		if s.trace != "" && len(s.trace) < 6 {
@@ -99,7 +98,7 @@ func (s *reprintScreen) key(k tea.KeyMsg) (next, tea.Cmd) {
 			if len(s.trace) < 6 {
 				s.trace += string(rune('0' + d))
 			} else {
-				s.hint = c.t("reprint.long")
+				s.hint = say("reprint.long")
 			}
 		}
 	}
@@ -116,9 +115,7 @@ func (s *reprintScreen) View() string {
 	if field == "" {
 		field = st.Subtle.Render(c.t("reprint.last"))
 	}
-	b.WriteString("  " + padRight(c.t("reprint.trace"), 10) + st.Amount.Render(field) + "\n")
-	if s.hint != "" {
-		b.WriteString("\n  " + st.Hint.Render(s.hint) + "\n")
-	}
+	b.WriteString("  " + labelCol(c.t("reprint.trace"), 10) + st.Amount.Render(field) + "\n")
+	b.WriteString(hintLine(c, st.Hint, s.hint))
 	return b.String()
 }

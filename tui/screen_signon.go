@@ -72,7 +72,7 @@ func (s *signOnScreen) View() string {
 	case s.busy():
 		b.WriteString("  " + c.t("signon.busy") + "\n")
 	case k.err != nil:
-		b.WriteString("  " + st.Bad.Width(max(20, c.Width-4)).Render(c.tf("signon.failed", errText(s.base, k.err))) + "\n")
+		b.WriteString(para(c, st.Bad, c.tf("signon.failed", errText(s.base, k.err))) + "\n")
 	case k.signed:
 		b.WriteString("  " + st.Good.Render(c.tf("signon.ok", k.at.In(s.now().Location()).Format("15:04:05"))) + "\n")
 	}

@@ -69,17 +69,17 @@ func TestAmountLimits(t *testing.T) {
 		1_001:     "超过今日余额 ¥10.00",
 		1_000:     "",
 	} {
-		if got := s.check(in); got != want {
+		if got := s.check(in).in(m.c); got != want {
 			t.Errorf("check(%v) = %q, want %q", in, got, want)
 		}
 	}
 	m.st.server.link.up = false
-	if got := s.check(1_000); got != "服务器离线，现在无法收款" {
+	if got := s.check(1_000).in(m.c); got != "服务器离线，现在无法收款" {
 		t.Errorf("offline: %q", got)
 	}
 	// No limit on the card channel.
 	m.st.server.link.up = true
-	if got := newAmount(m.b(), api.Card, actSale).check(money.Max); got != "" {
+	if got := newAmount(m.b(), api.Card, actSale).check(money.Max).in(m.c); got != "" {
 		t.Errorf("card without limits refused: %q", got)
 	}
 }
@@ -110,7 +110,7 @@ func TestAmountScreenKeys(t *testing.T) {
 	if n := stepScreen(s, tea.KeyMsg{Type: tea.KeyEnter}); n != nil || !strings.Contains(s.View(), "超过单笔限额 ¥20,000.00") {
 		t.Fatalf("over limit accepted: %#v\n%s", n, s.View())
 	}
-	if n := stepScreen(s, tea.KeyMsg{Type: tea.KeyEsc}); n != (goBack{}) {
+	if n, ok := stepScreen(s, tea.KeyMsg{Type: tea.KeyEsc}).(goBack); !ok || n.to != "" || !n.hint.empty() {
 		t.Fatalf("Esc asked for %#v, want back to the menu", n)
 	}
 }
@@ -192,7 +192,7 @@ func TestTrainerKeysOnlyInDemo(t *testing.T) {
 		q := newQR(m.b(), p)
 		q.phase = fOpen
 		m = m.open(q)
-		help := m.helpLine()
+		help := strings.Join(m.helpLines(), "\n")
 		if strings.Contains(help, "顾客付款") != demo {
 			t.Errorf("demo=%v: help line %q", demo, help)
 		}

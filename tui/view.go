@@ -3,7 +3,6 @@ package tui
 import (
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -11,7 +10,7 @@ import (
 // titled screens name themselves in the header (e.g. the channel in use).
 type titled interface{ Title() string }
 
-// View draws header, the active screen, the help line and the status bar,
+// View draws header, the active screen, the help lines and the status bar,
 // exactly Height lines tall once the size is known. A window smaller than
 // the screen needs says so instead of a screen cut off.
 func (m Model) View() string {
@@ -23,14 +22,14 @@ func (m Model) View() string {
 	} else {
 		body = s.View()
 	}
-	if n := m.router.notice; n != "" {
-		body += "\n\n  " + c.Styles.Warn.Render(n)
+	if n := m.router.notice; !n.empty() {
+		body += "\n\n" + para(c, c.Styles.Warn, n.in(c))
 	}
-	header, helpLine, status := m.header(), m.helpLine(), m.st.status.View()
+	header, help, status := m.header(), m.helpLines(), m.st.status.View()
 	if c.Height <= 0 {
-		return strings.Join([]string{header, body, helpLine, status}, "\n")
+		return strings.Join([]string{header, body, strings.Join(help, "\n"), status}, "\n")
 	}
-	return strings.Join([]string{header, fitLines(body, c.Height-3, c.Width), helpLine, status}, "\n")
+	return strings.Join([]string{header, fitLines(body, c.Height-2-len(help), c.Width), strings.Join(help, "\n"), status}, "\n")
 }
 
 // fitLines clips or pads s to exactly h lines, each at most w cells wide.
@@ -84,16 +83,4 @@ func fillBar(left, right string, w int, bg lipgloss.Style) string {
 		return ansi.Truncate(left+" "+right, w, "")
 	}
 	return left + bg.Render(strings.Repeat(" ", gap)) + right
-}
-
-func (m Model) helpLine() string {
-	c := m.c
-	bindings := append([]key.Binding{}, m.router.active().Help()...)
-	bindings = append(bindings, c.Keys.Function)
-	if !m.busy() {
-		bindings = append(bindings, c.Keys.Quit)
-	}
-	h := m.help
-	h.Width = max(0, c.Width-1) // after the leading space
-	return " " + h.ShortHelpView(bindings)
 }

@@ -16,11 +16,23 @@ import (
 	"github.com/multipos/multipos/receipts/escpos"
 )
 
+// receiptProfile is the configured printer model as receipts are rendered
+// for it. config holds the settings; turning them into a receipts.Profile
+// is the printer code's, so that config (which posserver reads too) links
+// no receipt rendering.
+func receiptProfile(c config.Printer) receipts.Profile {
+	pp := c.Model()
+	return receipts.Profile{
+		Width: pp.Width, Chinese: escpos.Chinese(pp.Chinese), CodePage: pp.CodePage,
+		Cut: escpos.Cut(pp.Cut), Feed: pp.Feed, DrawerPin: pp.Drawer, QRSize: pp.QRSize,
+	}
+}
+
 // openPrinter builds the configured printer; nil for kind "none". Nothing
 // is dialled or opened yet: a printer that is off when the app starts is
 // found when it comes on.
 func openPrinter(c config.Printer) (devices.Printer, error) {
-	prof := c.ReceiptProfile()
+	prof := receiptProfile(c)
 	switch c.Kind {
 	case "none", "":
 		return nil, nil
@@ -72,7 +84,7 @@ func printerReport(ctx context.Context, c config.Printer, test bool, w io.Writer
 	case p == nil:
 		fmt.Fprintln(w, "  配置 configured: 无 none (printer.kind = \"none\": receipts on screen only)")
 	default:
-		prof := c.ReceiptProfile()
+		prof := receiptProfile(c)
 		fmt.Fprintf(w, "  配置 configured: %s (%s, %d columns, chinese=%s, cut=%s)\n", p.Name(), c.Kind, prof.Width, prof.Chinese, prof.Cut)
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		st, err := p.Status(sctx)

@@ -25,8 +25,8 @@ import (
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/bundle"
 	"github.com/multipos/multipos/config"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/posclient"
-	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/pki"
@@ -48,8 +48,8 @@ const rigTerminal = "T0000007"
 type posserverRig struct {
 	st      *store.Store
 	srv     *server.Server
-	wallets *sandbox.Wallets
-	bank    *sandbox.Bank
+	wallets *standins.Wallets
+	bank    *standins.Bank
 	dir     string
 	bundle  string
 }
@@ -69,7 +69,7 @@ func startPosserver(t *testing.T) *posserverRig {
 		t.Fatal(err)
 	}
 	keys := server.NewKeyring(r.st, ca)
-	if r.bank, err = sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
+	if r.bank, err = standins.StartBank(ctx, standins.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
 		SettlementDir: filepath.Join(r.dir, "settlement"), Logger: log}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func startPosserver(t *testing.T) *posserverRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.wallets, err = sandbox.StartWallets(ctx, sandbox.WalletOptions{NotifyBase: "http://" + notifyLn.Addr().String(),
+	if r.wallets, err = standins.StartWallets(ctx, standins.WalletOptions{NotifyBase: "http://" + notifyLn.Addr().String(),
 		Logger: log, NotifySchedule: []time.Duration{20 * time.Millisecond}}); err != nil {
 		notifyLn.Close()
 		t.Fatal(err)
@@ -189,7 +189,7 @@ type sent struct {
 // posclient.WithTrace, which sends again under the next trace when the
 // server answers that one is used.
 
-func qrPay(ctx context.Context, opts tui.Options, w *sandbox.Wallets, ch api.Channel, amount int64) (api.Order, error) {
+func qrPay(ctx context.Context, opts tui.Options, w *standins.Wallets, ch api.Channel, amount int64) (api.Order, error) {
 	var o api.Order
 	_, _, err := posclient.WithTrace(opts.Traces, "", "", func(trace, reqID string) error {
 		var err error

@@ -21,7 +21,7 @@ import (
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/cmd/internal/cmdline"
 	"github.com/multipos/multipos/config"
-	"github.com/multipos/multipos/sandbox"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/metrics"
@@ -251,7 +251,7 @@ func openBank(ctx context.Context, cfg config.Server, keys *server.Keyring, log 
 	if !cfg.Demo {
 		return nil, func() {}, nil
 	}
-	sb, err := sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup, Logger: log})
+	sb, err := standins.StartBank(ctx, standins.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}

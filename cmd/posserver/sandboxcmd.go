@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/multipos/multipos/cmd/internal/cmdline"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 )
 
@@ -91,7 +91,7 @@ func runSandbox(ctx context.Context, o sandboxOpts, stdout, stderr io.Writer) er
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	sb, err := sandbox.StartWallets(ctx, sandbox.WalletOptions{AlipayListen: o.alipay, WeChatListen: o.wechat,
+	sb, err := standins.StartWallets(ctx, standins.WalletOptions{AlipayListen: o.alipay, WeChatListen: o.wechat,
 		Logger: log, NotifySchedule: schedule})
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func runSandbox(ctx context.Context, o sandboxOpts, stdout, stderr io.Writer) er
 		}
 		bankAddr = o.bank
 	}
-	files, err := sb.WriteServerFiles(o.dir, sandbox.ServerFiles{Notify: o.notify, Bank: bankAddr})
+	files, err := sb.WriteServerFiles(o.dir, standins.ServerFiles{Notify: o.notify, Bank: bankAddr})
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func runSandbox(ctx context.Context, o sandboxOpts, stdout, stderr io.Writer) er
 // startAcquirer starts the acquirer host on o.bank, knowing terminals from
 // their bundles, and its control API on o.bankControl if set.
 func startAcquirer(o sandboxOpts, log *slog.Logger) (*acquirer.Host, net.Listener, error) {
-	keys := sandbox.NewBundleKeys(o.bundles, log)
+	keys := standins.NewBundleKeys(o.bundles, log)
 	h := acquirer.New(acquirer.Options{MasterKey: keys.MasterKey, Logger: log, Balance: int64(o.cardBalance)})
 	if _, err := h.Listen(o.bank); err != nil {
 		return nil, nil, err

@@ -13,7 +13,7 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/config"
-	"github.com/multipos/multipos/sandbox"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/server/connector"
 	alipayconn "github.com/multipos/multipos/server/connector/alipay"
 	wechatconn "github.com/multipos/multipos/server/connector/wechat"
@@ -24,7 +24,7 @@ import (
 type walletSet struct {
 	conns    map[api.Channel]connector.Wallet
 	notify   map[string]func(connector.Notifier) http.Handler // path → handler
-	sandbox  *sandbox.Wallets                                 // the stand-ins, for wallets not configured
+	sandbox  *standins.Wallets                                // the stand-ins, for wallets not configured
 	notifyLn net.Listener
 	real     []string
 }
@@ -82,7 +82,7 @@ func openWallets(ctx context.Context, cfg config.Server, log *slog.Logger) (*wal
 		w.real = append(w.real, "wechat "+or(x.Endpoint, "https://api.mch.weixin.qq.com"))
 	}
 	if cfg.Demo && len(w.conns) < 2 {
-		sb, err := sandbox.StartWallets(ctx, sandbox.WalletOptions{NotifyBase: "http://" + ln.Addr().String(), Logger: log})
+		sb, err := standins.StartWallets(ctx, standins.WalletOptions{NotifyBase: "http://" + ln.Addr().String(), Logger: log})
 		if err != nil {
 			ln.Close()
 			return nil, err

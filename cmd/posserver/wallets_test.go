@@ -13,8 +13,8 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/posclient"
-	"github.com/multipos/multipos/sandbox"
 )
 
 func freePort(t *testing.T) string {
@@ -35,7 +35,7 @@ func freePort(t *testing.T) string {
 func TestWalletsFromConfiguration(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	sb, err := sandbox.StartWallets(context.Background(), sandbox.WalletOptions{Logger: slog.New(slog.DiscardHandler)})
+	sb, err := standins.StartWallets(context.Background(), standins.WalletOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

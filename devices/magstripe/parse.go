@@ -50,10 +50,9 @@ type Swipe struct {
 }
 
 // ChipCard reports whether the service code says the card has a chip
-// (first digit 2: international, 6: national with chip). Such a card must
-// be inserted rather than swiped, unless its chip has failed.
+// (cards.HasChip): it must be inserted rather than swiped.
 func (s Swipe) ChipCard() bool {
-	return s.ServiceCode != "" && (s.ServiceCode[0] == '2' || s.ServiceCode[0] == '6')
+	return cards.HasChip(s.ServiceCode)
 }
 
 // Card returns the swipe as the terminal's card record.

@@ -1,7 +1,9 @@
 // Package wallet is an in-process stand-in for the Alipay and WeChat Pay
-// services behind connector.Wallet, so that posserver, its tests and the
-// trainer's demo can run a whole wallet payment with no account and no
-// network.
+// services behind connector.Wallet and connector.BarcodeWallet, so that
+// the server's unit tests and the load test (through demo/standins) can
+// run a whole wallet payment with no account, no network and no signing
+// cost. The demo and `posserver sandbox` run the protocol-faithful HTTP
+// sandboxes instead (sandbox/alipay, sandbox/wechat).
 //
 // It behaves the way the real services do where the server's logic depends
 // on it: trades move WAITING → PAID / DECLINED / CLOSED, an unpaid code
@@ -10,5 +12,5 @@
 // trade answers ErrNotFound, and results reach the server as asynchronous
 // notifications retried until acknowledged. The QR content has each wallet's
 // real shape. Pay and Decline play the customer; the fault hooks play a bad
-// network. A later issue replaces this with protocol-faithful HTTP sandboxes.
+// network.
 package wallet

@@ -10,7 +10,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/multipos/multipos/internal/ids"
 )
 
 // Options configure the sandbox. MchID, MerchantPublicKey, MerchantSerial
@@ -410,11 +411,8 @@ func randomString(n int) string {
 	return string(b)
 }
 
-func requestID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return strings.ToUpper(hex.EncodeToString(b))
-}
+// requestID is an answer's Request-ID, in capitals as WeChat Pay's.
+func requestID() string { return strings.ToUpper(ids.New()) }
 
 // Errors of the control methods.
 var (

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/multipos/multipos/api"
 )
 
@@ -30,6 +28,9 @@ type Refused struct {
 }
 
 func (e *Refused) Error() string {
+	if errors.Is(e.Err, ErrVoided) {
+		return e.Err.Error() // nothing is left of a voided sale
+	}
 	return fmt.Sprintf("%v (%d fen left to refund)", e.Err, e.Left)
 }
 
@@ -64,7 +65,7 @@ func scanAdjustment(row scanner) (api.Order, error) {
 	)
 	err := row.Scan(&o.ID, &o.TerminalID, &kind, &o.Trace, &o.Original, &o.Amount, &state, &o.Reason, &o.Version,
 		&o.MaskedPAN, &o.Entry, &o.ResponseCode, &o.AuthCode, &o.RRN, &o.Batch, &o.CardSeq, &created, &updated)
-	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return api.Order{}, ErrNotFound
 	}
 	if err != nil {
@@ -97,7 +98,7 @@ func (s *Store) CreateAdjustment(ctx context.Context, n NewAdjustment) (o api.Or
 	)
 	err = tx.QueryRowContext(ctx, s.q(`SELECT terminal_id, kind, state, amount FROM transactions WHERE id = ?`+lock), n.OriginalID).
 		Scan(&term, &kind, &state, &amount)
-	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return api.Order{}, false, ErrNotAdjustable
 	}
 	if err != nil {

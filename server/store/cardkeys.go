@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // CardKeys are a terminal's working keys from its last sign-on, sealed
@@ -45,7 +43,7 @@ func (s *Store) LoadCardKeys(ctx context.Context, terminalID string) (CardKeys, 
 	var at int64
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT pin_key, mac_key, signed_on_at FROM card_keys WHERE terminal_id = ?`), terminalID).
 		Scan(&k.PINKey, &k.MACKey, &at)
-	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return CardKeys{}, fmt.Errorf("store: card keys of terminal %s: %w", terminalID, ErrNotFound)
 	}
 	if err != nil {

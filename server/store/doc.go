@@ -6,8 +6,8 @@
 // channel twice.
 //
 // One schema (migrations/, embedded, applied in order and checksummed) runs
-// on SQLite (pure Go, nothing to install; the default) and on PostgreSQL
-// (pgx), with the SQL kept to what both accept; files named *.postgres.sql
+// on SQLite (pure Go, nothing to install; the default) and on PostgreSQL,
+// with the SQL kept to what both accept; files named *.postgres.sql
 // hold PostgreSQL's own tuning of it. On PostgreSQL the hot path (journal
 // entries and state changes) is one statement each, group-committed with
 // concurrent calls' (group.go). State changes are
@@ -20,6 +20,12 @@
 // successful attempt per sale" holds in the data (on SQLite a partial unique
 // index says it a second time), and the daily totals move in the same
 // database transaction as the payment that moves them.
+//
+// The PostgreSQL driver (pgx) is not linked by this package: what the store
+// needs of it beyond database/sql is the PostgresDriver interface, which
+// package server/store/postgres implements and registers when imported.
+// posserver imports it; the cashier app, whose demo server runs on SQLite,
+// does not.
 //
 // A full card number, track data or PIN block never reaches this package:
 // only the masked number is accepted.

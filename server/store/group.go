@@ -2,15 +2,10 @@ package store
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Group commit, PostgreSQL only. Each journal entry and state change on the
@@ -25,7 +20,7 @@ import (
 //
 // A caller hears of its statement only once the batch has committed, so
 // "journaled before sent" holds as it did. A statement that fails aborts
-// its batch's transaction; the server said so (a *pgconn.PgError), nothing
+// its batch's transaction; the server said so (an SQLSTATE), nothing
 // of the batch stayed, and each statement of it is run again on its own,
 // so one call's refusal (a limit, a replay, a deadlock) is never another's.
 // A batch whose outcome is unknown (the connection broke) fails each of its
@@ -41,7 +36,7 @@ type groupJob struct {
 	ctx   context.Context
 	query string
 	args  []any
-	scan  func(pgx.Row) error
+	scan  func(Row) error
 	done  chan error
 }
 
@@ -89,7 +84,7 @@ func (s *Store) stopGroup() {
 
 // grouped runs one hot-path statement in the next batch and reads its row
 // with scan once the batch has committed.
-func (s *Store) grouped(ctx context.Context, query string, args []any, scan func(pgx.Row) error) error {
+func (s *Store) grouped(ctx context.Context, query string, args []any, scan func(Row) error) error {
 	g := s.group
 	j := &groupJob{ctx: ctx, query: query, args: args, scan: scan, done: make(chan error, 1)}
 	select {
@@ -172,27 +167,21 @@ func (s *Store) groupWorker(g *group) {
 // of the batch stayed. The batch runs detached from its callers' contexts:
 // once sent, it is seen through.
 func (s *Store) runBatch(jobs []*groupJob) (errs []error, rolledBack bool) {
-	errs = make([]error, len(jobs))
 	ctx := context.WithoutCancel(jobs[0].ctx)
-	err := s.withPgx(ctx, func(c *pgx.Conn) error {
-		b := &pgx.Batch{}
-		for _, j := range jobs {
-			b.Queue(j.query, j.args...)
-		}
-		br := c.SendBatch(ctx, b)
-		for i, j := range jobs {
-			errs[i] = j.scan(br.QueryRow())
-		}
-		err := br.Close() // the implicit transaction commits at the batch's end
-		// pgx v5.7 returns early from Close when the last row read failed,
-		// leaving the rest of the pipeline unread and the connection busy
-		// for its next user; a second Close reads it to the end.
-		br.Close()
-		return err
-	})
-	var pe *pgconn.PgError
+	stmts := make([]Statement, len(jobs))
+	for i, j := range jobs {
+		stmts[i] = Statement{Query: j.query, Args: j.args, Scan: j.scan}
+	}
+	c, err := s.w.Conn(ctx)
+	if err == nil {
+		errs, err = s.pg.Batch(ctx, c, stmts)
+		c.Close()
+	}
+	if errs == nil {
+		errs = make([]error, len(jobs))
+	}
 	for _, e := range append(errs, err) {
-		if errors.As(e, &pe) {
+		if s.pg.SQLState(e) != "" {
 			rolledBack = true
 		}
 	}
@@ -202,23 +191,4 @@ func (s *Store) runBatch(jobs []*groupJob) (errs []error, rolledBack bool) {
 		}
 	}
 	return errs, rolledBack
-}
-
-// withPgx runs f on a pooled connection's native pgx connection. A
-// connection f leaves inside a transaction is closed, never handed to the
-// next caller.
-func (s *Store) withPgx(ctx context.Context, f func(*pgx.Conn) error) error {
-	c, err := s.w.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return c.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		err := f(pc)
-		if st := pc.PgConn().TxStatus(); st != 'I' && !pc.IsClosed() {
-			return errors.Join(fmt.Errorf("%w: connection left in transaction state %q", driver.ErrBadConn, st), err)
-		}
-		return err
-	})
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Listen calls changed with the id of every transaction that changes in
@@ -45,20 +43,8 @@ func (s *Store) Listen(ctx context.Context, changed func(id string), resync func
 }
 
 func (s *Store) listenOnce(ctx context.Context, changed func(string), connected func()) error {
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
+	if err := s.pg.Listen(ctx, s.dsn, changeChannel, connected, changed); err != nil {
 		return fmt.Errorf("store: listen: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+changeChannel); err != nil {
-		return fmt.Errorf("store: listen: %w", err)
-	}
-	connected()
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("store: listen: %w", err)
-		}
-		changed(n.Payload)
-	}
+	return nil
 }

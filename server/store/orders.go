@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/multipos/multipos/api"
 )
 
@@ -48,7 +46,7 @@ func scanOrder(row scanner, extra ...any) (api.Order, error) {
 		channel, kind, state      string
 	)
 	err := row.Scan(append(orderDest(&o, &channel, &kind, &state, &expires, &created, &updated), extra...)...)
-	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return api.Order{}, ErrNotFound
 	}
 	if err != nil {

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/multipos/multipos/api"
 )
 
@@ -76,10 +73,9 @@ func (s *Store) createPipelined(ctx context.Context, n NewTx, o *api.Order, now 
 	args := []any{o.TerminalID, string(o.Channel), n.Day, o.Amount, n.Request.RequestID, o.ID, n.TerminalDaily,
 		o.SaleID, n.MerchantID, n.StoreID, now, o.Trace, string(o.Kind), outTradeNo, o.MaskedPAN, o.Entry,
 		micros(n.CheckAfter), n.Actor, n.Request.Op, n.Request.Hash, o.CardSeq}
-	err := s.grouped(ctx, query, args, func(r pgx.Row) error { return r.Scan(&o.Batch) })
-	var pe *pgconn.PgError
-	switch {
-	case errors.As(err, &pe) && (pe.Code == refusedCode || pe.Code == uniqueViolation):
+	err := s.grouped(ctx, query, args, func(r Row) error { return r.Scan(&o.Batch) })
+	switch code := s.pg.SQLState(err); {
+	case code == refusedCode || code == uniqueViolation:
 		return errFallback
 	case err != nil:
 		return fmt.Errorf("store: create %s/%s: %w", o.TerminalID, o.Trace, err)
@@ -154,15 +150,14 @@ func (s *Store) transitionPipelined(ctx context.Context, id string, from api.Sta
 		o api.Order
 		n int64
 	)
-	err := s.grouped(ctx, query, args, func(r pgx.Row) (err error) {
+	err := s.grouped(ctx, query, args, func(r Row) (err error) {
 		o, err = scanOrder(r, &n)
 		return err
 	})
-	var pe *pgconn.PgError
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return api.Order{}, errFallback
-	case errors.As(err, &pe) && pe.Code == refusedCode:
+	case s.pg.SQLState(err) == refusedCode:
 		return api.Order{}, fmt.Errorf("store: %s: another attempt of its sale succeeded: %w", id, ErrSalePaid)
 	case err != nil:
 		return api.Order{}, fmt.Errorf("store: %s: %s → %s: %w", id, from, c.To, err)

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/multipos/multipos/api"
 )
 
@@ -19,17 +16,16 @@ import (
 // connection), a small pool.
 func OpenReadOnly(ctx context.Context, dsn string) (*Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		cfg, err := pgx.ParseConfig(dsn)
+		pg, db, err := openPostgresDB(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("store: PostgreSQL URL %s: %w", redact(dsn), err)
+			return nil, err
 		}
-		db := stdlib.OpenDB(*cfg)
 		db.SetMaxOpenConns(4)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: connect to PostgreSQL %s: %w", redact(dsn), err)
 		}
-		return &Store{dialect: Postgres, dsn: dsn, w: db, r: db, rebound: map[string]string{}}, nil
+		return &Store{dialect: Postgres, dsn: dsn, pg: pg, w: db, r: db, rebound: map[string]string{}}, nil
 	}
 	if strings.ContainsAny(dsn, "?#") {
 		return nil, fmt.Errorf("store: database path %q must not contain '?' or '#'", dsn)

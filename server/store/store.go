@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
@@ -18,9 +17,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/multipos/multipos/internal/ids"
 )
 
 //go:embed migrations/*.sql
@@ -60,9 +59,10 @@ const (
 // uses one pool for both; row locks and compare-and-set keep writers apart.
 type Store struct {
 	dialect Dialect
-	dsn     string  // PostgreSQL: for the LISTEN connection
-	w       *sql.DB // writes
-	r       *sql.DB // reads
+	dsn     string         // PostgreSQL: for the LISTEN connection
+	pg      PostgresDriver // PostgreSQL: its driver (postgres_driver.go)
+	w       *sql.DB        // writes
+	r       *sql.DB        // reads
 
 	mu      sync.Mutex
 	rebound map[string]string // query with ? → query with $n (PostgreSQL)
@@ -133,11 +133,10 @@ func openSQLiteDB(path string, q url.Values) (*sql.DB, error) {
 const PostgresPool = 32
 
 func openPostgres(ctx context.Context, dsn string) (*Store, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	pg, db, err := openPostgresDB(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: PostgreSQL URL %s: %w", redact(dsn), err)
+		return nil, err
 	}
-	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(PostgresPool)
 	db.SetMaxIdleConns(PostgresPool)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -145,13 +144,26 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to PostgreSQL %s: %w", redact(dsn), err)
 	}
-	s := &Store{dialect: Postgres, dsn: dsn, w: db, r: db, rebound: map[string]string{}}
+	s := &Store{dialect: Postgres, dsn: dsn, pg: pg, w: db, r: db, rebound: map[string]string{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	s.startGroup()
 	return s, nil
+}
+
+// openPostgresDB opens a pool on dsn with the registered driver.
+func openPostgresDB(dsn string) (PostgresDriver, *sql.DB, error) {
+	pg, err := postgres()
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: %s: %w", redact(dsn), err)
+	}
+	db, err := pg.OpenDB(dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: PostgreSQL URL %s: %w", redact(dsn), err)
+	}
+	return pg, db, nil
 }
 
 // redact drops the password from a PostgreSQL URL for messages.
@@ -385,7 +397,7 @@ func fromMicros(us int64) time.Time {
 }
 
 func newID(prefix string) string {
-	return prefix + strings.ToLower(rand.Text())
+	return ids.Prefixed(prefix)
 }
 
 // Ping checks that the database answers.

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Trace kinds besides the transaction kinds (api.Kind), for messages that
@@ -91,7 +89,7 @@ func (s *Store) NextTrace(ctx context.Context, terminalID string) (batch, next s
 	err = s.w.QueryRowContext(ctx, s.q(`SELECT t.batch, (SELECT MAX(trace) FROM traces
 		WHERE traces.terminal_id = t.id AND traces.batch = t.batch) FROM terminals t WHERE t.id = ?`), terminalID).
 		Scan(&batch, &top)
-	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", fmt.Errorf("store: terminal %s: %w", terminalID, ErrNotFound)
 	}
 	if err != nil {

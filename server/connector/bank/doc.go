@@ -36,6 +36,12 @@
 // Field 60 of financial messages = transaction type (2: 22 sale, 23 void,
 // 25 refund, 01 balance) + batch (6), the CUP 60.1/60.2 layout.
 //
+// What the terminal side shares with this connector lives in packages of
+// their own, so that the station's client links no ISO 8583: the working
+// keys, key check values and the X9.19 MAC in cardkeys (SignMessage and
+// VerifyMessage here apply the MAC to field 64), the cashier's texts of
+// the response codes in cards (cards.ResponseText).
+//
 // Secrets: never log a full PAN, track 2 or PIN block. Message.String masks
 // them; use it rather than %v on the fields.
 //

@@ -14,9 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-
 	"github.com/multipos/multipos/server/store"
+	_ "github.com/multipos/multipos/server/store/postgres" // PostgreSQL stores, and the "pgx" driver
 )
 
 // EnvPG names the environment variable holding the test PostgreSQL URL.

@@ -21,8 +21,8 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/bundle"
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/posclient"
-	"github.com/multipos/multipos/sandbox"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server"
 	"github.com/multipos/multipos/server/pki"
@@ -170,12 +170,12 @@ func (o *Options) normalize() error {
 // stand-ins behind it, as posserver serve --demo does, and returns the
 // stand-ins (the terminals' customers pay at them) and what stops it all.
 // It closes ln when it fails.
-func startServer(ctx context.Context, st *store.Store, ca *pki.Authority, ln net.Listener, log *slog.Logger) (*sandbox.StandIns, func(), error) {
+func startServer(ctx context.Context, st *store.Store, ca *pki.Authority, ln net.Listener, log *slog.Logger) (*standins.StandIns, func(), error) {
 	keys := server.NewKeyring(st, ca)
-	conn := sandbox.New(sandbox.Options{Logger: log})
+	conn := standins.New(standins.Options{Logger: log})
 	// Card sales go over the ISO 8583 link to the stand-in bank's socket,
 	// MACed and with PIN blocks under each terminal's working keys.
-	bankHost, err := sandbox.StartBank(ctx, sandbox.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
+	bankHost, err := standins.StartBank(ctx, standins.BankOptions{MasterKey: keys.MasterKey, Lookup: keys.BankLookup,
 		Balance: 1 << 50, Logger: log})
 	if err != nil {
 		ln.Close()
@@ -361,7 +361,7 @@ func provision(ctx context.Context, st *store.Store, ca *pki.Authority, n int, b
 
 // connect makes each terminal's client and its TLS connection (one ping),
 // so that handshakes stay out of the measurement.
-func connect(ctx context.Context, bundles []bundle.Bundle, base string, conn *sandbox.StandIns, card acquirer.TestCard, share int) ([]*terminal, error) {
+func connect(ctx context.Context, bundles []bundle.Bundle, base string, conn *standins.StandIns, card acquirer.TestCard, share int) ([]*terminal, error) {
 	terms := make([]*terminal, len(bundles))
 	err := parallel(len(bundles), func(i int) error {
 		c, err := posclient.FromBundle(bundles[i], base)
@@ -395,7 +395,7 @@ func connect(ctx context.Context, bundles []bundle.Bundle, base string, conn *sa
 type terminal struct {
 	client   *posclient.Client
 	keys     *posclient.CardKeys // working keys from its sign-on
-	standIns *sandbox.StandIns
+	standIns *standins.StandIns
 	card     acquirer.TestCard
 	share    int // percent of card sales
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	_ "github.com/multipos/multipos/server/store/postgres" // store.Open of postgres:// URLs
 )
 
 // PgbenchDB is the database of the cluster pgbench's tables go into.

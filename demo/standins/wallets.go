@@ -1,10 +1,9 @@
-package sandbox
+package standins
 
 import (
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
-	"embed"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -18,15 +17,15 @@ import (
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/internal/privfile"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
+	"github.com/multipos/multipos/sandbox/demokeys"
 	wechatsb "github.com/multipos/multipos/sandbox/wechat"
 	"github.com/multipos/multipos/server/connector"
 	alipayconn "github.com/multipos/multipos/server/connector/alipay"
 	wechatconn "github.com/multipos/multipos/server/connector/wechat"
 )
 
-// The sandboxes' identities. The keys in demokeys/ are for the sandboxes
-// only (never a real merchant's): shipping them spares every demo start
-// four RSA key generations.
+// The sandboxes' identities. Their keys are in sandbox/demokeys, for the
+// sandboxes only (never a real merchant's).
 const (
 	AlipayAppID       = "2021000000000001"
 	WeChatMchID       = "1900000001"
@@ -35,9 +34,6 @@ const (
 	WeChatPublicKeyID = "PUB_KEY_ID_0119000000012025112500000000000001"
 	WeChatAPIv3Key    = "multiposSandboxAPIv3Key000000000" // 32 bytes
 )
-
-//go:embed demokeys/*.pem
-var demoKeys embed.FS
 
 // Wallets are the Alipay and WeChat Pay sandboxes, speaking the real
 // protocols on a loopback HTTP server, and posserver's real connectors
@@ -250,7 +246,7 @@ func (w *Wallets) NextCode(ch api.Channel, confirm bool) error {
 }
 
 func demoPEM(name string) []byte {
-	b, err := demoKeys.ReadFile("demokeys/" + name + ".pem")
+	b, err := demokeys.FS.ReadFile(name + ".pem")
 	if err != nil {
 		panic(fmt.Sprintf("sandbox: embedded key %s: %v", name, err)) // built in: cannot be missing
 	}

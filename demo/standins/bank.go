@@ -1,4 +1,4 @@
-package sandbox
+package standins
 
 import (
 	"context"

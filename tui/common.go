@@ -78,7 +78,7 @@ func (b base) now() time.Time { return b.o.Now() }
 func (b base) Init() tea.Cmd { return nil }
 
 // MinSize is the 80×24 counter screen unless a screen says otherwise.
-func (b base) MinSize() (int, int) { return 80, 24 }
+func (b base) MinSize() (int, int) { return 80, 21 }
 
 // Screen is one step of a flow (soft-serve's pages). Update returns what
 // follows: nil to stay, or a next the router turns into the next screen
@@ -91,9 +91,10 @@ type Screen interface {
 	Help() []key.Binding
 	// Name identifies the screen for tests and logs ("channels", "qr", …).
 	Name() string
-	// MinSize is the smallest window (columns, lines, header and bars
-	// included) the screen can be drawn in whole.
-	MinSize() (w, h int)
+	// MinSize is the smallest width the screen can be drawn in whole, and
+	// the lines its body needs there; the root adds the header, the help
+	// and the status bar.
+	MinSize() (w, body int)
 }
 
 // paying is implemented by screens that belong to a payment; async results

@@ -27,9 +27,12 @@ func (m Model) helpBindings() []key.Binding {
 // helpLines is the help at the foot of the screen: every key the screen
 // takes, wrapped between keys onto as many lines as the width needs (two
 // at most on an 80-column screen), never cut off.
-func (m Model) helpLines() []string {
+func (m Model) helpLines() []string { return m.helpLinesAt(m.c.Width) }
+
+// helpLinesAt is the help as it wraps at width w.
+func (m Model) helpLinesAt(w int) []string {
 	c := m.c
-	return wrapHelp(m.helpBindings(), c.Width, func(k, desc string) string {
+	return wrapHelp(m.helpBindings(), w, func(k, desc string) string {
 		return c.Styles.HelpKey.Render(k) + " " + c.Styles.HelpDesc.Render(desc)
 	}, c.Styles.HelpSep.Render(helpSep))
 }

@@ -162,10 +162,16 @@ func screenCases() []screenCase {
 }
 
 // screenModel is the app showing case c in lang at 80×24.
-func screenModel(t *testing.T, lang i18n.Lang, c screenCase) Model {
+func screenModel(t *testing.T, lang i18n.Lang, c screenCase) Model { return screenModelIn(t, lang, false, c) }
+
+// screenModelIn is screenModel in training mode or not.
+func screenModelIn(t *testing.T, lang i18n.Lang, demo bool, c screenCase) Model {
 	t.Helper()
 	o := testOptions()
-	o.Lang = lang
+	o.Lang, o.Demo = lang, demo
+	if demo {
+		o.Trainer = &fakeTrainer{}
+	}
 	m := testModel(t, o)
 	if s := c.build(m); s != m.Active() {
 		m = m.open(s)
@@ -195,19 +201,23 @@ func TestScreenGoldens(t *testing.T) {
 func TestScreensFitTheirSize(t *testing.T) {
 	t.Parallel()
 	for _, c := range screenCases() {
-		for _, lang := range []i18n.Lang{i18n.ZH, i18n.EN} {
-			t.Run(c.name+"-"+string(lang), func(t *testing.T) {
+		for _, v := range []struct {
+			lang i18n.Lang
+			demo bool
+		}{{i18n.ZH, false}, {i18n.EN, false}, {i18n.ZH, true}, {i18n.EN, true}} {
+			t.Run(fmt.Sprintf("%s-%s-demo=%v", c.name, v.lang, v.demo), func(t *testing.T) {
 				t.Parallel()
-				m := screenModel(t, lang, c)
+				m := screenModelIn(t, v.lang, v.demo, c)
 				checkFits(t, m.View(), 80, 24)
-				w, h := m.Active().MinSize()
+				w, h := m.minSize()
 				if w > 80 || h > 24 {
 					t.Errorf("needs %d×%d, more than the counter screen", w, h)
 				}
 				m.c.Width, m.c.Height = w, h
 				body := m.Active().View()
-				if n := strings.Count(strings.TrimRight(body, "\n"), "\n") + 1; n > h-3 {
-					t.Errorf("at its minimum %d×%d the body is %d lines, room for %d:\n%s", w, h, n, h-3, body)
+				_, room := m.Active().MinSize() // the body's lines
+				if n := strings.Count(strings.TrimRight(body, "\n"), "\n") + 1; n > room {
+					t.Errorf("at its minimum %d×%d the body is %d lines, room for %d:\n%s", w, h, n, room, body)
 				}
 				for i, l := range strings.Split(body, "\n") {
 					if lw := ansi.StringWidth(l); lw > w {
@@ -255,7 +265,7 @@ func TestWindowTooSmall(t *testing.T) {
 		s.phase = fOpen
 		s.show(p.order)
 		m = m.open(s)
-		w, h := s.MinSize()
+		w, h := m.minSize()
 		m, _ = step(t, m, tea.WindowSizeMsg{Width: 40, Height: 12})
 		v := ansi.Strip(m.View())
 		want := Tf(lang, "win.small", w, h)

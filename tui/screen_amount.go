@@ -27,7 +27,7 @@ func newAmount(b base, ch api.Channel, op action) *amountScreen {
 
 func (s *amountScreen) Name() string        { return "amount" }
 func (s *amountScreen) Title() string       { return channelName(s.ch) + " › " + s.c.t(s.op.label()) }
-func (s *amountScreen) MinSize() (int, int) { return 56, 16 }
+func (s *amountScreen) MinSize() (int, int) { return 56, 13 }
 
 func (s *amountScreen) Help() []key.Binding {
 	c := s.c

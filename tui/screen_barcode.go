@@ -33,7 +33,7 @@ func (s *barcodeScreen) Name() string { return "barcode" }
 func (s *barcodeScreen) Title() string {
 	return channelName(s.p.channel) + " › " + s.c.t("menu.barcode")
 }
-func (s *barcodeScreen) MinSize() (int, int) { return 64, 18 }
+func (s *barcodeScreen) MinSize() (int, int) { return 64, 15 }
 
 func (s *barcodeScreen) Help() []key.Binding {
 	c := s.c

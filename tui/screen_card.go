@@ -56,7 +56,7 @@ func (s *cardPrompt) Name() string        { return "card" }
 func (s *cardPrompt) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
 func (s *cardPrompt) Payment() *payment   { return s.p }
 func (s *cardPrompt) Busy() bool          { return false }
-func (s *cardPrompt) MinSize() (int, int) { return 66, 22 }
+func (s *cardPrompt) MinSize() (int, int) { return 66, 19 }
 
 func (s *cardPrompt) Help() []key.Binding {
 	c := s.c
@@ -190,7 +190,7 @@ func (s *cardConfirm) Name() string        { return "card-confirm" }
 func (s *cardConfirm) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
 func (s *cardConfirm) Payment() *payment   { return s.p }
 func (s *cardConfirm) Busy() bool          { return false }
-func (s *cardConfirm) MinSize() (int, int) { return 50, 14 }
+func (s *cardConfirm) MinSize() (int, int) { return 50, 11 }
 
 func (s *cardConfirm) Help() []key.Binding {
 	return []key.Binding{s.c.Keys.Confirm, as(s.c.Keys.Cancel, s.c.t("help.back"))}
@@ -260,7 +260,7 @@ func (s *pinEntry) Name() string        { return "pin" }
 func (s *pinEntry) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
 func (s *pinEntry) Payment() *payment   { return s.p }
 func (s *pinEntry) Busy() bool          { return false }
-func (s *pinEntry) MinSize() (int, int) { return 50, 16 }
+func (s *pinEntry) MinSize() (int, int) { return 50, 13 }
 
 func (s *pinEntry) Help() []key.Binding {
 	c := s.c

@@ -68,7 +68,7 @@ func (s *supervisor) Name() string { return "supervisor" }
 func (s *supervisor) Title() string {
 	return channelName(api.Card) + " › " + s.c.t(kindAction(s.kind).label())
 }
-func (s *supervisor) MinSize() (int, int) { return 56, 14 }
+func (s *supervisor) MinSize() (int, int) { return 56, 11 }
 
 func (s *supervisor) Help() []key.Binding {
 	c := s.c
@@ -147,7 +147,7 @@ func (s *origTrace) Name() string        { return "original" }
 func (s *origTrace) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
 func (s *origTrace) Payment() *payment   { return s.p }
 func (s *origTrace) Busy() bool          { return false }
-func (s *origTrace) MinSize() (int, int) { return 60, 20 }
+func (s *origTrace) MinSize() (int, int) { return 60, 17 }
 
 func (s *origTrace) Help() []key.Binding {
 	c := s.c
@@ -289,7 +289,7 @@ func (s *balanceScreen) Help() []key.Binding {
 	return []key.Binding{as(s.c.Keys.Confirm, s.c.t("help.back"))}
 }
 
-func (s *balanceScreen) MinSize() (int, int) { return 60, 14 }
+func (s *balanceScreen) MinSize() (int, int) { return 60, 11 }
 
 func (s *balanceScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 	if k, ok := msg.(tea.KeyMsg); ok && (key.Matches(k, s.c.Keys.Confirm) || key.Matches(k, s.c.Keys.Cancel)) {

@@ -24,7 +24,7 @@ func (s *channelList) Help() []key.Binding {
 	return []key.Binding{digitsHelp(s.c, fmt.Sprintf("1-%d", len(api.Channels)), s.c.t("help.select"))}
 }
 
-func (s *channelList) MinSize() (int, int) { return 76, 20 }
+func (s *channelList) MinSize() (int, int) { return 76, 17 }
 
 func (s *channelList) Update(msg tea.Msg) (next, tea.Cmd) {
 	if r, ok := msg.(resumeMsg); ok {

@@ -23,7 +23,7 @@ func newMenu(b base, ch api.Channel) *menu { return &menu{base: b, ch: ch, items
 
 func (s *menu) Name() string        { return "menu" }
 func (s *menu) Title() string       { return channelName(s.ch) }
-func (s *menu) MinSize() (int, int) { return 56, 16 }
+func (s *menu) MinSize() (int, int) { return 56, 13 }
 
 func (s *menu) Help() []key.Binding {
 	c := s.c

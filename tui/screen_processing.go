@@ -39,7 +39,7 @@ func (s *processing) Name() string        { return "processing" }
 func (s *processing) Title() string       { return channelName(api.Card) + " › " + s.c.t(s.p.opLabel()) }
 func (s *processing) Payment() *payment   { return s.p }
 func (s *processing) Busy() bool          { return s.phase != procRefused }
-func (s *processing) MinSize() (int, int) { return 60, 16 }
+func (s *processing) MinSize() (int, int) { return 60, 13 }
 
 func (s *processing) Help() []key.Binding {
 	c := s.c

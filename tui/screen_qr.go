@@ -45,9 +45,9 @@ func (s *qrScreen) Busy() bool {
 // MinSize makes room for the code beside the order's details.
 func (s *qrScreen) MinSize() (int, int) {
 	if s.code == "" || s.phase != fOpen {
-		return 60, 16
+		return 60, 13
 	}
-	return 2 + lipgloss.Width(s.code) + 3 + 40, 1 + lipgloss.Height(s.code) + 3
+	return 2 + lipgloss.Width(s.code) + 3 + 40, 1 + lipgloss.Height(s.code)
 }
 
 func (s *qrScreen) expired() bool {

@@ -54,7 +54,7 @@ func newReprint(b base, r receipts.Receipt, p *payment) *receiptScreen {
 // Init queues the merchant copy.
 func (s *receiptScreen) Init() tea.Cmd { return queueReceipt(*s.o, s.p.id, s.receipt()) }
 
-func (s *receiptScreen) MinSize() (int, int) { return s.o.PrinterWidth + 2 + 5 + 24, 14 }
+func (s *receiptScreen) MinSize() (int, int) { return s.o.PrinterWidth + 2 + 5 + 24, 11 }
 
 func (s *receiptScreen) Name() string      { return "receipt" }
 func (s *receiptScreen) Title() string     { return channelName(api.Channel(s.slip.Channel)) }

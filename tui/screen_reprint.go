@@ -21,7 +21,7 @@ type reprintScreen struct {
 
 func newReprintPrompt(b base) *reprintScreen { return &reprintScreen{base: b} }
 
-func (s *reprintScreen) MinSize() (int, int) { return 76, 14 }
+func (s *reprintScreen) MinSize() (int, int) { return 76, 11 }
 func (s *reprintScreen) Name() string        { return "reprint" }
 func (s *reprintScreen) Title() string       { return s.c.t("menu.reprint") }
 

@@ -26,7 +26,7 @@ func newResult(b base, p *payment) *result { return &result{base: b, p: p} }
 // Init follows an order whose outcome is not known yet.
 func (s *result) Init() tea.Cmd { return s.follow() }
 
-func (s *result) MinSize() (int, int) { return 60, 18 }
+func (s *result) MinSize() (int, int) { return 60, 15 }
 
 // following reports whether the order is a card order not final yet.
 func (s *result) following() bool {

@@ -26,7 +26,7 @@ func ask(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
 
 func (s *signOnScreen) Name() string        { return "signon" }
 func (s *signOnScreen) Title() string       { return channelName(api.Card) + " › " + s.c.t("menu.signon") }
-func (s *signOnScreen) MinSize() (int, int) { return 60, 12 }
+func (s *signOnScreen) MinSize() (int, int) { return 60, 9 }
 
 func (s *signOnScreen) busy() bool { return s.asked || s.st.keys().busy }
 

@@ -24,7 +24,7 @@ func (s *welcome) Help() []key.Binding {
 	return []key.Binding{as(s.c.Keys.Confirm, s.c.t("menu.title")), as(s.c.Keys.Cancel, s.c.t("help.back"))}
 }
 
-func (s *welcome) MinSize() (int, int) { return 44, 16 }
+func (s *welcome) MinSize() (int, int) { return 44, 13 }
 
 func (s *welcome) Update(msg tea.Msg) (next, tea.Cmd) {
 	k, ok := msg.(tea.KeyMsg)

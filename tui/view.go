@@ -17,7 +17,7 @@ func (m Model) View() string {
 	c := m.c
 	s := m.router.active()
 	var body string
-	if w, h := s.MinSize(); c.Height > 0 && (c.Width < w || c.Height < h) {
+	if w, h := m.minSize(); c.Height > 0 && (c.Width < w || c.Height < h) {
 		body = "\n  " + c.Styles.Warn.Width(max(10, c.Width-4)).Render(c.tf("win.small", w, h))
 	} else {
 		body = s.View()
@@ -83,4 +83,12 @@ func fillBar(left, right string, w int, bg lipgloss.Style) string {
 		return ansi.Truncate(left+" "+right, w, "")
 	}
 	return left + bg.Render(strings.Repeat(" ", gap)) + right
+}
+
+// minSize is the smallest window the active screen can be drawn in whole:
+// its width, and its body's lines with the header, the status bar and the
+// help as it wraps at that width.
+func (m Model) minSize() (int, int) {
+	w, body := m.router.active().MinSize()
+	return w, body + 2 + len(m.helpLinesAt(w))
 }

@@ -162,7 +162,9 @@ func screenCases() []screenCase {
 }
 
 // screenModel is the app showing case c in lang at 80×24.
-func screenModel(t *testing.T, lang i18n.Lang, c screenCase) Model { return screenModelIn(t, lang, false, c) }
+func screenModel(t *testing.T, lang i18n.Lang, c screenCase) Model {
+	return screenModelIn(t, lang, false, c)
+}
 
 // screenModelIn is screenModel in training mode or not.
 func screenModelIn(t *testing.T, lang i18n.Lang, demo bool, c screenCase) Model {

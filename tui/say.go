@@ -1,6 +1,10 @@
 package tui
 
-import "github.com/charmbracelet/lipgloss"
+import (
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+)
 
 // text is something a screen will say, kept as a text key and its
 // arguments rather than as a string: it is rendered in the language the
@@ -57,7 +61,11 @@ func paraAt(c *Common, style lipgloss.Style, s string, n int) string {
 	if c.Width <= 0 {
 		w = 76
 	}
-	return indent(style.Width(max(20, w)).Render(s), n)
+	lines := strings.Split(style.Width(max(20, w)).Render(s), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ") // the wrap pads to the width
+	}
+	return indent(strings.Join(lines, "\n"), n)
 }
 
 // hintLine is a screen's hint after a blank line, or nothing.

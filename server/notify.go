@@ -43,7 +43,6 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 		return fmt.Errorf("notify %s %s: %w", ch, n.OutTradeNo, err)
 	}
 	if n.Amount != o.Amount {
-		s.metrics.Notification(n.Channel, "refused")
 		s.log.Error("notification amount differs from the order; refused, and the order is looked into now", append(orderAttrs(o),
 			"notified_amount", n.Amount, "notified_state", string(n.State))...)
 		if !o.State.Final() {
@@ -53,6 +52,8 @@ func (s *Server) Notify(ctx context.Context, n connector.Notification) error {
 				s.log.Warn("could not bring the order's check forward", append(orderAttrs(o), "err", err)...)
 			}
 		}
+		// Counted once handled: who sees the count sees the order due.
+		s.metrics.Notification(n.Channel, "refused")
 		return fmt.Errorf("%w: %s order %s is %d fen, notification says %d", ErrRefused, ch, n.OutTradeNo, o.Amount, n.Amount)
 	}
 	if o.State == api.StateCancelling {

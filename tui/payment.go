@@ -14,7 +14,6 @@ const (
 	actQR action = iota + 1
 	actBarcode
 	actReprint
-	actWalletRefund // listed, not yet offered
 	actSale
 	actVoid
 	actReturn
@@ -25,20 +24,17 @@ const (
 // label is the action's menu text key.
 func (a action) label() string {
 	return map[action]string{
-		actQR: "menu.qr", actBarcode: "menu.barcode", actReprint: "menu.reprint", actWalletRefund: "menu.refund",
+		actQR: "menu.qr", actBarcode: "menu.barcode", actReprint: "menu.reprint",
 		actSale: "menu.sale", actVoid: "menu.void", actReturn: "menu.return", actBalance: "menu.balance", actSignOn: "menu.signon",
 	}[a]
 }
-
-// ready is false for items listed so the cashier sees what is coming.
-func (a action) ready() bool { return a != actWalletRefund }
 
 // menuActions are a channel's main menu, in order.
 func menuActions(ch api.Channel) []action {
 	if ch == api.Card {
 		return []action{actSale, actVoid, actReturn, actBalance, actSignOn, actReprint}
 	}
-	return []action{actQR, actBarcode, actReprint, actWalletRefund}
+	return []action{actQR, actBarcode, actReprint}
 }
 
 // payment is one payment attempt from amount entry to receipt.

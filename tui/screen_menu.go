@@ -66,12 +66,7 @@ func (s *menu) Update(msg tea.Msg) (next, tea.Cmd) {
 
 func (s *menu) choose(i int) next {
 	s.sel = i
-	act := s.items[i]
-	if !act.ready() {
-		s.hint = say("menu.notyet", say(act.label()))
-		return nil
-	}
-	return toAction{ch: s.ch, act: act}
+	return toAction{ch: s.ch, act: s.items[i]}
 }
 
 func (s *menu) View() string {
@@ -85,13 +80,8 @@ func (s *menu) View() string {
 		switch {
 		case i == s.sel:
 			line = st.Selected.Render(line)
-		case !act.ready():
-			line = st.Disabled.Render(line)
 		default:
 			line = " " + st.ItemNum.Render(fmt.Sprintf("%d", i+1)) + "  " + st.Item.Render(label) + " "
-		}
-		if !act.ready() {
-			line += st.Disabled.Render(c.t("menu.later"))
 		}
 		b.WriteString("  " + line + "\n")
 	}

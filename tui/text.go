@@ -32,7 +32,6 @@ var texts = map[string][2]string{
 	"menu.title":       {"主菜单", "Main menu"},
 	"menu.qr":          {"扫码支付", "Scan to pay"},
 	"menu.barcode":     {"付款码收款", "Barcode pay"},
-	"menu.refund":      {"退款", "Refund"},
 	"menu.sale":        {"消费", "Sale"},
 	"menu.void":        {"撤销", "Void"},
 	"menu.return":      {"退货", "Refund"},
@@ -45,8 +44,6 @@ var texts = map[string][2]string{
 	"reprint.none":     {"本机还没有打印过小票", "No receipt has been printed on this station yet"},
 	"reprint.notfound": {"本机没有凭证号 %s 的小票", "No receipt with trace number %s on this station"},
 	"reprint.long":     {"凭证号为6位数字", "A trace number has 6 digits"},
-	"menu.later":       {"（后续版本）", "(coming later)"},
-	"menu.notyet":      {"%s 将在后续版本提供", "%s comes in a later version"},
 	"menu.nosuch":      {"没有菜单项 %s", "No menu item %s"},
 	"menu.cardname":    {"银联 UnionPay", "UnionPay"},
 

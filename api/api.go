@@ -381,6 +381,10 @@ const (
 	AdjustNotToday    = "not_today"    // a void of a sale of another day or batch
 	AdjustVoided      = "voided"       // the sale was voided already
 	AdjustOverRefund  = "over_refund"  // more than is left to refund; Limit holds what is left
+	// AdjustHasRefunds: a void of a sale with refunds (approved or still
+	// in progress) would undo more than is left; Limit holds what is left
+	// to refund.
+	AdjustHasRefunds = "has_refunds"
 )
 
 // Heartbeat is what a terminal sends every few seconds: it keeps the

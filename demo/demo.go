@@ -89,6 +89,7 @@ type Env struct {
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 	logFile *os.File
+	runLock *os.File // held while the demo runs in a folder of its own (runs.go)
 	width   int
 }
 
@@ -142,6 +143,9 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		return nil, err
 	}
 	if o.Dir == "" {
+		if err := e.holdRun(); err != nil {
+			return nil, err
+		}
 		e.pruneRuns(KeepRuns)
 	}
 	if e.TerminalID == "" {
@@ -378,6 +382,9 @@ func (e *Env) Close() error {
 	}
 	if e.Store != nil {
 		errs = append(errs, e.Store.Close())
+	}
+	if e.runLock != nil {
+		errs = append(errs, e.runLock.Close())
 	}
 	if e.logFile != nil {
 		errs = append(errs, e.logFile.Close())

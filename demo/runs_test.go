@@ -87,3 +87,26 @@ func TestPruneRunsSparesTheRunningOne(t *testing.T) {
 		t.Fatalf("left %q, want only the running one", got)
 	}
 }
+
+// A demo still running in an older folder (another window, started long
+// ago) keeps it: its run lock is held.
+func TestPruneRunsSparesAnotherRunningDemo(t *testing.T) {
+	parent := t.TempDir()
+	old := fakeRuns(t, parent, 4)
+	other := &Env{Dir: filepath.Join(parent, old[3])} // the oldest, still running
+	if err := other.holdRun(); err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{Dir: filepath.Join(parent, time.Now().Format(runLayout)), Log: slog.New(slog.DiscardHandler)}
+	e.pruneRuns(1)
+	if got, want := list(t, parent), []string{old[3], old[0]}; !slices.Equal(got, want) {
+		t.Fatalf("left %q, want the newest and the running one %q", got, want)
+	}
+	if err := other.runLock.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.pruneRuns(1)
+	if got, want := list(t, parent), []string{old[0]}; !slices.Equal(got, want) {
+		t.Fatalf("once it ended: left %q, want %q", got, want)
+	}
+}

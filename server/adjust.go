@@ -120,9 +120,10 @@ func (s *Server) journalAdjustment(ctx context.Context, t *terminal, n store.New
 		return o, nil, s.traceUsed(t.ID, n.Trace)
 	case errors.Is(err, store.ErrVoided):
 		return o, nil, notAdjustable(api.AdjustVoided, 0, "%v", err)
+	case errors.Is(err, store.ErrRefunded) && errors.As(err, &refused):
+		// A void of a sale with refunds would undo more than is left.
+		return o, nil, notAdjustable(api.AdjustHasRefunds, refused.Left, "%v", err)
 	case errors.As(err, &refused):
-		// A refund of more than is left, or a void of a sale with refunds
-		// (it would undo more than is left too).
 		return o, nil, notAdjustable(api.AdjustOverRefund, refused.Left, "%v", err)
 	case errors.Is(err, store.ErrNotAdjustable):
 		return o, nil, notAdjustable(api.AdjustNotApproved, 0, "%v", err)

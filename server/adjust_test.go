@@ -252,7 +252,7 @@ func TestAdjustRefusalsSayWhy(t *testing.T) {
 		_, err = c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000005", 701))
 		refused("a refund of more than is left", err, api.AdjustOverRefund, 700)
 		_, err = c.CardVoid(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000006", 0))
-		refused("a void of a sale partly refunded", err, api.AdjustOverRefund, 700)
+		refused("a void of a sale partly refunded", err, api.AdjustHasRefunds, 700)
 		if _, err := c.CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, sale, "approved", "000007", 700)); err != nil {
 			t.Fatal(err)
 		}

@@ -184,13 +184,24 @@ func TestRefundShowsWhatIsLeft(t *testing.T) {
 // A refusal after the card was read (the server knew better) says why in
 // the cashier's language, with what is left, never the server's code.
 func TestNotAdjustableAfterTheCardSaysWhy(t *testing.T) {
-	for lang, want := range map[i18n.Lang]string{i18n.EN: "More than is left to refund: at most ¥12.00", i18n.ZH: "超过可退金额：最多还可退 ¥12.00"} {
-		m, p := sendingSale(t)
-		m.c.Lang = lang
-		m, _ = step(t, m, orderMsg{pay: p.id, op: opSale, trace: "000009",
-			err: &api.Error{Code: api.CodeNotAdjustable, Reason: api.AdjustOverRefund, Limit: 1200, Message: "the refunds would exceed the sale's amount"}})
-		if v := flat(m.View()); !strings.Contains(v, want) || strings.Contains(v, "not_adjustable") {
-			t.Errorf("%s:\n%s", lang, v)
+	for _, tc := range []struct {
+		reason string
+		want   map[i18n.Lang]string
+	}{
+		{api.AdjustOverRefund, map[i18n.Lang]string{i18n.EN: "More than is left to refund: at most ¥12.00", i18n.ZH: "超过可退金额：最多还可退 ¥12.00"}},
+		// A refund made meanwhile (another station, or one still in
+		// progress at the lookup): a void would not be "more than is left".
+		{api.AdjustHasRefunds, map[i18n.Lang]string{i18n.EN: "This sale has refunds: it can no longer be voided. Refund the ¥12.00 left instead",
+			i18n.ZH: "该交易已有退货，不能再撤销；剩余 ¥12.00 请用退货"}},
+	} {
+		for lang, want := range tc.want {
+			m, p := sendingSale(t)
+			m.c.Lang = lang
+			m, _ = step(t, m, orderMsg{pay: p.id, op: opSale, trace: "000009",
+				err: &api.Error{Code: api.CodeNotAdjustable, Reason: tc.reason, Limit: 1200, Message: "refused"}})
+			if v := flat(m.View()); !strings.Contains(v, want) || strings.Contains(v, "not_adjustable") {
+				t.Errorf("%s %s:\n%s", tc.reason, lang, v)
+			}
 		}
 	}
 }

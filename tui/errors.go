@@ -92,6 +92,8 @@ func notAdjustableText(c *Common, ae *api.Error) string {
 		return c.t("adj.voided")
 	case api.AdjustOverRefund:
 		return c.tf("adj.overrefund", money.Fen(ae.Limit).Yuan())
+	case api.AdjustHasRefunds:
+		return c.tf("adj.hasrefunds", money.Fen(ae.Limit).Yuan())
 	}
 	return c.t("adj.other")
 }

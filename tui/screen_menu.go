@@ -9,8 +9,8 @@ import (
 	"github.com/multipos/multipos/api"
 )
 
-// menu is a channel's main menu (patent S103/S203/S303). Items not yet
-// offered are listed so the cashier sees what is coming.
+// menu is a channel's main menu (patent S103/S203/S303): only what the
+// channel offers today.
 type menu struct {
 	base
 	ch    api.Channel

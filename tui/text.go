@@ -279,6 +279,7 @@ var texts = map[string][2]string{
 	"adj.voidamount":     {"撤销金额必须等于原交易金额", "A void undoes the whole sale: its amount must be the sale's"},
 	"adj.voided":         {"原交易已撤销，不能再撤销或退货", "The sale was voided already: it cannot be voided or refunded"},
 	"adj.overrefund":     {"超过可退金额：最多还可退 %s", "More than is left to refund: at most %s"},
+	"adj.hasrefunds":     {"该交易已有退货，不能再撤销；剩余 %s 请用退货", "This sale has refunds: it can no longer be voided. Refund the %s left instead"},
 	"adj.other":          {"服务器不允许撤销或退货该交易", "The server does not allow this void or refund"},
 	"channels.loading":   {"正在获取限额…", "Loading limits…"},
 	"channels.unseen":    {"未确认的交易结果：", "Results this station never showed:"},

@@ -1,6 +1,6 @@
 // Package connector is the seam between posserver and the outside world:
 // one Wallet per wallet channel (Alipay, WeChat Pay) and one Acquirer for bank
-// cards. The stand-ins in sandbox/ implement it today; the real protocol
-// connectors (Alipay OpenAPI, WeChat Pay v3, ISO 8583) plug in behind the same
-// interfaces.
+// cards. The real protocol connectors implement them (alipay: Alipay
+// OpenAPI, wechat: WeChat Pay v3, bank: ISO 8583 to the acquirer), as does
+// sandbox/wallet, the fast in-process wallet of the load test and unit tests.
 package connector

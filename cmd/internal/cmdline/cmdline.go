@@ -143,13 +143,15 @@ func isCobraUsage(err error) bool {
 }
 
 // goFlags rewrites Go-style long flags (-db x, -config=f) as pflag's
-// (--db x): every name a command of the tree knows, up to a "--".
+// (--db x): every name a command of the tree knows, up to a "--". The
+// value of a flag that takes one is left as it is, even when it is
+// spelled like a flag (--merchant-name -store).
 func goFlags(root *cobra.Command, args []string) []string {
-	names := map[string]bool{"help": true, "version": true}
+	takesValue := map[string]bool{"help": false, "version": false} // name → whether it takes a value
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
 		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.PersistentFlags()} {
-			fs.VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+			fs.VisitAll(func(f *pflag.Flag) { takesValue[f.Name] = takesValue[f.Name] || f.NoOptDefVal == "" })
 		}
 		for _, s := range c.Commands() {
 			walk(s)
@@ -157,15 +159,22 @@ func goFlags(root *cobra.Command, args []string) []string {
 	}
 	walk(root)
 	out := make([]string, len(args))
+	value := false // args[i] is the value of the flag before it
 	for i, a := range args {
-		if a == "--" {
+		if a == "--" && !value {
 			copy(out[i:], args[i:])
 			break
 		}
-		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
-		if len(a) > 2 && a[0] == '-' && a[1] != '-' && names[name] {
+		if value {
+			out[i], value = a, false
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		takes, known := takesValue[name]
+		if known && len(a) > 2 && a[0] == '-' && a[1] != '-' {
 			a = "-" + a
 		}
+		value = known && strings.HasPrefix(a, "--") && takes && !hasValue
 		out[i] = a
 	}
 	return out

@@ -73,6 +73,12 @@ func TestGoStyleFlags(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("goFlags = %q, want %q", got, want)
 	}
+	// A value spelled like a flag is a value: --id -demo names terminal "-demo".
+	got = goFlags(root, []string{"terminal", "add", "-id", "-demo", "-demo", "--id", "-id", "--id=-demo"})
+	want = []string{"terminal", "add", "--id", "-demo", "--demo", "--id", "-id", "--id=-demo"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("goFlags = %q, want %q", got, want)
+	}
 	var out, errOut bytes.Buffer
 	if code := Main(context.Background(), tree(&ran), []string{"terminal", "add", "-id", "T9", "-demo"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())

@@ -2,6 +2,7 @@ package acquirer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -30,15 +31,19 @@ type LedgerEntry struct {
 	Charged      int64  `json:"charged"`            // what it still takes from the cardholder (Entry.Charged)
 	RRN          string `json:"rrn,omitempty"`
 	AuthCode     string `json:"auth_code,omitempty"`
-	Date         string `json:"date"` // MMDD, field 13 of the answer
-	At           string `json:"at"`   // RFC 3339 with nanoseconds
+	Date         string `json:"date"`               // MMDD, field 13 of the answer
+	At           string `json:"at"`                 // RFC 3339 with nanoseconds
+	Lost         bool   `json:"lost,omitempty"`     // dropped from the host's books (DropEntry)
+	Planted      bool   `json:"planted,omitempty"`  // booked without the terminal (AddEntry)
+	Excluded     bool   `json:"excluded,omitempty"` // left out of its settled batch: not in the terminal's upload
 }
 
 func ledgerEntry(i int, e Entry) LedgerEntry {
 	return LedgerEntry{Index: i, Type: string(e.Type), TerminalID: e.TerminalID, MerchantID: e.MerchantID,
 		Trace: e.Trace, Batch: e.Batch, Original: e.Original, Amount: e.Amount, MaskedPAN: e.MaskedPAN, ResponseCode: e.ResponseCode,
 		Approved: e.Approved, Reversed: e.Reversed, Voided: e.Voided, Refunded: e.Refunded, Charged: e.Charged(),
-		RRN: e.RRN, AuthCode: e.AuthCode, Date: e.Date, At: e.At.Format(time.RFC3339Nano)}
+		RRN: e.RRN, AuthCode: e.AuthCode, Date: e.Date, At: e.At.Format(time.RFC3339Nano),
+		Lost: e.Lost, Planted: e.Planted, Excluded: e.Excluded}
 }
 
 // ControlFaults is the body of POST /control/faults: each field set arms
@@ -60,6 +65,11 @@ func (h *Host) ControlHandler() http.Handler {
 	mux.HandleFunc("POST /control/faults", h.controlFaults)
 	mux.HandleFunc("GET /control/faults", func(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusOK, h.armed())
+	})
+	mux.HandleFunc("POST /control/books/drop", h.controlDrop)
+	mux.HandleFunc("POST /control/books/add", h.controlAdd)
+	mux.HandleFunc("GET /control/batches", func(w http.ResponseWriter, r *http.Request) {
+		controlJSON(w, http.StatusOK, h.Batches(r.URL.Query()["terminal"]...))
 	})
 	mux.HandleFunc("GET /control/calls", func(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusOK, map[string]int{"calls": h.Calls(), "reversals": h.Reversals()})
@@ -154,4 +164,53 @@ func controlJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ControlDrop is the body of POST /control/books/drop (see DropEntry).
+type ControlDrop struct {
+	TerminalID string `json:"terminal"`
+	MerchantID string `json:"merchant"`
+	Batch      string `json:"batch"`
+	Trace      string `json:"trace"`
+}
+
+func (h *Host) controlDrop(w http.ResponseWriter, r *http.Request) {
+	var d ControlDrop
+	if !controlBody(w, r, &d) {
+		return
+	}
+	if err := h.DropEntry(d.TerminalID, d.MerchantID, d.Batch, d.Trace); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrNoEntry) {
+			status = http.StatusNotFound
+		}
+		controlJSON(w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	controlJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (h *Host) controlAdd(w http.ResponseWriter, r *http.Request) {
+	var p Planted
+	if !controlBody(w, r, &p) {
+		return
+	}
+	e, err := h.AddEntry(p)
+	if err != nil {
+		controlJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	controlJSON(w, http.StatusOK, e)
+}
+
+// controlBody decodes a small JSON body with no unknown fields, or
+// answers 400.
+func controlBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		controlJSON(w, http.StatusBadRequest, map[string]string{"error": "request body: " + err.Error()})
+		return false
+	}
+	return true
 }

@@ -64,6 +64,7 @@ type Host struct {
 	seen      map[string]seenMsg      // the same key → the message first sent under it and its answer
 	revAnswer map[string]bank.Message // the same key → the answer to its reversal, for repeats
 	orphans   map[string]bool         // keys reversed before any original came
+	batches   map[string]*batchState  // terminal|merchant|batch → its settlement, from the first 0500
 	seq       int
 	drop      int
 	dropRev   int
@@ -100,8 +101,8 @@ func New(opts Options) *Host {
 		opts: opts, log: opts.Logger.With("sandbox", "acquirer"),
 		keys: map[string]cardkeys.WorkingKeys{}, balances: map[string]int64{}, pinFails: map[string]int{},
 		byKey: map[string]int{}, seen: map[string]seenMsg{}, revAnswer: map[string]bank.Message{}, orphans: map[string]bool{},
-		conns: map[net.Conn]struct{}{},
-		done:  make(chan struct{}),
+		batches: map[string]*batchState{}, conns: map[net.Conn]struct{}{},
+		done: make(chan struct{}),
 	}
 	for _, c := range TestCards() {
 		h.balances[c.ID] = c.Balance

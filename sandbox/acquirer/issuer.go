@@ -28,8 +28,18 @@ func (h *Host) decide(req *bank.Message, raw []byte) (*bank.Message, bool) {
 		resp.ResponseCode = CodeFormatError // no batch in field 60
 		return resp, true
 	}
-	if req.MTI == bank.MTIReversal {
+	switch req.MTI {
+	case bank.MTISettle:
+		return h.settle(req, resp), true
+	case bank.MTIBatchUpload:
+		return h.batchUpload(req, resp), true
+	case bank.MTIReversal:
 		return h.reversal(req, resp, key), true
+	}
+	if h.closedBatch(req.TerminalID, req.MerchantID, req.Field60[2:8]) {
+		// Settled: whatever it is, it belongs to the terminal's next batch.
+		resp.ResponseCode = CodeBatchClosed
+		return resp, true
 	}
 	h.calls++
 	fp := fingerprint(req)
@@ -262,7 +272,7 @@ func (h *Host) void(req, resp *bank.Message, k cardkeys.WorkingKeys, key string)
 	case o == nil:
 		code = CodeNotFound
 	case !o.Approved || o.Voided || o.Reversed || o.Refunded > 0 || o.cardID != cardID(req.PAN) ||
-		o.At.Format("20060102") != h.opts.Now().Format("20060102"):
+		o.At.Format("20060102") != h.opts.Now().Format("20060102") || h.closedBatch(o.TerminalID, o.MerchantID, o.Batch):
 		code = CodeInvalidTxn
 	case req.Amount != o.Amount:
 		code = CodeInvalidAmount
@@ -319,6 +329,11 @@ func (h *Host) reversal(req, resp *bank.Message, key string) *bank.Message {
 	if prev, ok := h.revAnswer[key]; ok {
 		a := prev
 		return &a // a repeat
+	}
+	if h.closedBatch(req.TerminalID, req.MerchantID, req.Field60[2:8]) {
+		// Settled: too late to undo anything in it.
+		resp.ResponseCode = CodeBatchClosed
+		return resp
 	}
 	if h.failRev > 0 {
 		h.failRev--

@@ -42,6 +42,11 @@ type Entry struct {
 	Refunded     int64  // sales only: fen refunded so far
 	EntryMode    string // field 22 as received, e.g. 051 chip with PIN
 	ICCBytes     int    // length of the chip data in field 55 (0: none came)
+	// Set through the control API or by settlement, so the host's books
+	// can differ from the terminal's (see DropEntry, AddEntry):
+	Lost     bool // dropped from the host's books; back when an upload brings it
+	Planted  bool // booked by the control API, never sent by the terminal
+	Excluded bool // not in the terminal's upload: left out of its settled batch
 
 	cardID string // test card ID, to credit the card back without keeping its PAN
 	sent   sent   // the fields its reversal must copy
@@ -72,6 +77,8 @@ func (e Entry) Result() string {
 	switch {
 	case !e.Approved:
 		return "declined-" + e.ResponseCode
+	case e.Excluded:
+		return "excluded"
 	case e.Reversed:
 		return "reversed"
 	case e.Voided:
@@ -86,7 +93,8 @@ func SettlementFile(day time.Time) string {
 }
 
 // WriteSettlement writes the day's entries (by the host's clock, in day's
-// location) to SettlementDir as CSV with a header line:
+// location; not those the host lost, see DropEntry) to SettlementDir as
+// CSV with a header line:
 //
 //	terminal,batch,trace,rrn,type,amount_fen,result
 //
@@ -96,7 +104,7 @@ func (h *Host) WriteSettlement(day time.Time) (string, error) {
 	var rows [][]string
 	for _, e := range h.Ledger() {
 		ey, em, ed := e.At.In(day.Location()).Date()
-		if ey != y || em != m || ed != d {
+		if ey != y || em != m || ed != d || e.Lost {
 			continue
 		}
 		rows = append(rows, []string{e.TerminalID, e.Batch, e.Trace, e.RRN, string(e.Type),

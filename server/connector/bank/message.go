@@ -53,6 +53,7 @@ type Message struct {
 	ResponseCode  string `iso8583:"39"`
 	TerminalID    string `iso8583:"41"`
 	MerchantID    string `iso8583:"42"`
+	Field48       string `iso8583:"48"` // settlement totals and flags, upload count
 	Currency      string `iso8583:"49"`
 	PINBlock      []byte `iso8583:"52"` // 8 bytes, encrypted under the PIN key
 	SecurityInfo  string `iso8583:"53"`
@@ -60,6 +61,7 @@ type Message struct {
 	Field60       string `iso8583:"60"`
 	Original      string `iso8583:"61"`
 	Field62       []byte `iso8583:"62"`
+	Field63       string `iso8583:"63"` // operator (0500), card organisation (0320)
 	MAC           []byte `iso8583:"64"`
 }
 
@@ -200,6 +202,7 @@ func (m *Message) String() string {
 	add("rc", m.ResponseCode)
 	add("tid", m.TerminalID)
 	add("mid", m.MerchantID)
+	add("f48", m.Field48)
 	if m.PINBlock != nil {
 		fmt.Fprintf(&sb, " pinblock=[%d bytes]", len(m.PINBlock))
 	}
@@ -208,6 +211,7 @@ func (m *Message) String() string {
 	}
 	add("f60", m.Field60)
 	add("f61", m.Original)
+	add("f63", m.Field63)
 	if m.Field62 != nil {
 		fmt.Fprintf(&sb, " f62=[%d bytes]", len(m.Field62))
 	}

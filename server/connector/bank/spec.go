@@ -40,6 +40,9 @@ var Spec = &iso8583.MessageSpec{
 		39: str(2, "Response Code", fixedASCII),
 		41: str(8, "Card Acceptor Terminal Identification", fixedASCII),
 		42: str(15, "Card Acceptor Identification Code", fixedASCII),
+		// Field 48 carries the batch totals of a settlement and the count
+		// of a batch upload's end (n..322 in the CUP POS spec).
+		48: str(322, "Additional Data (settlement totals, upload count)", prefix.ASCII.LLL),
 		49: str(3, "Currency Code, Transaction", fixedASCII),
 		// Field 52 is 8 raw bytes (the encrypted ISO 9564 format 0 block).
 		// Spec87ASCII declares it as 16 hex characters and does not
@@ -50,6 +53,7 @@ var Spec = &iso8583.MessageSpec{
 		60: str(999, "Reserved Private (batch, network management code)", prefix.ASCII.LLL),
 		61: str(999, "Original Message Data", prefix.ASCII.LLL),
 		62: bin(999, "Reserved Private (working keys)", prefix.ASCII.LLL),
+		63: str(163, "Reserved Private (operator, card organisation)", prefix.ASCII.LLL),
 		64: bin(8, "Message Authentication Code", prefix.Binary.Fixed),
 	},
 }

@@ -25,8 +25,10 @@ var responseTexts = map[string][2]string{
 	"61": {"超出金额限制", "Exceeds amount limit"},
 	"65": {"超出取款次数限制", "Exceeds frequency limit"},
 	"75": {"密码错误次数超限", "PIN tries exceeded"},
+	"77": {"批次号不符，请重新签到", "Batch number mismatch: sign on again"},
 	"91": {"发卡行不能及时响应，请稍后重试", "Issuer unavailable: try again later"},
 	"94": {"重复交易", "Duplicate transaction"},
+	"95": {"对账不平，请重新结算", "Reconcile error: settle again"},
 	"96": {"系统故障，请稍后重试", "System malfunction: try again later"},
 	"A0": {"MAC校验错，请重新签到", "MAC error, sign on again"},
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestTexts(t *testing.T) {
-	codes := strings.Fields("00 01 03 05 12 13 14 25 30 41 43 51 54 55 57 58 61 65 75 91 94 96 A0")
+	codes := strings.Fields("00 01 03 05 12 13 14 25 30 41 43 51 54 55 57 58 61 65 75 77 91 94 95 96 A0")
 	for _, c := range codes {
 		zh, en := ResponseText(c, true), ResponseText(c, false)
 		if _, ok := responseTexts[c]; !ok || zh == "" || en == "" || zh == en {

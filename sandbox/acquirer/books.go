@@ -14,8 +14,8 @@ import (
 // settlement comes out of balance as it does when a real host lost or
 // double-booked a transaction.
 
-// ErrNoEntry is returned by DropEntry for a transaction the host never
-// booked approved.
+// ErrNoEntry is returned by DropEntry for a transaction not in the
+// host's books: never booked approved, reversed, or lost already.
 var ErrNoEntry = errors.New("acquirer: no such approved entry")
 
 // ErrBatchClosed is returned for a change to a settled batch.
@@ -31,7 +31,7 @@ func (h *Host) DropEntry(terminal, merchant, batch, trace string) error {
 		return ErrBatchClosed
 	}
 	i, ok := h.byKey[keyOf(terminal, merchant, batch, trace)]
-	if !ok || !h.ledger[i].Approved || h.ledger[i].Reversed {
+	if !ok || !h.ledger[i].Approved || h.ledger[i].Reversed || h.ledger[i].Lost {
 		return fmt.Errorf("%w: %s/%s batch %s trace %s", ErrNoEntry, terminal, merchant, batch, trace)
 	}
 	h.ledger[i].Lost = true

@@ -33,8 +33,9 @@ type TestCard struct {
 const InitialBalance = 1_000_000
 
 // Batch is a terminal's first batch (field 60.2). The host keeps no batch
-// of its own: each message names the one it belongs to, as the terminal's
-// server keeps it.
+// number of its own: each message names the one it belongs to, as the
+// terminal's server keeps it; the host only knows which ones it settled
+// and closed.
 const Batch = "000001"
 
 var testCards = []TestCard{

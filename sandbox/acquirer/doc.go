@@ -24,6 +24,23 @@
 //   - 0200 balance inquiry (310000): bank.Spec has no field 54, so the
 //     balance goes in field 4 of the 0210, n12 fen (absent means 0).
 //   - 0400 reversal: a copy of the original, as UnionPay POS send it.
+//   - 0500 settlement (批结算): the terminal's totals in field 48 against
+//     the host's books for that terminal, merchant and batch, counted as
+//     the terminal counts them (connector.TotalsOf: approved, unreversed
+//     sales as debits, voids and refunds as credits). The 0510 says 00 with
+//     the settle flag 1 (balanced) or 2 (out of balance) in field 48.
+//   - 0320 batch upload (批上送), after out of balance: each transaction is
+//     recorded as the terminal uploads it. The end (0320, 60.3 = 202)
+//     settles the batch on the terminal's detail when that adds up to its
+//     totals (else 95): an entry the host lost comes back into its books,
+//     one it has that the terminal did not upload is left out of the batch
+//     (Excluded), and both kinds of difference show in Batches. After a
+//     balanced settlement the end is 60.3 = 207. Either closes the batch.
+//   - A closed batch: a sale, void, refund, balance inquiry or reversal
+//     naming it is refused with 77 (the terminal must move to its next
+//     batch, where the same trace is a new message), and so is a void of a
+//     sale in it (12: refund it instead); a 0500 for it is compared with
+//     what it was settled on.
 //
 // Messages are matched as a real host matches them: by terminal (41),
 // merchant (42), batch (60.2) and trace (11). A trace names one message in
@@ -43,9 +60,13 @@
 // refund of a transaction that cannot be voided or refunded, or a reversal
 // that disagrees with its original, 13 amount (void not the full amount,
 // refunds above the original), 14 unknown card, 25 original not found, 30
-// no batch in field 60, 54 expired, 55 wrong PIN, 75 PIN tries exceeded,
-// 51 insufficient funds, 91 issuer unavailable, 94 trace already used in
-// the batch.
+// no batch in field 60 (or a settlement's field 48 malformed), 54
+// expired, 55 wrong PIN, 75 PIN tries exceeded, 51 insufficient funds, 77
+// batch settled and closed, 91 issuer unavailable, 94 trace already used
+// in the batch (or another transaction uploaded under an uploaded trace),
+// 95 an upload that does not add up to its settlement; 12 also for an
+// upload without a settlement under way, and an end with 207 after out of
+// balance.
 //
 // Secrets: logs carry masked PANs only (bank.MaskPAN), never track 2, PIN
 // blocks or keys. The test cards' full PANs are public demo numbers.
@@ -53,7 +74,8 @@
 // # Control API
 //
 // Tests drive the host through Go methods (DropNext, DelayNext,
-// FailNextReversals, DropNextReversals, Ledger, Calls, Reversals); a
+// FailNextReversals, DropNextReversals, DropEntry, AddEntry, Ledger,
+// Batches, Calls, Reversals); a
 // process of its own (`posserver sandbox -bank … -bank-control …`) offers
 // the same over HTTP from ControlHandler: JSON in, JSON out, errors as
 // {"error":"…"} with 400 or 404. It has no authentication: never expose it
@@ -65,10 +87,21 @@
 //	                        (when kept), original, amount, masked_pan,
 //	                        response_code, approved, reversed, voided,
 //	                        refunded, charged (what it still takes), rrn,
-//	                        auth_code, date, at
+//	                        auth_code, date, at, lost, planted, excluded
 //	POST /control/faults    {"drop_next":N,"delay_next":"3s","fail_reversals":N,
 //	                         "fail_code":"96","drop_reversals":N}
 //	                        each field set arms that fault (counts add up)
 //	GET  /control/faults    the faults armed and not spent yet, in the same form
 //	GET  /control/calls     {"calls":N,"reversals":N}
+//	POST /control/books/drop {"terminal":T,"merchant":M,"batch":B,"trace":N}
+//	                        the host loses that approved entry (404 if none)
+//	POST /control/books/add {"terminal":T,"merchant":M,"batch":B,"trace":N,
+//	                         "type":"sale"|"void"|"refund","amount":fen}
+//	                        the host books one the terminal never sent; the
+//	                        answer is the entry as the ledger shows it
+//	GET  /control/batches[?terminal=T…]
+//	                        batches with a settlement: terminal, merchant,
+//	                        batch, state (settling, closed), flag, claimed,
+//	                        books, settled (debit/credit counts and
+//	                        amounts), uploaded, not_uploaded, not_booked
 package acquirer

@@ -183,10 +183,22 @@ func (t Terminal) NewUploadEnd(trace string, count int, balanced bool) (*Message
 
 var _ connector.BatchSettler = (*Client)(nil)
 
+// namesBatch refuses a settlement message without its batch: the link's
+// default batch would settle another one.
+func namesBatch(batch string) error {
+	if len(batch) != 6 {
+		return fmt.Errorf("bank: settlement of batch %q: a batch is 6 digits", batch)
+	}
+	return nil
+}
+
 // Settle implements connector.BatchSettler with a 0500. Balanced is true
 // only when both settle flags of the 0510 say 1. A lost answer is no
 // harm: the 0500 moves no money, and is sent again.
 func (c *Client) Settle(ctx context.Context, s connector.BatchSettlement) (connector.SettleResult, error) {
+	if err := namesBatch(s.Batch); err != nil {
+		return connector.SettleResult{}, err
+	}
 	req, err := c.terminal(s.TerminalID, s.MerchantID, s.Batch).NewSettle(s.Trace, s.Totals, s.Operator)
 	if err != nil {
 		return connector.SettleResult{}, err
@@ -212,6 +224,9 @@ func (c *Client) Settle(ctx context.Context, s connector.BatchSettlement) (conne
 // transaction, in order; it stops at the first that is not answered 00.
 // The host takes a repeat of an upload as the same upload.
 func (c *Client) UploadBatch(ctx context.Context, u connector.BatchUpload) error {
+	if err := namesBatch(u.Batch); err != nil {
+		return err
+	}
 	t := c.terminal(u.TerminalID, u.MerchantID, u.Batch)
 	for _, x := range u.Txns {
 		req, err := t.NewUploadTxn(x)
@@ -233,6 +248,9 @@ func (c *Client) UploadBatch(ctx context.Context, u connector.BatchUpload) error
 // 00 closes the batch (true); 95 says the uploaded detail does not add up
 // to the totals settled (false, nil); any other code is an error.
 func (c *Client) EndUpload(ctx context.Context, e connector.UploadEnd) (bool, error) {
+	if err := namesBatch(e.Batch); err != nil {
+		return false, err
+	}
 	req, err := c.terminal(e.TerminalID, e.MerchantID, e.Batch).NewUploadEnd(e.Trace, e.Count, e.Balanced)
 	if err != nil {
 		return false, err

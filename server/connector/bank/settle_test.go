@@ -128,6 +128,18 @@ func TestClientSettleAgainstEchoHost(t *testing.T) {
 	if err != nil || res.Balanced || res.Flag != "0" {
 		t.Fatalf("settle: %+v %v", res, err)
 	}
+	for _, err := range []error{
+		func() error { x := s; x.Batch = ""; _, err := c.Settle(ctx, x); return err }(),
+		c.UploadBatch(ctx, connector.BatchUpload{TerminalID: testTerm.TerminalID, MerchantID: testTerm.MerchantID}),
+		func() error {
+			_, err := c.EndUpload(ctx, connector.UploadEnd{TerminalID: testTerm.TerminalID})
+			return err
+		}(),
+	} {
+		if err == nil || errors.Is(err, connector.ErrUnknownOutcome) {
+			t.Fatalf("a settlement message without its batch: %v", err)
+		}
+	}
 	s.Trace = traceBadMAC
 	if _, err := c.Settle(ctx, s); !errors.Is(err, connector.ErrUnknownOutcome) {
 		t.Fatalf("a 0510 with a bad MAC: %v", err)

@@ -7,7 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +171,10 @@ func TestSettleOutOfBalanceUploadAndSettleAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The settlement file follows the host's books: without the lost sale.
+	if file := settlementFile(t, f); strings.Contains(file, ",000003,") || !strings.Contains(file, ",000090,") {
+		t.Fatalf("settlement file with a lost entry:\n%s", file)
+	}
 	// An upload before any settlement is refused.
 	var d *bank.DeclinedError
 	if err := j.upload(j.txns); !errors.As(err, &d) || d.Code != CodeInvalidTxn {
@@ -214,6 +221,24 @@ func TestSettleOutOfBalanceUploadAndSettleAgain(t *testing.T) {
 	if res := j.settle("000008"); !res.Balanced || res.Flag != "1" {
 		t.Fatalf("settling again after the upload: %+v", res)
 	}
+	file := settlementFile(t, f)
+	if !strings.Contains(file, ",000003,"+j.txns[1].RRN+",sale,2500,approved\n") ||
+		!regexp.MustCompile(`,000090,\d{12},sale,777,excluded\n`).MatchString(file) {
+		t.Fatalf("settlement file after the upload:\n%s", file)
+	}
+}
+
+func settlementFile(t *testing.T, f *fixture) string {
+	t.Helper()
+	path, err := f.h.WriteSettlement(f.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // rawSend sends m on a connection of its own, MACed with macKey (nil: no

@@ -47,9 +47,9 @@ type Options struct {
 	MerchantLimits map[api.Channel]config.ChannelRule
 	QRTTL          time.Duration    // life of a QR order; default DefaultQRTTL
 	Now            func() time.Time // default time.Now
-	// Zone is the chain's business day's (config business_zone): daily
-	// limits and totals and "today" for a void end at its midnight,
-	// whatever zone Now's times are in. Default Asia/Shanghai.
+	// Zone is the zone of the chain's business day (config business_zone):
+	// daily limits and totals and "today" for a void end at its midnight,
+	// whatever zone Now's times are in. Default DefaultZone().
 	Zone    *time.Location
 	Logger  *slog.Logger // default slog.Default()
 	Metrics Metrics      // nil: no metrics (server/metrics has the Prometheus set)

@@ -317,6 +317,13 @@ type TerminalInfo struct {
 	Batch      string    `json:"batch"`
 	NextTrace  string    `json:"next_trace"`
 	ServerTime time.Time `json:"server_time"`
+	// BusinessZone is the IANA name of the zone the chain's business day
+	// ends in (posserver's business_zone), and BusinessOffset its offset
+	// east of UTC at ServerTime in seconds, for a station that does not
+	// know the zone: "today", for a void, is that day. Empty from a server
+	// before business zones: Beijing time.
+	BusinessZone   string `json:"business_zone,omitempty"`
+	BusinessOffset int    `json:"business_offset,omitempty"`
 }
 
 // Error codes of Error.Code.

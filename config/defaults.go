@@ -41,6 +41,7 @@ func DefaultServer() Server {
 		Hosts:            []string{"localhost", "127.0.0.1", "::1"},
 		QRTTL:            2 * time.Minute,
 		RequestRetention: 7 * 24 * time.Hour,
+		BusinessZone:     DefaultBusinessZone,
 		Limits: map[string]ChannelRule{
 			"alipay": {Single: yuan(20000), Daily: yuan(200000)},
 			"wechat": {Single: yuan(10000), Daily: yuan(100000)},
@@ -52,6 +53,10 @@ func DefaultServer() Server {
 		Confirm:        DefaultConfirm(),
 	}
 }
+
+// DefaultBusinessZone is Beijing time, the zone the wallets' bills and a
+// UnionPay acquirer's dates are in.
+const DefaultBusinessZone = "Asia/Shanghai"
 
 // channelNames are the keys a [limits] or [merchant_limits] table may hold.
 var channelNames = []string{"alipay", "wechat", "card"}

@@ -94,6 +94,7 @@ type serverFile struct {
 	PublicURL        string                    `toml:"public_url"`
 	QRTTL            time.Duration             `toml:"qr_ttl"`
 	RequestRetention time.Duration             `toml:"request_retention"`
+	BusinessZone     string                    `toml:"business_zone"`
 	Limits           map[string]toml.Primitive `toml:"limits"`
 	MerchantLimits   map[string]toml.Primitive `toml:"merchant_limits"`
 	NotifyListen     string                    `toml:"notify_listen"`
@@ -111,7 +112,7 @@ func parseServer(path, data string) (Server, error) {
 	s := DefaultServer()
 	f := serverFile{
 		Listen: s.Listen, OpsListen: s.OpsListen, DB: s.DB, PKIDir: s.PKIDir, Hosts: s.Hosts,
-		PublicURL: s.PublicURL, QRTTL: s.QRTTL, RequestRetention: s.RequestRetention,
+		PublicURL: s.PublicURL, QRTTL: s.QRTTL, RequestRetention: s.RequestRetention, BusinessZone: s.BusinessZone,
 		ChannelTimeout: s.ChannelTimeout, SweepInterval: s.SweepInterval,
 	}
 	md, err := toml.Decode(data, &f)
@@ -126,7 +127,7 @@ func parseServer(path, data string) (Server, error) {
 		}
 	}
 	s.Listen, s.OpsListen, s.DB, s.PKIDir, s.Hosts = f.Listen, f.OpsListen, f.DB, f.PKIDir, f.Hosts
-	s.PublicURL, s.QRTTL, s.RequestRetention = f.PublicURL, f.QRTTL, f.RequestRetention
+	s.PublicURL, s.QRTTL, s.RequestRetention, s.BusinessZone = f.PublicURL, f.QRTTL, f.RequestRetention, f.BusinessZone
 	s.NotifyListen, s.Alipay, s.WeChat, s.Bank, s.Demo, s.Keys = f.NotifyListen, f.Alipay, f.WeChat, f.Bank, f.Demo, f.Keys
 	s.ChannelTimeout, s.SweepInterval = f.ChannelTimeout, f.SweepInterval
 	if err := decodeConfirm(md, f.Confirm, s.Confirm); err != nil {

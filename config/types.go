@@ -80,17 +80,21 @@ type Keys struct {
 // terminals are not here but in the database, where `posserver terminal`
 // changes them while the server runs.
 type Server struct {
-	Path             string                 `toml:"-"`
-	Listen           string                 `toml:"listen"`            // terminal API (HTTPS, mutual TLS), e.g. "127.0.0.1:8443"
-	OpsListen        string                 `toml:"ops_listen"`        // /healthz /readyz /metrics over plain HTTP; "" = off
-	DB               string                 `toml:"db"`                // SQLite file path, or a postgres:// / postgresql:// URL
-	PKIDir           string                 `toml:"pki_dir"`           // the server's CA, certificate and key-encryption key
-	Hosts            []string               `toml:"hosts"`             // names and IPs the server certificate covers
-	PublicURL        string                 `toml:"public_url"`        // the URL written into terminal bundles; "" = https://<first host>:<listen port>
-	QRTTL            time.Duration          `toml:"qr_ttl"`            // life of a QR order, e.g. "2m"
-	RequestRetention time.Duration          `toml:"request_retention"` // how long request ids are remembered for replays
-	Limits           map[string]ChannelRule `toml:"limits"`            // per terminal, keyed by channel: alipay, wechat, card
-	MerchantLimits   map[string]ChannelRule `toml:"merchant_limits"`   // per merchant (all its terminals together), keyed by channel
+	Path             string        `toml:"-"`
+	Listen           string        `toml:"listen"`            // terminal API (HTTPS, mutual TLS), e.g. "127.0.0.1:8443"
+	OpsListen        string        `toml:"ops_listen"`        // /healthz /readyz /metrics over plain HTTP; "" = off
+	DB               string        `toml:"db"`                // SQLite file path, or a postgres:// / postgresql:// URL
+	PKIDir           string        `toml:"pki_dir"`           // the server's CA, certificate and key-encryption key
+	Hosts            []string      `toml:"hosts"`             // names and IPs the server certificate covers
+	PublicURL        string        `toml:"public_url"`        // the URL written into terminal bundles; "" = https://<first host>:<listen port>
+	QRTTL            time.Duration `toml:"qr_ttl"`            // life of a QR order, e.g. "2m"
+	RequestRetention time.Duration `toml:"request_retention"` // how long request ids are remembered for replays
+	// BusinessZone is the IANA name of the zone the chain's business day
+	// is reckoned in (daily limits and totals, voids, batches, bills),
+	// whatever zone the server's clock or database runs in.
+	BusinessZone   string                 `toml:"business_zone"`
+	Limits         map[string]ChannelRule `toml:"limits"`          // per terminal, keyed by channel: alipay, wechat, card
+	MerchantLimits map[string]ChannelRule `toml:"merchant_limits"` // per merchant (all its terminals together), keyed by channel
 	// NotifyListen is where the wallets post payment results (plain HTTP:
 	// put the operator's TLS front end before it); "" = off.
 	NotifyListen string  `toml:"notify_listen"`

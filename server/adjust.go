@@ -17,9 +17,6 @@ import (
 	"github.com/multipos/multipos/server/store"
 )
 
-// cst is the zone of the acquirer's business dates (a CUP acquirer's).
-var cst = time.FixedZone("CST", 8*3600)
-
 // cardVoid is POST /v1/card/voids (消费撤销).
 func (s *Server) cardVoid(r *http.Request, t *terminal) (int, any, error) {
 	return s.cardAdjust(r, t, api.KindCardVoid)
@@ -66,7 +63,7 @@ func (s *Server) prepareAdjustment(ctx context.Context, t *terminal, kind api.Ki
 	}
 	masked := cards.Mask(req.PAN)
 	now := s.now()
-	if err := checkAdjustable(orig, kind, masked, req.Amount, now); err != nil {
+	if err := checkAdjustable(orig, kind, masked, req.Amount, s.acquirerDate(orig) == s.mmdd(now)); err != nil {
 		return moneyCall{}, err
 	}
 	n := store.NewAdjustment{
@@ -77,7 +74,7 @@ func (s *Server) prepareAdjustment(ctx context.Context, t *terminal, kind api.Ki
 	}
 	a := connector.CardAdjustment{TerminalID: t.ID, MerchantID: t.MerchantID, Trace: req.Trace,
 		PAN: req.PAN, Expiry: req.Expiry, Track2: req.Track2, Entry: req.Entry, CardSeq: req.CardSeq, ICC: icc,
-		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: acquirerDate(orig)}
+		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: s.acquirerDate(orig)}
 	return moneyCall{
 		journal: func(ctx context.Context) (api.Order, *reply, error) { return s.journalAdjustment(ctx, t, n) },
 		send: func(ctx context.Context, o api.Order) (api.Order, error) {
@@ -88,8 +85,9 @@ func (s *Server) prepareAdjustment(ctx context.Context, t *terminal, kind api.Ki
 }
 
 // checkAdjustable checks a void or refund against its sale as far as the
-// sale alone tells (the store checks it against the other adjustments).
-func checkAdjustable(orig api.Order, kind api.Kind, masked string, amount int64, now time.Time) error {
+// sale alone tells (the store checks it against the other adjustments);
+// today says whether the sale is of the business day now.
+func checkAdjustable(orig api.Order, kind api.Kind, masked string, amount int64, today bool) error {
 	switch {
 	case orig.Kind != api.KindCardSale || orig.State != api.StateSuccess:
 		return notAdjustable(api.AdjustNotApproved, 0, "order %s is not an approved card sale", orig.ID)
@@ -99,9 +97,9 @@ func checkAdjustable(orig api.Order, kind api.Kind, masked string, amount int64,
 		return nil
 	case amount != 0 && amount != orig.Amount:
 		return notAdjustable(api.AdjustVoidAmount, 0, "a void undoes the whole sale of %d fen, not %d fen", orig.Amount, amount)
-	case acquirerDate(orig) != now.In(cst).Format("0102"):
-		// The acquirer's day, not the server's: it closes its batch at
-		// midnight China Standard Time.
+	case !today:
+		// The acquirer's date of the sale against the business day: the
+		// acquirer closes its batch at the day's midnight.
 		return notAdjustable(api.AdjustNotToday, 0, "%v", store.ErrNotToday)
 	}
 	return nil
@@ -251,7 +249,7 @@ func (s *Server) adjustmentReversal(ctx context.Context, o api.Order, merchantID
 	}
 	return connector.Reversal{TerminalID: o.TerminalID, MerchantID: merchantID, Kind: strings.TrimPrefix(string(o.Kind), "card_"),
 		Trace: o.Trace, Batch: o.Batch, Amount: o.Amount, Entry: o.Entry, CardSeq: o.CardSeq,
-		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: acquirerDate(orig)}, nil
+		OrigBatch: orig.Batch, OrigTrace: orig.Trace, OrigRRN: orig.RRN, OrigDate: s.acquirerDate(orig)}, nil
 }
 
 // sweepAdjustments reverses the voids and refunds whose answers were lost

@@ -157,11 +157,18 @@ func TestCardBalance(t *testing.T) {
 func TestAcquirerDate(t *testing.T) {
 	late := time.Date(2026, 12, 31, 15, 59, 59, 0, time.UTC) // 23:59:59 CST
 	o := api.Order{UpdatedAt: late, TradeNo: cardTradeNo("0101", "270101000001")}
-	if got := acquirerDate(o); got != "0101" {
+	s := &Server{opts: Options{Zone: DefaultZone()}}
+	if got := s.acquirerDate(o); got != "0101" {
 		t.Fatalf("with the acquirer's date: %s", got)
 	}
-	if got := acquirerDate(api.Order{UpdatedAt: late}); got != "1231" {
-		t.Fatalf("without it, the answer's time in CST: %s", got)
+	if got := s.acquirerDate(api.Order{UpdatedAt: late}); got != "1231" {
+		t.Fatalf("without it, the business day the answer came on (CST): %s", got)
+	}
+	// In a chain whose day is UTC's, 15:59:59 UTC is still the 31st, and
+	// 16:00 too: only the configured zone says where the day ends.
+	s.opts.Zone = time.UTC
+	if got := s.acquirerDate(api.Order{UpdatedAt: late.Add(time.Second)}); got != "1231" {
+		t.Fatalf("in UTC: %s", got)
 	}
 	if cardTradeNo("", "x") != "" || cardTradeNo("0101", "") != "" {
 		t.Fatal("a trade number needs both the date and the RRN")

@@ -324,10 +324,10 @@ func cardTradeNo(date, rrn string) string {
 
 // acquirerDate is the acquirer's date of a card sale (MMDD): from its
 // trade number, or for a sale recorded before trade numbers were kept,
-// the time it was answered in China Standard Time.
-func acquirerDate(o api.Order) string {
+// the business day it was answered on.
+func (s *Server) acquirerDate(o api.Order) string {
 	if d, _, ok := strings.Cut(o.TradeNo, "/"); ok && len(d) == 4 {
 		return d
 	}
-	return o.UpdatedAt.In(cst).Format("0102")
+	return s.mmdd(o.UpdatedAt)
 }

@@ -165,7 +165,9 @@ func (s *Server) terminalInfo(r *http.Request, t *terminal) (int, any, error) {
 		QRTTLSeconds: int(s.opts.QRTTL.Seconds()),
 		Demo:         s.opts.Demo,
 		ServerTime:   now,
+		BusinessZone: s.opts.Zone.String(),
 	}
+	_, info.BusinessOffset = now.In(s.opts.Zone).Zone()
 	day := s.day(now)
 	for _, ch := range api.Channels {
 		rl := t.rules[ch]

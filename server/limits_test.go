@@ -99,7 +99,7 @@ func TestLimits(t *testing.T) {
 			info.QRTTLSeconds != 120 || !info.Demo || !info.ServerTime.Equal(r.clock.Now()) {
 			t.Fatalf("info %+v", info)
 		}
-		// A new day (in the server's zone: 23:00 → 01:00) starts from zero.
+		// A new business day (23:00 → 01:00 in Beijing) starts from zero.
 		r.clock.Advance(2 * time.Hour)
 		if used := r.info("T1").Channels[0].DailyUsed; used != 0 {
 			t.Fatalf("used on the new day: %d", used)

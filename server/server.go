@@ -46,10 +46,14 @@ type Options struct {
 	Limits         map[api.Channel]config.ChannelRule
 	MerchantLimits map[api.Channel]config.ChannelRule
 	QRTTL          time.Duration    // life of a QR order; default DefaultQRTTL
-	Now            func() time.Time // default time.Now; its location decides where the business day starts
-	Logger         *slog.Logger     // default slog.Default()
-	Metrics        Metrics          // nil: no metrics (server/metrics has the Prometheus set)
-	Demo           bool             // training mode: connectors are stand-ins, trainer endpoints are on
+	Now            func() time.Time // default time.Now
+	// Zone is the zone of the chain's business day (config business_zone):
+	// daily limits and totals and "today" for a void end at its midnight,
+	// whatever zone Now's times are in. Default DefaultZone().
+	Zone    *time.Location
+	Logger  *slog.Logger // default slog.Default()
+	Metrics Metrics      // nil: no metrics (server/metrics has the Prometheus set)
+	Demo    bool         // training mode: connectors are stand-ins, trainer endpoints are on
 	// Instance names this server among those sharing the database (leases,
 	// logs). Default: host name, process id and a random suffix.
 	Instance string
@@ -157,6 +161,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Zone == nil {
+		opts.Zone = DefaultZone()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -380,11 +387,6 @@ func outcome(err error) string {
 		return "unknown"
 	}
 	return "error"
-}
-
-// day is the business day a time belongs to, in the server clock's zone.
-func (s *Server) day(t time.Time) string {
-	return t.In(s.now().Location()).Format("2006-01-02")
 }
 
 // orderAttrs is what the logs say about an order: never more than the

@@ -59,6 +59,9 @@ func TestServeWithoutDemoTurnsUnconfiguredChannelsOff(t *testing.T) {
 	if info.Demo {
 		t.Error("terminal info claims demo mode")
 	}
+	if info.BusinessZone != "Asia/Shanghai" || info.BusinessOffset != 8*3600 {
+		t.Errorf("business day's zone %q %+d, want Beijing time by default", info.BusinessZone, info.BusinessOffset)
+	}
 	if len(info.Channels) != len(api.Channels) {
 		t.Fatalf("channels %+v", info.Channels)
 	}
@@ -101,6 +104,19 @@ func TestServeWithoutDemoTurnsUnconfiguredChannelsOff(t *testing.T) {
 		if strings.Contains(log, not) {
 			t.Errorf("log says %q:\n%s", not, log)
 		}
+	}
+}
+
+// business_zone reaches the server: the terminal is told the chain's zone.
+func TestServeBusinessZone(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("posserver.toml", []byte("business_zone = \"America/Sao_Paulo\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := serveT001(t, "-config", "posserver.toml")
+	info, err := c.Terminal(context.Background())
+	if err != nil || info.BusinessZone != "America/Sao_Paulo" || info.BusinessOffset != -3*3600 {
+		t.Fatalf("terminal info: zone %q %+d, %v", info.BusinessZone, info.BusinessOffset, err)
 	}
 }
 

@@ -200,7 +200,11 @@ func limitsShow(ctx context.Context, cfg config.Server, terminal string, stdout 
 		return err
 	}
 	lim := server.EffectiveLimits(server.ChannelLimits(cfg.Limits), server.ChannelLimits(cfg.MerchantLimits), rules)
-	day := time.Now().Format("2006-01-02")
+	zone, err := cfg.Zone()
+	if err != nil {
+		return err
+	}
+	day := time.Now().In(zone).Format("2006-01-02")
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "terminal %s (merchant %s, store %s), today %s\n", t.ID, t.MerchantID, t.StoreID, day)
 	fmt.Fprintln(tw, "CHANNEL\tON\tSINGLE\tDAILY\tUSED TODAY\tMERCHANT DAILY\tMERCHANT USED")

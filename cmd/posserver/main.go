@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	_ "time/tzdata" // business_zone is known on a machine without the zone database
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -202,6 +203,10 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(addr,
 		log.Warn("no terminals registered yet; add one with: posserver terminal add --merchant M --store S --id T001")
 	}
 
+	zone, err := cfg.Zone()
+	if err != nil {
+		return err
+	}
 	keys := server.NewKeyring(st, ca)
 	chans, err := openChannels(ctx, cfg, keys, log)
 	if err != nil {
@@ -218,6 +223,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(addr,
 		MerchantLimits:   server.ChannelLimits(cfg.MerchantLimits),
 		QRTTL:            cfg.QRTTL,
 		RequestRetention: cfg.RequestRetention,
+		Zone:             zone,
 		Logger:           log,
 		Metrics:          metrics.New(),
 		Demo:             cfg.Demo,

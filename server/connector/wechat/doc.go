@@ -8,8 +8,9 @@
 // POST /v3/pay/transactions/codepay and Reverse POST …/reverse, sent
 // through the SDK's core.Client because the SDK has no codepay service)
 // and a connector.Refunder (refunddomestic). TradeBill fetches a day's
-// bill for reconciliation and checks its SHA1. NotifyHandler serves the
-// notify_url.
+// bill for reconciliation and checks its SHA1; ParseTradeBill reads it
+// (columns by header name, exact amounts in fen and fees in 0.00001 yuan).
+// NotifyHandler serves the notify_url.
 //
 // How WeChat Pay's answers map:
 //

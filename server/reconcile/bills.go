@@ -14,7 +14,7 @@ func FromAlipay(rows []alipay.BillRow) []Line {
 	lines := make([]Line, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		l := Line{Channel: Alipay, Row: i + 1, At: r.Finished, OutTradeNo: r.OutTradeNo, TradeNo: r.TradeNo,
+		l := Line{Channel: Alipay, Row: i + 1, At: r.Finished, Store: r.StoreID, Terminal: r.TerminalID, OutTradeNo: r.OutTradeNo, TradeNo: r.TradeNo,
 			Amount: r.Amount, Settle: r.Received, FeeMilli: -r.Fee * 1000}
 		if r.Refund {
 			l.Kind, l.Amount, l.Settle, l.OutRefundNo = Refund, -r.Amount, 0, r.OutRequestNo
@@ -35,7 +35,7 @@ func FromWeChat(rows []wechat.BillRow) []Line {
 	lines := make([]Line, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		l := Line{Channel: WeChat, Row: i + 1, At: r.Time, OutTradeNo: r.OutTradeNo, TradeNo: r.TxnID,
+		l := Line{Channel: WeChat, Row: i + 1, At: r.Time, Terminal: r.DeviceID, OutTradeNo: r.OutTradeNo, TradeNo: r.TxnID,
 			Amount: r.Total, Settle: r.Settlement, FeeMilli: r.Fee}
 		if r.State != "SUCCESS" {
 			l.Kind, l.Amount, l.Settle = Refund, r.Refund, 0

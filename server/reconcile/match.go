@@ -18,6 +18,7 @@ type matcher struct {
 	idx        map[Channel]*index
 	firstRef   []int32 // per order: its first refund, -1
 	nextRef    []int32 // per refund: the order's next refund, -1
+	refOrder   []int32 // per refund: its order, -1
 	paid       []bool  // per order: a payment line matched it
 	touched    []bool  // per order: some line of the bill names it
 	returned   []int64 // per order: fen the bill gives back outside the journal's refunds (reversals)
@@ -31,7 +32,8 @@ type matcher struct {
 func Match(day string, lines []Line, j Journal) Report {
 	m := &matcher{day: day, lines: lines, j: &j, idx: map[Channel]*index{},
 		firstRef: make([]int32, len(j.Orders)), nextRef: make([]int32, len(j.Refunds)),
-		paid: make([]bool, len(j.Orders)), touched: make([]bool, len(j.Orders)),
+		refOrder: make([]int32, len(j.Refunds)),
+		paid:     make([]bool, len(j.Orders)), touched: make([]bool, len(j.Orders)),
 		returned: make([]int64, len(j.Orders)), refundSeen: make([]bool, len(j.Refunds)),
 		res: make([]Result, len(lines), len(lines)+len(lines)/16+16)}
 	m.build()
@@ -68,7 +70,9 @@ func (m *matcher) build() {
 	for i := range m.j.Refunds {
 		r := &m.j.Refunds[i]
 		m.nextRef[i] = -1
-		if o := m.order(r.Channel, r.OutTradeNo, ""); o >= 0 {
+		o := m.order(r.Channel, r.OutTradeNo, "")
+		m.refOrder[i] = int32(o)
+		if o >= 0 {
 			m.nextRef[i] = m.firstRef[o]
 			m.firstRef[o] = int32(i)
 		}
@@ -209,8 +213,7 @@ func (m *matcher) leftOver() {
 		if m.refundSeen[i] || e.Day != m.day || e.State != RefundDone {
 			continue
 		}
-		oi := m.order(e.Channel, e.OutTradeNo, "")
-		m.res = append(m.res, Result{Class: RefundDiffers, Kind: Refund, Channel: e.Channel, Line: -1, Order: oi,
+		m.res = append(m.res, Result{Class: RefundDiffers, Kind: Refund, Channel: e.Channel, Line: -1, Order: int(m.refOrder[i]),
 			Refund: i, OutTradeNo: e.OutTradeNo, OutRefundNo: e.OutRefundNo, JournalAmount: e.Amount,
 			Note: "refunded in the journal, not at the channel"})
 	}

@@ -107,6 +107,11 @@ func sandboxScenario(t *testing.T, w *wallet) {
 	refund("M1", "M1-x", 100, reconcile.RefundFailed) // never took money back
 
 	lines := w.bill(t)
+	for i, l := range lines {
+		if l.Terminal != "T01" || l.Row != i+1 || l.At.IsZero() || l.TradeNo == "" {
+			t.Fatalf("line %d: %+v", i, l)
+		}
+	}
 	rep := reconcile.Match(day, lines, j)
 	got := map[key]reconcile.Class{}
 	for _, r := range rep.Results {

@@ -31,6 +31,8 @@ type Line struct {
 	Kind        Kind
 	Row         int // 1-based position among the bill's detail rows
 	At          time.Time
+	Store       string // the store and terminal the channel was told, for the reports
+	Terminal    string
 	OutTradeNo  string
 	TradeNo     string // the channel's number of the trade
 	OutRefundNo string // refunds: ours (out_refund_no, out_request_no)

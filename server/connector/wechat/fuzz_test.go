@@ -137,3 +137,22 @@ func validSignature(key *rsa.PrivateKey, h http.Header, body []byte) bool {
 	sum := sha256.Sum256([]byte(h.Get("Wechatpay-Timestamp") + "\n" + h.Get("Wechatpay-Nonce") + "\n" + string(body) + "\n"))
 	return rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], sig) == nil
 }
+
+// FuzzParseTradeBill feeds arbitrary bills to ParseTradeBill: it must not
+// panic, and whatever it accepts has numbers on every row.
+func FuzzParseTradeBill(f *testing.F) {
+	f.Add([]byte(handBill))
+	f.Add([]byte("\xef\xbb\xbf" + handBill))
+	f.Add([]byte("商户订单号,交易状态,交易时间,订单金额\n`X1,`SUCCESS,`2026-12-06 10:00:00,`3.00\n总交易单数\n`1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, _, err := wechat.ParseTradeBill(data)
+		if err != nil {
+			return
+		}
+		for _, r := range rows {
+			if r.OutTradeNo == "" && r.TxnID == "" {
+				t.Fatalf("row without numbers accepted: %+v", r)
+			}
+		}
+	})
+}

@@ -59,11 +59,12 @@ func ParseTradeBill(data []byte) ([]BillRow, BillSummary, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	var (
-		rows    []BillRow
+		rows    = make([]BillRow, 0, bytes.Count(data, []byte{'\n'}))
 		sum     BillSummary
-		cols    colMap
+		cols    *detailCols
 		summary colMap
 		line    int
+		fields  []string // reused: the values are substrings of the line
 	)
 	for sc.Scan() {
 		line++
@@ -71,10 +72,10 @@ func ParseTradeBill(data []byte) ([]BillRow, BillSummary, error) {
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
-		fields := splitBill(text)
+		fields = splitBill(fields[:0], text)
 		switch {
 		case cols == nil:
-			if cols = header(fields); cols.idx(colTime) < 0 || cols.idx(colOut) < 0 || cols.idx(colState) < 0 {
+			if cols = resolve(header(fields)); cols[dTime] < 0 || cols[dOut] < 0 || cols[dState] < 0 {
 				return nil, sum, fmt.Errorf("wechat bill line %d: not a trade bill header: %q", line, text)
 			}
 		case summary != nil:
@@ -100,14 +101,17 @@ func ParseTradeBill(data []byte) ([]BillRow, BillSummary, error) {
 	return rows, sum, nil
 }
 
-// splitBill splits a line on commas: the bill quotes nothing (the
-// backtick is its guard), so encoding/csv would choke on a stray quote.
-func splitBill(text string) []string {
-	fields := strings.Split(text, ",")
-	for i, f := range fields {
-		fields[i] = strings.TrimSpace(f)
+// splitBill splits a line on commas into fields: the bill quotes nothing
+// (the backtick is its guard), so encoding/csv would choke on a stray quote.
+func splitBill(fields []string, text string) []string {
+	for {
+		f, rest, more := strings.Cut(text, ",")
+		fields = append(fields, strings.TrimSpace(f))
+		if !more {
+			return fields
+		}
+		text = rest
 	}
-	return fields
 }
 
 // header maps column names to their positions; a missing name reads -1.
@@ -139,11 +143,60 @@ func value(m colMap, fields []string, names ...string) string {
 	return strings.TrimSpace(strings.TrimPrefix(fields[i], "`"))
 }
 
-func readRow(m colMap, f []string) (BillRow, error) {
-	v := func(names ...string) string { return value(m, f, names...) }
-	r := BillRow{AppID: v("公众账号ID"), MchID: v("商户号"), DeviceID: v("设备号"), TxnID: v(colTxn),
-		OutTradeNo: v(colOut), TradeType: v("交易类型"), State: v(colState), RefundID: v("微信退款单号"),
-		OutRefundNo: v("商户退款单号"), RefundState: v("退款状态"), Subject: v("商品名称"), Attach: v("商户数据包")}
+// The detail columns ParseTradeBill reads, found once per bill from the
+// header; each with the names it has gone by, newest first.
+const (
+	dTime = iota
+	dApp
+	dMch
+	dDev
+	dTxn
+	dOut
+	dType
+	dState
+	dSettle
+	dTotal
+	dRefundID
+	dOutRefund
+	dRefund
+	dRefundState
+	dSubject
+	dAttach
+	dFee
+	nDetail
+)
+
+var detailNames = [nDetail][]string{
+	{colTime}, {"公众账号ID"}, {"商户号"}, {"设备号"}, {colTxn}, {colOut}, {"交易类型"}, {colState},
+	{colSettle, colOldTotal}, {colTotal, colOldTotal}, {"微信退款单号"}, {"商户退款单号"}, {"退款金额"}, {"退款状态"},
+	{"商品名称"}, {"商户数据包"}, {"手续费"},
+}
+
+// detailCols holds each detail column's position, -1 when the bill lacks it.
+type detailCols [nDetail]int
+
+func resolve(m colMap) *detailCols {
+	var d detailCols
+	for i, names := range detailNames {
+		d[i] = m.idx(names...)
+	}
+	return &d
+}
+
+// get is column c of a row, without its backtick; "" when missing.
+func (d *detailCols) get(f []string, c int) string {
+	i := d[c]
+	if i < 0 || i >= len(f) {
+		return ""
+	}
+	return strings.TrimSpace(strings.TrimPrefix(f[i], "`"))
+}
+
+func readRow(d *detailCols, f []string) (BillRow, error) {
+	v := func(c int) string { return d.get(f, c) }
+	r := BillRow{AppID: v(dApp), MchID: v(dMch), DeviceID: v(dDev), TxnID: v(dTxn), OutTradeNo: v(dOut),
+		TradeType: v(dType), State: v(dState), RefundID: v(dRefundID), OutRefundNo: v(dOutRefund),
+		RefundState: v(dRefundState), Subject: v(dSubject), Attach: v(dAttach)}
 	if r.OutTradeNo == "" && r.TxnID == "" {
 		return r, fmt.Errorf("row without 商户订单号 or 微信订单号")
 	}
@@ -154,27 +207,23 @@ func readRow(m colMap, f []string) (BillRow, error) {
 	if r.OutRefundNo == "0" {
 		r.OutRefundNo = ""
 	}
-	t, err := time.ParseInLocation("2006-01-02 15:04:05", v(colTime), cst)
+	t, err := time.ParseInLocation("2006-01-02 15:04:05", v(dTime), cst)
 	if err != nil {
 		return r, fmt.Errorf("交易时间: %w", err)
 	}
 	r.Time = t
-	for _, a := range []struct {
-		to    *int64
-		names []string
-	}{
-		{&r.Settlement, []string{colSettle, colOldTotal}},
-		{&r.Total, []string{colTotal, colOldTotal}},
-		{&r.Refund, []string{"退款金额"}},
-	} {
-		if *a.to, err = decimal(v(a.names...), 2); err != nil {
-			return r, fmt.Errorf("%s: %w", a.names[0], err)
+	for _, a := range [...]struct {
+		to  *int64
+		col int
+	}{{&r.Settlement, dSettle}, {&r.Total, dTotal}, {&r.Refund, dRefund}} {
+		if *a.to, err = decimal(v(a.col), 2); err != nil {
+			return r, fmt.Errorf("%s: %w", detailNames[a.col][0], err)
 		}
 	}
-	if r.Fee, err = decimal(v("手续费"), 5); err != nil {
+	if r.Fee, err = decimal(v(dFee), 5); err != nil {
 		return r, fmt.Errorf("手续费: %w", err)
 	}
-	if m.idx(colTotal) < 0 && m.idx(colOldTotal) < 0 {
+	if d[dTotal] < 0 {
 		r.Total = r.Settlement
 	}
 	return r, nil

@@ -2,6 +2,7 @@ package wechat_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,26 @@ func TestParseTradeBillRefusesGarbage(t *testing.T) {
 	} {
 		if rows, _, err := wechat.ParseTradeBill([]byte(bill)); err == nil {
 			t.Errorf("%s: took it: %+v", name, rows)
+		}
+	}
+}
+
+// BenchmarkParseTradeBill100k parses a 100,000-row ALL bill (about 27 MB).
+func BenchmarkParseTradeBill100k(b *testing.B) {
+	var buf strings.Builder
+	buf.WriteString(handHeader + "\r\n")
+	for i := range 100_000 {
+		fmt.Fprintf(&buf, "`2026-12-06 10:00:00,`wx2421b1c4370ec43b,`10000100,`0,`T1,`42000000012026120%011d,`M%09d,`oUp,`MICROPAY,"+
+			"`SUCCESS,`OTHERS,`CNY,`12.34,`0.00,`0,`0,`0.00,`0.00,`,`,`咖啡,`,`0.07404,`0.60%%,`12.34,`0.00,`\r\n", i, i)
+	}
+	buf.WriteString("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n`100000,`1234000.00,`0.00,`0.00,`7404.00000,`1234000.00,`0.00\r\n")
+	data := []byte(buf.String())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rows, _, err := wechat.ParseTradeBill(data)
+		if err != nil || len(rows) != 100_000 {
+			b.Fatal(len(rows), err)
 		}
 	}
 }

@@ -28,7 +28,9 @@ type matcher struct {
 
 // Match matches the bill lines of one business day (2006-01-02) with the
 // journal. Lines of several channels may be passed at once; each is
-// matched only with its own channel's entries. The inputs are not changed.
+// matched only with its own channel's entries; pass only the journal of the
+// channels whose bills are given, as a paid order of a channel without
+// lines is reported as not at the channel. The inputs are not changed.
 func Match(day string, lines []Line, j Journal) Report {
 	m := &matcher{day: day, lines: lines, j: &j, idx: map[Channel]*index{},
 		firstRef: make([]int32, len(j.Orders)), nextRef: make([]int32, len(j.Refunds)),

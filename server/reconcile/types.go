@@ -133,9 +133,9 @@ type Result struct {
 	Refund        int
 	OutTradeNo    string
 	OutRefundNo   string
-	ChannelAmount int64 // fen, as the bill says
-	JournalAmount int64 // fen, as the journal says
-	Note          string
+	ChannelAmount int64  // fen, as the bill says
+	JournalAmount int64  // fen, as the journal says
+	Note          string // why, in English for logs and audit; screens translate Class
 }
 
 // Totals is what a channel's bill says for the day. Net is what the

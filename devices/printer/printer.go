@@ -37,7 +37,9 @@ type Printer struct {
 	spoke   bool      // this link answered at least once
 	inSeq   int       // GS r on this link: 0 not asked yet, 1 answered, -1 not
 	paper   int       // the answer to the last GS r, -1 while none came
-	// What Status said last, for when a print holds the printer.
+	// What Status said last, for when a print holds the printer: under
+	// lastMu, since Status reads it while a print holds mu.
+	lastMu    sync.Mutex
 	lastState devices.PrinterState
 	lastErr   error
 }
@@ -67,11 +69,19 @@ func (p *Printer) Status(ctx context.Context) (devices.PrinterState, error) {
 	if !p.mu.TryLock() {
 		// A print holds the printer (up to PrintWait and more): the status
 		// bar gets what was last known rather than waiting for it.
-		return p.lastState, p.lastErr
+		return p.last()
 	}
 	defer p.mu.Unlock()
 	st, err := p.status(ctx)
-	return p.lastState, p.explain(st, err)
+	state, _ := p.last()
+	return state, p.explain(st, err)
+}
+
+// last is what the printer said last.
+func (p *Printer) last() (devices.PrinterState, error) {
+	p.lastMu.Lock()
+	defer p.lastMu.Unlock()
+	return p.lastState, p.lastErr
 }
 
 // Answers says whether the printer answered the last status query, for
@@ -191,7 +201,10 @@ func (p *Printer) readPaper(ctx context.Context, wait time.Duration) error {
 // the answer for Status. Caller holds mu.
 func (p *Printer) status(ctx context.Context) (escpos.Status, error) {
 	st, err := p.query(ctx)
-	p.lastState, p.lastErr = stateOf(st, err), p.explain(st, err)
+	state, explained := stateOf(st, err), p.explain(st, err)
+	p.lastMu.Lock()
+	p.lastState, p.lastErr = state, explained
+	p.lastMu.Unlock()
 	return st, err
 }
 

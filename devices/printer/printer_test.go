@@ -184,3 +184,29 @@ func TestCopyCompletion(t *testing.T) {
 		t.Errorf("paper out mid-copy without GS r: %v", err)
 	}
 }
+
+// The status bar asks while the print queue prints: Status answers what
+// was known last without waiting, and without a data race (go test -race).
+func TestStatusWhilePrinting(t *testing.T) {
+	_, p := peer(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 5 {
+			if _, err := p.Print(ctx(t), sale()); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if st, err := p.Status(ctx(t)); st != devices.PrinterReady || err != nil {
+			t.Fatalf("status while printing: %v %v", st, err)
+		}
+	}
+}

@@ -255,6 +255,31 @@ func TestSweepReversesUnknownCardSale(t *testing.T) {
 	})
 }
 
+// Faults armed one after another (a campaign's runs at once) do not all
+// fall on the one reversal being retried: a later arming spares the
+// reversal an earlier one struck, and waits for another.
+func TestLaterFaultSparesAStruckReversal(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		r.bank.LoseNextReply()
+		o, err := r.sell(r.cardSale("approved", "123456", "T1", "000001", 700))
+		if err != nil || o.State != api.StateUnknown {
+			t.Fatalf("lost reply: %+v, %v", o, err)
+		}
+		r.bank.DropNextReversals(1)
+		r.clock.Advance(unknownRetry + time.Second)
+		r.sweep()
+		if got := r.get(o.ID); got.State != api.StateUnknown {
+			t.Fatalf("after a dropped reversal: %+v", got)
+		}
+		r.bank.DropNextReversals(1) // armed by someone else meanwhile
+		r.clock.Advance(backoff(0) + time.Second)
+		r.sweep()
+		if got := r.wait("T1", api.Order{ID: o.ID}); got.State != api.StateClosed || got.Reason != api.ReasonReversed {
+			t.Fatalf("the second arming struck the same reversal: %+v", got)
+		}
+	})
+}
+
 func TestSweepRetriesFailedReversal(t *testing.T) {
 	onBoth(t, nil, func(t *testing.T, r *rig) {
 		r.bank.LoseNextReply()

@@ -10,6 +10,7 @@ func (h *Host) DropNext(n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.drop += n
+	h.dropArm = h.arm()
 }
 
 // LoseNextReply is DropNext(1): the next request is booked and its answer lost.
@@ -21,6 +22,7 @@ func (h *Host) DropNextReversals(n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.dropRev += n
+	h.dropRevArm = h.arm()
 }
 
 // FailNextReversals makes the host answer the next n reversals with code
@@ -30,6 +32,7 @@ func (h *Host) FailNextReversals(n int, code string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.failRev, h.failCode = n, code
+	h.failRevArm = h.arm()
 }
 
 // Calls is how many financial requests (sales, voids, refunds, balance

@@ -68,15 +68,23 @@ type Host struct {
 	seq       int
 	drop      int
 	dropRev   int
-	failRev   int       // reversals to refuse, with failCode
-	failCode  string    // e.g. "96"
-	day       time.Time // the business day of the last request, for the daily settlement file
-	calls     int
-	reversals int
-	delay     time.Duration
-	listeners []net.Listener
-	conns     map[net.Conn]struct{}
-	closed    bool
+	failRev   int    // reversals to refuse, with failCode
+	failCode  string // e.g. "96"
+	// struck is, for each reversal a fault (drop, refusal) struck, the
+	// arming that did: a fault armed later never strikes it again, so that
+	// faults armed one after another (by a campaign's runs at once) do not
+	// all fall on the one reversal still being retried, which no single
+	// fault models. dropArm, dropRevArm and failRevArm number the pending
+	// armings (from armSeq).
+	struck                                  map[string]int
+	armSeq, dropArm, dropRevArm, failRevArm int
+	day                                     time.Time // the business day of the last request, for the daily settlement file
+	calls                                   int
+	reversals                               int
+	delay                                   time.Duration
+	listeners                               []net.Listener
+	conns                                   map[net.Conn]struct{}
+	closed                                  bool
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -270,11 +278,12 @@ func (h *Host) handle(raw []byte) ([]byte, time.Duration, bool) {
 	h.closeDay()
 	resp, answer := h.decide(req, raw)
 	h.log.Info("request", "req", req.String(), "rc", resp.ResponseCode)
+	revKey, _ := msgKey(req)
 	switch {
-	case h.drop > 0:
+	case h.drop > 0 && h.strikes(req, revKey, h.dropArm):
 		h.drop--
 		answer = false
-	case req.MTI == bank.MTIReversal && h.dropRev > 0:
+	case req.MTI == bank.MTIReversal && h.dropRev > 0 && h.strikes(req, revKey, h.dropRevArm):
 		h.dropRev--
 		answer = false
 	case req.MTI == bank.MTIReversal && answer && resp.ResponseCode == CodeApproved:
@@ -292,6 +301,29 @@ func (h *Host) handle(raw []byte) ([]byte, time.Duration, bool) {
 		return nil, 0, false
 	}
 	return out, delay, true
+}
+
+// strikes says whether a fault of arming arm may strike req (key), and
+// remembers it did when req is a reversal: one another arming struck is
+// spared.
+func (h *Host) strikes(req *bank.Message, key string, arm int) bool {
+	if req.MTI != bank.MTIReversal {
+		return true
+	}
+	if by, ok := h.struck[key]; ok && by != arm {
+		return false
+	}
+	if h.struck == nil {
+		h.struck = map[string]int{}
+	}
+	h.struck[key] = arm
+	return true
+}
+
+// arm numbers a new arming of a fault.
+func (h *Host) arm() int {
+	h.armSeq++
+	return h.armSeq
 }
 
 // pack encodes resp, MACing it when the terminal has a MAC key (not an

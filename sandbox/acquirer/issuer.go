@@ -335,7 +335,7 @@ func (h *Host) reversal(req, resp *bank.Message, key string) *bank.Message {
 		resp.ResponseCode = CodeBatchClosed
 		return resp
 	}
-	if h.failRev > 0 {
+	if h.failRev > 0 && h.strikes(req, key, h.failRevArm) {
 		h.failRev--
 		resp.ResponseCode = h.failCode
 		return resp // not kept: the repeat is decided again

@@ -67,7 +67,7 @@ Go-style with one dash (-db FILE).`,
   posserver terminal add --merchant 898310048160001 --store S01 --id T001
   posserver help terminal add`,
 	}
-	return cmdline.Group(root, serveCmd(ready), terminalCmd(), limitsCmd(), keysCmd(), migrateCmd(), sandboxCmd(), loadtestCmd())
+	return cmdline.Group(root, serveCmd(ready), terminalCmd(), limitsCmd(), keysCmd(), migrateCmd(), sandboxCmd(), loadtestCmd(), reconbenchCmd())
 }
 
 // common are the flags of the commands that read the configuration.

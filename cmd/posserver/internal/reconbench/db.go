@@ -20,11 +20,14 @@ import (
 // database is the benchmark's database: the store the product code runs
 // on, and connections of the benchmark's own to the same database for what
 // the product has no call for (bulk-loading the journal, the anchor join).
+// The anchor runs on a connection set up as the store's writer is (SQLite)
+// or on one of the same server (PostgreSQL).
 type database struct {
 	engine string // "sqlite" or "postgres"
 	dsn    string
 	st     *store.Store
-	db     *sql.DB   // its own pool, through the driver the store uses
+	db     *sql.DB   // SQLite: set up as the store's writer (the anchor)
+	setup  *sql.DB   // SQLite: for the bulk load
 	pg     *pgx.Conn // PostgreSQL: its own connection, for COPY
 	close  func()
 }
@@ -50,14 +53,28 @@ func openDatabase(ctx context.Context, pg string) (*database, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("reconbench: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"_pragma": {"busy_timeout(10000)"}}.Encode())
+	// The stand-ins and the anchor run on a connection set up as the
+	// store's writer is; the bulk load of the journal (setup) on one with
+	// a page cache that holds it and no syncs.
+	db, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"_txlock": {"immediate"},
+		"_pragma": {"busy_timeout(10000)", "synchronous(FULL)", "foreign_keys(1)"}}.Encode())
 	if err != nil {
 		st.Close()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("reconbench: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	return &database{engine: "sqlite", dsn: path, st: st, db: db, close: func() {
+	setup, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{
+		"_pragma": {"busy_timeout(10000)", "synchronous(OFF)", "cache_size(-1048576)"}}.Encode())
+	if err != nil {
+		db.Close()
+		st.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("reconbench: %w", err)
+	}
+	setup.SetMaxOpenConns(1)
+	return &database{engine: "sqlite", dsn: path, st: st, db: db, setup: setup, close: func() {
+		setup.Close()
 		db.Close()
 		st.Close()
 		os.RemoveAll(dir)
@@ -101,16 +118,7 @@ func openSchema(ctx context.Context, pg string) (*database, error) {
 		drop()
 		return nil, fmt.Errorf("reconbench: connect to PostgreSQL: %w", err)
 	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		st.Close()
-		drop()
-		return nil, fmt.Errorf("reconbench: %w", err)
-	}
-	db.SetMaxOpenConns(4)
-	return &database{engine: "postgres", dsn: dsn, st: st, db: db, pg: conn, close: func() {
-		db.Close()
+	return &database{engine: "postgres", dsn: dsn, st: st, pg: conn, close: func() {
 		conn.Close(context.WithoutCancel(ctx))
 		st.Close()
 		drop()
@@ -146,7 +154,8 @@ func (d *database) count(ctx context.Context, query string) (int64, error) {
 	return n, nil
 }
 
-// bulk writes n rows of cols into table as fast as the engine takes them:
+// bulk writes n rows of cols into table as fast as the engine takes them
+// (setup, not measured):
 // PostgreSQL's COPY, or SQLite multi-row INSERTs in one transaction. row
 // fills the values of row i.
 func (d *database) bulk(ctx context.Context, table string, cols []string, n int, row func(i int, vals []any)) error {
@@ -166,34 +175,16 @@ func (d *database) bulk(ctx context.Context, table string, cols []string, n int,
 		}
 		return nil
 	}
-	return insertBulk(ctx, d.db, d.pg != nil, table, cols, n, row)
+	return insertBulk(ctx, d.setup, table, cols, n, row)
 }
 
-// insertBulk writes n rows in multi-row INSERTs in one transaction, on
-// either engine (pg: numbered parameters).
-func insertBulk(ctx context.Context, db *sql.DB, pg bool, table string, cols []string, n int, row func(i int, vals []any)) error {
-	const per = 500 // rows a statement: far below the engines' parameter limits
+// insertBulk writes n rows in multi-row INSERTs in one SQLite transaction.
+func insertBulk(ctx context.Context, db *sql.DB, table string, cols []string, n int, row func(i int, vals []any)) error {
+	const per = 500 // rows a statement: far below SQLite's 32,766 parameters
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
 	stmt := func(rows int) string {
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES ")
-		for r := range rows {
-			if r > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('(')
-			for c := range cols {
-				if c > 0 {
-					b.WriteByte(',')
-				}
-				if pg {
-					fmt.Fprintf(&b, "$%d", r*len(cols)+c+1)
-				} else {
-					b.WriteByte('?')
-				}
-			}
-			b.WriteByte(')')
-		}
-		return b.String()
+		return "INSERT INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {

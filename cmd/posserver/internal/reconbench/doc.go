@@ -15,15 +15,18 @@
 //
 // Run then times, Runs times per engine, the product's steps one after the
 // other: parse (alipay.ParseBill, reconcile.FromAlipay), load the day's
-// journal from the database, reconcile.Match, store the results; and, in
-// the same run and database, the anchor: a CREATE TABLE … AS SELECT of the
-// bill lines (loaded into a table beforehand) LEFT JOINed with
-// transactions on (channel, out_trade_no), classified with a CASE. The
-// first run of each engine checks what both found against the day.
+// journal (store.ReconJournal), reconcile.Match, store the results
+// (store.ClaimReconRun and store.FinishReconRun, the run's lines replacing
+// the previous run's); and, in the same run and database, the anchor: a
+// CREATE TABLE … AS SELECT of the bill lines (loaded into a table
+// beforehand) LEFT JOINed with transactions on (channel, out_trade_no),
+// classified with a CASE. The first run of each engine checks what both
+// found against the day.
 //
-// Loading the journal and storing the results are, for now, stand-ins
-// doing the store's work through the same drivers (product.go) until the
-// store's reconciliation calls are merged.
+// Turning matching's results into the store's lines is server/dayend's
+// work (its settle), not on main yet: toLines does it for this data, where
+// no difference is one dayend settles. Once it is, the total should be
+// taken through dayend.Runner.Run with the bill imported.
 //
 // `posserver reconbench` is the command line front end; `make
 // bench-reconcile` runs it (RECON_N=1000000 for the issue's size).

@@ -116,9 +116,6 @@ func runEngine(ctx context.Context, o Options, d Day, zipData []byte, pg string)
 	if err := db.loadBillTable(ctx, lines); err != nil {
 		return res, err
 	}
-	if err := db.prepareProduct(ctx); err != nil {
-		return res, err
-	}
 	lines = nil
 	res.LoadBefore = loadAvg()
 	for i := range o.Runs {
@@ -159,7 +156,7 @@ func (db *database) reconcileOnce(ctx context.Context, d Day, zipData []byte, ch
 	}
 	t.Parse = time.Since(start)
 	mark := time.Now()
-	j, ids, err := db.journalFor(ctx, d)
+	j, refs, err := db.journalFor(ctx, d)
 	if err != nil {
 		return t, err
 	}
@@ -168,7 +165,7 @@ func (db *database) reconcileOnce(ctx context.Context, d Day, zipData []byte, ch
 	rep := reconcile.Match(d.Name(), lines, j)
 	t.Match = time.Since(mark)
 	mark = time.Now()
-	if err := db.storeRun(ctx, runID(d), lines, ids, rep); err != nil {
+	if err := db.storeRun(ctx, d, lines, j, refs, rep); err != nil {
 		return t, err
 	}
 	t.Store = time.Since(mark)
@@ -179,7 +176,7 @@ func (db *database) reconcileOnce(ctx context.Context, d Day, zipData []byte, ch
 				return t, fmt.Errorf("reconbench: matching found %d %s, want %d", got, class, want)
 			}
 		}
-		if n, err := db.count(ctx, "SELECT COUNT(*) FROM "+linesTable); err != nil {
+		if n, err := db.count(ctx, "SELECT COUNT(*) FROM reconcile_lines"); err != nil {
 			return t, err
 		} else if int(n) != len(rep.Results) {
 			return t, fmt.Errorf("reconbench: %d results stored, want %d", n, len(rep.Results))

@@ -15,6 +15,7 @@
 //	posserver migrate
 //	posserver sandbox [--alipay ADDR] [--wechat ADDR] [--dir DIR] [--bank ADDR --bundles DIR] …
 //	posserver loadtest [--terminals 1,100,1000] [--duration 10s] …
+//	posserver reconbench [--n 20000] [--runs 3] [--engines sqlite,postgres] …
 //
 // The command line is cobra's (package cmd/internal/cmdline): posserver
 // alone prints its help and does nothing else, every command has --help, and
@@ -30,5 +31,6 @@
 // cleanly on SIGINT or SIGTERM: it reports itself not ready, answers
 // long-polls, finishes payments already sent to a channel, then closes the
 // database. Package internal/loadtest is the load generator behind
-// `posserver loadtest`.
+// `posserver loadtest`; package internal/reconbench, the reconciliation
+// benchmark behind `posserver reconbench`.
 package main

@@ -65,7 +65,7 @@ func Markdown(w io.Writer, results []Result) {
 	}
 	fmt.Fprintln(w)
 	header := "| --- |" + strings.Repeat(" --: |", len(results))
-	fmt.Fprintf(w, "| step (min / median / max) |")
+	fmt.Fprintf(w, "| step: wall min / median / max (median CPU of posserver) |")
 	for _, r := range results {
 		fmt.Fprintf(w, " %s, N = %d |", r.Engine, r.N)
 	}
@@ -73,23 +73,25 @@ func Markdown(w io.Writer, results []Result) {
 	fmt.Fprintln(w, header)
 	steps := []struct {
 		name string
-		get  func(Timing) time.Duration
+		get  func(Timing) Step
 	}{
-		{"parse (zip, GBK, CSV → lines)", func(t Timing) time.Duration { return t.Parse }},
-		{"load the day's journal", func(t Timing) time.Duration { return t.Load }},
-		{"match", func(t Timing) time.Duration { return t.Match }},
-		{"store the results", func(t Timing) time.Duration { return t.Store }},
-		{"**total, end to end**", func(t Timing) time.Duration { return t.Total }},
-		{"anchor: SQL join into a table", func(t Timing) time.Duration { return t.Join }},
+		{"parse (zip, GBK, CSV → lines)", func(t Timing) Step { return t.Parse }},
+		{"load the day's journal", func(t Timing) Step { return t.Load }},
+		{"match", func(t Timing) Step { return t.Match }},
+		{"store the results", func(t Timing) Step { return t.Store }},
+		{"**total, end to end**", func(t Timing) Step { return t.Total }},
+		{"anchor: SQL join into a table", func(t Timing) Step { return t.Join }},
 	}
 	for _, s := range steps {
 		fmt.Fprintf(w, "| %s |", s.name)
 		for _, r := range results {
-			var ds []time.Duration
+			var wall, cpu []time.Duration
 			for _, t := range r.Runs {
-				ds = append(ds, s.get(t))
+				wall = append(wall, s.get(t).Wall)
+				cpu = append(cpu, s.get(t).CPU)
 			}
-			fmt.Fprintf(w, " %s |", spread(ds))
+			slices.Sort(cpu)
+			fmt.Fprintf(w, " %s (CPU %s) |", spread(wall), ms(cpu[len(cpu)/2]))
 		}
 		fmt.Fprintln(w)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/multipos/multipos/server/connector/alipay"
@@ -20,14 +21,39 @@ type Options struct {
 	Log     io.Writer
 }
 
+// Step is how long a step took: on the wall clock, and in CPU time of
+// this process (user and system, all threads: the Go code, SQLite, which
+// runs in it, and the garbage collector; not PostgreSQL's server, a
+// process of its own). CPU time is what a busy machine does not inflate.
+type Step struct {
+	Wall, CPU time.Duration
+}
+
 // Timing is one timed run: the product's steps, and the anchor.
 type Timing struct {
-	Parse time.Duration // unzip, GBK, CSV, bill lines
-	Load  time.Duration // the day's journal out of the database
-	Match time.Duration
-	Store time.Duration // the results into the database
-	Total time.Duration // the four above, end to end
-	Join  time.Duration // the anchor: the plain SQL join, in the same database
+	Parse Step // unzip, GBK, CSV, bill lines
+	Load  Step // the day's journal out of the database
+	Match Step
+	Store Step // the results into the database
+	Total Step // the four above, end to end
+	Join  Step // the anchor: the plain SQL join, in the same database
+}
+
+// mark is a point in wall-clock and CPU time.
+type mark struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+func now() mark {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // cannot fail with RUSAGE_SELF
+	return mark{time.Now(), time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+}
+
+func (m mark) since() Step {
+	n := now()
+	return Step{Wall: n.wall.Sub(m.wall), CPU: n.cpu - m.cpu}
 }
 
 // Result is one engine's measurements.
@@ -128,8 +154,9 @@ func runEngine(ctx context.Context, o Options, d Day, zipData []byte, pg string)
 		if t.Join, err = db.anchor(ctx, d, i == 0); err != nil {
 			return res, err
 		}
-		fmt.Fprintf(o.Log, "reconbench: %s run %d: parse %s, load %s, match %s, store %s, total %s; join %s (%.2f×)\n",
-			db.engine, i+1, ms(t.Parse), ms(t.Load), ms(t.Match), ms(t.Store), ms(t.Total), ms(t.Join), t.ratio())
+		fmt.Fprintf(o.Log, "reconbench: %s run %d: parse %s, load %s, match %s, store %s, total %s; join %s (%.2f×); load average %s\n",
+			db.engine, i+1, ms(t.Parse.Wall), ms(t.Load.Wall), ms(t.Match.Wall), ms(t.Store.Wall), ms(t.Total.Wall), ms(t.Join.Wall),
+			t.ratio(), loadAvg())
 		res.Runs = append(res.Runs, t)
 	}
 	res.LoadAfter = loadAvg()
@@ -149,27 +176,27 @@ func parse(zipData []byte) ([]reconcile.Line, error) {
 // compares what it found with what the day holds.
 func (db *database) reconcileOnce(ctx context.Context, d Day, zipData []byte, check bool) (Timing, error) {
 	var t Timing
-	start := time.Now()
+	start := now()
 	lines, err := parse(zipData)
 	if err != nil {
 		return t, err
 	}
-	t.Parse = time.Since(start)
-	mark := time.Now()
+	t.Parse = start.since()
+	m := now()
 	j, refs, err := db.journalFor(ctx, d)
 	if err != nil {
 		return t, err
 	}
-	t.Load = time.Since(mark)
-	mark = time.Now()
+	t.Load = m.since()
+	m = now()
 	rep := reconcile.Match(d.Name(), lines, j)
-	t.Match = time.Since(mark)
-	mark = time.Now()
+	t.Match = m.since()
+	m = now()
 	if err := db.storeRun(ctx, d, lines, j, refs, rep); err != nil {
 		return t, err
 	}
-	t.Store = time.Since(mark)
-	t.Total = time.Since(start)
+	t.Store = m.since()
+	t.Total = start.since()
 	if check {
 		for class, want := range d.Expected() {
 			if got := countClass(rep, class); got != want {
@@ -196,23 +223,29 @@ func countClass(rep reconcile.Report, class string) int {
 }
 
 // anchor times the plain SQL join into a new table.
-func (db *database) anchor(ctx context.Context, d Day, check bool) (time.Duration, error) {
+func (db *database) anchor(ctx context.Context, d Day, check bool) (Step, error) {
 	if err := db.exec(ctx, "DROP TABLE IF EXISTS "+joinTable); err != nil {
-		return 0, err
+		return Step{}, err
 	}
-	start := time.Now()
+	start := now()
 	if err := db.exec(ctx, joinSQL); err != nil {
-		return 0, err
+		return Step{}, err
 	}
-	took := time.Since(start)
+	took := start.since()
 	if check {
 		if err := db.checkJoin(ctx, d); err != nil {
-			return 0, err
+			return Step{}, err
 		}
 	}
 	return took, nil
 }
 
-func (t Timing) ratio() float64 { return float64(t.Total) / float64(t.Join) }
+func (t Timing) ratio() float64 { return float64(t.Total.Wall) / float64(t.Join.Wall) }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }
+// ms prints a duration as "850 ms" or "12.34 s".
+func ms(d time.Duration) string {
+	if d >= time.Second {
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000)
+}

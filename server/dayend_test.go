@@ -130,11 +130,11 @@ func TestReconcileAlipay(t *testing.T) {
 			classes[key] = l.Class + "/" + l.Outcome
 		}
 		want := map[string]string{
-			paid.OutTradeNo:                "matched/",
-			inFlight.OutTradeNo:            "state_differs/settled",
-			failed.OutTradeNo:              "state_differs/exception",
-			ghost.OutTradeNo:               "journal_only/exception",
-			"outside_1":                    "channel_only/exception",
+			paid.OutTradeNo:              "matched/",
+			inFlight.OutTradeNo:          "state_differs/settled",
+			failed.OutTradeNo:            "state_differs/exception",
+			ghost.OutTradeNo:             "journal_only/exception",
+			"outside_1":                  "channel_only/exception",
 			paid.OutTradeNo + "/byhand1": "refund_differs/exception",
 		}
 		for k, v := range want {

@@ -112,6 +112,13 @@ type Server struct {
 	ChannelTimeout time.Duration          `toml:"channel_timeout"` // one call to a channel; past it the outcome is unknown
 	SweepInterval  time.Duration          `toml:"sweep_interval"`  // how often the sweeper looks for open transactions
 	Confirm        map[string]ConfirmRule `toml:"confirm"`         // per wallet: following a payment code the customer confirms on the phone
+
+	// ReconcileAt is when the daily reconciliation (核销) of the previous
+	// business day starts, "HH:MM" in business_zone; "off" disables it.
+	ReconcileAt string `toml:"reconcile_at"`
+	// BillsDir is where the channels' bills are kept as received, for
+	// disputes (files 0600 in folders 0700).
+	BillsDir string `toml:"bills_dir"`
 }
 
 // SealKeys names where posserver finds the seal key, the key from outside

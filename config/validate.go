@@ -127,6 +127,14 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 	checkLimits(p, "limits", s.Limits)
 	checkLimits(p, "merchant_limits", s.MerchantLimits)
 	checkTiming(p, md, s)
+	if a := s.ReconcileAt; a != "off" {
+		if _, err := time.Parse("15:04", a); err != nil {
+			p.at(path("reconcile_at"), `reconcile_at: %q: want a time of day, HH:MM (e.g. "10:30"), or "off"`, a)
+		}
+	}
+	if strings.TrimSpace(s.BillsDir) == "" {
+		p.at(path("bills_dir"), "bills_dir: must name the directory the channels' bills are kept in (created if missing)")
+	}
 	if s.NotifyListen != "" {
 		if _, _, err := net.SplitHostPort(s.NotifyListen); err != nil {
 			p.at(path("notify_listen"), "notify_listen: %q is not host:port", s.NotifyListen)

@@ -19,8 +19,9 @@
 //     (Force), the daily run never does;
 //  2. fetches the bill; one not cut yet (ErrNotReady), or a channel out of
 //     reach, leaves the run waiting, tried again RetryEvery later until
-//     Wait after its first try, then failed;
-//  3. keeps the bill as received under Dir/bills/<channel>/ (0600 files in
+//     Wait after its first try, then failed (a run by hand says so at once
+//     instead, leaving the day's run as it was);
+//  3. keeps the bill as received under Dir/<channel>/ (0600 files in
 //     0700 folders), named by day, source and SHA-256, which the run
 //     records, so a dispute can be replayed;
 //  4. loads the journal of the day and its neighbours (store.ReconJournal:

@@ -20,8 +20,8 @@ import (
 type Options struct {
 	Store   *store.Store
 	Sources []BillSource
-	// Dir is where bills are kept as received (Dir/bills/<channel>/),
-	// files 0600 in folders 0700.
+	// Dir is where bills are kept as received (Dir/<channel>/), files
+	// 0600 in folders 0700.
 	Dir  string
 	Zone *time.Location // the business day's zone (server.Options.Zone)
 	// Owner names who runs: the server instance, or the command.
@@ -71,6 +71,11 @@ func New(o Options) (*Runner, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("dayend: bills folder: %w", err)
+	}
+	o.Dir = dir
 	r := &Runner{o: o, src: map[reconcile.Channel]BillSource{}}
 	for _, s := range o.Sources {
 		r.src[s.Channel()] = s
@@ -120,7 +125,8 @@ type Result struct {
 
 // Run reconciles a day of a channel: claim, fetch or import, keep the bill,
 // match, settle what is safe, store. A bill not ready leaves the run
-// waiting (Result.Run.Status), to be tried again.
+// waiting (Result.Run.Status), to be tried again; asked by hand (Force), it
+// is an error instead, and the day's run is left as it was.
 func (r *Runner) Run(ctx context.Context, q Request) (Result, error) {
 	src := r.src[q.Channel]
 	if src == nil {
@@ -130,13 +136,21 @@ func (r *Runner) Run(ctx context.Context, q Request) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("dayend: day %q: want YYYY-MM-DD: %w", q.Day, err)
 	}
+	raw, source := q.Bill, "imported"
+	if raw == nil && q.Force {
+		// By hand: a bill that cannot be had now is said at once, and
+		// leaves the day's run as it was.
+		source = "fetched"
+		if raw, err = src.Fetch(ctx, dayStart); err != nil {
+			return Result{}, fmt.Errorf("dayend: %s bill of %s: %w", q.Channel, q.Day, err)
+		}
+	}
 	now := r.o.Now()
 	run, ok, err := r.o.Store.ClaimReconRun(ctx, store.Claim{Day: q.Day, Channel: string(q.Channel), Owner: r.o.Owner,
 		Lease: r.o.Lease, Deadline: now.Add(r.o.Wait), Force: q.Force, At: now})
 	if err != nil || !ok {
 		return Result{Run: run}, err
 	}
-	raw, source := q.Bill, "imported"
 	if raw == nil {
 		source = "fetched"
 		if raw, err = src.Fetch(ctx, dayStart); err != nil {
@@ -214,16 +228,16 @@ func (r *Runner) reconcile(ctx context.Context, run store.ReconRun, src BillSour
 	return Result{Run: run, Report: rep, Taken: true}, nil
 }
 
-// keep writes the bill as received under Dir/bills/<channel>/, named by
-// day and content, so a dispute can replay it.
+// keep writes the bill as received under Dir/<channel>/, named by day,
+// source and content, so a dispute can replay it.
 func (r *Runner) keep(run store.ReconRun, src BillSource, raw []byte) (string, string, error) {
 	h := sha256.Sum256(raw)
 	sum := hex.EncodeToString(h[:])
-	dir := filepath.Join(r.o.Dir, "bills", run.Channel)
+	dir := filepath.Join(r.o.Dir, run.Channel)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("dayend: keep bill: %w", err)
 	}
-	for _, d := range []string{r.o.Dir, filepath.Join(r.o.Dir, "bills"), dir} {
+	for _, d := range []string{r.o.Dir, dir} {
 		if err := os.Chmod(d, 0o700); err != nil {
 			return "", "", fmt.Errorf("dayend: keep bill: %w", err)
 		}

@@ -40,6 +40,9 @@ func (AlipayBills) Channel() reconcile.Channel { return reconcile.Alipay }
 func (AlipayBills) Ext() string                { return ".csv.zip" }
 
 func (a AlipayBills) Fetch(ctx context.Context, day time.Time) ([]byte, error) {
+	if a.Conn == nil {
+		return nil, errors.New("alipay: no [alipay] section in the configuration to fetch bills with; import the bill instead (-bill FILE)")
+	}
 	raw, err := a.Conn.DownloadBill(ctx, day)
 	var ae *alipay.APIError
 	if errors.As(err, &ae) && (strings.EqualFold(ae.SubCode, "isp.bill_not_exist") ||

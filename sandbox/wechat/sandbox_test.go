@@ -418,6 +418,12 @@ func TestBillPlainAndGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	day := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
+	res, err := e.sdk.Get(ctx, "https://api.mch.weixin.qq.com/v3/bill/tradebill?bill_date="+day)
+	var apiErr *core.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != "STATEMENT_CREATING" {
+		t.Fatalf("today's bill: %v, %v; want STATEMENT_CREATING", res, err)
+	}
+	toBillReady(e.sb)
 	for _, tar := range []string{"", "&tar_type=GZIP"} {
 		res, err := e.sdk.Get(ctx, "https://api.mch.weixin.qq.com/v3/bill/tradebill?bill_date="+day+"&bill_type=SUCCESS"+tar)
 		if err != nil {
@@ -430,12 +436,14 @@ func TestBillPlainAndGzip(t *testing.T) {
 		if err := json.NewDecoder(res.Response.Body).Decode(&meta); err != nil || meta.DownloadURL == "" {
 			t.Fatalf("tradebill: %+v, %v", meta, err)
 		}
-		if !strings.HasPrefix(meta.DownloadURL, e.srv.URL+"/v3/billdownload/file?token=") {
+		if !strings.HasPrefix(meta.DownloadURL, "https://api.mch.weixin.qq.com/v3/billdownload/file?token=") ||
+			strings.HasSuffix(meta.DownloadURL, "&tartype=gzip") != (tar != "") {
 			t.Fatalf("download_url %s", meta.DownloadURL)
 		}
 		// The download is signed by the merchant; its answer is not.
+		base, _ := url.Parse(e.srv.URL)
 		unsigned, err := core.NewClient(ctx, option.WithMerchantCredential(mchID, serial, keys().merchant), option.WithoutValidator(),
-			option.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+			option.WithHTTPClient(&http.Client{Transport: toSandbox{base}, Timeout: 5 * time.Second}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -454,6 +462,14 @@ func TestBillPlainAndGzip(t *testing.T) {
 			t.Fatalf("bill:\n%s", data)
 		}
 	}
+}
+
+// toBillReady moves the sandbox's clock to 10:05 tomorrow, Beijing time,
+// when today's bill can be fetched.
+func toBillReady(sb *sandbox.Sandbox) {
+	cst := time.FixedZone("CST", 8*3600)
+	now := sb.Now().In(cst)
+	sb.Advance(time.Date(now.Year(), now.Month(), now.Day()+1, 10, 5, 0, 0, cst).Sub(now))
 }
 
 func TestCustomerConfirmsByThemselves(t *testing.T) {

@@ -510,3 +510,41 @@ func TestCustomerConfirmsByThemselves(t *testing.T) {
 		t.Fatalf("query took %s with 30ms latency", d)
 	}
 }
+
+// TestBillControlHTTP drives the bill and clock controls over HTTP.
+func TestBillControlHTTP(t *testing.T) {
+	e := newEnv(t)
+	post := func(path, body string) int {
+		res, err := http.Post(e.srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	before := e.sb.Now()
+	if s := post("/control/clock", `{"advance":"25h"}`); s != 200 || e.sb.Now().Sub(before) < 25*time.Hour {
+		t.Fatalf("clock: %d, now %s", s, e.sb.Now())
+	}
+	if s := post("/control/clock", `{"advance":"-1h"}`); s != 400 {
+		t.Fatalf("clock backwards: %d", s)
+	}
+	if s := post("/control/bills", `{"kind":"drop","day":"2026-12-01","out_trade_no":"X1"}`); s != 204 {
+		t.Fatalf("drop: %d", s)
+	}
+	if s := post("/control/bills", `{"kind":"unknown_payment","day":"2026-12-01","out_trade_no":"X2","amount":500}`); s != 204 {
+		t.Fatalf("unknown payment: %d", s)
+	}
+	if o, found := e.sb.Order("X2"); !found || o.TradeState != "SUCCESS" || o.Total != 500 {
+		t.Fatalf("unknown payment not booked: %+v", o)
+	}
+	for _, bad := range []string{`{"kind":"nonsense","day":"2026-12-01","out_trade_no":"X1"}`,
+		`{"kind":"drop","day":"01/12/2026","out_trade_no":"X1"}`, `{"kind":"refund","day":"2026-12-01","out_trade_no":"NOPE","amount":1}`} {
+		if s := post("/control/bills", bad); s < 400 {
+			t.Errorf("%s: %d", bad, s)
+		}
+	}
+	if s := post("/control/bills/corrupt_next", ``); s != 204 {
+		t.Fatalf("corrupt_next: %d", s)
+	}
+}

@@ -86,7 +86,9 @@ func TestDownloadTradeBill(t *testing.T) {
 		{b + "/REFUND", func(x wechat.BillRow) bool { return x.Refund == 1000 && x.OutRefundNo == b+"-R1" && x.Fee == -6000 }},
 		{d + "/SUCCESS", func(x wechat.BillRow) bool { return x.Total == 990 && x.Settlement == 990 }},
 		{unknown + "/SUCCESS", func(x wechat.BillRow) bool { return x.Total == 888 && x.TxnID != "" }},
-		{a + "/REFUND", func(x wechat.BillRow) bool { return x.Refund == 234 && x.OutRefundNo == a+"-P" && x.RefundState == "SUCCESS" }},
+		{a + "/REFUND", func(x wechat.BillRow) bool {
+			return x.Refund == 234 && x.OutRefundNo == a+"-P" && x.RefundState == "SUCCESS"
+		}},
 	}
 	for _, ch := range checks {
 		if row, found := by[ch.key]; !found || !ch.ok(row) {

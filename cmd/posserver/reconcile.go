@@ -19,6 +19,7 @@ import (
 	"github.com/multipos/multipos/config"
 	"github.com/multipos/multipos/money"
 	alipayconn "github.com/multipos/multipos/server/connector/alipay"
+	wechatconn "github.com/multipos/multipos/server/connector/wechat"
 	"github.com/multipos/multipos/server/dayend"
 	"github.com/multipos/multipos/server/metrics"
 	"github.com/multipos/multipos/server/reconcile"
@@ -63,8 +64,11 @@ by itself each day at reconcile_at.`,
 
 // billSources are the channels' bills the configuration gives access to;
 // a channel without its section can still have a bill imported.
-func billSources(cfg config.Server) ([]dayend.BillSource, error) {
-	var ali *alipayconn.Connector
+func billSources(ctx context.Context, cfg config.Server) ([]dayend.BillSource, error) {
+	var (
+		ali *alipayconn.Connector
+		wx  *wechatconn.Connector
+	)
 	if a := cfg.Alipay; a != nil {
 		key, err1 := os.ReadFile(a.PrivateKeyFile)
 		pub, err2 := os.ReadFile(a.AlipayPublicKeyFile)
@@ -78,7 +82,22 @@ func billSources(cfg config.Server) ([]dayend.BillSource, error) {
 		}
 		ali = c
 	}
-	return []dayend.BillSource{dayend.AlipayBills{Conn: ali}}, nil
+	if x := cfg.WeChat; x != nil {
+		key, err1 := os.ReadFile(x.PrivateKeyFile)
+		pub, err2 := os.ReadFile(x.PublicKeyFile)
+		v3, err3 := os.ReadFile(x.APIv3KeyFile)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("[wechat] keys: %w", err)
+		}
+		c, err := wechatconn.New(ctx, wechatconn.Config{MchID: x.MchID, AppID: x.AppID, MerchantSerial: x.SerialNo,
+			MerchantPrivateKeyPEM: key, APIv3Key: strings.TrimSpace(string(v3)), PublicKeyID: x.PublicKeyID,
+			WechatPayPublicKeyPEM: pub, Endpoint: x.Endpoint, NotifyURL: x.NotifyURL}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return nil, fmt.Errorf("[wechat]: %w", err)
+		}
+		wx = c
+	}
+	return []dayend.BillSource{dayend.AlipayBills{Conn: ali}, dayend.WeChatBills{Conn: wx}}, nil
 }
 
 // parseDay reads -date, default yesterday in the business zone.
@@ -110,7 +129,7 @@ func reconcileRun(ctx context.Context, cfg config.Server, date, channel, bill st
 			return fmt.Errorf("bill: %w", err)
 		}
 	}
-	srcs, err := billSources(cfg)
+	srcs, err := billSources(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -332,12 +351,7 @@ func startReconcile(ctx context.Context, cfg config.Server, ws *walletSet, st *s
 	if err != nil {
 		return stop, err
 	}
-	var srcs []dayend.BillSource
-	if c, ok := ws.conns[api.Alipay].(*alipayconn.Connector); ok {
-		srcs = append(srcs, dayend.AlipayBills{Conn: c})
-	} else if ws.sandbox != nil && ws.sandbox.AlipayConn != nil {
-		srcs = append(srcs, dayend.AlipayBills{Conn: ws.sandbox.AlipayConn})
-	}
+	srcs := walletBills(ws)
 	if !on || len(srcs) == 0 {
 		log.Info("daily reconciliation off", "reconcile_at", cfg.ReconcileAt, "channels", len(srcs))
 		return stop, nil
@@ -354,4 +368,21 @@ func startReconcile(ctx context.Context, cfg config.Server, ws *walletSet, st *s
 	}()
 	log.Info("daily reconciliation", "at", cfg.ReconcileAt, "zone", zone.String(), "channels", r.Channels(), "bills_dir", cfg.BillsDir)
 	return func() { cancel(); <-done }, nil
+}
+
+// walletBills are the bills of the wallets the server charges through: the
+// configured connectors', or in demo mode the sandboxes'.
+func walletBills(ws *walletSet) []dayend.BillSource {
+	var srcs []dayend.BillSource
+	if c, ok := ws.conns[api.Alipay].(*alipayconn.Connector); ok {
+		srcs = append(srcs, dayend.AlipayBills{Conn: c})
+	} else if ws.sandbox != nil && ws.sandbox.AlipayConn != nil {
+		srcs = append(srcs, dayend.AlipayBills{Conn: ws.sandbox.AlipayConn})
+	}
+	if c, ok := ws.conns[api.WeChat].(*wechatconn.Connector); ok {
+		srcs = append(srcs, dayend.WeChatBills{Conn: c})
+	} else if ws.sandbox != nil && ws.sandbox.WeChatConn != nil {
+		srcs = append(srcs, dayend.WeChatBills{Conn: ws.sandbox.WeChatConn})
+	}
+	return srcs
 }

@@ -242,7 +242,7 @@ func (r *Runner) keep(run store.ReconRun, src BillSource, raw []byte) (string, s
 			return "", "", fmt.Errorf("dayend: keep bill: %w", err)
 		}
 	}
-	path := filepath.Join(dir, run.Day+"_"+run.Source+"_"+sum[:16]+src.Ext())
+	path := filepath.Join(dir, run.Day+"_"+run.Source+"_"+sum[:16]+src.Ext(raw))
 	if _, err := os.Stat(path); err == nil {
 		return path, sum, nil // the same bill again
 	}

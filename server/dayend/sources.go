@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/multipos/multipos/server/connector/alipay"
+	"github.com/multipos/multipos/server/connector/wechat"
 	"github.com/multipos/multipos/server/reconcile"
 )
 
@@ -28,8 +28,8 @@ type BillSource interface {
 	// Recognise says whether raw looks like this channel's bill, for a
 	// bill imported without its channel named.
 	Recognise(raw []byte) bool
-	// Ext is the file name extension a bill is kept under (".csv.zip").
-	Ext() string
+	// Ext is the file name extension raw is kept under (".csv.zip").
+	Ext(raw []byte) string
 }
 
 // AlipayBills is Alipay's trade bill (业务明细, a GBK .csv.zip), through
@@ -37,18 +37,15 @@ type BillSource interface {
 type AlipayBills struct{ Conn *alipay.Connector }
 
 func (AlipayBills) Channel() reconcile.Channel { return reconcile.Alipay }
-func (AlipayBills) Ext() string                { return ".csv.zip" }
+func (AlipayBills) Ext([]byte) string          { return ".csv.zip" }
 
 func (a AlipayBills) Fetch(ctx context.Context, day time.Time) ([]byte, error) {
 	if a.Conn == nil {
 		return nil, errors.New("alipay: no [alipay] section in the configuration to fetch bills with; import the bill instead (-bill FILE)")
 	}
 	raw, err := a.Conn.DownloadBill(ctx, day)
-	var ae *alipay.APIError
-	if errors.As(err, &ae) && (strings.EqualFold(ae.SubCode, "isp.bill_not_exist") ||
-		ae.SubCode == "isv.invalid-arguments" && strings.Contains(ae.SubMsg, "当日")) {
-		// Alipay cuts a day's bill some hours after it ends (by 09:00 the
-		// next day, often later); the day itself it refuses as 参数不合法.
+	if errors.Is(err, alipay.ErrBillNotReady) {
+		// Alipay cuts a day's bill some hours after it ends.
 		return nil, fmt.Errorf("%w: %w", ErrNotReady, err)
 	}
 	return raw, err
@@ -67,3 +64,52 @@ func (AlipayBills) Parse(raw []byte) ([]reconcile.Line, error) {
 func (AlipayBills) Recognise(raw []byte) bool {
 	return bytes.HasPrefix(raw, []byte("PK\x03\x04"))
 }
+
+// WeChatBills is WeChat Pay's trade bill (bill_type ALL): gzip as
+// fetched, or the plain CSV the merchant portal saves.
+type WeChatBills struct{ Conn *wechat.Connector }
+
+func (WeChatBills) Channel() reconcile.Channel { return reconcile.WeChat }
+
+func (WeChatBills) Ext(raw []byte) string {
+	if isGzip(raw) {
+		return ".csv.gz"
+	}
+	return ".csv"
+}
+
+func (w WeChatBills) Fetch(ctx context.Context, day time.Time) ([]byte, error) {
+	if w.Conn == nil {
+		return nil, errors.New("wechat: no [wechat] section in the configuration to fetch bills with; import the bill instead (-bill FILE)")
+	}
+	raw, err := w.Conn.DownloadTradeBill(ctx, day)
+	switch {
+	case errors.Is(err, wechat.ErrBillNotReady):
+		return nil, fmt.Errorf("%w: %w", ErrNotReady, err)
+	case errors.Is(err, wechat.ErrNoStatement):
+		// No trades that day: an empty bill, against which every payment
+		// the journal has that day is missing.
+		return []byte{}, nil
+	}
+	return raw, err
+}
+
+func (WeChatBills) Parse(raw []byte) ([]reconcile.Line, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	rows, _, err := wechat.ParseTradeBill(raw)
+	if err != nil {
+		return nil, err
+	}
+	return reconcile.FromWeChat(rows), nil
+}
+
+// Recognise: gzip (only WeChat Pay's bill is), or the CSV that starts
+// with its header's first column.
+func (WeChatBills) Recognise(raw []byte) bool {
+	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	return isGzip(raw) || bytes.HasPrefix(raw, []byte("交易时间"))
+}
+
+func isGzip(raw []byte) bool { return bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -14,7 +15,8 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/demo/standins"
-	"github.com/multipos/multipos/server/connector"
+	alisbx "github.com/multipos/multipos/sandbox/alipay"
+	wxsbx "github.com/multipos/multipos/sandbox/wechat"
 	"github.com/multipos/multipos/server/dayend"
 	"github.com/multipos/multipos/server/reconcile"
 	"github.com/multipos/multipos/server/store"
@@ -50,152 +52,195 @@ func onRealTime(t *testing.T, f func(t *testing.T, r *rig, sb *standins.Wallets)
 	})
 }
 
-// TestReconcileAlipay reconciles a day of real payments made through the
-// server on the Alipay sandbox, with differences planted on both sides:
-// a payment matched, one in flight in the journal settled, one made at the
-// channel only, one paid in the journal only, one the journal failed that
-// the channel kept, a refund made at the channel only. Then a resolution,
-// a rerun, the raw bill and the metrics.
-func TestReconcileAlipay(t *testing.T) {
+// planter is a wallet sandbox's hold on notifications, its clock and its
+// bill planting, the same on both.
+type planter struct {
+	ch      api.Channel
+	code    string
+	hold    func()
+	advance func(time.Duration)
+	// plant: kind is drop, amount, refund or unknown_payment.
+	plant func(kind, day, outTradeNo string, amount int64) error
+}
+
+func planters(sb *standins.Wallets) []planter {
+	return []planter{
+		{ch: api.Alipay, code: aliCode, hold: sb.Alipay.HoldNotifications, advance: sb.Alipay.Advance,
+			plant: func(kind, day, no string, amount int64) error {
+				return sb.Alipay.PlantInBill(alisbx.BillChange{Kind: alisbx.BillChangeKind(kind), Day: day, OutTradeNo: no, Amount: amount})
+			}},
+		{ch: api.WeChat, code: wxCode, hold: sb.WeChat.HoldNotifications, advance: sb.WeChat.Advance,
+			plant: func(kind, day, no string, amount int64) error {
+				return sb.WeChat.PlantInBill(wxsbx.BillChange{Kind: wxsbx.BillChangeKind(kind), Day: day, OutTradeNo: no, Amount: amount})
+			}},
+	}
+}
+
+// TestReconcileWallets reconciles a day of real payments made through the
+// server on each wallet's sandbox, every difference class planted with
+// the sandboxes' bill controls (and one on the journal's side): a payment
+// matched; one in flight in the journal, settled; one the journal failed
+// that the channel kept; one left out of the bill; one billed for another
+// amount; one made at the channel only; a refund made in the merchant
+// portal. Then a bill not ready, a resolution, a rerun, the raw bill and
+// the gauges.
+func TestReconcileWallets(t *testing.T) {
 	onRealTime(t, func(t *testing.T, r *rig, sb *standins.Wallets) {
-		ctx := context.Background()
 		day := time.Now().In(DefaultZone()).Format("2006-01-02")
-		dir := t.TempDir()
 		now := time.Now()
-		clock := func() time.Time { return now }
-		run, err := dayend.New(dayend.Options{Store: r.st, Sources: []dayend.BillSource{dayend.AlipayBills{Conn: sb.AlipayConn}},
-			Dir: filepath.Join(dir, "data"), Zone: DefaultZone(), Owner: "i1", Now: clock})
+		run, err := dayend.New(dayend.Options{Store: r.st, Sources: []dayend.BillSource{dayend.AlipayBills{Conn: sb.AlipayConn},
+			dayend.WeChatBills{Conn: sb.WeChatConn}}, Dir: filepath.Join(t.TempDir(), "bills"), Zone: DefaultZone(), Owner: "i1",
+			Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}
-
-		// Matched: paid at once with a payment code.
-		paid, err := r.barcode(api.Alipay, "000001", aliCode, 300)
-		if err != nil || paid.State != api.StateSuccess {
-			t.Fatalf("barcode: %+v %v", paid, err)
+		for i, p := range planters(sb) {
+			t.Run(string(p.ch), func(t *testing.T) {
+				reconcileWallet(t, r, sb, run, p, day, i)
+			})
 		}
-		// Safe: the customer pays a QR code; the notification never comes.
-		sb.Alipay.HoldNotifications()
-		inFlight := r.order(api.Alipay, "000002", 450)
-		if err := sb.CustomerPays(ctx, api.Alipay, inFlight.OutTradeNo); err != nil {
-			t.Fatal(err)
-		}
-		// The channel kept money for an order the journal (planted) failed.
-		failed := r.order(api.Alipay, "000003", 520)
-		if err := sb.CustomerPays(ctx, api.Alipay, failed.OutTradeNo); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.st.Transition(ctx, failed.ID, failed.State, failed.Version, store.Change{To: api.StateFailed,
-			Reason: "planted", At: time.Now(), Actor: "test"}); err != nil {
-			t.Fatal(err)
-		}
-		// Journal only: a QR order never paid, planted as paid.
-		ghost := r.order(api.Alipay, "000004", 610)
-		if _, err := r.st.Transition(ctx, ghost.ID, ghost.State, ghost.Version, store.Change{To: api.StateSuccess,
-			At: time.Now(), Actor: "test"}); err != nil {
-			t.Fatal(err)
-		}
-		// Channel only: a payment made at the wallet past the server.
-		if st, err := sb.AlipayConn.Pay(ctx, connector.BarcodePay{OutTradeNo: "outside_1", AuthCode: aliCode, Amount: 700,
-			Subject: "past the till", TerminalID: "T9", StoreID: "S9"}); err != nil || st.State != connector.WalletPaid {
-			t.Fatalf("outside payment: %+v %v", st, err)
-		}
-		// A refund made in the merchant platform, not by the server.
-		if _, err := sb.AlipayConn.Refund(ctx, connector.Refund{OutTradeNo: paid.OutTradeNo, OutRefundNo: "byhand1",
-			Amount: 100, Total: 300}); err != nil {
-			t.Fatal(err)
-		}
-
-		// Before the day ends the bill is not cut: the run waits.
-		res, err := run.Run(ctx, dayend.Request{Day: day, Channel: reconcile.Alipay})
-		if err != nil || res.Run.Status != store.RunWaiting {
-			t.Fatalf("before the bill: %+v %v", res.Run, err)
-		}
-		if res, _ := run.Run(ctx, dayend.Request{Day: day, Channel: reconcile.Alipay}); res.Taken {
-			t.Fatalf("retried before due: %+v", res.Run)
-		}
-		sb.Alipay.Advance(24 * time.Hour)
-		now = now.Add(time.Hour)
-		res, err = run.Run(ctx, dayend.Request{Day: day, Channel: reconcile.Alipay})
-		if err != nil || res.Run.Status != store.RunDone || res.Run.Attempts != 2 {
-			t.Fatalf("run: %+v %v", res.Run, err)
-		}
-		classes := map[string]string{}
-		lines, _ := r.st.ReconLines(ctx, res.Run.ID)
-		for _, l := range lines {
-			key := l.OutTradeNo
-			if l.Kind == "refund" {
-				key += "/" + l.OutRefundNo
-			}
-			classes[key] = l.Class + "/" + l.Outcome
-		}
-		want := map[string]string{
-			paid.OutTradeNo:              "matched/",
-			inFlight.OutTradeNo:          "state_differs/settled",
-			failed.OutTradeNo:            "state_differs/exception",
-			ghost.OutTradeNo:             "journal_only/exception",
-			"outside_1":                  "channel_only/exception",
-			paid.OutTradeNo + "/byhand1": "refund_differs/exception",
-		}
-		for k, v := range want {
-			if classes[k] != v {
-				t.Errorf("%s: %q, want %q (all: %v)", k, classes[k], v, classes)
-			}
-		}
-		if got := r.history(inFlight.ID); got[len(got)-1] != api.StateSuccess {
-			t.Fatalf("settled order's history: %v", got)
-		}
-		if h, _ := r.srv.History(ctx, inFlight.ID); h[len(h)-1].Actor != dayend.Actor {
-			t.Fatalf("settled by %q", h[len(h)-1].Actor)
-		}
-		audit, _ := r.st.ReconAuditLog(ctx, day)
-		if len(audit) != 1 || audit[0].Action != "settled" || audit[0].TxID != inFlight.ID {
-			t.Fatalf("audit: %+v", audit)
-		}
-		if res.Run.Totals.Payments != 4 || res.Run.Totals.Refunds != 1 || res.Run.Totals.Gross != 300+450+520+700 ||
-			res.Run.Totals.Net != res.Run.Totals.Settled-res.Run.Totals.Refunded-res.Run.Totals.Fees {
-			t.Errorf("totals: %+v", res.Run.Totals)
-		}
-		checkKept(t, res.Run, dir)
-
-		open, _ := r.st.Exceptions(ctx, false)
-		if len(open) != 4 {
-			t.Fatalf("open exceptions: %+v", open)
-		}
-		if _, err := r.st.ResolveException(ctx, open[0].ID, "ops", "checked with the store", time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		checkGauge(t, r.st, "multipos_reconcile_open_exceptions", "alipay", 3)
-
-		// The daily run does not run a day done; a rerun by hand replaces
-		// the lines, keeps the resolution, and finds the settled order paid.
-		if res, _ := run.Run(ctx, dayend.Request{Day: day, Channel: reconcile.Alipay}); res.Taken {
-			t.Fatal("a done day taken by the daily run")
-		}
-		res, err = run.Run(ctx, dayend.Request{Day: day, Channel: reconcile.Alipay, Force: true})
-		if err != nil || res.Run.Status != store.RunDone || res.Run.Settled != 0 || res.Run.Differences != 4 {
-			t.Fatalf("rerun: %+v %v", res.Run, err)
-		}
-		all, _ := r.st.Exceptions(ctx, true)
-		if len(all) != 4 {
-			t.Fatalf("exceptions after the rerun: %+v", all)
-		}
-		for _, e := range all {
-			if (e.ID == open[0].ID) != (e.State == store.ExceptionResolved) {
-				t.Errorf("after the rerun: %+v", e)
-			}
-		}
-		checkGauge(t, r.st, "multipos_reconcile_open_exceptions", "alipay", 3)
-		if rep, err := r.st.DailyReport(ctx, day); err != nil || len(rep) != 2 || rep[1].MerchantID != m1 || rep[1].Payments != 3 || rep[1].Refunds != 1 {
-			t.Fatalf("daily report: %+v %v", rep, err)
-		}
+		checkGauge(t, r.st, "multipos_reconcile_open_exceptions", "alipay", 4)
+		checkGauge(t, r.st, "multipos_reconcile_open_exceptions", "wechat", 4)
 	})
+}
+
+func reconcileWallet(t *testing.T, r *rig, sb *standins.Wallets, run *dayend.Runner, p planter, day string, n int) {
+	ctx := context.Background()
+	tr := func(i int) string { return fmt.Sprintf("%d0000%d", n+1, i) }
+	pay := func(i int, amount int64) api.Order {
+		o, err := r.barcode(p.ch, tr(i), p.code, amount)
+		if err != nil || o.State != api.StateSuccess {
+			t.Fatalf("barcode: %+v %v", o, err)
+		}
+		return o
+	}
+	plant := func(kind, no string, amount int64) {
+		if err := p.plant(kind, day, no, amount); err != nil {
+			t.Fatalf("plant %s %s: %v", kind, no, err)
+		}
+	}
+	paid, dropped, other := pay(1, 300), pay(2, 310), pay(3, 320)
+	plant("drop", dropped.OutTradeNo, 0)
+	plant("amount", other.OutTradeNo, 330)
+	plant("refund", paid.OutTradeNo, 100)
+	plant("unknown_payment", "outside"+tr(0), 700)
+	// Safe: the customer pays a QR code; the notification never comes.
+	p.hold()
+	inFlight := r.order(p.ch, tr(4), 450)
+	if err := sb.CustomerPays(ctx, p.ch, inFlight.OutTradeNo); err != nil {
+		t.Fatal(err)
+	}
+	// The channel kept money for an order the journal (planted) failed.
+	failed := r.order(p.ch, tr(5), 520)
+	if err := sb.CustomerPays(ctx, p.ch, failed.OutTradeNo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.st.Transition(ctx, failed.ID, failed.State, failed.Version, store.Change{To: api.StateFailed,
+		Reason: "planted", At: time.Now(), Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	ch := reconcile.Channel(p.ch)
+
+	// Before the day's bill is cut the run waits, and is not retried early.
+	res, err := run.Run(ctx, dayend.Request{Day: day, Channel: ch})
+	if err != nil || res.Run.Status != store.RunWaiting {
+		t.Fatalf("before the bill: %+v %v", res.Run, err)
+	}
+	if res, _ := run.Run(ctx, dayend.Request{Day: day, Channel: ch}); res.Taken {
+		t.Fatalf("retried before due: %+v", res.Run)
+	}
+	p.advance(36 * time.Hour)
+	res, err = run.Run(ctx, dayend.Request{Day: day, Channel: ch, Bill: nil, Force: false})
+	if err != nil || res.Taken {
+		t.Fatalf("retried before due, bill ready: %+v %v", res.Run, err)
+	}
+	res, err = run.Run(ctx, dayend.Request{Day: day, Channel: ch, Force: true})
+	if err != nil || res.Run.Status != store.RunDone || res.Run.Attempts != 2 {
+		t.Fatalf("run: %+v %v", res.Run, err)
+	}
+	lines, _ := r.st.ReconLines(ctx, res.Run.ID)
+	classes, refunds := map[string]string{}, 0
+	for _, l := range lines {
+		if l.Kind == "refund" {
+			refunds++
+			if l.Class != "refund_differs" || l.OutTradeNo != paid.OutTradeNo {
+				t.Errorf("refund line: %+v", l)
+			}
+			continue
+		}
+		classes[l.OutTradeNo] = l.Class + "/" + l.Outcome
+	}
+	want := map[string]string{
+		paid.OutTradeNo:     "matched/",
+		inFlight.OutTradeNo: "state_differs/settled",
+		failed.OutTradeNo:   "state_differs/exception",
+		dropped.OutTradeNo:  "journal_only/exception",
+		other.OutTradeNo:    "amount_differs/exception",
+		"outside" + tr(0):   "channel_only/exception",
+	}
+	for k, v := range want {
+		if classes[k] != v {
+			t.Errorf("%s: %q, want %q (all: %v)", k, classes[k], v, classes)
+		}
+	}
+	if refunds != 1 {
+		t.Errorf("%d refund lines", refunds)
+	}
+	if h, _ := r.srv.History(ctx, inFlight.ID); h[len(h)-1].To != api.StateSuccess || h[len(h)-1].Actor != dayend.Actor {
+		t.Fatalf("settled order's history: %+v", h)
+	}
+	audit, _ := r.st.ReconAuditLog(ctx, day)
+	settled := 0
+	for _, a := range audit {
+		if a.Channel == string(ch) && a.Action == "settled" && a.TxID == inFlight.ID {
+			settled++
+		}
+	}
+	if settled != 1 {
+		t.Fatalf("audit: %+v", audit)
+	}
+	tot := res.Run.Totals
+	if tot.Payments != 5 || tot.Refunds != 1 || tot.Gross != 300+330+450+520+700 || tot.Net != tot.Settled-tot.Refunded-tot.Fees {
+		t.Errorf("totals: %+v", tot)
+	}
+	checkKept(t, res.Run)
+
+	open, _ := r.st.DayExceptions(ctx, day, string(ch))
+	if len(open) != 5 {
+		t.Fatalf("exceptions: %+v", open)
+	}
+	if _, err := r.st.ResolveException(ctx, open[0].ID, "ops", "checked with the store", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The daily run leaves a day done; a rerun by hand replaces the
+	// lines, keeps the resolution, and finds the settled order paid.
+	if res, _ := run.Run(ctx, dayend.Request{Day: day, Channel: ch}); res.Taken {
+		t.Fatal("a done day taken by the daily run")
+	}
+	res, err = run.Run(ctx, dayend.Request{Day: day, Channel: ch, Force: true})
+	if err != nil || res.Run.Status != store.RunDone || res.Run.Settled != 0 || res.Run.Differences != 5 || res.Run.Matched != 2 {
+		t.Fatalf("rerun: %+v %v", res.Run, err)
+	}
+	all, _ := r.st.DayExceptions(ctx, day, string(ch))
+	for _, e := range all {
+		if (e.ID == open[0].ID) != (e.State == store.ExceptionResolved) {
+			t.Errorf("after the rerun: %+v", e)
+		}
+	}
+	if len(all) != 5 {
+		t.Fatalf("exceptions after the rerun: %+v", all)
+	}
+	rep, err := r.st.DailyReport(ctx, day)
+	if err != nil || len(rep) < 2 {
+		t.Fatalf("daily report: %+v %v", rep, err)
+	}
 }
 
 // checkKept checks the bill was kept as received: 0600 in 0700 folders,
 // its hash as recorded.
-func checkKept(t *testing.T, run store.ReconRun, dir string) {
+func checkKept(t *testing.T, run store.ReconRun) {
 	t.Helper()
+	dir := filepath.Dir(filepath.Dir(filepath.Dir(run.BillPath)))
 	fi, err := os.Stat(run.BillPath)
 	if err != nil || fi.Mode().Perm() != 0o600 || run.BillSHA256 == "" || run.Source != "fetched" {
 		t.Fatalf("bill kept at %q: %v %v (%+v)", run.BillPath, fi, err, run)

@@ -74,6 +74,8 @@ func (h *Host) ControlHandler() http.Handler {
 	mux.HandleFunc("GET /control/calls", func(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusOK, map[string]int{"calls": h.Calls(), "reversals": h.Reversals()})
 	})
+	mux.HandleFunc("POST /control/file/line", h.controlFileLine)
+	mux.HandleFunc("GET /files/{name}", h.serveFile)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -213,4 +215,42 @@ func controlBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// controlFileLine is POST /control/file/line: a FileEdit.
+func (h *Host) controlFileLine(w http.ResponseWriter, r *http.Request) {
+	var e FileEdit
+	if !controlBody(w, r, &e) {
+		return
+	}
+	if err := h.EditFileLine(e); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrNoEntry) {
+			status = http.StatusNotFound
+		} else if errors.Is(err, ErrListed) {
+			status = http.StatusConflict
+		}
+		controlJSON(w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	controlJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// serveFile is GET /files/settlement-YYYYMMDD.csv: the day's settlement
+// file once the host has closed the day, 404 before.
+func (h *Host) serveFile(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	day, ok := parseFileName(name)
+	if !ok {
+		controlJSON(w, http.StatusNotFound, map[string]string{"error": "no such file: " + name + " (settlement-YYYYMMDD.csv)"})
+		return
+	}
+	data, ok := h.SettlementFileData(day)
+	if !ok {
+		controlJSON(w, http.StatusNotFound, map[string]string{"error": "the day " + day.Format("2006-01-02") + " is not closed yet"})
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	_, _ = w.Write(data)
 }

@@ -89,9 +89,12 @@ func (m *matcher) buildCards() {
 // matchCards decides the card lines.
 func (m *matcher) matchCards() {
 	m.buildCards()
-	for i := range m.lines {
-		if m.lines[i].Channel == Card {
-			m.res[i] = m.cardLine(i)
+	// The day's own lines first: another day's file only takes what is left.
+	for _, neighbours := range []bool{false, true} {
+		for i := range m.lines {
+			if l := &m.lines[i]; l.Channel == Card && l.neighbour(m.day) == neighbours {
+				m.res[i] = m.cardLine(i)
+			}
 		}
 	}
 }
@@ -117,7 +120,18 @@ func (m *matcher) cardEntry(l *Line) (ci int, ok bool) {
 	return -1, true
 }
 
+// neighbour says l is a card line of another day's file than day's.
+func (l *Line) neighbour(day string) bool {
+	return l.Channel == Card && l.SettleDay != "" && l.SettleDay != day
+}
+
 func (m *matcher) cardLine(i int) Result {
+	r := m.cardResult(i)
+	r.Neighbour = m.lines[i].neighbour(m.day)
+	return r
+}
+
+func (m *matcher) cardResult(i int) Result {
 	l := &m.lines[i]
 	r := m.lineResult(i, Matched, "")
 	r.Terminal, r.Batch, r.Trace = l.Terminal, l.Batch, l.Trace

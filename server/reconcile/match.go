@@ -53,7 +53,7 @@ func Match(day string, lines []Line, j Journal) Report {
 	}
 	m.matchCards()
 	m.leftOver()
-	return Report{Day: day, Results: m.res, Totals: totals(lines)}
+	return Report{Day: day, Results: m.res, Totals: totals(day, lines)}
 }
 
 func (m *matcher) build() {
@@ -230,12 +230,15 @@ func (m *matcher) leftOver() {
 	})
 }
 
-// totals sums each channel's lines.
-func totals(lines []Line) []Totals {
+// totals sums each channel's lines (not another day's card lines).
+func totals(day string, lines []Line) []Totals {
 	var out []Totals
 	at := map[Channel]int{}
 	for i := range lines {
 		l := &lines[i]
+		if l.neighbour(day) {
+			continue
+		}
 		k, ok := at[l.Channel]
 		if !ok {
 			k = len(out)

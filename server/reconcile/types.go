@@ -152,6 +152,10 @@ type Result struct {
 	// and the key of the line or entry.
 	Card                   int
 	Terminal, Batch, Trace string
+	// Neighbour marks the result of a card line of another day's file,
+	// passed only to match (see the package doc): its own day's run
+	// reports it; store only the others.
+	Neighbour bool
 }
 
 // Totals is what a channel's bill says for the day. Net is what the

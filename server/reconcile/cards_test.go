@@ -335,3 +335,74 @@ func TestMatchCardsSandboxFile(t *testing.T) {
 		t.Fatalf("next day's totals: %+v", rep.Totals)
 	}
 }
+
+func cardLine(txn, batch, trace, rrn string, amount int64) reconcile.Line {
+	l := reconcile.Line{Channel: reconcile.Card, Kind: reconcile.Payment, Terminal: "T1", Batch: batch, Trace: trace, RRN: rrn,
+		TxnType: txn, Amount: amount, Settle: amount, SettleDay: day}
+	if txn != "sale" {
+		l.Kind, l.Settle = reconcile.Refund, 0
+	}
+	return l
+}
+
+func cardEntry(kind reconcile.CardKind, trace, rrn string, amount int64, state reconcile.OrderState) reconcile.CardEntry {
+	return reconcile.CardEntry{Kind: kind, Terminal: "T1", Batch: "000001", Trace: trace, RRN: rrn, Amount: amount, State: state, Day: day}
+}
+
+func TestMatchCardRules(t *testing.T) {
+	j := reconcile.Journal{
+		Orders: []reconcile.Order{{Channel: reconcile.Alipay, OutTradeNo: "A1", Amount: 100, State: reconcile.OrderPaid, Day: day}},
+		Cards: []reconcile.CardEntry{
+			cardEntry(reconcile.CardSale, "000001", "R1", 100, reconcile.OrderPaid),     // by RRN: the file has no trace
+			cardEntry(reconcile.CardSale, "000002", "R2", 100, reconcile.OrderPaid),     // another RRN under the trace
+			cardEntry(reconcile.CardSale, "000003", "R3", 100, reconcile.OrderReversed), // settled, reversed in the journal
+			cardEntry(reconcile.CardSale, "000004", "R4", 100, reconcile.OrderFailed),   // settled, declined in the journal
+			cardEntry(reconcile.CardRefund, "000005", "R5", 50, reconcile.OrderPending), // refund in flight
+			cardEntry(reconcile.CardRefund, "000006", "R6", 50, reconcile.OrderFailed),  // refund failed
+			cardEntry(reconcile.CardVoid, "000007", "R7", 100, reconcile.OrderPaid),     // a void the file calls a refund
+			cardEntry(reconcile.CardRefund, "000008", "R8", 50, reconcile.OrderPaid),    // refund amounts differ
+			cardEntry(reconcile.CardRefund, "000009", "R9", 50, reconcile.OrderPaid),    // not at the acquirer
+			cardEntry(reconcile.CardSale, "000010", "", 100, reconcile.OrderPaid),       // no RRN in the journal: by key
+			cardEntry(reconcile.CardSale, "000011", "R11", 100, reconcile.OrderPending), // in flight, not settled: nothing
+		},
+	}
+	lines := []reconcile.Line{
+		cardLine("sale", "", "", "R1", 100),
+		cardLine("sale", "000001", "000002", "RX", 100),
+		cardLine("sale", "000001", "000003", "R3", 100),
+		cardLine("sale", "000001", "000004", "R4", 100),
+		cardLine("refund", "000001", "000005", "R5", 50),
+		cardLine("refund", "000001", "000006", "R6", 50),
+		cardLine("refund", "000001", "000007", "R7", 100),
+		cardLine("refund", "000001", "000008", "R8", 60),
+		cardLine("sale", "000001", "000010", "R10", 100),
+		cardLine("sale", "000001", "000010", "R10", 100), // twice
+		payLine(reconcile.Alipay, "A1", 100),
+	}
+	rep := reconcile.Match(day, lines, j)
+	var got []string
+	for _, r := range rep.Results {
+		got = append(got, r.Trace+" "+r.Class.String())
+	}
+	want := []string{"000001 matched", "000002 channel_only", "000003 state_differs", "000004 state_differs",
+		"000005 refund_differs", "000006 refund_differs", "000007 refund_differs", "000008 refund_differs",
+		"000010 matched", "000010 channel_only", " matched",
+		"000002 journal_only", "000009 refund_differs"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("result %d: %q, want %q\nall %q", i, got[i], want[i], got)
+		}
+	}
+	if r := rep.Results[0]; r.Card != 0 || r.Batch != "000001" || r.Trace != "000001" {
+		t.Fatalf("by RRN: %+v", r)
+	}
+	if r := rep.Results[10]; r.Card != -1 || r.Order != 0 {
+		t.Fatalf("the wallet's line: %+v", r)
+	}
+	if len(rep.Totals) != 2 || rep.Totals[0].Channel != reconcile.Alipay || rep.Totals[1].Channel != reconcile.Card {
+		t.Fatalf("totals %+v", rep.Totals)
+	}
+}

@@ -31,11 +31,12 @@ type LedgerEntry struct {
 	Charged      int64  `json:"charged"`            // what it still takes from the cardholder (Entry.Charged)
 	RRN          string `json:"rrn,omitempty"`
 	AuthCode     string `json:"auth_code,omitempty"`
-	Date         string `json:"date"`               // MMDD, field 13 of the answer
-	At           string `json:"at"`                 // RFC 3339 with nanoseconds
-	Lost         bool   `json:"lost,omitempty"`     // dropped from the host's books (DropEntry)
-	Planted      bool   `json:"planted,omitempty"`  // booked without the terminal (AddEntry)
-	Excluded     bool   `json:"excluded,omitempty"` // left out of its settled batch: not in the terminal's upload
+	Date         string `json:"date"`                // MMDD, field 13 of the answer
+	At           string `json:"at"`                  // RFC 3339 with nanoseconds
+	Lost         bool   `json:"lost,omitempty"`      // dropped from the host's books (DropEntry)
+	Planted      bool   `json:"planted,omitempty"`   // booked without the terminal (AddEntry)
+	Excluded     bool   `json:"excluded,omitempty"`  // left out of its settled batch: not in the terminal's upload
+	ListedOn     string `json:"listed_on,omitempty"` // YYYYMMDD: the settlement file that lists it
 }
 
 func ledgerEntry(i int, e Entry) LedgerEntry {
@@ -43,7 +44,7 @@ func ledgerEntry(i int, e Entry) LedgerEntry {
 		Trace: e.Trace, Batch: e.Batch, Original: e.Original, Amount: e.Amount, MaskedPAN: e.MaskedPAN, ResponseCode: e.ResponseCode,
 		Approved: e.Approved, Reversed: e.Reversed, Voided: e.Voided, Refunded: e.Refunded, Charged: e.Charged(),
 		RRN: e.RRN, AuthCode: e.AuthCode, Date: e.Date, At: e.At.Format(time.RFC3339Nano),
-		Lost: e.Lost, Planted: e.Planted, Excluded: e.Excluded}
+		Lost: e.Lost, Planted: e.Planted, Excluded: e.Excluded, ListedOn: e.ListedOn}
 }
 
 // ControlFaults is the body of POST /control/faults: each field set arms

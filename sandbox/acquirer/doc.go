@@ -120,7 +120,8 @@
 //	                        (when kept), original, amount, masked_pan,
 //	                        response_code, approved, reversed, voided,
 //	                        refunded, charged (what it still takes), rrn,
-//	                        auth_code, date, at, lost, planted, excluded
+//	                        auth_code, date, at, lost, planted, excluded,
+//	                        listed_on (the settlement file's day, YYYYMMDD)
 //	POST /control/faults    {"drop_next":N,"delay_next":"3s","fail_reversals":N,
 //	                         "fail_code":"96","drop_reversals":N}
 //	                        each field set arms that fault (counts add up)

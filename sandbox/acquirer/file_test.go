@@ -109,6 +109,10 @@ func TestSettlementFileOutOfBalanceAndDayCut(t *testing.T) {
 	if strings.Contains(body, ",000050,") || strings.Count(body, "\n") != 5 {
 		t.Fatalf("the day's file:\n%s", body)
 	}
+	code, body2 := get(t, srv.URL+"/control/ledger")
+	if code != http.StatusOK || strings.Count(body2, `"listed_on":"20261125"`) != 3 {
+		t.Fatalf("ledger: %s", body2)
+	}
 	f.h.Close() // waits for the file on disk
 	disk, err := os.ReadFile(filepath.Join(f.dir, SettlementFile(f.clk.Now().Add(-24*time.Hour))))
 	if err != nil || string(disk) != body {

@@ -121,11 +121,6 @@ func (s *Sandbox) billDownload(c *call) reply {
 	return reply{status: http.StatusOK, raw: z.Bytes(), ctype: "application/x-gzip"}
 }
 
-type billRow struct {
-	at   time.Time
-	line string
-}
-
 // billEntry is one detail row before it is written.
 type billEntry struct {
 	at     time.Time

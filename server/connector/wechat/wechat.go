@@ -267,8 +267,9 @@ func (c *Connector) refundResult(op, outTradeNo, outRefundNo string, r *refunddo
 }
 
 // TradeBill downloads the day's trade bill (bill_type ALL, SUCCESS or
-// REFUND; "" is ALL) and checks it against its SHA1. The bill is the
-// backtick CSV WeChat Pay writes, UTF-8, amounts in yuan.
+// REFUND; "" is ALL) through wechatpay-go and checks it against its SHA1.
+// The bill is the backtick CSV WeChat Pay writes, UTF-8, amounts in yuan,
+// uncompressed. Errors as DownloadTradeBill's.
 func (c *Connector) TradeBill(ctx context.Context, day time.Time, billType string) ([]byte, error) {
 	if billType == "" {
 		billType = "ALL"

@@ -15,6 +15,7 @@ import (
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/demo/standins"
+	"github.com/multipos/multipos/sandbox/acquirer"
 	alisbx "github.com/multipos/multipos/sandbox/alipay"
 	wxsbx "github.com/multipos/multipos/sandbox/wechat"
 	"github.com/multipos/multipos/server/dayend"
@@ -276,4 +277,61 @@ func checkGauge(t *testing.T, st *store.Store, name, channel string, want float6
 		}
 	}
 	t.Fatal(errors.New(name + " not found"))
+}
+
+// TestReconcileCards reconciles a day of card sales made through the
+// server against the stand-in acquirer's settlement file, imported as a
+// clerk would: one sale matched, one the file lists for another amount
+// (planted with the acquirer's file control), an exception: card
+// differences are never settled automatically.
+func TestReconcileCards(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		day := r.clock.Now().In(DefaultZone()).Format("2006-01-02")
+		var sold []api.Order
+		for i, amount := range []int64{800, 900} {
+			o, err := r.sell(r.cardSale("approved", "123456", "T1", fmt.Sprintf("00000%d", i+1), amount))
+			if err != nil || o.State != api.StateSuccess {
+				t.Fatalf("sale: %+v %v", o, err)
+			}
+			sold = append(sold, o)
+		}
+		other := int64(990)
+		if err := r.bank.EditFileLine(acquirer.FileEdit{TerminalID: "T1", MerchantID: m1, Batch: sold[1].Batch,
+			Trace: sold[1].Trace, Amount: &other}); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(2 * time.Hour) // the acquirer's day cut
+		raw, ok := r.bank.SettlementFileData(r.clock.Now().Add(-2 * time.Hour))
+		if !ok {
+			t.Fatal("no settlement file after the day cut")
+		}
+		run, err := dayend.New(dayend.Options{Store: r.st, Sources: []dayend.BillSource{dayend.CardBills{}},
+			Dir: t.TempDir(), Zone: DefaultZone(), Owner: "i1", Now: r.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch, err := run.Recognise(raw); err != nil || ch != reconcile.Card {
+			t.Fatalf("recognised as %q: %v", ch, err)
+		}
+		res, err := run.Run(ctx, dayend.Request{Day: day, Channel: reconcile.Card, Bill: raw, Force: true})
+		if err != nil || res.Run.Status != store.RunDone || res.Run.Source != "imported" {
+			t.Fatalf("run: %+v %v", res.Run, err)
+		}
+		lines, _ := r.st.ReconLines(ctx, res.Run.ID)
+		got := map[string]string{}
+		for _, l := range lines {
+			got[l.TxID] = l.Class + "/" + l.Outcome
+		}
+		if got[sold[0].ID] != "matched/" || got[sold[1].ID] != "amount_differs/exception" {
+			t.Fatalf("card lines: %v (%+v)", got, lines)
+		}
+		if res.Run.Totals.Payments != 2 || res.Run.Totals.Gross != 800+990 {
+			t.Errorf("totals: %+v", res.Run.Totals)
+		}
+		exs, _ := r.st.DayExceptions(ctx, day, "card")
+		if len(exs) != 1 || exs[0].OutTradeNo != "T1/"+sold[1].Batch+"/"+sold[1].Trace {
+			t.Fatalf("card exceptions: %+v", exs)
+		}
+	})
 }

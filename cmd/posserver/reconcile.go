@@ -97,7 +97,15 @@ func billSources(ctx context.Context, cfg config.Server) ([]dayend.BillSource, e
 		}
 		wx = c
 	}
-	return []dayend.BillSource{dayend.AlipayBills{Conn: ali}, dayend.WeChatBills{Conn: wx}}, nil
+	return []dayend.BillSource{dayend.AlipayBills{Conn: ali}, dayend.WeChatBills{Conn: wx}, cardBills(cfg)}, nil
+}
+
+// cardBills is the acquirer's file where [bank] settlement_files says.
+func cardBills(cfg config.Server) dayend.CardBills {
+	if cfg.Bank == nil {
+		return dayend.CardBills{}
+	}
+	return dayend.CardBills{Source: cfg.Bank.SettlementFiles}
 }
 
 // parseDay reads -date, default yesterday in the business zone.
@@ -346,12 +354,15 @@ func startReconcile(ctx context.Context, cfg config.Server, ws *walletSet, st *s
 	if err != nil {
 		return stop, err
 	}
-	met.Registry().MustRegister(&dayend.Collector{Store: st, Channels: []string{"alipay", "wechat"}, Zone: zone})
+	met.Registry().MustRegister(&dayend.Collector{Store: st, Channels: []string{"alipay", "wechat", "card"}, Zone: zone})
 	at, on, err := dayend.ParseAt(cfg.ReconcileAt)
 	if err != nil {
 		return stop, err
 	}
 	srcs := walletBills(ws)
+	if c := cardBills(cfg); c.Source != "" {
+		srcs = append(srcs, c)
+	}
 	if !on || len(srcs) == 0 {
 		log.Info("daily reconciliation off", "reconcile_at", cfg.ReconcileAt, "channels", len(srcs))
 		return stop, nil

@@ -197,12 +197,17 @@ func (r *Runner) reconcile(ctx context.Context, run store.ReconRun, src BillSour
 		return Result{}, fmt.Errorf("dayend: %s bill of %s (kept at %s): %w", run.Channel, run.Day, path, err)
 	}
 	prev, next := dayStart.AddDate(0, 0, -1).Format("2006-01-02"), dayStart.AddDate(0, 0, 1).Format("2006-01-02")
-	j, refs, err := r.o.Store.ReconJournal(ctx, run.Channel, run.Day, prev, next)
+	j := &journal{}
+	if run.Channel == string(reconcile.Card) {
+		j.Cards, j.cardRefs, err = r.o.Store.ReconCards(ctx, run.Day, prev, next)
+	} else {
+		j.Journal, j.refs, err = r.o.Store.ReconJournal(ctx, run.Channel, run.Day, prev, next)
+	}
 	if err != nil {
 		return Result{}, err
 	}
-	rep := reconcile.Match(run.Day, lines, j)
-	out := r.settle(ctx, run, lines, j, refs, rep.Results)
+	rep := reconcile.Match(run.Day, lines, j.Journal)
+	out := r.settle(ctx, run, lines, j, rep.Results)
 	for _, t := range rep.Totals {
 		if string(t.Channel) == run.Channel {
 			run.Totals = t

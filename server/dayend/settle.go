@@ -13,43 +13,71 @@ import (
 // journal's history and in the audit.
 const Actor = "reconcile"
 
+// journal is what matching needs of the journal for a run: the channel's
+// wallet orders, or the card entries, with their refs.
+type journal struct {
+	reconcile.Journal
+	refs, cardRefs []store.JournalRef
+}
+
 // settle turns matching's results into stored lines, settling the safe
 // differences on the way (see the package doc) and marking every other one
-// an exception.
-func (r *Runner) settle(ctx context.Context, run store.ReconRun, lines []reconcile.Line, j reconcile.Journal,
-	refs []store.JournalRef, results []reconcile.Result) []store.ReconLine {
+// an exception. Results of another day's card lines are that day's.
+func (r *Runner) settle(ctx context.Context, run store.ReconRun, lines []reconcile.Line, j *journal,
+	results []reconcile.Result) []store.ReconLine {
 	refunded := map[string]bool{} // orders the bill gives money back for
 	for i := range lines {
 		if lines[i].Kind == reconcile.Refund {
 			refunded[lines[i].OutTradeNo] = true
 		}
 	}
-	out := make([]store.ReconLine, len(results))
+	out := make([]store.ReconLine, 0, len(results))
 	for i := range results {
 		res := &results[i]
-		l := store.ReconLine{Class: res.Class.String(), Kind: res.Kind.String(), OutTradeNo: res.OutTradeNo,
-			OutRefundNo: res.OutRefundNo, ChannelAmount: res.ChannelAmount, JournalAmount: res.JournalAmount, Note: res.Note}
-		var line *reconcile.Line
-		if res.Line >= 0 {
-			line = &lines[res.Line]
-			l.BillRow, l.TradeNo, l.Settle, l.FeeMilli = line.Row, line.TradeNo, line.Settle, line.FeeMilli
-			l.StoreID, l.TerminalID = line.Store, line.Terminal
+		if res.Neighbour {
+			continue
 		}
-		if res.Order >= 0 {
-			ref := &refs[res.Order]
-			l.TxID, l.TxDay = ref.ID, j.Orders[res.Order].Day
-			l.CrossDay = l.TxDay != run.Day
-			l.MerchantID, l.StoreID, l.TerminalID = ref.MerchantID, ref.StoreID, ref.TermID
-		}
+		l := lineOf(run, res, lines, j)
 		if res.Class != reconcile.Matched {
 			l.Outcome = store.OutcomeException
-			if safe(res, line, refs, refunded) {
-				r.settleOne(ctx, run, &l, &refs[res.Order], line)
+			if res.Line >= 0 && safe(res, &lines[res.Line], j.refs, refunded) {
+				r.settleOne(ctx, run, &l, &j.refs[res.Order], &lines[res.Line])
 			}
 		}
-		out[i] = l
+		out = append(out, l)
 	}
 	return out
+}
+
+// lineOf is a result as stored: where the entry was taken (the journal's
+// merchant, store and terminal; else the bill's), a card keyed
+// terminal/batch/trace with its RRN.
+func lineOf(run store.ReconRun, res *reconcile.Result, lines []reconcile.Line, j *journal) store.ReconLine {
+	l := store.ReconLine{Class: res.Class.String(), Kind: res.Kind.String(), OutTradeNo: res.OutTradeNo,
+		OutRefundNo: res.OutRefundNo, ChannelAmount: res.ChannelAmount, JournalAmount: res.JournalAmount, Note: res.Note}
+	if res.Line >= 0 {
+		line := &lines[res.Line]
+		l.BillRow, l.TradeNo, l.Settle, l.FeeMilli = line.Row, line.TradeNo, line.Settle, line.FeeMilli
+		l.StoreID, l.TerminalID = line.Store, line.Terminal
+		if line.Channel == reconcile.Card {
+			l.TradeNo = line.RRN
+		}
+	}
+	var ref *store.JournalRef
+	switch {
+	case res.Order >= 0:
+		ref, l.TxDay = &j.refs[res.Order], j.Orders[res.Order].Day
+	case res.Card >= 0:
+		ref, l.TxDay = &j.cardRefs[res.Card], j.Cards[res.Card].Day
+	}
+	if ref != nil {
+		l.TxID, l.CrossDay = ref.ID, l.TxDay != run.Day
+		l.MerchantID, l.StoreID, l.TerminalID = ref.MerchantID, ref.StoreID, ref.TermID
+	}
+	if res.Channel == reconcile.Card && l.OutTradeNo == "" {
+		l.OutTradeNo = res.Terminal + "/" + res.Batch + "/" + res.Trace
+	}
+	return l
 }
 
 // safe says whether a difference may be settled without an operator: a
@@ -57,7 +85,7 @@ func (r *Runner) settle(ctx context.Context, run store.ReconRun, lines []reconci
 // CANCELLING, whose money is on its way back) that the bill shows paid, for
 // the journal's amount, with no refund of it on the bill.
 func safe(res *reconcile.Result, line *reconcile.Line, refs []store.JournalRef, refunded map[string]bool) bool {
-	if res.Class != reconcile.StateDiffers || res.Kind != reconcile.Payment || line == nil || res.Order < 0 {
+	if res.Class != reconcile.StateDiffers || res.Kind != reconcile.Payment || res.Channel == reconcile.Card || res.Order < 0 {
 		return false
 	}
 	switch refs[res.Order].State {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/multipos/multipos/server/connector/alipay"
+	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/connector/wechat"
 	"github.com/multipos/multipos/server/reconcile"
 )
@@ -113,3 +115,46 @@ func (WeChatBills) Recognise(raw []byte) bool {
 }
 
 func isGzip(raw []byte) bool { return bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) }
+
+// CardBills is the acquirer's daily settlement file (对账文件), from
+// where [bank] settlement_files says (a folder the acquirer drops it in,
+// or an https URL), or imported by hand.
+type CardBills struct {
+	Source string       // settlement_files: a path or URL with {date}; "" = import only
+	Client *http.Client // for an URL; nil = http.DefaultClient
+}
+
+func (CardBills) Channel() reconcile.Channel { return reconcile.Card }
+func (CardBills) Ext([]byte) string          { return ".csv" }
+
+func (c CardBills) Fetch(ctx context.Context, day time.Time) ([]byte, error) {
+	if c.Source == "" {
+		return nil, errors.New("card: no [bank] settlement_files in the configuration to fetch the acquirer's file from; import it instead (-bill FILE)")
+	}
+	client := c.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	raw, err := bank.FetchSettlementFile(ctx, client, c.Source, day)
+	if errors.Is(err, bank.ErrSettlementFileNotReady) {
+		return nil, fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	return raw, err
+}
+
+func (CardBills) Parse(raw []byte) ([]reconcile.Line, error) {
+	rows, err := bank.ParseSettlementFile(raw)
+	if err != nil {
+		return nil, err
+	}
+	return reconcile.FromSettlementFile(rows), nil
+}
+
+// Recognise: neither wallet's, and a settlement file's header is found.
+func (c CardBills) Recognise(raw []byte) bool {
+	if (AlipayBills{}).Recognise(raw) || (WeChatBills{}).Recognise(raw) {
+		return false
+	}
+	_, err := bank.ParseSettlementFile(raw)
+	return err == nil
+}

@@ -51,8 +51,14 @@ func DefaultServer() Server {
 		ChannelTimeout: 20 * time.Second,
 		SweepInterval:  time.Second,
 		Confirm:        DefaultConfirm(),
+		ReconcileAt:    DefaultReconcileAt,
+		BillsDir:       "bills",
 	}
 }
+
+// DefaultReconcileAt is when the daily reconciliation starts: the wallets
+// cut the previous day's bills by about 10:00.
+const DefaultReconcileAt = "10:30"
 
 // DefaultBusinessZone is Beijing time, the zone the wallets' bills and a
 // UnionPay acquirer's dates are in.

@@ -106,6 +106,8 @@ type serverFile struct {
 	ChannelTimeout   time.Duration             `toml:"channel_timeout"`
 	SweepInterval    time.Duration             `toml:"sweep_interval"`
 	Confirm          map[string]toml.Primitive `toml:"confirm"`
+	ReconcileAt      string                    `toml:"reconcile_at"`
+	BillsDir         string                    `toml:"bills_dir"`
 }
 
 func parseServer(path, data string) (Server, error) {
@@ -114,6 +116,7 @@ func parseServer(path, data string) (Server, error) {
 		Listen: s.Listen, OpsListen: s.OpsListen, DB: s.DB, PKIDir: s.PKIDir, Hosts: s.Hosts,
 		PublicURL: s.PublicURL, QRTTL: s.QRTTL, RequestRetention: s.RequestRetention, BusinessZone: s.BusinessZone,
 		ChannelTimeout: s.ChannelTimeout, SweepInterval: s.SweepInterval,
+		ReconcileAt: s.ReconcileAt, BillsDir: s.BillsDir,
 	}
 	md, err := toml.Decode(data, &f)
 	if err != nil {
@@ -130,6 +133,7 @@ func parseServer(path, data string) (Server, error) {
 	s.PublicURL, s.QRTTL, s.RequestRetention, s.BusinessZone = f.PublicURL, f.QRTTL, f.RequestRetention, f.BusinessZone
 	s.NotifyListen, s.Alipay, s.WeChat, s.Bank, s.Demo, s.Keys = f.NotifyListen, f.Alipay, f.WeChat, f.Bank, f.Demo, f.Keys
 	s.ChannelTimeout, s.SweepInterval = f.ChannelTimeout, f.SweepInterval
+	s.ReconcileAt, s.BillsDir = f.ReconcileAt, f.BillsDir
 	if err := decodeConfirm(md, f.Confirm, s.Confirm); err != nil {
 		return Server{}, decodeError(path, data, md, err)
 	}
@@ -156,8 +160,12 @@ func parseServer(path, data string) (Server, error) {
 		s.DB = besideFile(path, s.DB)
 	}
 	s.PKIDir, s.Keys.SealKeyFile = besideFile(path, s.PKIDir), besideFile(path, s.Keys.SealKeyFile)
+	s.BillsDir = besideFile(path, s.BillsDir)
 	if a := s.Alipay; a != nil {
 		a.PrivateKeyFile, a.AlipayPublicKeyFile = besideFile(path, a.PrivateKeyFile), besideFile(path, a.AlipayPublicKeyFile)
+	}
+	if b := s.Bank; b != nil && !strings.Contains(b.SettlementFiles, "://") {
+		b.SettlementFiles = besideFile(path, b.SettlementFiles)
 	}
 	if w := s.WeChat; w != nil {
 		w.PrivateKeyFile, w.APIv3KeyFile, w.PublicKeyFile = besideFile(path, w.PrivateKeyFile), besideFile(path, w.APIv3KeyFile), besideFile(path, w.PublicKeyFile)

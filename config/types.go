@@ -112,6 +112,13 @@ type Server struct {
 	ChannelTimeout time.Duration          `toml:"channel_timeout"` // one call to a channel; past it the outcome is unknown
 	SweepInterval  time.Duration          `toml:"sweep_interval"`  // how often the sweeper looks for open transactions
 	Confirm        map[string]ConfirmRule `toml:"confirm"`         // per wallet: following a payment code the customer confirms on the phone
+
+	// ReconcileAt is when the daily reconciliation (核销) of the previous
+	// business day starts, "HH:MM" in business_zone; "off" disables it.
+	ReconcileAt string `toml:"reconcile_at"`
+	// BillsDir is where the channels' bills are kept as received, for
+	// disputes (files 0600 in folders 0700).
+	BillsDir string `toml:"bills_dir"`
 }
 
 // SealKeys names where posserver finds the seal key, the key from outside
@@ -132,6 +139,12 @@ type SealKeys struct {
 type Bank struct {
 	Addr    string        `toml:"addr"`    // host:port of the acquirer's front-end
 	Timeout time.Duration `toml:"timeout"` // per request, e.g. "30s"; 0 = 30s
+	// SettlementFiles is where the acquirer's daily settlement file
+	// (对账文件) is found, {date} standing for the day as YYYYMMDD: a path
+	// (the folder the acquirer drops files into by SFTP; relative to the
+	// configuration file) or an https URL. "" = no fetching: a file is
+	// imported by hand.
+	SettlementFiles string `toml:"settlement_files"`
 }
 
 // Alipay is the Alipay open platform app the server charges through.

@@ -24,9 +24,11 @@
 // found against the day.
 //
 // Turning matching's results into the store's lines is server/dayend's
-// work (its settle), not on main yet: toLines does it for this data, where
-// no difference is one dayend settles. Once it is, the total should be
-// taken through dayend.Runner.Run with the bill imported.
+// work (its settle, which also settles the safe differences): toLines does
+// it for this data, where no difference is a safe one, so that the steps
+// can be timed one by one. Then each run times the product's whole path,
+// dayend.Runner.Run with the bill imported (claim, keep the bill, parse,
+// load, match, settle, store), and that is what is held against the join.
 //
 // `posserver reconbench` is the command line front end; `make
 // bench-reconcile` runs it (RECON_N=1000000 for the issue's size).

@@ -50,7 +50,7 @@ func TestRun(t *testing.T) {
 	}
 	var md bytes.Buffer
 	Markdown(&md, res)
-	for _, want := range []string{"total ÷ join", "sqlite, N = 3000", "postgres, N = 3000", "load average"} {
+	for _, want := range []string{"dayend run ÷ join", "sqlite, N = 3000", "postgres, N = 3000", "load average"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}

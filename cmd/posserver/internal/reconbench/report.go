@@ -79,7 +79,8 @@ func Markdown(w io.Writer, results []Result) {
 		{"load the day's journal", func(t Timing) Step { return t.Load }},
 		{"match", func(t Timing) Step { return t.Match }},
 		{"store the results", func(t Timing) Step { return t.Store }},
-		{"**total, end to end**", func(t Timing) Step { return t.Total }},
+		{"sum of the four steps", func(t Timing) Step { return t.Total }},
+		{"**dayend.Runner.Run, end to end**", func(t Timing) Step { return t.Run }},
 		{"anchor: SQL join into a table", func(t Timing) Step { return t.Join }},
 	}
 	for _, s := range steps {
@@ -95,7 +96,7 @@ func Markdown(w io.Writer, results []Result) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "| **total ÷ join** |")
+	fmt.Fprintf(w, "| **dayend run ÷ join** |")
 	for _, r := range results {
 		var rs []float64
 		for _, t := range r.Runs {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"syscall"
 	"time"
 
 	"github.com/multipos/multipos/server/connector/alipay"
+	"github.com/multipos/multipos/server/dayend"
 	"github.com/multipos/multipos/server/reconcile"
+	"github.com/multipos/multipos/server/store"
 )
 
 // Options say what Run measures.
@@ -35,8 +38,11 @@ type Timing struct {
 	Load  Step // the day's journal out of the database
 	Match Step
 	Store Step // the results into the database
-	Total Step // the four above, end to end
-	Join  Step // the anchor: the plain SQL join, in the same database
+	Total Step // the four above, one after the other
+	// Run is the product end to end: dayend.Runner.Run with the bill
+	// imported (claim, keep the bill, parse, load, match, settle, store).
+	Run  Step
+	Join Step // the anchor: the plain SQL join, in the same database
 }
 
 // mark is a point in wall-clock and CPU time.
@@ -143,6 +149,11 @@ func runEngine(ctx context.Context, o Options, d Day, zipData []byte, pg string)
 		return res, err
 	}
 	lines = nil
+	bills, err := os.MkdirTemp("", "multipos-reconbench-bills-")
+	if err != nil {
+		return res, fmt.Errorf("reconbench: %w", err)
+	}
+	defer os.RemoveAll(bills)
 	res.LoadBefore = loadAvg()
 	for i := range o.Runs {
 		runtime.GC() // each run starts from the same heap
@@ -151,12 +162,16 @@ func runEngine(ctx context.Context, o Options, d Day, zipData []byte, pg string)
 			return res, err
 		}
 		runtime.GC()
+		if t.Run, err = db.dayendRun(ctx, d, zipData, bills); err != nil {
+			return res, err
+		}
+		runtime.GC()
 		if t.Join, err = db.anchor(ctx, d, i == 0); err != nil {
 			return res, err
 		}
-		fmt.Fprintf(o.Log, "reconbench: %s run %d: parse %s, load %s, match %s, store %s, total %s; join %s (%.2f×); load average %s\n",
-			db.engine, i+1, ms(t.Parse.Wall), ms(t.Load.Wall), ms(t.Match.Wall), ms(t.Store.Wall), ms(t.Total.Wall), ms(t.Join.Wall),
-			t.ratio(), loadAvg())
+		fmt.Fprintf(o.Log, "reconbench: %s run %d: parse %s, load %s, match %s, store %s, sum %s; dayend run %s; join %s (%.2f×); load average %s\n",
+			db.engine, i+1, ms(t.Parse.Wall), ms(t.Load.Wall), ms(t.Match.Wall), ms(t.Store.Wall), ms(t.Total.Wall), ms(t.Run.Wall),
+			ms(t.Join.Wall), t.ratio(), loadAvg())
 		res.Runs = append(res.Runs, t)
 	}
 	res.LoadAfter = loadAvg()
@@ -240,7 +255,30 @@ func (db *database) anchor(ctx context.Context, d Day, check bool) (Step, error)
 	return took, nil
 }
 
-func (t Timing) ratio() float64 { return float64(t.Total.Wall) / float64(t.Join.Wall) }
+func (t Timing) ratio() float64 { return float64(t.Run.Wall) / float64(t.Join.Wall) }
+
+// dayendRun times the product's whole run of the day with the bill
+// imported, as `posserver reconcile -bill FILE` does, keeping the bill
+// under dir.
+func (db *database) dayendRun(ctx context.Context, d Day, zipData []byte, dir string) (Step, error) {
+	r, err := dayend.New(dayend.Options{Store: db.st, Sources: []dayend.BillSource{dayend.AlipayBills{}}, Dir: dir, Zone: cst,
+		Owner: owner})
+	if err != nil {
+		return Step{}, fmt.Errorf("reconbench: %w", err)
+	}
+	start := now()
+	res, err := r.Run(ctx, dayend.Request{Day: d.Name(), Channel: reconcile.Alipay, Bill: zipData, Force: true})
+	took := start.since()
+	if err != nil {
+		return Step{}, fmt.Errorf("reconbench: dayend: %w", err)
+	}
+	want := d.Expected()
+	if !res.Taken || res.Run.Status != store.RunDone || res.Run.Matched != want["matched"] || res.Run.Lines != d.N+want["journal_only"] {
+		return Step{}, fmt.Errorf("reconbench: dayend run: taken %v, %s, %d lines, %d matched", res.Taken, res.Run.Status,
+			res.Run.Lines, res.Run.Matched)
+	}
+	return took, nil
+}
 
 // ms prints a duration as "850 ms" or "12.34 s".
 func ms(d time.Duration) string {

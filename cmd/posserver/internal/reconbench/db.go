@@ -32,10 +32,6 @@ type database struct {
 	close  func()
 }
 
-func isPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
 // openDatabase opens a new database: a SQLite file in a temporary folder
 // when pg is "", else a schema of its own in the PostgreSQL database pg,
 // dropped again by close.

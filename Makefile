@@ -98,7 +98,7 @@ bench: build
 RECON_N    ?= 20000
 RECON_RUNS ?= 3
 bench-reconcile: build
-	./bin/posserver reconbench -pg "$$(scripts/need-postgres)" -n $(RECON_N) -runs $(RECON_RUNS) -out bench-reconcile.md
+	./bin/posserver reconbench --pg "$$(scripts/need-postgres)" --lines $(RECON_N) --runs $(RECON_RUNS) -out bench-reconcile.md
 
 ## campaign: the fault campaign (issue 11): the sandboxes, posserver and
 ## simulated terminals as processes of their own, faults at seeded moments,

@@ -26,12 +26,12 @@ N orders into a new database of each engine, then reconciles them end to end
 (parse, load the day's journal, match, store the results) --runs times, each
 run next to a plain SQL join of the same rows in the same database. It prints
 min / median / max of each step and total ÷ join as Markdown (BENCHMARKS.md).`,
-		Example: `  posserver reconbench --engines sqlite --n 20000
-  posserver reconbench --n 1000000 --runs 3 --pg postgres://…`,
+		Example: `  posserver reconbench --engines sqlite --lines 20000
+  posserver reconbench --lines 1000000 --runs 3 --pg postgres://…`,
 		Args: cmdline.Args(cobra.NoArgs),
 	}
 	fl := cmd.Flags()
-	n := fl.Int("n", 20_000, "bill lines and journal orders")
+	n := fl.Int("lines", 20_000, "bill lines and journal orders")
 	runs := fl.Int("runs", 3, "timed runs per engine (at least 3 for figures)")
 	engines := fl.String("engines", "sqlite,postgres", "databases to test: sqlite, postgres or both")
 	pg := fl.String("pg", "", "PostgreSQL URL (default $MULTIPOS_TEST_PG); the run makes its own schema and drops it")

@@ -40,7 +40,7 @@ func TestBillParses(t *testing.T) {
 // run). No timing is asserted.
 func TestRun(t *testing.T) {
 	var log bytes.Buffer
-	res, err := Run(context.Background(), Options{N: 3000, Runs: 2, Engines: []string{"sqlite", "postgres"},
+	res, err := Run(context.Background(), Options{N: 2000, Runs: 2, Engines: []string{"sqlite", "postgres"},
 		PG: os.Getenv(storetest.EnvPG), Log: &log})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
@@ -50,7 +50,7 @@ func TestRun(t *testing.T) {
 	}
 	var md bytes.Buffer
 	Markdown(&md, res)
-	for _, want := range []string{"dayend run ÷ join", "sqlite, N = 3000", "postgres, N = 3000", "load average"} {
+	for _, want := range []string{"dayend run ÷ join", "sqlite, N = 2000", "postgres, N = 2000", "load average"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}

@@ -101,7 +101,8 @@ func (o *Options) normalize() error {
 }
 
 // Run makes the day's bill and journal and reconciles them on each engine,
-// Runs times, each run followed by the anchor join.
+// Runs times: each run times the steps one by one, then dayend's whole
+// run, then the anchor join.
 func Run(ctx context.Context, o Options) ([]Result, error) {
 	if err := o.normalize(); err != nil {
 		return nil, err

@@ -207,6 +207,8 @@ func (s *Server) Handler() http.Handler {
 	handle("POST /v1/card/voids", s.needs(api.Card, s.cardVoid))
 	handle("POST /v1/card/refunds", s.needs(api.Card, s.cardRefund))
 	handle("POST /v1/card/balance", s.needs(api.Card, s.cardBalance))
+	handle("POST /v1/card/settle", s.needs(api.Card, s.cardSettle))
+	handle("GET /v1/card/settlements/{batch}", s.needs(api.Card, s.cardSettlement))
 	// Outside demo mode these routes do not exist: the API's 404.
 	if s.opts.Demo {
 		handle("POST /v1/demo/orders/{id}/pay", s.demoPay)

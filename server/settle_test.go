@@ -2,14 +2,18 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/multipos/multipos/api"
 	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
+	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/store"
 )
 
 // settleOn posts a settlement of batch for terminal tid under rid and
@@ -141,6 +145,111 @@ func TestSettleBalanced(t *testing.T) {
 		// T2's batch is its own: untouched.
 		if r.info("T2").Channels == nil {
 			t.Fatal("no info")
+		}
+	})
+}
+
+// booksOf is the acquirer's own totals of a batch: what it counts now.
+func booksOf(h *acquirer.Host, tid, batch string) connector.BatchTotals {
+	var txns []connector.BatchTxn
+	for _, e := range h.Ledger() {
+		if e.TerminalID == tid && e.Batch == batch && e.Approved && !e.Reversed && !e.Lost && !e.Excluded {
+			txns = append(txns, connector.BatchTxn{Kind: string(e.Type), Amount: e.Amount})
+		}
+	}
+	return connector.TotalsOf(txns)
+}
+
+// Out of balance both ways (the acquirer lost one of our sales and booked
+// one we never sent): the batch is uploaded, the end settles it on our
+// detail, and the acquirer's books then hold what we journaled.
+func TestSettleOutOfBalance(t *testing.T) {
+	onBoth(t, nil, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		s1 := r.sellOK("000001", 1000)
+		r.sellOK("000002", 2000)
+		r.sellOK("000003", 3000)
+		if f, err := r.client("T1").CardRefund(ctx, posclient.NewRequestID(), adjustOf(t, s1, "approved", "000004", 400)); err != nil || f.State != api.StateSuccess {
+			t.Fatalf("refund: %+v, %v", f, err)
+		}
+		if err := r.bank.DropEntry("T1", m1, "000001", "000002"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.bank.AddEntry(acquirer.Planted{TerminalID: "T1", MerchantID: m1, Batch: "000001", Trace: "000050",
+			Type: acquirer.Sale, Amount: 999}); err != nil {
+			t.Fatal(err)
+		}
+		got := r.settled("T1", "000001", "")
+		ours := connector.BatchTotals{DebitCount: 3, DebitAmount: 6000, CreditCount: 1, CreditAmount: 400}
+		if got.Balanced || got.Uploaded != 4 || got.DebitCount != 3 || got.DebitAmount != 6000 || got.CreditCount != 1 ||
+			got.CreditAmount != 400 || got.Net != 5600 || got.NextBatch != "000002" {
+			t.Fatalf("settlement %+v", got)
+		}
+		hb := hostBatch(t, r.bank, "T1", "000001")
+		if hb.State != "closed" || hb.Flag != "2" || hb.Uploaded != 4 ||
+			hb.Settled != (acquirer.ControlTotals{DebitCount: 3, DebitAmount: 6000, CreditCount: 1, CreditAmount: 400}) ||
+			len(hb.NotUploaded) != 1 || hb.NotUploaded[0] != "000050" || len(hb.NotBooked) != 0 {
+			t.Fatalf("the acquirer's batch %+v", hb)
+		}
+		if b := booksOf(r.bank, "T1", "000001"); b != ours {
+			t.Fatalf("the acquirer's books %+v, ours %+v", b, ours)
+		}
+		if o := r.sellOK("000001", 100); o.Batch != "000002" {
+			t.Fatalf("next sale in batch %s", o.Batch)
+		}
+	})
+}
+
+// A sale whose answer was lost is reversed before the totals go: the
+// acquirer, which had booked it, then agrees with totals that leave it
+// out. A sale still at the acquirer holds the settlement back.
+func TestSettleSendsReversalsFirst(t *testing.T) {
+	onBoth(t, func(o *Options) { o.ChannelTimeout = 2 * time.Second }, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		r.sellOK("000001", 1000)
+		r.bank.LoseNextReply()
+		lost, err := r.sell(r.cardSale("approved", "123456", "T1", "000002", 2000))
+		if err != nil || lost.State != api.StateUnknown {
+			t.Fatalf("lost reply: %+v, %v", lost, err)
+		}
+		// A sale journaled and at the bank this moment (as a crash leaves it).
+		now := r.clock.Now()
+		s := r.cardSale("approved", "123456", "T1", "000003", 3000)
+		c, prev, err := r.st.Create(ctx, store.NewTx{Order: api.Order{TerminalID: "T1", Trace: s.Trace, Channel: api.Card,
+			Kind: api.KindCardSale, Amount: s.Amount, MaskedPAN: "621234******0002", Entry: "chip", CreatedAt: now},
+			MerchantID: m1, StoreID: "S1", Day: r.srv.day(now), CheckAfter: now.Add(r.srv.opts.ChannelTimeout + createdGrace),
+			Request: store.Request{RequestID: "inflight-000003", Op: string(api.KindCardSale), Hash: "h"}, Actor: "terminal"})
+		if err != nil || prev != nil {
+			t.Fatal(err)
+		}
+		blk, _ := hex.DecodeString(s.PINBlock)
+		if res, err := r.link.Sale(ctx, connector.Sale{TerminalID: "T1", MerchantID: m1, Trace: s.Trace, Batch: "000001", Amount: s.Amount,
+			PAN: s.PAN, Expiry: s.Expiry, Track2: s.Track2, Entry: s.Entry, PINBlock: [8]byte(blk)}); err != nil || !res.Approved() {
+			t.Fatalf("%+v, %v", res, err)
+		}
+		if _, status, code := r.settleOn("T1", posclient.NewRequestID(), "000001", ""); status != http.StatusConflict || code != api.CodeSettling {
+			t.Fatalf("settled with a sale at the bank: %d %s", status, code)
+		}
+		if len(r.bank.Batches()) != 0 {
+			t.Fatal("totals sent with a sale at the bank")
+		}
+		// Once its call would have timed out, it is owed a reversal too.
+		r.clock.Advance(r.srv.opts.ChannelTimeout + createdGrace + time.Second)
+		got := r.settled("T1", "000001", "")
+		if !got.Balanced || got.Reversals != 2 || got.DebitCount != 1 || got.DebitAmount != 1000 || got.Uploaded != 0 {
+			t.Fatalf("settlement %+v", got)
+		}
+		for _, id := range []string{lost.ID, c.ID} {
+			if o := r.get(id); o.State != api.StateClosed || o.Reason != api.ReasonReversed {
+				t.Fatalf("owed a reversal: %+v", o)
+			}
+		}
+		if hb := hostBatch(t, r.bank, "T1", "000001"); hb.State != "closed" || hb.Flag != "1" ||
+			hb.Settled != (acquirer.ControlTotals{DebitCount: 1, DebitAmount: 1000}) {
+			t.Fatalf("the acquirer's batch %+v", hb)
+		}
+		if r.bank.Reversals() != 2 {
+			t.Fatalf("%d reversals at the acquirer", r.bank.Reversals())
 		}
 	})
 }

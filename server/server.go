@@ -78,6 +78,13 @@ type Options struct {
 	// Customer plays the wallets' customer for the trainer endpoints (demo
 	// mode). Nil: the wallets themselves, when they are stand-ins.
 	Customer Customer
+	// SettleCutoff is when card batches still open are settled by the
+	// server itself (config settle_cutoff): "HH:MM" in Zone, or "off".
+	// Default config.DefaultSettleCutoff.
+	SettleCutoff string
+	// SettleEvery is how often Run looks for batches to settle (the
+	// cut-off passed, a settlement left behind). Default DefaultSettleEvery.
+	SettleEvery time.Duration
 }
 
 // Customer plays a wallet's customer in training.
@@ -161,6 +168,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if err := settleDefaults(&opts); err != nil {
+		return nil, err
 	}
 	if opts.Zone == nil {
 		opts.Zone = DefaultZone()

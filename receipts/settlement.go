@@ -1,7 +1,7 @@
 package receipts
 
 import (
-		"strconv"
+	"strconv"
 	"strings"
 	"time"
 

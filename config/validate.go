@@ -124,6 +124,9 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 	if _, err := s.Zone(); err != nil {
 		p.at(path("business_zone"), "%v", err)
 	}
+	if _, _, err := ParseCutoff(s.SettleCutoff); err != nil {
+		p.at(path("settle_cutoff"), "%v", err)
+	}
 	checkLimits(p, "limits", s.Limits)
 	checkLimits(p, "merchant_limits", s.MerchantLimits)
 	checkTiming(p, md, s)

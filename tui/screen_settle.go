@@ -291,7 +291,7 @@ func (s *settleScreen) totals(b *strings.Builder) {
 	st := c.Styles
 	r := s.res
 	switch {
-	case s.moved && r.By == api.SettledByCutoff:
+	case r.By == api.SettledByCutoff: // asked after the cut-off did it
 		b.WriteString(para(c, st.Warn, c.tf("settle.wascutoff", r.Batch)) + "\n")
 	case s.moved:
 		b.WriteString(para(c, st.Warn, c.tf("settle.wasdone", r.Batch)) + "\n")

@@ -71,6 +71,9 @@ func TestSettleFlow(t *testing.T) {
 	if len(printed) != 3 {
 		t.Fatalf("printed %d, want 2 copies of the sale and the settlement slip", len(printed))
 	}
+	if !strings.HasSuffix(printed[2], "-settlement-"+batch+".txt") {
+		t.Errorf("settlement slip saved as %s", printed[2])
+	}
 	slip, err := os.ReadFile(printed[2])
 	if err != nil {
 		t.Fatal(err)

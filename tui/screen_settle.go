@@ -131,7 +131,8 @@ type settleScreen struct {
 	reqID string // the settlement's request id: a retry is the same request
 	phase settlePhase
 	res   api.Settlement
-	moved bool // settled before this request (by another station, or the cut-off)
+	paper receipts.Receipt // the slip of res, made once so that a reprint is the same slip
+	moved bool             // settled before this request (by another station, or the cut-off)
 	err   error
 }
 
@@ -185,7 +186,8 @@ func (s *settleScreen) answered(msg settledMsg) (next, tea.Cmd) {
 	case msg.err == nil:
 		s.phase, s.res = setDone, msg.res
 		s.moved = s.moved || msg.fetched
-		return toSettled{s.slip()}, nil
+		s.paper = s.slip()
+		return toSettled{s.paper}, nil
 	case errors.As(msg.err, &moved):
 		s.phase, s.moved = setFetching, true
 		return nil, fetchSettlement(s.c.ctx, *s.o, s.p.id, moved.Batch)
@@ -209,7 +211,7 @@ func (s *settleScreen) key(k tea.KeyMsg) (next, tea.Cmd) {
 	switch {
 	case s.Busy():
 	case s.phase == setDone && key.Matches(k, c.Keys.Confirm):
-		return toSettleSlip{s.slip()}, nil
+		return toSettleSlip{s.paper}, nil
 	case key.Matches(k, c.Keys.Cancel):
 		if s.phase == setDone {
 			return goHome{notice: say("settle.printlater", "9")}, nil

@@ -27,3 +27,14 @@ func ParseCutoff(s string) (at time.Duration, on bool, err error) {
 	}
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true, nil
 }
+
+// checkDay checks the settings of the business day: its zone and the
+// card batches' cut-off in it.
+func checkDay(p *problems, s *Server) {
+	if _, err := s.Zone(); err != nil {
+		p.at(path("business_zone"), "%v", err)
+	}
+	if _, _, err := ParseCutoff(s.SettleCutoff); err != nil {
+		p.at(path("settle_cutoff"), "%v", err)
+	}
+}

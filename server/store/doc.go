@@ -27,6 +27,15 @@
 // posserver imports it; the cashier app, whose demo server runs on SQLite,
 // does not.
 //
+// Card batches: the traces table knows each terminal's open batch; a
+// batch's settlement is a row of settlements (settlements.go), claimed
+// under a lease by one claimant at a time (INSERT … ON CONFLICT, or a
+// conditional UPDATE of a lapsed or given-back lease, behind a lock of the
+// terminal's row on PostgreSQL), and closed SETTLED in the same database
+// transaction that moves the terminal to its next batch. BatchTxns is a
+// batch as its settlement counts and uploads it: approved sales (voided
+// ones too) as debits, approved voids and refunds as credits.
+//
 // A full card number, track data or PIN block never reaches this package:
 // only the masked number is accepted.
 package store

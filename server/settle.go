@@ -97,6 +97,13 @@ func settlingError(batch, lastError string) *api.Error {
 	return &api.Error{Status: http.StatusConflict, Code: api.CodeSettling, Message: msg}
 }
 
+// batchSettling refuses a card transaction while its batch is being
+// settled: its totals are on their way to the acquirer.
+func batchSettling(err error) *api.Error {
+	return &api.Error{Status: http.StatusConflict, Code: api.CodeSettling,
+		Message: fmt.Sprintf("the card batch is being settled; try again when it is (%v)", err)}
+}
+
 // settling is a settlement under way: what its steps share.
 type settling struct {
 	x        store.Settlement

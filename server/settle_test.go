@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/multipos/multipos/posclient"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	"github.com/multipos/multipos/server/connector"
+	"github.com/multipos/multipos/server/connector/bank"
 	"github.com/multipos/multipos/server/store"
 )
 
@@ -250,6 +252,69 @@ func TestSettleSendsReversalsFirst(t *testing.T) {
 		}
 		if r.bank.Reversals() != 2 {
 			t.Fatalf("%d reversals at the acquirer", r.bank.Reversals())
+		}
+	})
+}
+
+// miscount is the server's link to the acquirer with the next bad upload
+// ends' counts off by one: the acquirer answers them 95 for real.
+type miscount struct {
+	*bank.Client
+	mu        sync.Mutex
+	ends, bad int
+}
+
+func (m *miscount) EndUpload(ctx context.Context, e connector.UploadEnd) (bool, error) {
+	m.mu.Lock()
+	m.ends++
+	if m.bad > 0 {
+		m.bad--
+		e.Count++
+	}
+	m.mu.Unlock()
+	return m.Client.EndUpload(ctx, e)
+}
+
+// An upload end the acquirer does not take as adding up (95) is settled
+// and uploaded once more; a second 95 leaves the batch open and SETTLING,
+// given back with its error, for a retry.
+func TestSettleEndNotAddingUp(t *testing.T) {
+	link := miscount{bad: 1}
+	onSQLite(t, func(o *Options) {
+		link.Client = o.Acquirer.(*bank.Client)
+		o.Acquirer = &link
+	}, func(t *testing.T, r *rig) {
+		r.sellOK("000001", 1000)
+		r.sellOK("000002", 2000)
+		if err := r.bank.DropEntry("T1", m1, "000001", "000001"); err != nil {
+			t.Fatal(err)
+		}
+		got := r.settled("T1", "000001", "")
+		if got.Balanced || got.Uploaded != 2 || got.DebitAmount != 3000 || link.ends != 2 {
+			t.Fatalf("%+v after %d ends", got, link.ends)
+		}
+		if hb := hostBatch(t, r.bank, "T1", "000001"); hb.State != "closed" || hb.Settled.DebitAmount != 3000 {
+			t.Fatalf("the acquirer's batch %+v", hb)
+		}
+		// Twice 95: refused, still open, taken up again later.
+		r.sellOK("000001", 500)
+		if err := r.bank.DropEntry("T1", m1, "000002", "000001"); err != nil {
+			t.Fatal(err)
+		}
+		link.bad = 2
+		if _, status, code := r.settleOn("T1", posclient.NewRequestID(), "000002", ""); status != http.StatusBadGateway || code != api.CodeChannelError {
+			t.Fatalf("two ends not adding up: %d %s", status, code)
+		}
+		x, err := r.st.Settlement(context.Background(), "T1", "000002")
+		if err != nil || x.State != store.SettlementSettling || x.LastError == "" || x.LeaseOwner != "" {
+			t.Fatalf("%+v %v", x, err)
+		}
+		if hb := hostBatch(t, r.bank, "T1", "000002"); hb.State != "settling" {
+			t.Fatalf("the acquirer's batch %+v", hb)
+		}
+		got = r.settled("T1", "000002", "")
+		if got.DebitAmount != 500 || got.NextBatch != "000003" {
+			t.Fatalf("retry: %+v", got)
 		}
 	})
 }

@@ -165,6 +165,16 @@ func TestSettlementOfDeadInstanceFinished(t *testing.T) {
 		if ok, err := r.link.EndUpload(ctx, connector.UploadEnd{TerminalID: "T1", MerchantID: m1, Batch: o.Batch, Trace: "000003", Balanced: true}); err != nil || !ok {
 			t.Fatalf("end: %v, %v", ok, err)
 		}
+		// Meanwhile no card transaction joins the batch (a wallet order,
+		// which its totals do not count, may).
+		before := len(r.bank.Ledger())
+		if _, err := r.sell(r.cardSale("approved", "123456", "T1", "000004", 100)); apiErr(t, err).Code != api.CodeSettling {
+			t.Fatalf("sale during the settlement: %v", err)
+		}
+		if len(r.bank.Ledger()) != before {
+			t.Fatal("a sale reached the bank during the settlement")
+		}
+		r.order(api.Alipay, "000005", 100)
 		// The instance is gone. A station asks: the lease holds.
 		if _, status, code := r.settleOn("T1", posclient.NewRequestID(), o.Batch, "07"); status != http.StatusConflict || code != api.CodeSettling {
 			t.Fatalf("during the lease: %d %s", status, code)

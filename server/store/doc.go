@@ -34,7 +34,9 @@
 // terminal's row on PostgreSQL), and closed SETTLED in the same database
 // transaction that moves the terminal to its next batch. BatchTxns is a
 // batch as its settlement counts and uploads it: approved sales (voided
-// ones too) as debits, approved voids and refunds as credits.
+// ones too) as debits, approved voids and refunds as credits. While a
+// batch is SETTLING no card sale, void or refund may claim a trace in it
+// (ErrSettling), on the hot path too.
 //
 // A full card number, track data or PIN block never reaches this package:
 // only the masked number is accepted.

@@ -30,7 +30,7 @@ const TraceSettle = "settle"
 // Errors of settlement claims.
 var (
 	ErrBatchMoved = errors.New("batch is not the terminal's open batch")
-	ErrSettling   = errors.New("batch is being settled by another claimant")
+	ErrSettling   = errors.New("batch is being settled")
 )
 
 // Settlement is a row of settlements.

@@ -160,6 +160,9 @@ func parseServer(path, data string) (Server, error) {
 	if a := s.Alipay; a != nil {
 		a.PrivateKeyFile, a.AlipayPublicKeyFile = besideFile(path, a.PrivateKeyFile), besideFile(path, a.AlipayPublicKeyFile)
 	}
+	if b := s.Bank; b != nil && !strings.Contains(b.SettlementFiles, "://") {
+		b.SettlementFiles = besideFile(path, b.SettlementFiles)
+	}
 	if w := s.WeChat; w != nil {
 		w.PrivateKeyFile, w.APIv3KeyFile, w.PublicKeyFile = besideFile(path, w.PrivateKeyFile), besideFile(path, w.APIv3KeyFile), besideFile(path, w.PublicKeyFile)
 	}

@@ -135,6 +135,12 @@ type SealKeys struct {
 type Bank struct {
 	Addr    string        `toml:"addr"`    // host:port of the acquirer's front-end
 	Timeout time.Duration `toml:"timeout"` // per request, e.g. "30s"; 0 = 30s
+	// SettlementFiles is where the acquirer's daily settlement file
+	// (对账文件) is found, {date} standing for the day as YYYYMMDD: a path
+	// (the folder the acquirer drops files into by SFTP; relative to the
+	// configuration file) or an https URL. "" = no fetching: a file is
+	// imported by hand.
+	SettlementFiles string `toml:"settlement_files"`
 }
 
 // Alipay is the Alipay open platform app the server charges through.

@@ -150,6 +150,7 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 		if b.Timeout != 0 {
 			checkDuration(p, md, "bank.timeout", b.Timeout, time.Second, 2*time.Minute, "1s to 2m")
 		}
+		checkSettlementFiles(p, b.SettlementFiles)
 	}
 	if (s.Alipay != nil || s.WeChat != nil) && s.NotifyListen == "" {
 		p.at(path("notify_listen"), "notify_listen: the wallets post payment results there; set it (e.g. \"0.0.0.0:8080\") with [alipay] or [wechat]")
@@ -334,4 +335,26 @@ func allDigits(s string, n int) bool {
 		}
 	}
 	return true
+}
+
+// checkSettlementFiles accepts "", or a path or https URL with {date} in
+// it (http only to this machine: a sandbox). The same rules as
+// bank.CheckSettlementSource, which config does not import.
+func checkSettlementFiles(p *problems, v string) {
+	const key = "bank.settlement_files"
+	if v == "" {
+		return
+	}
+	if !strings.Contains(v, "{date}") {
+		p.at(path("bank", "settlement_files"), "%s: %q has no {date} (the day as YYYYMMDD), e.g. \"/srv/sftp/acquirer/settlement-{date}.csv\" or \"https://files.acquirer.example/settlement-{date}.csv\"", key, v)
+		return
+	}
+	if !strings.Contains(v, "://") {
+		return
+	}
+	u, err := url.Parse(strings.ReplaceAll(v, "{date}", "20060102"))
+	loopback := err == nil && (u.Hostname() == "localhost" || u.Hostname() == "::1" || strings.HasPrefix(u.Hostname(), "127."))
+	if err != nil || u.Hostname() == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback) {
+		p.at(path("bank", "settlement_files"), "%s: %q is not an https URL (http only to localhost)", key, v)
+	}
 }

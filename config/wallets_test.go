@@ -67,6 +67,21 @@ func TestDemoKey(t *testing.T) {
 	}
 }
 
+// The settlement file's source: a path beside the configuration file, or
+// an https URL.
+func TestBankSettlementFiles(t *testing.T) {
+	s, err := parseServer("/etc/multipos/p.toml", "[bank]\naddr = \"b:5000\"\nsettlement_files = \"sftp/settlement-{date}.csv\"\n")
+	if err != nil || s.Bank.SettlementFiles != "/etc/multipos/sftp/settlement-{date}.csv" {
+		t.Fatalf("a relative path: %+v, %v", s.Bank, err)
+	}
+	for _, v := range []string{"https://acq.example/files/settlement-{date}.csv", "http://127.0.0.1:9/files/settlement-{date}.csv"} {
+		s, err := parseServer("p.toml", "[bank]\naddr = \"b:5000\"\nsettlement_files = \""+v+"\"\n")
+		if err != nil || s.Bank.SettlementFiles != v {
+			t.Fatalf("%s: %+v, %v", v, s.Bank, err)
+		}
+	}
+}
+
 func TestWalletSectionsRefused(t *testing.T) {
 	for _, c := range []struct{ file, want string }{
 		{"[alipay]\napp_id = \"1\"\n", "alipay.private_key_file: required"},
@@ -78,6 +93,9 @@ func TestWalletSectionsRefused(t *testing.T) {
 		{"[bank]\naddr = \"bank.example.com\"\n", "bank.addr: \"bank.example.com\" is not host:port"},
 		{"[bank]\naddr = \"b:5000\"\nbatch = \"000012\"\n", "bank.batch: no longer read from this file"},
 		{"[bank]\naddr = \"b:5000\"\ntimeout = \"10m\"\n", "bank.timeout: 10m0s is out of range (1s to 2m)"},
+		{"[bank]\naddr = \"b:5000\"\nsettlement_files = \"/srv/acq/file.csv\"\n", "bank.settlement_files: \"/srv/acq/file.csv\" has no {date}"},
+		{"[bank]\naddr = \"b:5000\"\nsettlement_files = \"http://acq.example/{date}.csv\"\n", "bank.settlement_files: \"http://acq.example/{date}.csv\" is not an https URL"},
+		{"[bank]\naddr = \"b:5000\"\nsettlement_files = \"ftp://acq.example/{date}.csv\"\n", "is not an https URL"},
 	} {
 		_, err := parseServer("p.toml", c.file)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

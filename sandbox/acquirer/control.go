@@ -31,11 +31,12 @@ type LedgerEntry struct {
 	Charged      int64  `json:"charged"`            // what it still takes from the cardholder (Entry.Charged)
 	RRN          string `json:"rrn,omitempty"`
 	AuthCode     string `json:"auth_code,omitempty"`
-	Date         string `json:"date"`               // MMDD, field 13 of the answer
-	At           string `json:"at"`                 // RFC 3339 with nanoseconds
-	Lost         bool   `json:"lost,omitempty"`     // dropped from the host's books (DropEntry)
-	Planted      bool   `json:"planted,omitempty"`  // booked without the terminal (AddEntry)
-	Excluded     bool   `json:"excluded,omitempty"` // left out of its settled batch: not in the terminal's upload
+	Date         string `json:"date"`                // MMDD, field 13 of the answer
+	At           string `json:"at"`                  // RFC 3339 with nanoseconds
+	Lost         bool   `json:"lost,omitempty"`      // dropped from the host's books (DropEntry)
+	Planted      bool   `json:"planted,omitempty"`   // booked without the terminal (AddEntry)
+	Excluded     bool   `json:"excluded,omitempty"`  // left out of its settled batch: not in the terminal's upload
+	ListedOn     string `json:"listed_on,omitempty"` // YYYYMMDD: the settlement file that lists it
 }
 
 func ledgerEntry(i int, e Entry) LedgerEntry {
@@ -43,7 +44,7 @@ func ledgerEntry(i int, e Entry) LedgerEntry {
 		Trace: e.Trace, Batch: e.Batch, Original: e.Original, Amount: e.Amount, MaskedPAN: e.MaskedPAN, ResponseCode: e.ResponseCode,
 		Approved: e.Approved, Reversed: e.Reversed, Voided: e.Voided, Refunded: e.Refunded, Charged: e.Charged(),
 		RRN: e.RRN, AuthCode: e.AuthCode, Date: e.Date, At: e.At.Format(time.RFC3339Nano),
-		Lost: e.Lost, Planted: e.Planted, Excluded: e.Excluded}
+		Lost: e.Lost, Planted: e.Planted, Excluded: e.Excluded, ListedOn: e.ListedOn}
 }
 
 // ControlFaults is the body of POST /control/faults: each field set arms
@@ -74,6 +75,8 @@ func (h *Host) ControlHandler() http.Handler {
 	mux.HandleFunc("GET /control/calls", func(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusOK, map[string]int{"calls": h.Calls(), "reversals": h.Reversals()})
 	})
+	mux.HandleFunc("POST /control/file/line", h.controlFileLine)
+	mux.HandleFunc("GET /files/{name}", h.serveFile)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -213,4 +216,42 @@ func controlBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// controlFileLine is POST /control/file/line: a FileEdit.
+func (h *Host) controlFileLine(w http.ResponseWriter, r *http.Request) {
+	var e FileEdit
+	if !controlBody(w, r, &e) {
+		return
+	}
+	if err := h.EditFileLine(e); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrNoEntry) {
+			status = http.StatusNotFound
+		} else if errors.Is(err, ErrListed) {
+			status = http.StatusConflict
+		}
+		controlJSON(w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	controlJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// serveFile is GET /files/settlement-YYYYMMDD.csv: the day's settlement
+// file once the host has closed the day, 404 before.
+func (h *Host) serveFile(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	day, ok := parseFileName(name)
+	if !ok {
+		controlJSON(w, http.StatusNotFound, map[string]string{"error": "no such file: " + name + " (settlement-YYYYMMDD.csv)"})
+		return
+	}
+	data, ok := h.SettlementFileData(day)
+	if !ok {
+		controlJSON(w, http.StatusNotFound, map[string]string{"error": "the day " + day.Format("2006-01-02") + " is not closed yet"})
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	_, _ = w.Write(data)
 }

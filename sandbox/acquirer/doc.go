@@ -68,14 +68,47 @@
 // upload without a settlement under way, and an end with 207 after out of
 // balance.
 //
+// # The daily settlement file (对账文件)
+//
+// Each business day (China Standard Time, the host's clock) has a file,
+// settlement-YYYYMMDD.csv, that follows the batches: day D's lists the
+// transactions of every batch settled on D, each once. A batch is settled
+// when the terminal closes it (balanced: end 207, status balanced; out of
+// balance: on its upload, end 202, status uploaded, with the uploaded
+// transactions the host never booked and without those the terminal did
+// not upload), or at the host's own day cut (日切) at midnight: what the
+// terminals left open is settled on the host's books and listed with
+// status host_cut. The batch stays open for its terminal (0500 and 0320
+// behave as above); what it books after the cut goes on the file of the
+// day the terminal closes it, or of the next cut. Declined and reversed
+// transactions, and entries the host lost (DropEntry), are not listed;
+// planted ones (AddEntry) are. The cut runs at the first request or file
+// request after midnight; the file is then frozen, written to
+// SettlementDir (0600) and served at GET /files/….
+//
+// The layout is ours (real acquirers each have theirs; the server maps
+// columns by header name, see bank.ParseSettlementFile): CSV, UTF-8,
+// header line
+//
+//	settle_date,merchant,terminal,batch,trace,rrn,auth_code,type,txn_time,
+//	amount,fee,net,card_no,result,settle_status
+//
+// settle_date YYYYMMDD; type sale, void or refund; txn_time "2006-01-02
+// 15:04:05" CST; amount, fee and net in yuan with two decimals; amount
+// positive; fee the merchant discount rate (Options.MDR, basis points,
+// default 0.60%, half up to the fen), given back (negative) on voids and
+// refunds; net = amount - fee for a sale, -amount - fee otherwise;
+// card_no masked; result approved or voided (a sale a void cancelled,
+// listed with its void).
+//
 // Secrets: logs carry masked PANs only (bank.MaskPAN), never track 2, PIN
 // blocks or keys. The test cards' full PANs are public demo numbers.
 //
 // # Control API
 //
 // Tests drive the host through Go methods (DropNext, DelayNext,
-// FailNextReversals, DropNextReversals, DropEntry, AddEntry, Ledger,
-// Batches, Calls, Reversals); a
+// FailNextReversals, DropNextReversals, DropEntry, AddEntry, EditFileLine,
+// Ledger, Batches, Calls, Reversals, SettlementFileData, WriteSettlement); a
 // process of its own (`posserver sandbox -bank … -bank-control …`) offers
 // the same over HTTP from ControlHandler: JSON in, JSON out, errors as
 // {"error":"…"} with 400 or 404. It has no authentication: never expose it
@@ -87,7 +120,8 @@
 //	                        (when kept), original, amount, masked_pan,
 //	                        response_code, approved, reversed, voided,
 //	                        refunded, charged (what it still takes), rrn,
-//	                        auth_code, date, at, lost, planted, excluded
+//	                        auth_code, date, at, lost, planted, excluded,
+//	                        listed_on (the settlement file's day, YYYYMMDD)
 //	POST /control/faults    {"drop_next":N,"delay_next":"3s","fail_reversals":N,
 //	                         "fail_code":"96","drop_reversals":N}
 //	                        each field set arms that fault (counts add up)
@@ -104,4 +138,16 @@
 //	                        batch, state (settling, closed), flag, claimed,
 //	                        books, settled (debit/credit counts and
 //	                        amounts), uploaded, not_uploaded, not_booked
+//	POST /control/file/line {"terminal":T,"merchant":M,"batch":B,"trace":N,
+//	                         "amount":fen,"fee":fen}
+//	                        the settlement file lists that entry with
+//	                        another amount and/or fee than the books (404
+//	                        no such entry, 409 already listed)
+//	GET  /files/settlement-YYYYMMDD.csv
+//	                        the day's settlement file (text/csv), 404
+//	                        until the host has closed the day
+//
+// The differences reconciliation must find are planted with these: a sale
+// or refund the terminal never sent (books/add), one the host lost
+// (books/drop), another amount or fee (file/line).
 package acquirer

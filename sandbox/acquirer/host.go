@@ -20,8 +20,13 @@ type Options struct {
 	// MasterKey returns a terminal's master key (16 or 24 bytes) as the bank
 	// knows it; false for a terminal the bank does not know.
 	MasterKey func(terminalID string) ([]byte, bool)
-	// SettlementDir is where WriteSettlement puts its files.
+	// SettlementDir is where the daily settlement files are written
+	// (0600), as the host closes each day; "" keeps them in memory only.
 	SettlementDir string
+	// MDR is the merchant discount rate the settlement file charges, in
+	// basis points of the amount (60 = 0.60%); 0 means DefaultMDR and a
+	// negative rate charges nothing.
+	MDR int64
 	// Balance, when > 0, is what every approving card starts with instead
 	// of its own balance (a load test sells far more than a card holds).
 	Balance int64
@@ -79,6 +84,7 @@ type Host struct {
 	struck                                  map[string]int
 	armSeq, dropArm, dropRevArm, failRevArm int
 	day                                     time.Time // the business day of the last request, for the daily settlement file
+	files                                   settleFiles
 	calls                                   int
 	reversals                               int
 	delay                                   time.Duration
@@ -192,23 +198,29 @@ func (h *Host) Close() {
 	h.wg.Wait()
 }
 
-// closeDay writes the settlement file of the day before when the first
-// request of a new business day comes (with SettlementDir set). Called
-// with h.mu held; the file is written aside, as WriteSettlement reads the
-// ledger under the lock.
+// closeDay runs the host's day cut (日切) when its clock has passed into a
+// new business day since the last request: the batches left open are
+// settled on the host's books and the day's settlement file is frozen, and
+// written to SettlementDir (aside: writing needs no lock). Called with
+// h.mu held, at each request and before a file is served, so the cut
+// happens at midnight as far as anyone can tell.
 func (h *Host) closeDay() {
 	now := h.opts.Now()
 	y, m, d := now.Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, now.Location())
 	prev := h.day
 	h.day = today
-	if h.opts.SettlementDir == "" || prev.IsZero() || !today.After(prev) {
+	if prev.IsZero() || !today.After(prev) {
+		return
+	}
+	data := h.cutDay(prev)
+	if h.opts.SettlementDir == "" || h.closed {
 		return
 	}
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		if path, err := h.WriteSettlement(prev); err != nil {
+		if path, err := writeFile(h.opts.SettlementDir, SettlementFile(prev), data); err != nil {
 			h.log.Error("daily settlement file", "day", prev.Format("2006-01-02"), "err", err)
 		} else {
 			h.log.Info("daily settlement file", "day", prev.Format("2006-01-02"), "path", path)

@@ -471,46 +471,45 @@ func TestSettlementFile(t *testing.T) {
 	v := exchange(t, c, m, err)
 	l := f.h.Ledger()
 
+	// The day is not over and the batch is open: the file lists nothing yet.
+	header := strings.Join(FileHeader, ",") + "\n"
 	path, err := f.h.WriteSettlement(f.clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	if got, _ := os.ReadFile(path); string(got) != header {
+		t.Fatalf("the day's file so far: %q", got)
 	}
-	want := "terminal,batch,trace,rrn,type,amount_fen,result\n" +
-		"T0000001,000001,000091," + r1.RRN + ",sale,1500,voided\n" +
-		"T0000001,000001,000092,,sale,200,declined-51\n" +
-		"T0000001,000001,000093," + l[2].RRN + ",sale,300,reversed\n" +
-		"T0000001,000001,000094," + v.RRN + ",void,1500,approved\n"
-	if string(got) != want {
-		t.Fatalf("settlement file:\n%s\nwant:\n%s", got, want)
+	if _, ok := f.h.SettlementFileData(f.clk.Now()); ok {
+		t.Fatal("the file of a day not closed")
+	}
+
+	// The host closes the day by itself: the first request of the next day
+	// cuts it, settling the open batch on the host's books (no decline, no
+	// reversed sale), and writes the day's file.
+	want := header +
+		"20261125,898110000000001,T0000001,000001,000091," + r1.RRN + "," + l[0].AuthCode + ",sale,2026-11-25 18:00:00,15.00,0.09,14.91," + l[0].MaskedPAN + ",voided,host_cut\n" +
+		"20261125,898110000000001,T0000001,000001,000094," + v.RRN + "," + v.AuthCode + ",void,2026-11-25 18:00:00,15.00,-0.09,-14.91," + l[3].MaskedPAN + ",approved,host_cut\n"
+	day := f.clk.Now()
+	f.clk.Add(24 * time.Hour)
+	sale(t, c, good, good.PIN, "000095", 100) // the batch is still the terminal's to settle
+	f.h.Close()                               // waits for the file
+	got, err := os.ReadFile(filepath.Join(f.dir, SettlementFile(day)))
+	if err != nil || string(got) != want {
+		t.Fatalf("the day's file written at the next day's first request:\n%s%v\nwant:\n%s", got, err, want)
 	}
 	if strings.Contains(string(got), good.PAN) {
 		t.Fatal("settlement file holds a PAN")
 	}
-
-	// Another day's file is empty but for the header.
-	path, err = f.h.WriteSettlement(f.clk.Now().Add(24 * time.Hour))
-	if err != nil {
-		t.Fatal(err)
+	if fi, _ := os.Stat(filepath.Join(f.dir, SettlementFile(day))); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("file mode %v", fi.Mode())
 	}
-	if got, _ := os.ReadFile(path); string(got) != "terminal,batch,trace,rrn,type,amount_fen,result\n" {
-		t.Fatalf("next day's file: %q", got)
+	if data, ok := f.h.SettlementFileData(day); !ok || string(data) != want {
+		t.Fatalf("the file kept: %q %v", data, ok)
 	}
-
-	// The host closes the day by itself: the first request of the next day
-	// writes the day before's file.
-	if err := os.Remove(filepath.Join(f.dir, SettlementFile(f.clk.Now()))); err != nil {
-		t.Fatal(err)
-	}
-	day := f.clk.Now()
-	f.clk.Add(24 * time.Hour)
-	sale(t, c, good, good.PIN, "000095", 100)
-	f.h.Close() // waits for the file
-	if got, err := os.ReadFile(filepath.Join(f.dir, SettlementFile(day))); err != nil || string(got) != want {
-		t.Fatalf("the day's file written at the next day's first request: %q, %v", got, err)
+	// A day the host had no traffic: the header only.
+	if data, ok := f.h.SettlementFileData(day.Add(-48 * time.Hour)); !ok || string(data) != header {
+		t.Fatalf("an idle day's file: %q %v", data, ok)
 	}
 }
 

@@ -1,13 +1,6 @@
 package acquirer
 
-import (
-	"encoding/csv"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"time"
-)
+import "time"
 
 // TxnType is the kind of a ledger entry.
 type TxnType string
@@ -47,6 +40,9 @@ type Entry struct {
 	Lost     bool // dropped from the host's books; back when an upload brings it
 	Planted  bool // booked by the control API, never sent by the terminal
 	Excluded bool // not in the terminal's upload: left out of its settled batch
+	// ListedOn is the day (YYYYMMDD) whose settlement file lists the
+	// entry: the day its batch closed, or the host's day cut; "" until then.
+	ListedOn string
 
 	cardID string // test card ID, to credit the card back without keeping its PAN
 	sent   sent   // the fields its reversal must copy
@@ -87,51 +83,7 @@ func (e Entry) Result() string {
 	return "approved"
 }
 
-// SettlementFile is the name WriteSettlement gives day's file.
+// SettlementFile is the name of day's settlement file.
 func SettlementFile(day time.Time) string {
 	return "settlement-" + day.Format("20060102") + ".csv"
-}
-
-// WriteSettlement writes the day's entries (by the host's clock, in day's
-// location; not those the host lost, see DropEntry) to SettlementDir as
-// CSV with a header line:
-//
-//	terminal,batch,trace,rrn,type,amount_fen,result
-//
-// It returns the file's path. The file is written whole or not at all.
-func (h *Host) WriteSettlement(day time.Time) (string, error) {
-	y, m, d := day.Date()
-	var rows [][]string
-	for _, e := range h.Ledger() {
-		ey, em, ed := e.At.In(day.Location()).Date()
-		if ey != y || em != m || ed != d || e.Lost {
-			continue
-		}
-		rows = append(rows, []string{e.TerminalID, e.Batch, e.Trace, e.RRN, string(e.Type),
-			strconv.FormatInt(e.Amount, 10), e.Result()})
-	}
-	dir := h.opts.SettlementDir
-	if dir == "" {
-		dir = "." // not os.TempDir: the rename below must stay on one file system
-	}
-	path := filepath.Join(dir, SettlementFile(day))
-	tmp, err := os.CreateTemp(dir, ".settlement-*")
-	if err != nil {
-		return "", fmt.Errorf("acquirer: settlement: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	w := csv.NewWriter(tmp)
-	_ = w.Write([]string{"terminal", "batch", "trace", "rrn", "type", "amount_fen", "result"})
-	_ = w.WriteAll(rows) // flushes; errors surface in w.Error
-	if err := w.Error(); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("acquirer: settlement: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("acquirer: settlement: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", fmt.Errorf("acquirer: settlement: %w", err)
-	}
-	return path, nil
 }

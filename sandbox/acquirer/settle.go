@@ -174,6 +174,7 @@ func (h *Host) uploadEnd(st *batchState, req *bank.Message, nmc string) string {
 		st.settled = st.claimed
 	}
 	st.closed, st.closedBy = true, req.Trace
+	h.listBatch(st) // on today's settlement file
 	h.log.Info("batch closed", "terminal", st.terminal, "batch", st.batch, "totals", st.settled)
 	return CodeApproved
 }

@@ -71,7 +71,13 @@ func (s *Sandbox) billURL(rq *request) result {
 	q.Set("downloadFileName", name)
 	q.Set("fileId", id)
 	q.Set("timestamp", strconv.FormatInt(now.Unix(), 10))
-	return success(obj{{"bill_download_url", rq.base + "/downloadBillFile.resource?" + q.Encode()}})
+	answer := obj{{"bill_download_url", rq.base + "/downloadBillFile.resource?" + q.Encode()}}
+	if lines, _ := s.billLinesLocked(from, to); len(lines) == 0 {
+		// A day without business still has its (empty) bill file; newer
+		// answers say so (SDKs that predate the field ignore it).
+		answer = append(answer, field{"bill_file_code", "EMPTY_DATA_WITH_BILL_FILE"})
+	}
+	return success(answer)
 }
 
 // billPeriod reads yyyy-MM-dd (a day) or yyyy-MM (a month).
@@ -93,6 +99,10 @@ func (s *Sandbox) downloadBill(w http.ResponseWriter, r *http.Request) {
 	if expired {
 		delete(s.bills, id)
 	}
+	corrupt := f != nil && !expired && s.corruptBill > 0
+	if corrupt {
+		s.corruptBill--
+	}
 	s.mu.Unlock()
 	switch {
 	case f == nil:
@@ -100,9 +110,13 @@ func (s *Sandbox) downloadBill(w http.ResponseWriter, r *http.Request) {
 	case expired:
 		http.Error(w, "下载超时，请重新下载", http.StatusGone)
 	default:
+		data := f.data
+		if corrupt {
+			data = data[:len(data)*2/3]
+		}
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+f.name+`"`)
-		_, _ = w.Write(f.data)
+		_, _ = w.Write(data)
 	}
 }
 
@@ -169,12 +183,17 @@ func (s *Sandbox) billLinesLocked(from, to time.Time) ([]billLine, billTotals) {
 				"0.00\t", "0.00", reqNo + "\t", yuan(fee), "0.00", text(t.body)}
 		}
 		if in(t.paidAt) {
-			fee := -s.fee(t.amount)
-			lines = append(lines, billLine{t.paidAt, t.tradeNo, common("交易", t.paidAt, t.amount, fee, "")})
-			tot.nTrade++
-			tot.sumTrade += t.amount
-			tot.sumFee += fee
-			tot.sumAmount += t.amount
+			amount, fee, keep := t.amount, -s.fee(t.amount), true
+			if e, found := s.billEdits[t.paidAt.In(cst).Format("2006-01-02")+"/"+t.outTradeNo]; found {
+				amount, fee, keep = e.apply(amount, fee)
+			}
+			if keep {
+				lines = append(lines, billLine{t.paidAt, t.tradeNo, common("交易", t.paidAt, amount, fee, "")})
+				tot.nTrade++
+				tot.sumTrade += amount
+				tot.sumFee += fee
+				tot.sumAmount += amount
+			}
 		}
 		for _, r := range t.refunds {
 			if in(r.at) {
@@ -194,6 +213,18 @@ func (s *Sandbox) billLinesLocked(from, to time.Time) ([]billLine, billTotals) {
 		return strings.Compare(a.tradeNo, b.tradeNo)
 	})
 	return lines, tot
+}
+
+// apply is a planted change to a payment row: its amount, its fee (as
+// the bill writes it, negative) and whether it stays.
+func (e billEdit) apply(amount, fee money.Fen) (money.Fen, money.Fen, bool) {
+	if e.amount > 0 {
+		amount = e.amount
+	}
+	if e.feeSet {
+		fee = -e.fee
+	}
+	return amount, fee, !e.drop
 }
 
 // zipGBK zips files (name, body), both in GBK, the zip's UTF-8 flag clear.

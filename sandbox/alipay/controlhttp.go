@@ -34,6 +34,7 @@ func (s *Sandbox) controlRoutes(m *http.ServeMux) {
 		writeJSON200(w, s.Calls())
 	})
 	m.HandleFunc("POST /control/clock", s.controlClock)
+	s.billControlRoutes(m)
 }
 
 func (s *Sandbox) controlTrade(w http.ResponseWriter, r *http.Request) {

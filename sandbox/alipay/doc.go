@@ -60,7 +60,11 @@
 //     30 seconds. It serves a .csv.zip holding 业务明细 and 业务明细(汇总),
 //     GBK-encoded, with GBK file names: # comment lines, the 25-column
 //     header, rows whose IDs end in a tab, refund rows negative, # summary
-//     lines.
+//     lines. A day or month not over yet is refused with
+//     isv.invalid-arguments (参数不合法; Alipay's current code for this is
+//     unconfirmed), one before 2016 with isp.bill_not_exist; a day without
+//     business gets an empty bill and bill_file_code
+//     EMPTY_DATA_WITH_BILL_FILE.
 //
 // Notifications (notify_type=trade_status_sync, the §1.8 fields, signed
 // over every field but sign and sign_type, empty fields left out) go to the
@@ -90,7 +94,8 @@
 // Trainers and tests play the customer and the network through Go methods
 // (Scan, Pay, Confirm, Decline, NextPay, SetAuthCode, Inject,
 // DuplicateNextNotification, BadSignNextNotification, HoldNotifications,
-// ReleaseNotifications, Advance, Calls, Deliveries, Trades) or the same
+// ReleaseNotifications, Advance, Calls, Deliveries, Trades, PlantInBill,
+// CorruptNextBill) or the same
 // through a JSON API. The control API has no authentication: never expose
 // it beyond the machine or the training network.
 //
@@ -118,6 +123,14 @@
 //	GET  /control/notifications              every delivery attempt and its answer
 //	GET  /control/calls                      gateway calls per method
 //	POST /control/clock     {"advance":"2h"} move the sandbox's clock ahead
+//	POST /control/bills     {"kind":"unknown_payment|drop|amount|refund|fee","day":"2026-03-14",
+//	                         "out_trade_no":"…","amount":500,"fee":9,"out_request_no":"…","at":"RFC 3339"}
+//	                        plant a difference in a day's bill (PlantInBill, BillChange):
+//	                        unknown_payment books a paid trade the merchant never made,
+//	                        refund a refund made outside the API (both real in the
+//	                        books, at "at", default 12:00 of day); drop, amount (fen)
+//	                        and fee (fen charged) change only that day's payment row
+//	POST /control/bills/corrupt_next         the next bill download is cut short (CorruptNextBill)
 //
 // Errors come back as {"error":"…"} with 400, 404 (no such order) or 409
 // (the order cannot do that any more: paid, closed).

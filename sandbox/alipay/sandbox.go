@@ -76,18 +76,20 @@ type Sandbox struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu        sync.Mutex
-	closed    bool
-	offset    time.Duration // Advance
-	seq       int
-	trades    map[string]*trade // by out_trade_no
-	byTradeNo map[string]*trade
-	nextPay   []PayOutcome
-	codes     map[string]PayOutcome // by auth_code
-	faults    []Fault
-	calls     map[string]int
-	bills     map[string]*billFile // by fileId
-	notes     noteState
+	mu          sync.Mutex
+	closed      bool
+	offset      time.Duration // Advance
+	seq         int
+	trades      map[string]*trade // by out_trade_no
+	byTradeNo   map[string]*trade
+	nextPay     []PayOutcome
+	codes       map[string]PayOutcome // by auth_code
+	faults      []Fault
+	calls       map[string]int
+	bills       map[string]*billFile // by fileId
+	billEdits   map[string]billEdit  // by "yyyy-MM-dd/out_trade_no"
+	corruptBill int                  // downloads still to truncate
+	notes       noteState
 }
 
 // New starts a sandbox. Close it to stop its notification retries.
@@ -127,7 +129,7 @@ func New(opts Options) *Sandbox {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sandbox{opts: opts, log: log, key: key, ctx: ctx, cancel: cancel,
 		trades: map[string]*trade{}, byTradeNo: map[string]*trade{}, codes: map[string]PayOutcome{},
-		calls: map[string]int{}, bills: map[string]*billFile{}}
+		calls: map[string]int{}, bills: map[string]*billFile{}, billEdits: map[string]billEdit{}}
 	s.wg.Add(1)
 	go s.janitor()
 	return s

@@ -38,15 +38,8 @@ func (s *Sandbox) tradeBill(c *call) reply {
 		return reply{status: http.StatusBadRequest, body: apiError{Code: "PARAM_ERROR", Message: "参数错误",
 			Detail: map[string]string{"field": "bill_date", "location": "query", "issue": "格式须为yyyy-MM-DD"}}}
 	}
-	today := c.now.In(cst)
-	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, cst)
-	switch {
-	case day.After(today):
-		// Today's bill is served at once (WeChat Pay makes it after 09:00
-		// the next day) so that trainers and tests need not wait a day.
-		return fail(http.StatusBadRequest, "INVALID_REQUEST", "账单日期不能晚于当前日期")
-	case day.Before(today.AddDate(0, -3, 0)):
-		return fail(http.StatusBadRequest, "INVALID_REQUEST", "只能下载三个月以内的账单")
+	if rep := billReady(day, c.now); rep != nil {
+		return *rep
 	}
 	billType := q.Get("bill_type")
 	if billType == "" {
@@ -71,17 +64,36 @@ func (s *Sandbox) tradeBill(c *call) reply {
 	b := bill{data: file, gzip: tar == "GZIP", expires: c.now.Add(5 * time.Minute)}
 	token := randomString(40)
 	s.bills[token] = b
-	base := s.opts.BaseURL
-	if base == "" {
-		scheme := "http"
-		if c.r.TLS != nil {
-			scheme = "https"
-		}
-		base = scheme + "://" + c.r.Host
+	// The real shape, on WeChat Pay's own host: a client reaches it
+	// through the same endpoint override as every other call (gopay's
+	// V3BillDownLoadBill keeps only what follows ".com").
+	link := strings.TrimSuffix(s.opts.BaseURL, "/") + "/v3/billdownload/file?token=" + token
+	if b.gzip {
+		link += "&tartype=gzip"
 	}
-	return ok(map[string]string{"hash_type": "SHA1", "hash_value": hex.EncodeToString(sum[:]),
-		"download_url": strings.TrimSuffix(base, "/") + "/v3/billdownload/file?token=" + token})
+	return ok(map[string]string{"hash_type": "SHA1", "hash_value": hex.EncodeToString(sum[:]), "download_url": link})
 }
+
+// billReady refuses a day whose bill WeChat Pay has not cut yet: it makes
+// day D's bill from 09:00 on D+1 and says to fetch it after 10:00. The
+// answer for today itself is not documented: the sandbox says
+// STATEMENT_CREATING, as for yesterday before 10:00.
+func billReady(day, now time.Time) *reply {
+	today := now.In(cst)
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, cst)
+	switch {
+	case day.After(today):
+		return refuse(fail(http.StatusBadRequest, "INVALID_REQUEST", "账单日期不能晚于当前日期"))
+	case day.Before(today.AddDate(0, -3, 0)):
+		return refuse(fail(http.StatusBadRequest, "INVALID_REQUEST", "只能下载三个月以内的账单"))
+	case now.Before(day.AddDate(0, 0, 1).Add(billReadyAt)):
+		return refuse(fail(http.StatusBadRequest, "STATEMENT_CREATING", "账单生成中"))
+	}
+	return nil
+}
+
+// billReadyAt is when, on the next day, a day's bill can be fetched.
+const billReadyAt = 10 * time.Hour
 
 // billDownload is GET /v3/billdownload/file?token=: a signed request whose
 // answer, the file, is not signed.
@@ -109,29 +121,32 @@ func (s *Sandbox) billDownload(c *call) reply {
 	return reply{status: http.StatusOK, raw: z.Bytes(), ctype: "application/x-gzip"}
 }
 
-type billRow struct {
-	at   time.Time
-	line string
+// billEntry is one detail row before it is written.
+type billEntry struct {
+	at     time.Time
+	o      *order
+	state  string
+	settle int64 // 应结订单金额
+	total  int64 // 订单金额
+	r      *refund
+	fee    int64
 }
 
 // billLocked writes a day's bill: payments dated when paid, refunds when
-// accepted, every field prefixed with a backtick, amounts in yuan.
-// Called with s.mu held.
+// accepted, every field prefixed with a backtick, amounts in yuan; with
+// the planted changes to payment rows. Called with s.mu held.
 func (s *Sandbox) billLocked(day time.Time, billType string) ([]byte, int) {
 	next := day.AddDate(0, 0, 1)
 	on := func(t time.Time) bool { return !t.IsZero() && !t.Before(day) && t.Before(next) }
-	var rows []billRow
-	var settled, refunded, fees, ordered, asked int64
+	var rows []billEntry
 	for _, o := range s.orders {
 		if o.txnID == "" {
 			continue
 		}
 		if billType != "REFUND" && on(o.successAt) {
-			fee := o.total * feeUnitsPerFen
-			rows = append(rows, billRow{o.successAt, s.billLine(o, o.successAt, StateSuccess, o.total, nil, fee)})
-			settled += o.total
-			fees += fee
-			ordered += o.total
+			if e, ok := s.paymentEntryLocked(o, day); ok {
+				rows = append(rows, e)
+			}
 		}
 		if billType == "SUCCESS" {
 			continue
@@ -144,19 +159,27 @@ func (s *Sandbox) billLocked(day time.Time, billType string) ([]byte, int) {
 			if r.revoke {
 				state = StateRevoked
 			}
-			fee := -r.amount * feeUnitsPerFen
-			rows = append(rows, billRow{r.createdAt, s.billLine(o, r.createdAt, state, 0, r, fee)})
-			refunded += r.amount
-			fees += fee
-			ordered += o.total
-			asked += r.amount
+			rows = append(rows, billEntry{at: r.createdAt, o: o, state: state, total: o.total, r: r, fee: -r.amount * feeUnitsPerFen})
 		}
 	}
-	slices.SortStableFunc(rows, func(a, b billRow) int { return a.at.Compare(b.at) })
+	slices.SortStableFunc(rows, func(a, b billEntry) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.o.outTradeNo, b.o.outTradeNo)
+	})
+	var settled, refunded, fees, ordered, asked int64
 	var buf bytes.Buffer
 	buf.WriteString(billHeader + "\r\n")
-	for _, r := range rows {
-		buf.WriteString(r.line + "\r\n")
+	for _, e := range rows {
+		buf.WriteString(s.billLine(e) + "\r\n")
+		settled += e.settle
+		fees += e.fee
+		ordered += e.total
+		if e.r != nil {
+			refunded += e.r.amount
+			asked += e.r.amount
+		}
 	}
 	buf.WriteString(billSummaryHeader + "\r\n")
 	buf.WriteString(strings.Join(backticked(fmt.Sprint(len(rows)), yuan(settled), yuan(refunded), "0.00",
@@ -164,17 +187,35 @@ func (s *Sandbox) billLocked(day time.Time, billType string) ([]byte, int) {
 	return buf.Bytes(), len(rows)
 }
 
-// billLine is one detail row; r is nil for the payment row.
-func (s *Sandbox) billLine(o *order, at time.Time, state string, settle int64, r *refund, fee int64) string {
+// paymentEntryLocked is an order's payment row in day's bill, as planted
+// changes leave it; false when dropped. Called with s.mu held.
+func (s *Sandbox) paymentEntryLocked(o *order, day time.Time) (billEntry, bool) {
+	e := billEntry{at: o.successAt, o: o, state: StateSuccess, settle: o.total, total: o.total, fee: o.total * feeUnitsPerFen}
+	edit, found := s.billEdits[day.Format("2006-01-02")+"/"+o.outTradeNo]
+	if !found {
+		return e, true
+	}
+	if edit.amount > 0 {
+		e.settle, e.total = edit.amount, edit.amount
+	}
+	if edit.feeSet {
+		e.fee = edit.fee
+	}
+	return e, !edit.drop
+}
+
+// billLine is one detail row.
+func (s *Sandbox) billLine(e billEntry) string {
+	o, r := e.o, e.r
 	refundID, outRefundNo, refundAmt, refundType, refundStatus, asked := "0", "0", "0.00", "", "", "0.00"
 	if r != nil {
 		refundID, outRefundNo, refundAmt, refundType, refundStatus, asked =
 			r.refundID, r.outRefundNo, yuan(r.amount), "ORIGINAL", r.status, yuan(r.amount)
 	}
-	return strings.Join(backticked(at.In(cst).Format("2006-01-02 15:04:05"), o.appID, s.opts.MchID, "0", o.deviceID,
-		o.txnID, o.outTradeNo, o.openID, o.tradeType, state, "OTHERS", "CNY", yuan(settle), "0.00",
+	return strings.Join(backticked(e.at.In(cst).Format("2006-01-02 15:04:05"), o.appID, s.opts.MchID, "0", o.deviceID,
+		o.txnID, o.outTradeNo, o.openID, o.tradeType, e.state, "OTHERS", "CNY", yuan(e.settle), "0.00",
 		refundID, outRefundNo, refundAmt, "0.00", refundType, refundStatus, o.description, o.attach,
-		feeYuan(fee), "0.60%", yuan(o.total), asked, ""), ",")
+		feeYuan(e.fee), "0.60%", yuan(e.total), asked, ""), ",")
 }
 
 func backticked(fields ...string) []string {

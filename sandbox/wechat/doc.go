@@ -31,7 +31,14 @@
 //     and the download (a signed GET whose answer is not signed) serves the
 //     backtick CSV: the 27-column ALL header, rows, the summary header and
 //     row, amounts in yuan (GZIP with tar_type=GZIP; the SHA1 is of the
-//     uncompressed file).
+//     uncompressed file). The download_url has the real shape,
+//     https://api.mch.weixin.qq.com/v3/billdownload/file?token=…
+//     (&tartype=gzip), on WeChat Pay's own host (Options.BaseURL): clients
+//     reach it through the same endpoint override as every other call,
+//     and gopay's V3BillDownLoadBill, which keeps what follows ".com",
+//     accepts it. Day D's bill is 400 STATEMENT_CREATING until 10:00 on
+//     D+1 (WeChat Pay cuts it after 09:00 and says to fetch after 10:00),
+//     a later day INVALID_REQUEST, a day without trades NO_STATEMENT_EXIST.
 //   - trade_state moves NOTPAY → SUCCESS → REFUND (native), or
 //     SUCCESS / USERPAYING → SUCCESS | PAYERROR (codepay), → CLOSED by
 //     close, → REVOKED by reverse. An out_trade_no replayed with the same
@@ -56,14 +63,17 @@
 // Pay's community reports); a refused code payment is 403 with code
 // NOTENOUGH unless told otherwise; a bad auth code is 400
 // AUTH_CODE_INVALID; code payments send no notifications; today's bill is
-// served at once; http notify_urls are accepted as well as https.
+// STATEMENT_CREATING (not documented); http notify_urls are accepted as well as https.
 //
 // # Control API
 //
 // Go methods: Pay, Confirm, Decline, NextCodepay, CodepayFor, Orders,
 // InjectFault, SetLatency, DuplicateNextNotification,
 // BadSignatureNextNotification, HoldNotifications, ReleaseNotifications,
-// AbnormalNextRefund, Order, Calls, AllCalls, Deliveries.
+// AbnormalNextRefund, Order, Calls, AllCalls, Deliveries, PlantInBill,
+// CorruptNextBill, Now, Advance. Advance moves the business clock (orders
+// expire, days end, bills become ready); signatures stay on Options.Now,
+// which the clients' clocks follow.
 //
 // The same over HTTP under /control/ on the sandbox's handler: JSON in,
 // JSON out, no signature (never expose it beyond a test network). Success
@@ -85,6 +95,15 @@
 //	GET  /control/notifications  every delivery attempt (Delivery)
 //	POST /control/refunds/abnormal_next   the next refund ends ABNORMAL
 //	GET  /control/calls          call counters by op
+//	POST /control/clock          {"advance":"25h"} move the business clock ahead → {"now":"…"}
+//	POST /control/bills          {"kind":"unknown_payment|drop|amount|refund|fee","day":"2026-12-07",
+//	                              "out_trade_no":"…","amount":500,"fee":9,"out_refund_no":"…","at":"RFC 3339"}
+//	                             plant a difference in a day's bill (BillChange): unknown_payment
+//	                             books a paid code payment the merchant never made, refund a
+//	                             refund made outside the API (SUCCESS, no notification; both real
+//	                             in the books, at "at", default 12:00 of day); drop, amount (fen)
+//	                             and fee (fen) change only that day's payment row
+//	POST /control/bills/corrupt_next   the next bill download is damaged after its SHA1 was given
 //
 // Example, a trainer paying a native order from a shell, with the
 // sandbox's handler served on 127.0.0.1:8090:
@@ -121,4 +140,8 @@
 //	c, err := wechat.NewClientV3(mchID, merchantSerial, apiV3Key, merchantKeyPEM)
 //	err = c.AutoVerifySignByPublicKey(sandboxPublicKeyPEM, sb.PublicKeyID())
 //	c.SetProxyHost(srv.URL) // instead of https://api.mch.weixin.qq.com
+//
+// That is all its bill calls need too: V3BillTradeBill, then
+// V3BillDownLoadBill(rsp.Response.DownloadUrl), which goes to the proxy
+// host with the URL's path and query.
 package wechat

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/multipos/multipos/internal/ids"
@@ -64,9 +65,9 @@ type Options struct {
 	// RefundDelay is how long a refund stays PROCESSING (default 0: it
 	// answers PROCESSING and succeeds right after).
 	RefundDelay time.Duration
-	// BaseURL prefixes the bill download_url (default: the scheme and
-	// Host of the tradebill request, which is what a client rewriting
-	// hosts reached).
+	// BaseURL prefixes the bill download_url (default
+	// https://api.mch.weixin.qq.com, as at WeChat Pay: clients reach it
+	// through their endpoint override, like every other call).
 	BaseURL string
 }
 
@@ -98,7 +99,9 @@ type Sandbox struct {
 	orders     map[string]*order // by out_trade_no
 	byTxn      map[string]*order // by transaction_id
 	refunds    map[string]*refund
-	bills      map[string]bill // by download token
+	bills      map[string]bill     // by download token
+	billEdits  map[string]billEdit // by "yyyy-MM-dd/out_trade_no"
+	offset     atomic.Int64        // Advance, in nanoseconds
 	seq        int
 	calls      map[Op]int
 	faults     []pendingFault
@@ -150,6 +153,9 @@ func New(o Options) *Sandbox {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
+	if o.BaseURL == "" {
+		o.BaseURL = "https://api.mch.weixin.qq.com"
+	}
 	if o.ClockSkew <= 0 {
 		o.ClockSkew = 5 * time.Minute
 	}
@@ -165,7 +171,7 @@ func New(o Options) *Sandbox {
 	s := &Sandbox{
 		opts: o, log: o.Logger.With("sandbox", "wechat"), aead: aead,
 		orders: map[string]*order{}, byTxn: map[string]*order{}, refunds: map[string]*refund{},
-		bills: map[string]bill{}, calls: map[Op]int{}, codeFor: map[string]CodeBehavior{},
+		bills: map[string]bill{}, billEdits: map[string]billEdit{}, calls: map[Op]int{}, codeFor: map[string]CodeBehavior{},
 		ctx: ctx, cancel: cancel,
 	}
 	s.routes()
@@ -191,7 +197,12 @@ func (s *Sandbox) Close() {
 	s.wg.Wait()
 }
 
-func (s *Sandbox) now() time.Time { return s.opts.Now() }
+// now is the business clock: Options.Now moved ahead by Advance.
+func (s *Sandbox) now() time.Time { return s.opts.Now().Add(time.Duration(s.offset.Load())) }
+
+// wall is Options.Now, unmoved: signatures are checked and dated by it,
+// since clients sign with their own clocks.
+func (s *Sandbox) wall() time.Time { return s.opts.Now() }
 
 func (s *Sandbox) routes() {
 	m := http.NewServeMux()
@@ -209,6 +220,7 @@ func (s *Sandbox) routes() {
 		return fail(http.StatusNotFound, "NOT_FOUND", "请求的资源不存在")
 	}))
 	s.controlRoutes(m)
+	s.billControlRoutes(m)
 	m.HandleFunc("GET /control/orders", s.controlOrders)
 	s.mux = m
 }
@@ -263,7 +275,7 @@ func (s *Sandbox) api(op Op, fn func(*call) reply) http.HandlerFunc {
 			s.write(w, fail(http.StatusBadRequest, "INVALID_REQUEST", "请求体过大或无法读取"), false)
 			return
 		}
-		mchid, why := s.verify(r, body, now)
+		mchid, why := s.verify(r, body, s.wall())
 		if why != "" {
 			s.log.Warn("request signature refused", "op", string(op), "uri", r.RequestURI, "why", why)
 			s.write(w, fail(http.StatusUnauthorized, "SIGN_ERROR", "签名错误"), false)
@@ -369,7 +381,7 @@ func (s *Sandbox) write(w http.ResponseWriter, rep reply, badSig bool) {
 
 // sign sets the Wechatpay-* headers over "ts\nnonce\nbody\n".
 func (s *Sandbox) sign(h http.Header, body []byte, bad bool) {
-	ts := strconv.FormatInt(s.now().Unix(), 10)
+	ts := strconv.FormatInt(s.wall().Unix(), 10)
 	nonce := randomString(32)
 	sum := sha256.Sum256([]byte(ts + "\n" + nonce + "\n" + string(body) + "\n"))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, s.opts.PrivateKey, crypto.SHA256, sum[:])

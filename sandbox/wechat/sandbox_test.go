@@ -418,6 +418,12 @@ func TestBillPlainAndGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	day := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
+	res, err := e.sdk.Get(ctx, "https://api.mch.weixin.qq.com/v3/bill/tradebill?bill_date="+day)
+	var apiErr *core.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != "STATEMENT_CREATING" {
+		t.Fatalf("today's bill: %v, %v; want STATEMENT_CREATING", res, err)
+	}
+	toBillReady(e.sb)
 	for _, tar := range []string{"", "&tar_type=GZIP"} {
 		res, err := e.sdk.Get(ctx, "https://api.mch.weixin.qq.com/v3/bill/tradebill?bill_date="+day+"&bill_type=SUCCESS"+tar)
 		if err != nil {
@@ -430,12 +436,14 @@ func TestBillPlainAndGzip(t *testing.T) {
 		if err := json.NewDecoder(res.Response.Body).Decode(&meta); err != nil || meta.DownloadURL == "" {
 			t.Fatalf("tradebill: %+v, %v", meta, err)
 		}
-		if !strings.HasPrefix(meta.DownloadURL, e.srv.URL+"/v3/billdownload/file?token=") {
+		if !strings.HasPrefix(meta.DownloadURL, "https://api.mch.weixin.qq.com/v3/billdownload/file?token=") ||
+			strings.HasSuffix(meta.DownloadURL, "&tartype=gzip") != (tar != "") {
 			t.Fatalf("download_url %s", meta.DownloadURL)
 		}
 		// The download is signed by the merchant; its answer is not.
+		base, _ := url.Parse(e.srv.URL)
 		unsigned, err := core.NewClient(ctx, option.WithMerchantCredential(mchID, serial, keys().merchant), option.WithoutValidator(),
-			option.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+			option.WithHTTPClient(&http.Client{Transport: toSandbox{base}, Timeout: 5 * time.Second}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -454,6 +462,14 @@ func TestBillPlainAndGzip(t *testing.T) {
 			t.Fatalf("bill:\n%s", data)
 		}
 	}
+}
+
+// toBillReady moves the sandbox's clock to 10:05 tomorrow, Beijing time,
+// when today's bill can be fetched.
+func toBillReady(sb *sandbox.Sandbox) {
+	cst := time.FixedZone("CST", 8*3600)
+	now := sb.Now().In(cst)
+	sb.Advance(time.Date(now.Year(), now.Month(), now.Day()+1, 10, 5, 0, 0, cst).Sub(now))
 }
 
 func TestCustomerConfirmsByThemselves(t *testing.T) {
@@ -492,5 +508,43 @@ func TestCustomerConfirmsByThemselves(t *testing.T) {
 	}
 	if d := time.Since(start); d < 30*time.Millisecond {
 		t.Fatalf("query took %s with 30ms latency", d)
+	}
+}
+
+// TestBillControlHTTP drives the bill and clock controls over HTTP.
+func TestBillControlHTTP(t *testing.T) {
+	e := newEnv(t)
+	post := func(path, body string) int {
+		res, err := http.Post(e.srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	before := e.sb.Now()
+	if s := post("/control/clock", `{"advance":"25h"}`); s != 200 || e.sb.Now().Sub(before) < 25*time.Hour {
+		t.Fatalf("clock: %d, now %s", s, e.sb.Now())
+	}
+	if s := post("/control/clock", `{"advance":"-1h"}`); s != 400 {
+		t.Fatalf("clock backwards: %d", s)
+	}
+	if s := post("/control/bills", `{"kind":"drop","day":"2026-12-01","out_trade_no":"X1"}`); s != 204 {
+		t.Fatalf("drop: %d", s)
+	}
+	if s := post("/control/bills", `{"kind":"unknown_payment","day":"2026-12-01","out_trade_no":"X2","amount":500}`); s != 204 {
+		t.Fatalf("unknown payment: %d", s)
+	}
+	if o, found := e.sb.Order("X2"); !found || o.TradeState != "SUCCESS" || o.Total != 500 {
+		t.Fatalf("unknown payment not booked: %+v", o)
+	}
+	for _, bad := range []string{`{"kind":"nonsense","day":"2026-12-01","out_trade_no":"X1"}`,
+		`{"kind":"drop","day":"01/12/2026","out_trade_no":"X1"}`, `{"kind":"refund","day":"2026-12-01","out_trade_no":"NOPE","amount":1}`} {
+		if s := post("/control/bills", bad); s < 400 {
+			t.Errorf("%s: %d", bad, s)
+		}
+	}
+	if s := post("/control/bills/corrupt_next", ``); s != 204 {
+		t.Fatalf("corrupt_next: %d", s)
 	}
 }

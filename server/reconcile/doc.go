@@ -34,12 +34,36 @@
 // never reported missing; the caller leaves out entries already matched on
 // another day's run.
 //
-// Totals gives, per channel, what the bill says will be settled: counts,
-// gross, refunds, fees and net.
+// Card lines (Channel Card) come from the acquirer's daily settlement file:
+// FromSettlementFile turns the rows of bank.ParseSettlementFile into
+// Lines (sales are payments, voids and refunds are refunds; the fee as the
+// file charges it, negative when given back). The journal side is
+// Journal.Cards: the card sales, voids and refunds, keyed as the terminal
+// sent them. A card line is matched by terminal, batch and trace (by
+// terminal and RRN when the file has no trace or batch); an entry under
+// that key with another RRN is another transaction (the line is
+// ChannelOnly, the entry left over). Then, as for the wallets: a sale of
+// another amount is AmountDiffers; one the journal shows in flight,
+// failed, reversed or not booked is StateDiffers (the acquirer settled
+// it); a void or refund the journal lacks, has of another kind or amount,
+// or has in flight or failed is RefundDiffers; a sale the journal shows
+// approved that no line carries is JournalOnly, a done void or refund
+// RefundDiffers. A voided sale stays paid in the journal: the file lists
+// it with its void, and both match.
 //
-// Still to come, in later steps: card lines from the acquirer's settlement
-// file, matched by terminal, batch, trace, RRN and amount; storing the
-// results and the raw bills; turning differences into exceptions (settling
-// the safe ones with an audit entry); and the `posserver reconcile`
-// command with its daily run.
+// The acquirer's file follows its batches and its clock, so a card
+// transaction near midnight, or in a batch settled the next day, can be on
+// another day's file than its journal day. Card lines of the neighbouring
+// days' files may be passed too (their SettleDay is not the day): they
+// match after the day's own lines, so that a journal entry they carry is
+// not reported missing, and their results are marked Neighbour and left
+// out of the totals; their own day's run reports them.
+//
+// Totals gives, per channel, what the bill says will be settled: counts,
+// gross, refunds, fees and net; for cards, net is the file's: sales less
+// voids, refunds and the acquirer's fees.
+//
+// Still to come, in later steps: storing the results and the raw bills;
+// turning differences into exceptions (settling the safe ones with an
+// audit entry); and the `posserver reconcile` command with its daily run.
 package reconcile

@@ -24,6 +24,7 @@ type matcher struct {
 	returned   []int64 // per order: fen the bill gives back outside the journal's refunds (reversals)
 	refundSeen []bool
 	res        []Result
+	cards      cardIndex
 }
 
 // Match matches the bill lines of one business day (2006-01-02) with the
@@ -41,17 +42,18 @@ func Match(day string, lines []Line, j Journal) Report {
 	m.build()
 	// Refunds first: a reversal line decides what its payment line is.
 	for i := range lines {
-		if lines[i].Kind == Refund {
+		if lines[i].Kind == Refund && lines[i].Channel != Card {
 			m.res[i] = m.refundLine(i)
 		}
 	}
 	for i := range lines {
-		if lines[i].Kind == Payment {
+		if lines[i].Kind == Payment && lines[i].Channel != Card {
 			m.res[i] = m.paymentLine(i)
 		}
 	}
+	m.matchCards()
 	m.leftOver()
-	return Report{Day: day, Results: m.res, Totals: totals(lines)}
+	return Report{Day: day, Results: m.res, Totals: totals(day, lines)}
 }
 
 func (m *matcher) build() {
@@ -112,7 +114,7 @@ func (m *matcher) order(ch Channel, out, trade string) int {
 
 func (m *matcher) lineResult(i int, c Class, note string) Result {
 	l := &m.lines[i]
-	return Result{Class: c, Kind: l.Kind, Channel: l.Channel, Line: i, Order: -1, Refund: -1,
+	return Result{Class: c, Kind: l.Kind, Channel: l.Channel, Line: i, Order: -1, Refund: -1, Card: -1,
 		OutTradeNo: l.OutTradeNo, OutRefundNo: l.OutRefundNo, ChannelAmount: l.Amount, Note: note}
 }
 
@@ -203,7 +205,7 @@ func (m *matcher) leftOver() {
 		if m.paid[i] || o.Day != m.day || o.State != OrderPaid {
 			continue
 		}
-		r := Result{Class: JournalOnly, Kind: Payment, Channel: o.Channel, Line: -1, Order: i, Refund: -1,
+		r := Result{Class: JournalOnly, Kind: Payment, Channel: o.Channel, Line: -1, Order: i, Refund: -1, Card: -1,
 			OutTradeNo: o.OutTradeNo, JournalAmount: o.Amount, Note: "paid in the journal, not at the channel"}
 		if m.touched[i] {
 			r.Class, r.Note = StateDiffers, "paid in the journal, the bill has its refund but no payment"
@@ -216,22 +218,27 @@ func (m *matcher) leftOver() {
 			continue
 		}
 		m.res = append(m.res, Result{Class: RefundDiffers, Kind: Refund, Channel: e.Channel, Line: -1, Order: int(m.refOrder[i]),
-			Refund: i, OutTradeNo: e.OutTradeNo, OutRefundNo: e.OutRefundNo, JournalAmount: e.Amount,
+			Refund: i, Card: -1, OutTradeNo: e.OutTradeNo, OutRefundNo: e.OutRefundNo, JournalAmount: e.Amount,
 			Note: "refunded in the journal, not at the channel"})
 	}
+	m.cardLeftOver()
 	// The journal's order is the store's; sort so that a run reads the same twice.
 	slices.SortFunc(m.res[start:], func(a, b Result) int {
 		return cmp.Or(cmp.Compare(a.Channel, b.Channel), cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(a.OutTradeNo, b.OutTradeNo), cmp.Compare(a.OutRefundNo, b.OutRefundNo))
+			cmp.Compare(a.OutTradeNo, b.OutTradeNo), cmp.Compare(a.OutRefundNo, b.OutRefundNo),
+			cmp.Compare(a.Terminal, b.Terminal), cmp.Compare(a.Batch, b.Batch), cmp.Compare(a.Trace, b.Trace))
 	})
 }
 
-// totals sums each channel's lines.
-func totals(lines []Line) []Totals {
+// totals sums each channel's lines (not another day's card lines).
+func totals(day string, lines []Line) []Totals {
 	var out []Totals
 	at := map[Channel]int{}
 	for i := range lines {
 		l := &lines[i]
+		if l.neighbour(day) {
+			continue
+		}
 		k, ok := at[l.Channel]
 		if !ok {
 			k = len(out)

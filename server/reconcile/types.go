@@ -2,12 +2,13 @@ package reconcile
 
 import "time"
 
-// Channel names a wallet whose bills are matched.
+// Channel names a wallet whose bills are matched, or the card acquirer.
 type Channel string
 
 const (
 	Alipay Channel = "alipay"
 	WeChat Channel = "wechat"
+	Card   Channel = "card" // the acquirer's daily settlement file
 )
 
 // Kind says whether a line or entry is a payment or a refund.
@@ -43,6 +44,16 @@ type Line struct {
 	// FeeMilli is the channel's fee in 0.001 fen: positive charged,
 	// negative given back (on a refund).
 	FeeMilli int64
+
+	// Card lines (Channel Card, Kind Refund for voids and refunds), keyed
+	// by Terminal, Batch and Trace as the terminal sent them:
+	Merchant  string
+	Batch     string
+	Trace     string
+	RRN       string
+	AuthCode  string
+	TxnType   string // sale, void or refund
+	SettleDay string // 2006-01-02: the day the acquirer settled it (its file's date)
 }
 
 // OrderState is a wallet order's state in the journal.
@@ -99,6 +110,7 @@ type RefundEntry struct {
 type Journal struct {
 	Orders  []Order
 	Refunds []RefundEntry
+	Cards   []CardEntry
 }
 
 // Class is what matching found.
@@ -136,6 +148,14 @@ type Result struct {
 	ChannelAmount int64  // fen, as the bill says
 	JournalAmount int64  // fen, as the journal says
 	Note          string // why, in English for logs and audit; screens translate Class
+	// Card results: the entry of Journal.Cards (-1 where there is none)
+	// and the key of the line or entry.
+	Card                   int
+	Terminal, Batch, Trace string
+	// Neighbour marks the result of a card line of another day's file,
+	// passed only to match (see the package doc): its own day's run
+	// reports it; store only the others.
+	Neighbour bool
 }
 
 // Totals is what a channel's bill says for the day. Net is what the

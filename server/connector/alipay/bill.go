@@ -4,17 +4,14 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	sdk "github.com/smartwalle/alipay/v3"
-	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/multipos/multipos/money"
 )
@@ -32,7 +29,7 @@ func (c *Connector) BillDownloadURL(ctx context.Context, day time.Time) (string,
 		return "", c.sdkErr(methodBill, date, err)
 	}
 	if err := c.check(methodBill, date, rsp.Error); err != nil {
-		return "", err
+		return "", billErr(err)
 	}
 	if rsp.BillDownloadURL == "" {
 		return "", fmt.Errorf("alipay bill %s: answer without bill_download_url", date)
@@ -40,8 +37,38 @@ func (c *Connector) BillDownloadURL(ctx context.Context, day time.Time) (string,
 	return rsp.BillDownloadURL, nil
 }
 
+// ErrBillNotReady is returned for a day whose bill Alipay does not serve
+// yet: today or later (Alipay answers 参数不合法, isv.invalid-arguments;
+// the 2016 docs spell it INVAILID_ARGUMENTS), the bill of day D being cut
+// on D+1, usually before 09:00. Ask again later.
+var ErrBillNotReady = errors.New("bill not ready yet")
+
+// ErrNoBill is returned when Alipay has no bill for the day (BILL_NOT_EXIST,
+// e.g. before 2016). A day without business is no error: its bill is
+// empty (newer answers say bill_file_code EMPTY_DATA_WITH_BILL_FILE).
+var ErrNoBill = errors.New("no bill for that day")
+
+// billErr adds ErrBillNotReady or ErrNoBill to a refused bill query; the
+// *APIError stays reachable with errors.As. Which sub_codes Alipay uses
+// today is unconfirmed: both spellings are recognised.
+func billErr(err error) error {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch sub := strings.ToLower(ae.SubCode); {
+	case strings.Contains(sub, "invalid-arguments"), strings.Contains(sub, "invailid_arguments"), strings.Contains(sub, "invalid_arguments"):
+		return fmt.Errorf("%w: %w", ErrBillNotReady, err)
+	case strings.Contains(sub, "bill_not_exist"):
+		return fmt.Errorf("%w: %w", ErrNoBill, err)
+	}
+	return err
+}
+
 // DownloadBill fetches a past day's trade bill: the .csv.zip as Alipay
-// serves it, to keep as it is and read with ParseBill.
+// serves it, to keep as it is and read with ParseBill. Errors:
+// ErrBillNotReady (ask again later), ErrNoBill, *APIError, and a plain
+// error when the download fails or is not a whole zip (fetch again).
 func (c *Connector) DownloadBill(ctx context.Context, day time.Time) ([]byte, error) {
 	link, err := c.BillDownloadURL(ctx, day)
 	if err != nil {
@@ -69,6 +96,9 @@ func (c *Connector) DownloadBill(ctx context.Context, day time.Time) ([]byte, er
 	if !bytes.HasPrefix(body, []byte("PK")) {
 		return nil, fmt.Errorf("alipay bill download: not a zip: %q", gbkText(body[:min(len(body), 200)]))
 	}
+	if _, err := zip.NewReader(bytes.NewReader(body), int64(len(body))); err != nil {
+		return nil, fmt.Errorf("alipay bill download: damaged zip (%d bytes): %w", len(body), err)
+	}
 	return body, nil
 }
 
@@ -89,98 +119,6 @@ type BillRow struct {
 	Fee          int64  // fen, 服务费 (negative: charged)
 	OutRequestNo string // 退款批次号/请求号, for a refund
 	Remark       string
-}
-
-// ParseBill reads the 业务明细 file of a trade bill zip: GBK text, with #
-// comment lines around a 25-column header and rows whose fields may end in
-// a tab. Amounts are parsed exactly into fen.
-func ParseBill(zipData []byte) ([]BillRow, error) {
-	zr, err := zip.NewReader(bytes.NewReader(zipData), int64(len(zipData)))
-	if err != nil {
-		return nil, fmt.Errorf("alipay bill: %w", err)
-	}
-	for _, f := range zr.File {
-		name := f.Name
-		if !utf8.ValidString(name) || f.NonUTF8 {
-			name = gbkText([]byte(name))
-		}
-		if strings.HasSuffix(name, "业务明细.csv") {
-			rc, err := f.Open()
-			if err != nil {
-				return nil, fmt.Errorf("alipay bill %s: %w", name, err)
-			}
-			raw, err := io.ReadAll(io.LimitReader(rc, maxBill))
-			rc.Close()
-			if err != nil {
-				return nil, fmt.Errorf("alipay bill %s: %w", name, err)
-			}
-			rows, err := parseDetail(gbkText(raw))
-			if err != nil {
-				return nil, fmt.Errorf("alipay bill %s: %w", name, err)
-			}
-			return rows, nil
-		}
-	}
-	return nil, errors.New("alipay bill: no 业务明细.csv in the zip")
-}
-
-func gbkText(b []byte) string {
-	s, err := simplifiedchinese.GBK.NewDecoder().Bytes(b)
-	if err != nil {
-		return string(b)
-	}
-	return string(s)
-}
-
-func parseDetail(text string) ([]BillRow, error) {
-	cr := csv.NewReader(strings.NewReader(text))
-	cr.Comment = '#'
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	if len(header) < 25 || strings.TrimSpace(header[0]) != "支付宝交易号" || strings.TrimSpace(header[11]) != "订单金额（元）" {
-		return nil, fmt.Errorf("unexpected header %q", strings.Join(header, ","))
-	}
-	var rows []BillRow
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return rows, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) < 25 {
-			return nil, fmt.Errorf("line %d: %d fields, want 25", line, len(rec))
-		}
-		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i]) // also the tab after IDs
-		}
-		row := BillRow{TradeNo: rec[0], OutTradeNo: rec[1], Subject: rec[3], StoreID: rec[6], OperatorID: rec[8],
-			TerminalID: rec[9], Buyer: rec[10], OutRequestNo: rec[21], Remark: rec[24]}
-		switch rec[2] {
-		case "交易":
-		case "退款":
-			row.Refund = true
-		default:
-			return nil, fmt.Errorf("line %d: 业务类型 %q", line, rec[2])
-		}
-		row.Created = parseTime(rec[4])
-		row.Finished = parseTime(rec[5])
-		for _, a := range []struct {
-			col int
-			to  *int64
-		}{{11, &row.Amount}, {12, &row.Received}, {22, &row.Fee}} {
-			if *a.to, err = signedFen(rec[a.col]); err != nil {
-				return nil, fmt.Errorf("line %d: %s: %w", line, header[a.col], err)
-			}
-		}
-		rows = append(rows, row)
-	}
 }
 
 // signedFen parses "-12.34" too: bills carry refunds and fees negative.

@@ -24,6 +24,20 @@
 //   - ACQ.TRADE_NOT_EXIST is connector.ErrNotFound; closing a paid trade is
 //     connector.ErrAlreadyPaid. Other refusals are *APIError.
 //
+// The trade bill: BillDownloadURL asks through smartwalle's
+// BillDownloadURLQuery (bill_type trade); DownloadBill fetches the
+// .csv.zip from that 30-second link and returns it as served, checked to
+// be a whole zip. A day not over yet is refused by Alipay with
+// isv.invalid-arguments (spelled INVAILID_ARGUMENTS in the 2016 docs; the
+// current code is unconfirmed): ErrBillNotReady, ask again later.
+// BILL_NOT_EXIST is ErrNoBill; a day without business is an empty bill.
+// ParseBill takes the zip or the 业务明细 CSV alone (a file a clerk saved
+// from the merchant portal), GBK or UTF-8 with or without a byte-order
+// mark, finds columns by header name (older layouts lack 门店编号 and
+// others, or use half-width brackets) and trims the tabs Alipay puts after
+// IDs. Refunds are rows with 业务类型 退款 and negative amounts; 服务费 is
+// negative when charged.
+//
 // Alipay creates a precreated trade only when the customer scans the code,
 // so Query and Close of a QR order nobody scanned yet answer ErrNotFound.
 //

@@ -100,3 +100,25 @@ func mustVerify(t *testing.T, body []byte) url.Values {
 	}
 	return form
 }
+
+// FuzzParseBill feeds arbitrary bills (zips, GBK or UTF-8 CSV) to
+// ParseBill: it must not panic, and every row it accepts has a number.
+func FuzzParseBill(f *testing.F) {
+	f.Add([]byte(variantDetail))
+	f.Add([]byte("\xef\xbb\xbf" + variantDetail))
+	f.Add([]byte("支付宝交易号,商户订单号,业务类型,订单金额(元)\nT1\t,O1\t,退款,-1.00\n"))
+	if z, err := zipGBKForTest(map[string]string{"2088_20190916_业务明细.csv": variantDetail}); err == nil {
+		f.Add(z)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, err := ParseBill(data)
+		if err != nil {
+			return
+		}
+		for _, r := range rows {
+			if r.TradeNo == "" && r.OutTradeNo == "" {
+				t.Fatalf("row without numbers accepted: %+v", r)
+			}
+		}
+	})
+}

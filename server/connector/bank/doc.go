@@ -78,6 +78,23 @@
 //     closed is compared with what it was settled on, so settling again
 //     after the upload (or after a lost answer) says balanced.
 //
+// The acquirer's daily settlement file (对账文件, settlefile.go): its
+// layout differs from acquirer to acquirer, so ParseSettlementFile finds
+// columns by header name, English or Chinese (终端号, 批次号, 凭证号/流水号,
+// 参考号, 授权码, 交易类型 消费/撤销/退货, 交易时间, 交易金额, 手续费, 结算金额,
+// 卡号, 清算日期, 结算状态…; bilingual names such as "终端号/terminal"
+// too), in any order, amounts in yuan unless the header says fen (分); it
+// takes UTF-8 with or without a BOM or GBK, CRLF, trailing separators, tab
+// separation, title lines before the header and summary lines (合计)
+// after, and masks a full card number if a file carries one. One line is
+// one record: quoted fields spanning lines are not read. The layout
+// sandbox/acquirer writes is ours, not any acquirer's; map a real one by
+// adding its names to settleNames. FetchSettlementFile gets day's file
+// from [bank] settlement_files ({date} = YYYYMMDD): a folder the acquirer
+// drops files into by SFTP, or an https URL; ImportSettlementFile reads
+// one a clerk downloaded; SaveSettlementFile keeps it 0600 in a 0700
+// folder. Not produced yet is ErrSettlementFileNotReady.
+//
 // What the terminal side shares with this connector lives in packages of
 // their own, so that the station's client links no ISO 8583: the working
 // keys, key check values and the X9.19 MAC in cardkeys (SignMessage and

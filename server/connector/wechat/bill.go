@@ -48,13 +48,18 @@ const (
 	colSettle, colTotal, colOldTotal  = "应结订单金额", "订单金额", "总金额"
 )
 
-// ParseTradeBill reads a trade bill as TradeBill returns it (UTF-8, values
+// ParseTradeBill reads a trade bill: gzip as DownloadTradeBill returns it,
+// or plain as TradeBill returns it or the merchant portal saves it (UTF-8, values
 // prefixed with a backtick, the detail then a summary). Columns are found
 // by their header names, never by position: WeChat Pay has served several
 // layouts (27 columns for ALL today, 24 in the older format), and bills
 // downloaded from the merchant portal may carry a byte-order mark or
 // trailing tabs and commas.
 func ParseTradeBill(data []byte) ([]BillRow, BillSummary, error) {
+	data, err := gunzipBill(data)
+	if err != nil {
+		return nil, BillSummary{}, fmt.Errorf("wechat bill: %w", err)
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	gopaywx "github.com/go-pay/gopay/wechat/v3"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/validators"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
@@ -56,7 +57,8 @@ type Connector struct {
 	cfg      Config
 	log      *slog.Logger
 	client   *core.Client
-	download *core.Client // same signer, no answer check: bill files are unsigned
+	download *core.Client      // same signer, no answer check: bill files are unsigned
+	gp       *gopaywx.ClientV3 // gopay, for the trade bill calls
 	verifier *verifiers.SHA256WithRSAPubkeyVerifier
 	notify   *notify.Handler
 }
@@ -120,9 +122,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Connector, error) 
 	if err != nil {
 		return nil, fmt.Errorf("wechat: APIv3Key: %w", err)
 	}
+	gp, err := newGopay(cfg)
+	if err != nil {
+		return nil, err
+	}
 	verifier := verifiers.NewSHA256WithRSAPubkeyVerifier(cfg.PublicKeyID, *wxKey)
 	return &Connector{
-		cfg: cfg, log: log.With("channel", "wechat"), client: client,
+		cfg: cfg, log: log.With("channel", "wechat"), client: client, gp: gp,
 		download: core.NewClientWithValidator(client, &validators.NullValidator{}),
 		verifier: verifier,
 		notify:   notify.NewEmptyHandler().AddRSAWithAESGCM(verifier, aead),

@@ -7,10 +7,22 @@
 // returns its code_url; Query; Close), a connector.BarcodeWallet (Pay is
 // POST /v3/pay/transactions/codepay and Reverse POST …/reverse, sent
 // through the SDK's core.Client because the SDK has no codepay service)
-// and a connector.Refunder (refunddomestic). TradeBill fetches a day's
-// bill for reconciliation and checks its SHA1; ParseTradeBill reads it
-// (columns by header name, exact amounts in fen and fees in 0.00001 yuan).
-// NotifyHandler serves the notify_url.
+// and a connector.Refunder (refunddomestic). NotifyHandler serves the
+// notify_url.
+//
+// Bills: DownloadTradeBill fetches a day's ALL bill through gopay
+// (github.com/go-pay/gopay/wechat/v3: V3BillTradeBill, then
+// V3BillDownLoadBill on the download_url, which wechatpay-go has no
+// service for), with the same keys and endpoint (gopay's SetProxyHost), and
+// returns the gzip as downloaded once the SHA1 of its uncompressed bytes
+// matches the signed answer's hash_value (else ErrBillDamaged).
+// STATEMENT_CREATING (the day's bill is cut after 09:00 the next day) is
+// ErrBillNotReady, NO_STATEMENT_EXIST (no trades) ErrNoStatement. TradeBill
+// does the same through wechatpay-go and returns the plain file.
+// ParseTradeBill reads gzip or plain bytes, a bill downloaded or one saved
+// from the merchant portal (byte-order mark, trailing tabs, the older
+// 总金额 layout): columns by header name, exact amounts in fen and fees in
+// 0.00001 yuan.
 //
 // How WeChat Pay's answers map:
 //

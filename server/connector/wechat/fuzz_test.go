@@ -2,6 +2,7 @@ package wechat_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto"
 	"crypto/aes"
@@ -144,6 +145,7 @@ func FuzzParseTradeBill(f *testing.F) {
 	f.Add([]byte(handBill))
 	f.Add([]byte("\xef\xbb\xbf" + handBill))
 	f.Add([]byte("商户订单号,交易状态,交易时间,订单金额\n`X1,`SUCCESS,`2026-12-06 10:00:00,`3.00\n总交易单数\n`1\n"))
+	f.Add(gzipped([]byte(handBill))) // as DownloadTradeBill returns it
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rows, _, err := wechat.ParseTradeBill(data)
 		if err != nil {
@@ -155,4 +157,12 @@ func FuzzParseTradeBill(f *testing.F) {
 			}
 		}
 	})
+}
+
+func gzipped(b []byte) []byte {
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return z.Bytes()
 }

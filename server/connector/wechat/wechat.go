@@ -31,8 +31,9 @@ var (
 	_ connector.Refunder      = (*Connector)(nil)
 )
 
-// ErrNoStatement is returned by TradeBill for a day without a bill
-// (NO_STATEMENT_EXIST: no trades, or not generated yet).
+// ErrNoStatement is returned by TradeBill and DownloadTradeBill for a day
+// without a bill (NO_STATEMENT_EXIST: no trades that day; WeChat Pay
+// cuts no empty bills).
 var ErrNoStatement = errors.New("no bill for that day")
 
 // APIError is WeChat Pay's answer to a call it refused.
@@ -266,8 +267,9 @@ func (c *Connector) refundResult(op, outTradeNo, outRefundNo string, r *refunddo
 }
 
 // TradeBill downloads the day's trade bill (bill_type ALL, SUCCESS or
-// REFUND; "" is ALL) and checks it against its SHA1. The bill is the
-// backtick CSV WeChat Pay writes, UTF-8, amounts in yuan.
+// REFUND; "" is ALL) through wechatpay-go and checks it against its SHA1.
+// The bill is the backtick CSV WeChat Pay writes, UTF-8, amounts in yuan,
+// uncompressed. Errors as DownloadTradeBill's.
 func (c *Connector) TradeBill(ctx context.Context, day time.Time, billType string) ([]byte, error) {
 	if billType == "" {
 		billType = "ALL"
@@ -279,6 +281,9 @@ func (c *Connector) TradeBill(ctx context.Context, day time.Time, billType strin
 		var apiErr *core.APIError
 		if errors.As(err, &apiErr) && apiErr.Code == "NO_STATEMENT_EXIST" {
 			return nil, fmt.Errorf("wechat trade bill %s: %w", date, ErrNoStatement)
+		}
+		if errors.As(err, &apiErr) && apiErr.Code == "STATEMENT_CREATING" {
+			return nil, fmt.Errorf("wechat trade bill %s: %w", date, ErrBillNotReady)
 		}
 		return nil, c.fail("trade bill", date, result, err)
 	}
@@ -315,7 +320,7 @@ func (c *Connector) TradeBill(ctx context.Context, day time.Time, billType strin
 	}
 	sum := sha1.Sum(data)
 	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, meta.HashValue) {
-		return nil, fmt.Errorf("wechat trade bill %s: SHA1 %s, WeChat Pay says %s: the file is damaged", date, got, meta.HashValue)
+		return nil, fmt.Errorf("wechat trade bill %s: SHA1 %s, WeChat Pay says %s: %w", date, got, meta.HashValue, ErrBillDamaged)
 	}
 	return data, nil
 }

@@ -340,6 +340,7 @@ func TestTradeBill(t *testing.T) {
 	if _, err := r.conn.Refund(ctx, connector.Refund{OutTradeNo: b, OutRefundNo: b + "-R1", Amount: 1000, Total: 5000}); err != nil {
 		t.Fatal(err)
 	}
+	toBillReady(r.sb)
 	data, err := r.conn.TradeBill(ctx, time.Now(), "ALL")
 	if err != nil {
 		t.Fatal(err)

@@ -98,6 +98,15 @@ func TestCutoffSettlesOnceAcrossInstances(t *testing.T) {
 		}
 		return n == 2
 	})
+	// The acquirer closes a batch before our database does: wait for ours.
+	eventually(t, "both settlements journaled", func() bool {
+		for _, o := range []api.Order{a, b} {
+			if x, err := p.st[0].Settlement(ctx, o.TerminalID, o.Batch); err != nil || x.State != store.SettlementSettled {
+				return false
+			}
+		}
+		return true
+	})
 	time.Sleep(100 * time.Millisecond) // more ticks of both loops
 	for _, o := range []api.Order{a, b} {
 		x, err := p.st[0].Settlement(ctx, o.TerminalID, o.Batch)

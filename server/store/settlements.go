@@ -210,6 +210,12 @@ func (s *Store) CloseSettlement(ctx context.Context, owner string, r api.Settlem
 		return fmt.Errorf("store: close settlement: %w", err)
 	}
 	defer tx.Rollback()
+	// The terminal's row first, as ClaimSettlement locks it: in the other
+	// order a claimant of the same terminal deadlocks with the close.
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE terminals SET batch = ?, updated_at = ? WHERE id = ? AND batch = ?`),
+		r.NextBatch, micros(at), r.TerminalID, r.Batch); err != nil {
+		return fmt.Errorf("store: %s next batch: %w", r.TerminalID, err)
+	}
 	res, err := tx.ExecContext(ctx, s.q(`UPDATE settlements SET state = 'SETTLED', lease_owner = '', lease_until = 0,
 		debit_count = ?, debit_amount = ?, credit_count = ?, credit_amount = ?, balanced = ?, uploaded = ?, reversals = ?,
 		from_at = ?, to_at = ?, settled_at = ?, next_batch = ?, settled_by = ?, answer = ?, last_error = '', updated_at = ?
@@ -222,10 +228,6 @@ func (s *Store) CloseSettlement(ctx context.Context, owner string, r api.Settlem
 	}
 	if affected(res) == 0 {
 		return fmt.Errorf("store: close settlement of %s batch %s: lease lost: %w", r.TerminalID, r.Batch, ErrStale)
-	}
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE terminals SET batch = ?, updated_at = ? WHERE id = ? AND batch = ?`),
-		r.NextBatch, micros(at), r.TerminalID, r.Batch); err != nil {
-		return fmt.Errorf("store: %s next batch: %w", r.TerminalID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: close settlement: %w", err)

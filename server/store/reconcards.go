@@ -11,8 +11,8 @@ import (
 // ReconCards loads the journal's card entries of the business day and its
 // two neighbours as reconcile.CardEntry, refs[i] describing cards[i]: the
 // sales (transactions, channel card) and their voids and refunds
-// (card_adjustments), keyed as the terminal sent them. An entry of a
-// neighbouring day a line of another run matched already is left out.
+// (card_adjustments), keyed as the terminal sent them. An entry a line of
+// another day's run matched already is left out.
 func (s *Store) ReconCards(ctx context.Context, day, prev, next string) ([]reconcile.CardEntry, []JournalRef, error) {
 	var (
 		cards []reconcile.CardEntry
@@ -27,6 +27,10 @@ func (s *Store) ReconCards(ctx context.Context, day, prev, next string) ([]recon
 		`SELECT x.id, x.kind, x.terminal_id, t.merchant_id, t.store_id, x.batch, x.trace, x.rrn, x.auth_code, x.amount,
 			x.state, x.reason, x.day, x.version, t.batch, t.trace FROM card_adjustments x JOIN transactions t ON t.id = x.original_id
 			WHERE x.day IN (?, ?, ?) AND ` + notMatched,
+	}
+	taken, err := s.crossMatched(ctx, day)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: card journal of %s: %w", day, err)
 	}
 	for _, q := range queries {
 		rows, err := s.r.QueryContext(ctx, s.q(q), prev, day, next, day, day)
@@ -43,6 +47,9 @@ func (s *Store) ReconCards(ctx context.Context, day, prev, next string) ([]recon
 				&e.Amount, &state, &why, &e.Day, &ref.Version, &e.OrigBatch, &e.OrigTrace); err != nil {
 				rows.Close()
 				return nil, nil, fmt.Errorf("store: card journal of %s: %w", day, err)
+			}
+			if taken[ref.ID] {
+				continue
 			}
 			ref.TermID, ref.State, e.Merchant = e.Terminal, api.State(state), ref.MerchantID
 			e.Kind, e.State = cardEntryKind(kind), cardState(ref.State, why)

@@ -199,8 +199,8 @@ type JournalRef struct {
 
 // ReconJournal loads a channel's wallet orders of the business day and its
 // two neighbours (prev and next) as reconcile.Journal, with refs[i]
-// describing Orders[i]. An order of a neighbouring day that a line of
-// another run matched already is left out (reconcile's doc: never twice).
+// describing Orders[i]. An order a line of another day's run matched
+// already is left out (reconcile's doc: never twice).
 // Orders whose money went back on close (CLOSED, reason refunded,
 // amount_mismatch or double_payment) are OrderReversed: the bill shows
 // their refund (or reversal) for the whole amount.
@@ -219,6 +219,10 @@ func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next strin
 		j    reconcile.Journal
 		refs []JournalRef
 	)
+	taken, err := s.crossMatched(ctx, day)
+	if err != nil {
+		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
+	}
 	for rows.Next() {
 		var (
 			o          = reconcile.Order{Channel: reconcile.Channel(channel)}
@@ -229,6 +233,9 @@ func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next strin
 			&ref.MerchantID, &ref.StoreID, &ref.TermID); err != nil {
 			return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
 		}
+		if taken[ref.ID] {
+			continue
+		}
 		ref.State = api.State(state)
 		o.State = orderState(ref.State, why)
 		j.Orders = append(j.Orders, o)
@@ -238,6 +245,26 @@ func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next strin
 		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
 	}
 	return j, refs, nil
+}
+
+// crossMatched returns the entries of day a neighbouring day's run
+// matched (cross_day): not offered to day's own run again.
+func (s *Store) crossMatched(ctx context.Context, day string) (map[string]bool, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT l.tx_id FROM reconcile_lines l JOIN reconcile_runs r ON r.id = l.run_id
+		WHERE l.cross_day = 1 AND l.tx_day = ? AND l.class = 'matched' AND r.day <> ?`), day, day)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 // orderState is a journal state as matching sees it.

@@ -61,6 +61,7 @@ CREATE TABLE reconcile_lines (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX reconcile_lines_by_tx ON reconcile_lines (tx_id) WHERE tx_id <> '';
+CREATE INDEX reconcile_lines_cross_day ON reconcile_lines (tx_day) WHERE cross_day = 1;
 
 -- A difference an operator settles. diff_key names the difference (day,
 -- channel, class, keys, amounts): a rerun finding the same one keeps it,

@@ -27,6 +27,13 @@
 // posserver imports it; the cashier app, whose demo server runs on SQLite,
 // does not.
 //
+// Reconciliation (reconcile*.go, migration 008) keeps one run per business
+// day and channel (claimed by one instance at a time), every result line
+// (written in multi-row INSERTs inside one transaction: FinishReconRun
+// takes a million lines in one call), the exceptions, which outlive reruns
+// with their resolutions, and an append-only audit; ReconJournal and
+// ReconCards load a day's journal, with its neighbours', for matching.
+//
 // A full card number, track data or PIN block never reaches this package:
 // only the masked number is accepted.
 package store

@@ -18,22 +18,20 @@ func (s *Store) ReconCards(ctx context.Context, day, prev, next string) ([]recon
 		cards []reconcile.CardEntry
 		refs  []JournalRef
 	)
-	notMatched := `(x.day = ? OR NOT EXISTS (SELECT 1 FROM reconcile_lines l JOIN reconcile_runs r ON r.id = l.run_id
-		WHERE l.tx_id = x.id AND l.tx_id <> '' AND l.class = 'matched' AND r.day <> ?))`
 	queries := []string{
 		`SELECT x.id, 'card_sale', x.terminal_id, x.merchant_id, x.store_id, x.batch, x.trace, x.rrn, x.auth_code, x.amount,
 			x.state, x.reason, x.day, x.version, '', '' FROM transactions x
-			WHERE x.channel = 'card' AND x.kind = 'card_sale' AND x.day IN (?, ?, ?) AND ` + notMatched,
+			WHERE x.channel = 'card' AND x.kind = 'card_sale' AND x.day IN (?, ?, ?)`,
 		`SELECT x.id, x.kind, x.terminal_id, t.merchant_id, t.store_id, x.batch, x.trace, x.rrn, x.auth_code, x.amount,
 			x.state, x.reason, x.day, x.version, t.batch, t.trace FROM card_adjustments x JOIN transactions t ON t.id = x.original_id
-			WHERE x.day IN (?, ?, ?) AND ` + notMatched,
+			WHERE x.day IN (?, ?, ?)`,
 	}
-	taken, err := s.crossMatched(ctx, day)
+	taken, err := s.crossMatched(ctx, "card", day, prev, next)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: card journal of %s: %w", day, err)
 	}
 	for _, q := range queries {
-		rows, err := s.r.QueryContext(ctx, s.q(q), prev, day, next, day, day)
+		rows, err := s.r.QueryContext(ctx, s.q(q), prev, day, next)
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: card journal of %s: %w", day, err)
 		}

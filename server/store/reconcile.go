@@ -207,10 +207,8 @@ type JournalRef struct {
 func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next string) (reconcile.Journal, []JournalRef, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT t.id, COALESCE(t.out_trade_no, ''), t.trade_no, t.amount, t.state, t.reason, t.day,
 		t.version, t.merchant_id, t.store_id, t.terminal_id FROM transactions t
-		WHERE t.channel = ? AND t.day IN (?, ?, ?) AND t.kind IN ('wallet_qr', 'wallet_barcode')
-		AND (t.day = ? OR NOT EXISTS (SELECT 1 FROM reconcile_lines l JOIN reconcile_runs r ON r.id = l.run_id
-			WHERE l.tx_id = t.id AND l.tx_id <> '' AND l.class = 'matched' AND r.day <> ?))`),
-		channel, prev, day, next, day, day)
+		WHERE t.channel = ? AND t.day IN (?, ?, ?) AND t.kind IN ('wallet_qr', 'wallet_barcode')`),
+		channel, prev, day, next)
 	if err != nil {
 		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
 	}
@@ -219,7 +217,7 @@ func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next strin
 		j    reconcile.Journal
 		refs []JournalRef
 	)
-	taken, err := s.crossMatched(ctx, day)
+	taken, err := s.crossMatched(ctx, channel, day, prev, next)
 	if err != nil {
 		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
 	}
@@ -247,11 +245,14 @@ func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next strin
 	return j, refs, nil
 }
 
-// crossMatched returns the entries of day a neighbouring day's run
-// matched (cross_day): not offered to day's own run again.
-func (s *Store) crossMatched(ctx context.Context, day string) (map[string]bool, error) {
+// crossMatched returns the entries of day, prev and next that a line of
+// another day's run matched across days (cross_day): not offered to day's
+// run. (Neighbours matched on their own day's bill are found after
+// matching: OwnDayMatched.)
+func (s *Store) crossMatched(ctx context.Context, channel, day, prev, next string) (map[string]bool, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT l.tx_id FROM reconcile_lines l JOIN reconcile_runs r ON r.id = l.run_id
-		WHERE l.cross_day = 1 AND l.tx_day = ? AND l.class = 'matched' AND r.day <> ?`), day, day)
+		WHERE l.cross_day = 1 AND l.tx_day IN (?, ?, ?) AND l.class = 'matched' AND r.day <> ? AND r.channel = ?`),
+		day, prev, next, day, channel)
 	if err != nil {
 		return nil, err
 	}
@@ -263,6 +264,34 @@ func (s *Store) crossMatched(ctx context.Context, day string) (map[string]bool, 
 			return nil, err
 		}
 		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// OwnDayMatched returns which of ids (entries of txDay) a line of txDay's
+// own run of the channel matched: a neighbouring day's bill line that
+// matched one of them too is a second line of a payment already billed.
+// Called only for the few entries a bill matched across days.
+func (s *Store) OwnDayMatched(ctx context.Context, channel, txDay string, ids []string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := map[string]bool{}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT l.tx_id FROM reconcile_lines l JOIN reconcile_runs r ON r.id = l.run_id
+		WHERE r.day = ? AND r.channel = ? AND l.class = 'matched' AND l.cross_day = 0 AND l.tx_id <> ''`), txDay, channel)
+	if err != nil {
+		return nil, fmt.Errorf("store: lines of %s %s: %w", txDay, channel, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: lines of %s %s: %w", txDay, channel, err)
+		}
+		if want[id] {
+			out[id] = true
+		}
 	}
 	return out, rows.Err()
 }

@@ -144,8 +144,9 @@ func wechatWallet(t *testing.T) *wallet {
 	}
 	w := &wallet{ch: reconcile.WeChat, conn: conn, code: "134567890123456789"}
 	w.bill = func(t *testing.T) []reconcile.Line {
-		// The WeChat sandbox serves the day's bill at once.
-		data, err := conn.TradeBill(t.Context(), time.Now(), "ALL")
+		day := sb.Now()
+		sb.Advance(34 * time.Hour) // WeChat Pay's bill of a day is ready at 10:00 the next day
+		data, err := conn.TradeBill(t.Context(), day, "ALL")
 		if err != nil {
 			t.Fatal(err)
 		}

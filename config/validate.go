@@ -121,9 +121,7 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 	}
 	checkDuration(p, md, "qr_ttl", s.QRTTL, 30*time.Second, 10*time.Minute, "30s to 10m")
 	checkDuration(p, md, "request_retention", s.RequestRetention, time.Hour, 8760*time.Hour, "1h to 8760h")
-	if _, err := s.Zone(); err != nil {
-		p.at(path("business_zone"), "%v", err)
-	}
+	checkDay(p, s)
 	checkLimits(p, "limits", s.Limits)
 	checkLimits(p, "merchant_limits", s.MerchantLimits)
 	checkTiming(p, md, s)

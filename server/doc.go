@@ -78,6 +78,26 @@
 // settled in its merchant platform). The campaign (make campaign) counts
 // a transaction past its deadline as stuck.
 //
+// A card batch's settlement (批结算, settle.go) has its own state, a row
+// per terminal and batch (store: settlements):
+//
+//	state       what moves it                    deadline                       what happens then
+//	SETTLING    the claimant: reversals owed,    its lease, (messages + 6) ×    another claimant takes it over
+//	            0500, upload 0320s and the end   channel timeout + 30 s; after  (the station asking again, or
+//	            (the acquirer closes the batch), a failed try, free at once     any instance's settlement loop,
+//	            then SETTLED and the next batch  for the station and in 1 min   settlecutoff.go) and finishes
+//	            in one database transaction      for the loop                   it under the same traces
+//	SETTLED     (final)
+//
+// The claim is one database transaction (exactly one claimant of several
+// instances wins). A batch holding a transaction still at the acquirer is
+// not settled until it is answered or, past its deadline, reversed, and no
+// card sale, void or refund joins a batch being settled (409 settling):
+// totals must not change under the settlement. At the cut-off (settle_cutoff,
+// default 23:00 in the business zone) every instance's settlement loop
+// settles the batches holding card transactions from before it; the claim
+// decides which instance does each, once.
+//
 // Long-polls wake on changes made by any instance (PostgreSQL LISTEN/NOTIFY).
 //
 // # Reconciliation

@@ -124,6 +124,7 @@ func TestEmptyFilesAreDefaults(t *testing.T) {
 	}
 	want := DefaultServer()
 	want.Path, want.DB, want.PKIDir = p, filepath.Join(dir, "posserver.db"), filepath.Join(dir, "pki")
+	want.BillsDir = filepath.Join(dir, "bills")
 	if !reflect.DeepEqual(srv, want) {
 		t.Errorf("empty posserver.toml = %+v\nwant %+v", srv, want)
 	}

@@ -52,8 +52,14 @@ func DefaultServer() Server {
 		SweepInterval:  time.Second,
 		Confirm:        DefaultConfirm(),
 		SettleCutoff:   DefaultSettleCutoff,
+		ReconcileAt:    DefaultReconcileAt,
+		BillsDir:       "bills",
 	}
 }
+
+// DefaultReconcileAt is when the daily reconciliation starts: the wallets
+// cut the previous day's bills by about 10:00.
+const DefaultReconcileAt = "10:30"
 
 // DefaultBusinessZone is Beijing time, the zone the wallets' bills and a
 // UnionPay acquirer's dates are in.

@@ -107,6 +107,8 @@ type serverFile struct {
 	SweepInterval    time.Duration             `toml:"sweep_interval"`
 	Confirm          map[string]toml.Primitive `toml:"confirm"`
 	SettleCutoff     string                    `toml:"settle_cutoff"`
+	ReconcileAt      string                    `toml:"reconcile_at"`
+	BillsDir         string                    `toml:"bills_dir"`
 }
 
 func parseServer(path, data string) (Server, error) {
@@ -115,6 +117,7 @@ func parseServer(path, data string) (Server, error) {
 		Listen: s.Listen, OpsListen: s.OpsListen, DB: s.DB, PKIDir: s.PKIDir, Hosts: s.Hosts,
 		PublicURL: s.PublicURL, QRTTL: s.QRTTL, RequestRetention: s.RequestRetention, BusinessZone: s.BusinessZone,
 		ChannelTimeout: s.ChannelTimeout, SweepInterval: s.SweepInterval, SettleCutoff: s.SettleCutoff,
+		ReconcileAt: s.ReconcileAt, BillsDir: s.BillsDir,
 	}
 	md, err := toml.Decode(data, &f)
 	if err != nil {
@@ -131,6 +134,7 @@ func parseServer(path, data string) (Server, error) {
 	s.PublicURL, s.QRTTL, s.RequestRetention, s.BusinessZone = f.PublicURL, f.QRTTL, f.RequestRetention, f.BusinessZone
 	s.NotifyListen, s.Alipay, s.WeChat, s.Bank, s.Demo, s.Keys = f.NotifyListen, f.Alipay, f.WeChat, f.Bank, f.Demo, f.Keys
 	s.ChannelTimeout, s.SweepInterval, s.SettleCutoff = f.ChannelTimeout, f.SweepInterval, f.SettleCutoff
+	s.ReconcileAt, s.BillsDir = f.ReconcileAt, f.BillsDir
 	if err := decodeConfirm(md, f.Confirm, s.Confirm); err != nil {
 		return Server{}, decodeError(path, data, md, err)
 	}
@@ -157,6 +161,7 @@ func parseServer(path, data string) (Server, error) {
 		s.DB = besideFile(path, s.DB)
 	}
 	s.PKIDir, s.Keys.SealKeyFile = besideFile(path, s.PKIDir), besideFile(path, s.Keys.SealKeyFile)
+	s.BillsDir = besideFile(path, s.BillsDir)
 	if a := s.Alipay; a != nil {
 		a.PrivateKeyFile, a.AlipayPublicKeyFile = besideFile(path, a.PrivateKeyFile), besideFile(path, a.AlipayPublicKeyFile)
 	}

@@ -115,6 +115,13 @@ type Server struct {
 	// SettleCutoff is when card batches still open are settled by
 	// posserver itself: "HH:MM" in business_zone, or "off" (ParseCutoff).
 	SettleCutoff string `toml:"settle_cutoff"`
+
+	// ReconcileAt is when the daily reconciliation (核销) of the previous
+	// business day starts, "HH:MM" in business_zone; "off" disables it.
+	ReconcileAt string `toml:"reconcile_at"`
+	// BillsDir is where the channels' bills are kept as received, for
+	// disputes (files 0600 in folders 0700).
+	BillsDir string `toml:"bills_dir"`
 }
 
 // SealKeys names where posserver finds the seal key, the key from outside

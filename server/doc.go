@@ -100,6 +100,20 @@
 //
 // Long-polls wake on changes made by any instance (PostgreSQL LISTEN/NOTIFY).
 //
+// # Reconciliation
+//
+// Each day at reconcile_at (default 10:30, business zone) posserver serve
+// reconciles (核销) the previous business day: package server/dayend
+// fetches every channel's bill (the wallets' trade bills, the acquirer's
+// settlement file), keeps it as received, matches it with the journal
+// (server/reconcile) and stores every result. One instance does each day
+// and channel, claimed in the database; a bill not cut yet is fetched
+// again until a deadline. A payment the journal has in flight that the
+// bill shows paid is moved to SUCCESS through the normal compare-and-set
+// (actor "reconcile", audited); every other difference is an exception an
+// operator resolves with a note (posserver reconcile). The server package
+// itself knows nothing of it.
+//
 // # Where its parts are
 //
 // The terminal API's bodies are package api, which the station's client
@@ -109,7 +123,7 @@
 // or PostgreSQL when server/store/postgres is linked), the channels are
 // server/connector/alipay, wechat and bank, and what the server records
 // goes to the Metrics interface, which server/metrics implements on
-// Prometheus. posserver (cmd/posserver) links all of it; the cashier app's
+// Prometheus. Reconciliation is server/dayend over server/reconcile. posserver (cmd/posserver) links all of it; the cashier app's
 // demo (package demo) runs a Server in-process on SQLite with no metrics,
 // with the sandboxes behind its connectors (demo/standins).
 package server

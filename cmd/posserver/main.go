@@ -67,7 +67,8 @@ Go-style with one dash (-db FILE).`,
   posserver terminal add --merchant 898310048160001 --store S01 --id T001
   posserver help terminal add`,
 	}
-	return cmdline.Group(root, serveCmd(ready), terminalCmd(), limitsCmd(), keysCmd(), migrateCmd(), sandboxCmd(), loadtestCmd())
+	return cmdline.Group(root, serveCmd(ready), terminalCmd(), limitsCmd(), keysCmd(), migrateCmd(), sandboxCmd(), loadtestCmd(),
+		reconcileCmd(), reportCmd())
 }
 
 // common are the flags of the commands that read the configuration.
@@ -213,6 +214,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(addr,
 		return err
 	}
 	defer chans.close()
+	met := metrics.New()
 	srv, err := server.New(withTiming(cfg, server.Options{
 		Store:            st,
 		Wallets:          chans.wallets.conns,
@@ -225,7 +227,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(addr,
 		RequestRetention: cfg.RequestRetention,
 		Zone:             zone,
 		Logger:           log,
-		Metrics:          metrics.New(),
+		Metrics:          met,
 		Demo:             cfg.Demo,
 	}))
 	if err != nil {
@@ -234,6 +236,11 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(addr,
 	nctx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopNotify()
 	chans.wallets.serveNotify(nctx, srv, log)
+	stopReconcile, err := startReconcile(nctx, cfg, chans.wallets, st, srv.Instance(), met, log)
+	defer stopReconcile()
+	if err != nil {
+		return err
+	}
 	return run(ctx, srv, ca, cfg, log, ready)
 }
 

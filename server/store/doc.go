@@ -27,6 +27,13 @@
 // posserver imports it; the cashier app, whose demo server runs on SQLite,
 // does not.
 //
+// Reconciliation (reconcile*.go, migration 008) keeps one run per business
+// day and channel (claimed by one instance at a time), every result line
+// (written in multi-row INSERTs inside one transaction: FinishReconRun
+// takes a million lines in one call), the exceptions, which outlive reruns
+// with their resolutions, and an append-only audit; ReconJournal and
+// ReconCards load a day's journal, with its neighbours', for matching.
+//
 // Card batches: the traces table knows each terminal's open batch; a
 // batch's settlement is a row of settlements (settlements.go), claimed
 // under a lease by one claimant at a time (INSERT … ON CONFLICT, or a

@@ -1,0 +1,352 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Outcomes of a reconciliation line.
+const (
+	OutcomeSettled   = "settled"   // a difference reconciliation settled itself (audited)
+	OutcomeException = "exception" // a difference left to an operator
+)
+
+// ReconLine is one result of a run: a bill line (BillRow > 0) or a journal
+// entry no line matched (BillRow 0).
+type ReconLine struct {
+	Class, Kind                      string // reconcile.Class and reconcile.Kind names
+	BillRow                          int
+	OutTradeNo, OutRefundNo, TradeNo string
+	ChannelAmount, JournalAmount     int64 // fen
+	Settle                           int64 // fen the channel settles for a payment line
+	FeeMilli                         int64 // 0.001 fen
+	TxID, TxDay                      string
+	CrossDay                         bool // matched with an entry of a neighbouring day
+	MerchantID, StoreID, TerminalID  string
+	Outcome                          string // "", OutcomeSettled, OutcomeException
+	Note                             string
+}
+
+// lineBatch is how many lines go in one INSERT: 20 parameters a line,
+// well under SQLite's 32766 and PostgreSQL's 65535.
+const lineBatch = 500
+
+const lineCols = 20
+
+// FinishReconRun stores a run's results and marks it done, in one database
+// transaction: the run's previous lines (a rerun) are replaced by lines;
+// every line with Outcome exception is an exception, kept as it was
+// (resolved or not) when the same difference is on file already; an open
+// exception of the day and channel the rerun no longer finds is resolved
+// by "reconcile"; an open journal_only exception of a neighbouring day
+// whose entry a line of this run matched is resolved likewise; each such
+// resolution is audited. run carries the totals, counts and bill. Lines are
+// written in multi-row INSERTs: a million lines is one call.
+func (s *Store) FinishReconRun(ctx context.Context, run ReconRun, lines []ReconLine, at time.Time) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM reconcile_lines WHERE run_id = ?`), run.ID); err != nil {
+		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+	}
+	if err := s.insertLines(ctx, tx, run.ID, lines); err != nil {
+		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+	}
+	if err := s.syncExceptions(ctx, tx, run, lines, at); err != nil {
+		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+	}
+	t := run.Totals
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE reconcile_runs SET status = 'done', source = ?, bill_path = ?, bill_sha256 = ?,
+		lease_until = 0, retry_at = 0, error = '', finished_at = ?, lines = ?, matched = ?, differences = ?, settled = ?,
+		payments = ?, refunds = ?, gross = ?, settle = ?, refunded = ?, fee_milli = ?, fees = ?, net = ?
+		WHERE id = ? AND owner = ? AND status = 'running'`),
+		run.Source, run.BillPath, run.BillSHA256, micros(at), run.Lines, run.Matched, run.Differences, run.Settled,
+		t.Payments, t.Refunds, t.Gross, t.Settled, t.Refunded, t.FeeMilli, t.Fees, t.Net, run.ID, run.Owner)
+	if err != nil {
+		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("store: finish reconciliation %s: no longer held by %s: %w", run.ID, run.Owner, ErrRunBusy)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) insertLines(ctx context.Context, tx *sql.Tx, runID string, lines []ReconLine) error {
+	if s.dialect == Postgres {
+		return s.insertLinesPG(ctx, tx, runID, lines)
+	}
+	const head = `INSERT INTO reconcile_lines (run_id, seq, class, kind, bill_row, out_trade_no, out_refund_no, trade_no,
+		channel_amount, journal_amount, settle, fee_milli, tx_id, tx_day, cross_day, merchant_id, store_id, terminal_id, outcome, note) VALUES `
+	var full *sql.Stmt
+	if len(lines) >= lineBatch {
+		st, err := tx.PrepareContext(ctx, s.q(head+placeholders(lineBatch, lineCols)))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		full = st
+	}
+	args := make([]any, 0, lineBatch*lineCols)
+	for start := 0; start < len(lines); start += lineBatch {
+		batch := lines[start:min(start+lineBatch, len(lines))]
+		args = args[:0]
+		for i := range batch {
+			l := &batch[i]
+			args = append(args, runID, start+i+1, l.Class, l.Kind, l.BillRow, l.OutTradeNo, l.OutRefundNo, l.TradeNo,
+				l.ChannelAmount, l.JournalAmount, l.Settle, l.FeeMilli, l.TxID, l.TxDay, boolInt(l.CrossDay),
+				l.MerchantID, l.StoreID, l.TerminalID, l.Outcome, l.Note)
+		}
+		var err error
+		if len(batch) == lineBatch {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q(head+placeholders(len(batch), lineCols)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("lines %d…: %w", start+1, err)
+		}
+	}
+	return nil
+}
+
+// pgBatch is how many lines go in one INSERT on PostgreSQL.
+const pgBatch = 20000
+
+// insertLinesPG sends each column of a batch as one array, unnested by
+// PostgreSQL: twenty parameters a batch instead of twenty a line, whose
+// binding costs more than the insert.
+func (s *Store) insertLinesPG(ctx context.Context, tx *sql.Tx, runID string, lines []ReconLine) error {
+	st, err := tx.PrepareContext(ctx, s.q(`INSERT INTO reconcile_lines (run_id, seq, class, kind, bill_row, out_trade_no, out_refund_no,
+		trade_no, channel_amount, journal_amount, settle, fee_milli, tx_id, tx_day, cross_day, merchant_id, store_id, terminal_id, outcome, note)
+		SELECT ?, * FROM unnest(CAST(? AS integer[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS integer[]), CAST(? AS text[]),
+		CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
+		CAST(? AS text[]), CAST(? AS text[]), CAST(? AS integer[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),
+		CAST(? AS text[]), CAST(? AS text[]))`))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for start := 0; start < len(lines); start += pgBatch {
+		batch := lines[start:min(start+pgBatch, len(lines))]
+		n := len(batch)
+		var (
+			seq, row, cross                              = make([]int64, n), make([]int64, n), make([]int64, n)
+			ca, ja, settle, fee                          = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+			class, kind, out, outRef, trade, txID, txDay = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			merchant, store, terminal, outcome, note     = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		)
+		for i := range batch {
+			l := &batch[i]
+			seq[i], row[i], cross[i] = int64(start+i+1), int64(l.BillRow), int64(boolInt(l.CrossDay))
+			ca[i], ja[i], settle[i], fee[i] = l.ChannelAmount, l.JournalAmount, l.Settle, l.FeeMilli
+			class[i], kind[i], out[i], outRef[i], trade[i], txID[i], txDay[i] = l.Class, l.Kind, l.OutTradeNo, l.OutRefundNo, l.TradeNo, l.TxID, l.TxDay
+			merchant[i], store[i], terminal[i], outcome[i], note[i] = l.MerchantID, l.StoreID, l.TerminalID, l.Outcome, l.Note
+		}
+		if _, err := st.ExecContext(ctx, runID, seq, class, kind, row, out, outRef, trade, ca, ja, settle, fee, txID, txDay, cross,
+			merchant, store, terminal, outcome, note); err != nil {
+			return fmt.Errorf("lines %d…: %w", start+1, err)
+		}
+	}
+	return nil
+}
+
+// diffKey names a difference, the same on every rerun that finds it.
+func diffKey(day, channel string, l *ReconLine) string {
+	return day + "|" + channel + "|" + l.Class + "|" + l.Kind + "|" + l.OutTradeNo + "|" + l.OutRefundNo + "|" +
+		strconv.FormatInt(l.ChannelAmount, 10) + "|" + strconv.FormatInt(l.JournalAmount, 10)
+}
+
+func (s *Store) syncExceptions(ctx context.Context, tx *sql.Tx, run ReconRun, lines []ReconLine, at time.Time) error {
+	keys := map[string]bool{}
+	for i := range lines {
+		l := &lines[i]
+		if l.Outcome != OutcomeException {
+			continue
+		}
+		k := diffKey(run.Day, run.Channel, l)
+		for n := 2; keys[k]; n++ { // the same difference twice in one bill is two
+			k = diffKey(run.Day, run.Channel, l) + "#" + strconv.Itoa(n)
+		}
+		keys[k] = true
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO reconcile_exceptions (id, diff_key, run_id, day, channel, class, kind,
+			out_trade_no, out_refund_no, tx_id, channel_amount, journal_amount, note, state, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
+			ON CONFLICT (diff_key) DO UPDATE SET run_id = excluded.run_id, note = excluded.note`),
+			newID("ex"), k, run.ID, run.Day, run.Channel, l.Class, l.Kind, l.OutTradeNo, l.OutRefundNo, l.TxID,
+			l.ChannelAmount, l.JournalAmount, l.Note, micros(at)); err != nil {
+			return fmt.Errorf("exception %s: %w", k, err)
+		}
+	}
+	if err := s.resolveGone(ctx, tx, run, keys, at); err != nil {
+		return err
+	}
+	return s.resolveCrossDay(ctx, tx, run, lines, at)
+}
+
+// resolveGone resolves the day's open exceptions a rerun no longer finds.
+func (s *Store) resolveGone(ctx context.Context, tx *sql.Tx, run ReconRun, keys map[string]bool, at time.Time) error {
+	open, err := s.exceptions(ctx, tx, `WHERE day = ? AND channel = ? AND state = 'open'`, run.Day, run.Channel)
+	if err != nil {
+		return err
+	}
+	for _, e := range open {
+		if keys[e.key] {
+			continue
+		}
+		if err := s.resolve(ctx, tx, e, "reconcile", "no longer found when the day was reconciled again", at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveCrossDay resolves a neighbouring day's journal_only exception of
+// an entry this run found on its bill.
+func (s *Store) resolveCrossDay(ctx context.Context, tx *sql.Tx, run ReconRun, lines []ReconLine, at time.Time) error {
+	for i := range lines {
+		l := &lines[i]
+		if !l.CrossDay || l.Class != "matched" || l.TxID == "" {
+			continue
+		}
+		open, err := s.exceptions(ctx, tx, `WHERE tx_id = ? AND day <> ? AND class = 'journal_only' AND state = 'open'`, l.TxID, run.Day)
+		if err != nil {
+			return err
+		}
+		for _, e := range open {
+			if err := s.resolve(ctx, tx, e, "reconcile", "on the channel's bill of "+run.Day, at); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Exception is a difference left for an operator.
+type Exception struct {
+	ID, RunID, Day, Channel       string
+	Class, Kind                   string
+	OutTradeNo, OutRefundNo, TxID string
+	ChannelAmount, JournalAmount  int64
+	Note                          string
+	State                         string // ExceptionOpen, ExceptionResolved
+	Resolution, ResolvedBy        string
+	ResolvedAt, CreatedAt         time.Time
+	key                           string
+}
+
+const exceptionColumns = `id, diff_key, run_id, day, channel, class, kind, out_trade_no, out_refund_no, tx_id,
+	channel_amount, journal_amount, note, state, resolution, resolved_by, resolved_at, created_at`
+
+func (s *Store) exceptions(ctx context.Context, q queryer, where string, args ...any) ([]Exception, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT `+exceptionColumns+` FROM reconcile_exceptions `+where+` ORDER BY day, channel, created_at, id`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("exceptions: %w", err)
+	}
+	defer rows.Close()
+	var out []Exception
+	for rows.Next() {
+		var e Exception
+		var resolved, created int64
+		if err := rows.Scan(&e.ID, &e.key, &e.RunID, &e.Day, &e.Channel, &e.Class, &e.Kind, &e.OutTradeNo, &e.OutRefundNo, &e.TxID,
+			&e.ChannelAmount, &e.JournalAmount, &e.Note, &e.State, &e.Resolution, &e.ResolvedBy, &resolved, &created); err != nil {
+			return nil, fmt.Errorf("exceptions: %w", err)
+		}
+		e.ResolvedAt, e.CreatedAt = fromMicros(resolved), fromMicros(created)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Exceptions lists the open exceptions, or all of them with all, oldest
+// day first.
+func (s *Store) Exceptions(ctx context.Context, all bool) ([]Exception, error) {
+	where := `WHERE state = 'open'`
+	if all {
+		where = ``
+	}
+	out, err := s.exceptions(ctx, s.r, where)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return out, nil
+}
+
+// DayExceptions lists a day's exceptions of a channel ("" for all).
+func (s *Store) DayExceptions(ctx context.Context, day, channel string) ([]Exception, error) {
+	out, err := s.exceptions(ctx, s.r, `WHERE day = ? AND (? = '' OR channel = ?)`, day, channel, channel)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return out, nil
+}
+
+// ErrResolved is returned when resolving an exception resolved already.
+var ErrResolved = errors.New("exception already resolved")
+
+// ResolveException resolves an open exception with a note saying why, by
+// who, audited in the same database transaction.
+func (s *Store) ResolveException(ctx context.Context, id, who, note string, at time.Time) (Exception, error) {
+	if note == "" || who == "" {
+		return Exception{}, errors.New("store: resolving an exception needs who and a note")
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return Exception{}, fmt.Errorf("store: resolve %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	es, err := s.exceptions(ctx, tx, `WHERE id = ?`, id)
+	switch {
+	case err != nil:
+		return Exception{}, fmt.Errorf("store: resolve %s: %w", id, err)
+	case len(es) == 0:
+		return Exception{}, fmt.Errorf("store: exception %s: %w", id, ErrNotFound)
+	case es[0].State != ExceptionOpen:
+		return es[0], fmt.Errorf("store: exception %s (by %s: %s): %w", id, es[0].ResolvedBy, es[0].Resolution, ErrResolved)
+	}
+	if err := s.resolve(ctx, tx, es[0], who, note, at); err != nil {
+		return Exception{}, fmt.Errorf("store: resolve %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Exception{}, fmt.Errorf("store: resolve %s: %w", id, err)
+	}
+	e := es[0]
+	e.State, e.ResolvedBy, e.Resolution, e.ResolvedAt = ExceptionResolved, who, note, fromMicros(micros(at))
+	return e, nil
+}
+
+func (s *Store) resolve(ctx context.Context, tx *sql.Tx, e Exception, who, note string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE reconcile_exceptions SET state = 'resolved', resolution = ?, resolved_by = ?, resolved_at = ?
+		WHERE id = ? AND state = 'open'`), note, who, micros(at), e.ID); err != nil {
+		return fmt.Errorf("resolve %s: %w", e.ID, err)
+	}
+	return s.audit(ctx, tx, AuditEntry{At: at, Actor: who, Action: "resolved", RunID: e.RunID, ExceptionID: e.ID, TxID: e.TxID,
+		Day: e.Day, Channel: e.Channel, OutTradeNo: e.OutTradeNo, Detail: e.Class + ": " + note})
+}
+
+// OpenExceptions counts the open exceptions per channel.
+func (s *Store) OpenExceptions(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT channel, COUNT(*) FROM reconcile_exceptions WHERE state = 'open' GROUP BY channel`)
+	if err != nil {
+		return nil, fmt.Errorf("store: open exceptions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var ch string
+		var n int
+		if err := rows.Scan(&ch, &n); err != nil {
+			return nil, fmt.Errorf("store: open exceptions: %w", err)
+		}
+		out[ch] = n
+	}
+	return out, rows.Err()
+}

@@ -55,6 +55,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadTerminal$$' -fuzztime 50000x ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzNotify$$' -fuzztime 40000x ./server/connector/alipay
 	$(GO) test -run '^$$' -fuzz '^FuzzNotify$$' -fuzztime 3000x ./server/connector/wechat
+	$(GO) test -run '^$$' -fuzz '^FuzzParseBill$$' -fuzztime 20000x ./server/connector/alipay
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTradeBill$$' -fuzztime 20000x ./server/connector/wechat
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSettlementFile$$' -fuzztime 20000x ./server/connector/bank
 	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime 150000x ./paycode
 	$(GO) test -run '^$$' -fuzz '^FuzzDetector$$' -fuzztime 300000x ./devices/wedge
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 250000x ./devices/magstripe

@@ -51,6 +51,7 @@ func DefaultServer() Server {
 		ChannelTimeout: 20 * time.Second,
 		SweepInterval:  time.Second,
 		Confirm:        DefaultConfirm(),
+		SettleCutoff:   DefaultSettleCutoff,
 		ReconcileAt:    DefaultReconcileAt,
 		BillsDir:       "bills",
 	}

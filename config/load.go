@@ -106,6 +106,7 @@ type serverFile struct {
 	ChannelTimeout   time.Duration             `toml:"channel_timeout"`
 	SweepInterval    time.Duration             `toml:"sweep_interval"`
 	Confirm          map[string]toml.Primitive `toml:"confirm"`
+	SettleCutoff     string                    `toml:"settle_cutoff"`
 	ReconcileAt      string                    `toml:"reconcile_at"`
 	BillsDir         string                    `toml:"bills_dir"`
 }
@@ -115,7 +116,7 @@ func parseServer(path, data string) (Server, error) {
 	f := serverFile{
 		Listen: s.Listen, OpsListen: s.OpsListen, DB: s.DB, PKIDir: s.PKIDir, Hosts: s.Hosts,
 		PublicURL: s.PublicURL, QRTTL: s.QRTTL, RequestRetention: s.RequestRetention, BusinessZone: s.BusinessZone,
-		ChannelTimeout: s.ChannelTimeout, SweepInterval: s.SweepInterval,
+		ChannelTimeout: s.ChannelTimeout, SweepInterval: s.SweepInterval, SettleCutoff: s.SettleCutoff,
 		ReconcileAt: s.ReconcileAt, BillsDir: s.BillsDir,
 	}
 	md, err := toml.Decode(data, &f)
@@ -132,7 +133,7 @@ func parseServer(path, data string) (Server, error) {
 	s.Listen, s.OpsListen, s.DB, s.PKIDir, s.Hosts = f.Listen, f.OpsListen, f.DB, f.PKIDir, f.Hosts
 	s.PublicURL, s.QRTTL, s.RequestRetention, s.BusinessZone = f.PublicURL, f.QRTTL, f.RequestRetention, f.BusinessZone
 	s.NotifyListen, s.Alipay, s.WeChat, s.Bank, s.Demo, s.Keys = f.NotifyListen, f.Alipay, f.WeChat, f.Bank, f.Demo, f.Keys
-	s.ChannelTimeout, s.SweepInterval = f.ChannelTimeout, f.SweepInterval
+	s.ChannelTimeout, s.SweepInterval, s.SettleCutoff = f.ChannelTimeout, f.SweepInterval, f.SettleCutoff
 	s.ReconcileAt, s.BillsDir = f.ReconcileAt, f.BillsDir
 	if err := decodeConfirm(md, f.Confirm, s.Confirm); err != nil {
 		return Server{}, decodeError(path, data, md, err)

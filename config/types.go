@@ -112,6 +112,9 @@ type Server struct {
 	ChannelTimeout time.Duration          `toml:"channel_timeout"` // one call to a channel; past it the outcome is unknown
 	SweepInterval  time.Duration          `toml:"sweep_interval"`  // how often the sweeper looks for open transactions
 	Confirm        map[string]ConfirmRule `toml:"confirm"`         // per wallet: following a payment code the customer confirms on the phone
+	// SettleCutoff is when card batches still open are settled by
+	// posserver itself: "HH:MM" in business_zone, or "off" (ParseCutoff).
+	SettleCutoff string `toml:"settle_cutoff"`
 
 	// ReconcileAt is when the daily reconciliation (核销) of the previous
 	// business day starts, "HH:MM" in business_zone; "off" disables it.

@@ -121,20 +121,11 @@ func validateServer(p *problems, md toml.MetaData, s *Server) {
 	}
 	checkDuration(p, md, "qr_ttl", s.QRTTL, 30*time.Second, 10*time.Minute, "30s to 10m")
 	checkDuration(p, md, "request_retention", s.RequestRetention, time.Hour, 8760*time.Hour, "1h to 8760h")
-	if _, err := s.Zone(); err != nil {
-		p.at(path("business_zone"), "%v", err)
-	}
+	checkDay(p, s)
 	checkLimits(p, "limits", s.Limits)
 	checkLimits(p, "merchant_limits", s.MerchantLimits)
 	checkTiming(p, md, s)
-	if a := s.ReconcileAt; a != "off" {
-		if _, err := time.Parse("15:04", a); err != nil {
-			p.at(path("reconcile_at"), `reconcile_at: %q: want a time of day, HH:MM (e.g. "10:30"), or "off"`, a)
-		}
-	}
-	if strings.TrimSpace(s.BillsDir) == "" {
-		p.at(path("bills_dir"), "bills_dir: must name the directory the channels' bills are kept in (created if missing)")
-	}
+	checkReconcile(p, s)
 	if s.NotifyListen != "" {
 		if _, _, err := net.SplitHostPort(s.NotifyListen); err != nil {
 			p.at(path("notify_listen"), "notify_listen: %q is not host:port", s.NotifyListen)
@@ -366,5 +357,17 @@ func checkSettlementFiles(p *problems, v string) {
 	loopback := err == nil && (u.Hostname() == "localhost" || u.Hostname() == "::1" || strings.HasPrefix(u.Hostname(), "127."))
 	if err != nil || u.Hostname() == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback) {
 		p.at(path("bank", "settlement_files"), "%s: %q is not an https URL (http only to localhost)", key, v)
+	}
+}
+
+// checkReconcile checks the daily reconciliation's settings.
+func checkReconcile(p *problems, s *Server) {
+	if a := s.ReconcileAt; a != "off" {
+		if _, err := time.Parse("15:04", a); err != nil {
+			p.at(path("reconcile_at"), `reconcile_at: %q: want a time of day, HH:MM (e.g. "10:30"), or "off"`, a)
+		}
+	}
+	if strings.TrimSpace(s.BillsDir) == "" {
+		p.at(path("bills_dir"), "bills_dir: must name the directory the channels' bills are kept in (created if missing)")
 	}
 }

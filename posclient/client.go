@@ -300,31 +300,47 @@ func (c *Client) DemoDecline(ctx context.Context, id string) (api.Order, error) 
 // mutate POSTs body under a request id, resending it after transport
 // failures within ctx.
 func (c *Client) mutate(ctx context.Context, path, requestID string, body, out any) error {
-	var err error
+	_, err := c.mutateH(ctx, path, requestID, body, out)
+	return err
+}
+
+// mutateH is mutate, returning the last answer's headers as well.
+func (c *Client) mutateH(ctx context.Context, path, requestID string, body, out any) (http.Header, error) {
+	var (
+		err error
+		h   http.Header
+	)
 	for i := range attempts {
 		if i > 0 {
 			select {
 			case <-ctx.Done():
-				return err
+				return h, err
 			case <-time.After(retryBackoff << (i - 1)):
 			}
 		}
-		err = c.do(ctx, http.MethodPost, path, requestID, body, out, 0)
+		h, err = c.doH(ctx, http.MethodPost, path, requestID, body, out, 0)
 		if !errors.Is(err, ErrOffline) {
-			return err
+			return h, err
 		}
 	}
-	return err
+	return h, err
 }
 
 // do makes one request. extra lengthens the attempt's time bound (for
 // long-polls). A non-2xx answer with an error body comes back as *api.Error.
 func (c *Client) do(ctx context.Context, method, path, requestID string, body, out any, extra time.Duration) error {
+	_, err := c.doH(ctx, method, path, requestID, body, out, extra)
+	return err
+}
+
+// doH is do, returning the answer's headers as well (nil when there was
+// no answer).
+func (c *Client) doH(ctx context.Context, method, path, requestID string, body, out any, extra time.Duration) (http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
+			return nil, fmt.Errorf("%s %s: %w", method, path, err)
 		}
 		rd = bytes.NewReader(b)
 	}
@@ -332,7 +348,7 @@ func (c *Client) do(ctx context.Context, method, path, requestID string, body, o
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, method, c.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if requestID != "" {
 		req.Header.Set(api.IdempotencyHeader, requestID)
@@ -344,32 +360,32 @@ func (c *Client) do(ctx context.Context, method, path, requestID string, body, o
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil { // the caller gave up: not a link failure
-			return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+			return nil, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
 		}
 		if certificateError(err) {
-			return fmt.Errorf("%s %s: %w: %w", method, path, ErrCertificate, err)
+			return nil, fmt.Errorf("%s %s: %w: %w", method, path, ErrCertificate, err)
 		}
-		return fmt.Errorf("%s %s: %w: %w", method, path, ErrOffline, err)
+		return nil, fmt.Errorf("%s %s: %w: %w", method, path, ErrOffline, err)
 	}
 	defer resp.Body.Close()
 	c.syncTraces(resp.Header)
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+			return resp.Header, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
 		}
-		return fmt.Errorf("%s %s: reading the answer: %w: %w", method, path, ErrOffline, err)
+		return resp.Header, fmt.Errorf("%s %s: reading the answer: %w: %w", method, path, ErrOffline, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.serverError(method, path, resp, data)
+		return resp.Header, c.serverError(method, path, resp, data)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s: bad answer: %w", method, path, err)
+		return resp.Header, fmt.Errorf("%s %s: bad answer: %w", method, path, err)
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // serverError turns an error answer into *api.Error. A gateway error

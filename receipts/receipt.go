@@ -52,6 +52,9 @@ type Receipt struct {
 	// OrigTrace is the trace of the sale a void or refund undoes.
 	OrigTrace string
 	Time      time.Time
+	// Settlement makes this a settlement slip (结算单, Type Settle; see
+	// NewSettlementSlip): it prints the batch's totals instead of a payment.
+	Settlement *Settlement `json:",omitempty"`
 	// Retry marks a later attempt at the same copy (the paper ran out in
 	// the first): printed the same, but the cash drawer is not kicked again.
 	Retry bool `json:"-"`

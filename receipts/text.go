@@ -88,6 +88,9 @@ func layout(r Receipt, width int) *sheet {
 	if width < minWidth {
 		width = minWidth
 	}
+	if r.Settlement != nil {
+		return settlementLayout(r, width)
+	}
 	l := slip{s: &sheet{w: width}, r: r, lang: r.Lang, card: r.Channel == "card"}
 	if l.lang != i18n.EN {
 		l.lang = i18n.ZH

@@ -116,6 +116,8 @@ func (s *Server) journalAdjustment(ctx context.Context, t *terminal, n store.New
 			Message: "request id " + n.RequestID + " was used with other parameters"}
 	case errors.Is(err, store.ErrTraceUsed):
 		return o, nil, s.traceUsed(t.ID, n.Trace)
+	case errors.Is(err, store.ErrSettling):
+		return o, nil, batchSettling(err)
 	case errors.Is(err, store.ErrVoided):
 		return o, nil, notAdjustable(api.AdjustVoided, 0, "%v", err)
 	case errors.Is(err, store.ErrRefunded) && errors.As(err, &refused):

@@ -335,3 +335,47 @@ func TestReconcileCards(t *testing.T) {
 		}
 	})
 }
+
+// TestDailyReconcile: the daily run starts at its time of day in the
+// business zone, reconciles yesterday, and runs once across instances.
+func TestDailyReconcile(t *testing.T) {
+	onRealTime(t, func(t *testing.T, r *rig, sb *standins.Wallets) {
+		ctx := context.Background()
+		if _, err := r.barcode(api.Alipay, "000001", aliCode, 300); err != nil {
+			t.Fatal(err)
+		}
+		day := time.Now().In(DefaultZone()).Format("2006-01-02")
+		sb.Alipay.Advance(36 * time.Hour)
+		tomorrow, _ := time.ParseInLocation("2006-01-02", day, DefaultZone())
+		tomorrow = tomorrow.AddDate(0, 0, 1)
+		at, on, err := dayend.ParseAt(dayend.DefaultAt)
+		if err != nil || !on || at != 10*time.Hour+30*time.Minute {
+			t.Fatalf("ParseAt: %v %v %v", at, on, err)
+		}
+		if _, on, _ := dayend.ParseAt("off"); on {
+			t.Fatal("off is on")
+		}
+		now := tomorrow.Add(10 * time.Hour)
+		var runners []*dayend.Runner
+		for _, owner := range []string{"i1", "i2"} {
+			run, err := dayend.New(dayend.Options{Store: r.st, Sources: []dayend.BillSource{dayend.AlipayBills{Conn: sb.AlipayConn}},
+				Dir: t.TempDir(), Zone: DefaultZone(), Owner: owner, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runners = append(runners, run)
+		}
+		runners[0].DueRuns(ctx, at)
+		if _, err := r.st.ReconRun(ctx, day, "alipay"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("ran before 10:30: %v", err)
+		}
+		now = tomorrow.Add(10*time.Hour + 31*time.Minute)
+		runners[0].DueRuns(ctx, at)
+		runners[1].DueRuns(ctx, at)
+		got, err := r.st.ReconRun(ctx, day, "alipay")
+		if err != nil || got.Status != store.RunDone || got.Attempts != 1 || got.Owner != "i1" || got.Matched != 1 {
+			t.Fatalf("daily run: %+v %v", got, err)
+		}
+		checkGauge(t, r.st, "multipos_reconcile_open_exceptions", "alipay", 0)
+	})
+}

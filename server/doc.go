@@ -78,7 +78,41 @@
 // settled in its merchant platform). The campaign (make campaign) counts
 // a transaction past its deadline as stuck.
 //
+// A card batch's settlement (批结算, settle.go) has its own state, a row
+// per terminal and batch (store: settlements):
+//
+//	state       what moves it                    deadline                       what happens then
+//	SETTLING    the claimant: reversals owed,    its lease, (messages + 6) ×    another claimant takes it over
+//	            0500, upload 0320s and the end   channel timeout + 30 s; after  (the station asking again, or
+//	            (the acquirer closes the batch), a failed try, free at once     any instance's settlement loop,
+//	            then SETTLED and the next batch  for the station and in 1 min   settlecutoff.go) and finishes
+//	            in one database transaction      for the loop                   it under the same traces
+//	SETTLED     (final)
+//
+// The claim is one database transaction (exactly one claimant of several
+// instances wins). A batch holding a transaction still at the acquirer is
+// not settled until it is answered or, past its deadline, reversed, and no
+// card sale, void or refund joins a batch being settled (409 settling):
+// totals must not change under the settlement. At the cut-off (settle_cutoff,
+// default 23:00 in the business zone) every instance's settlement loop
+// settles the batches holding card transactions from before it; the claim
+// decides which instance does each, once.
+//
 // Long-polls wake on changes made by any instance (PostgreSQL LISTEN/NOTIFY).
+//
+// # Reconciliation
+//
+// Each day at reconcile_at (default 10:30, business zone) posserver serve
+// reconciles (核销) the previous business day: package server/dayend
+// fetches every channel's bill (the wallets' trade bills, the acquirer's
+// settlement file), keeps it as received, matches it with the journal
+// (server/reconcile) and stores every result. One instance does each day
+// and channel, claimed in the database; a bill not cut yet is fetched
+// again until a deadline. A payment the journal has in flight that the
+// bill shows paid is moved to SUCCESS through the normal compare-and-set
+// (actor "reconcile", audited); every other difference is an exception an
+// operator resolves with a note (posserver reconcile). The server package
+// itself knows nothing of it.
 //
 // # Where its parts are
 //
@@ -89,7 +123,7 @@
 // or PostgreSQL when server/store/postgres is linked), the channels are
 // server/connector/alipay, wechat and bank, and what the server records
 // goes to the Metrics interface, which server/metrics implements on
-// Prometheus. posserver (cmd/posserver) links all of it; the cashier app's
+// Prometheus. Reconciliation is server/dayend over server/reconcile. posserver (cmd/posserver) links all of it; the cashier app's
 // demo (package demo) runs a Server in-process on SQLite with no metrics,
 // with the sandboxes behind its connectors (demo/standins).
 package server

@@ -69,6 +69,8 @@ func (s *Server) journal(ctx context.Context, t *terminal, o api.Order, rid, op,
 			Message: fmt.Sprintf("%s above what is left today of %s's limit on %s (%s)", money.Fen(o.Amount).Yuan(), whose, o.Channel, money.Fen(left).Yuan())}
 	case errors.Is(err, store.ErrTraceUsed):
 		return api.Order{}, nil, s.traceUsed(t.ID, o.Trace)
+	case errors.Is(err, store.ErrSettling):
+		return api.Order{}, nil, batchSettling(err)
 	case errors.Is(err, store.ErrSalePaid):
 		return api.Order{}, nil, &api.Error{Status: http.StatusConflict, Code: api.CodeSalePaid,
 			Message: fmt.Sprintf("sale %s is already paid", o.SaleID)}

@@ -33,6 +33,11 @@ func (l *lateNotifier) Notify(ctx context.Context, n connector.Notification) err
 // against the protocol-faithful sandboxes, with notifications coming back
 // over HTTP, signed.
 func onProtocols(t *testing.T, f func(t *testing.T, r *rig, sb *standins.Wallets)) {
+	onProtocolsWith(t, nil, f)
+}
+
+// onProtocolsWith is onProtocols with the server's options tuned last.
+func onProtocolsWith(t *testing.T, tune func(*Options), f func(t *testing.T, r *rig, sb *standins.Wallets)) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		late := &lateNotifier{}
 		notify := httptest.NewServer(nil)
@@ -49,6 +54,9 @@ func onProtocols(t *testing.T, f func(t *testing.T, r *rig, sb *standins.Wallets
 			o.Wallets, o.Customer = sb.Connectors(), sb
 			o.Confirm = map[api.Channel]ConfirmPolicy{api.Alipay: {Every: 5 * time.Millisecond, Tries: 3},
 				api.WeChat: {Every: 5 * time.Millisecond, Tries: 3}}
+			if tune != nil {
+				tune(o)
+			}
 		})
 		late.mu.Lock()
 		late.to = r.srv

@@ -203,7 +203,12 @@ var _ = store.ErrStale
 // order is (asked about, closed, a payment refunded) instead of staying
 // CANCELLING forever.
 func TestCodePastTheReversalWindowIsClosed(t *testing.T) {
-	onProtocols(t, func(t *testing.T, r *rig, sb *standins.Wallets) {
+	// The customer never confirms; the window is long enough for the
+	// cashier's cancel to come first however slow the machine.
+	long := func(o *Options) {
+		o.Confirm = map[api.Channel]ConfirmPolicy{api.Alipay: {Every: time.Minute, Tries: 3}}
+	}
+	onProtocolsWith(t, long, func(t *testing.T, r *rig, sb *standins.Wallets) {
 		ctx := context.Background()
 		if err := sb.NextCode(api.Alipay, true); err != nil {
 			t.Fatal(err)

@@ -78,6 +78,13 @@ type Options struct {
 	// Customer plays the wallets' customer for the trainer endpoints (demo
 	// mode). Nil: the wallets themselves, when they are stand-ins.
 	Customer Customer
+	// SettleCutoff is when card batches still open are settled by the
+	// server itself (config settle_cutoff): "HH:MM" in Zone, or "off".
+	// Default config.DefaultSettleCutoff.
+	SettleCutoff string
+	// SettleEvery is how often Run looks for batches to settle (the
+	// cut-off passed, a settlement left behind). Default DefaultSettleEvery.
+	SettleEvery time.Duration
 }
 
 // Customer plays a wallet's customer in training.
@@ -162,6 +169,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if err := settleDefaults(&opts); err != nil {
+		return nil, err
+	}
 	if opts.Zone == nil {
 		opts.Zone = DefaultZone()
 	}
@@ -207,6 +217,8 @@ func (s *Server) Handler() http.Handler {
 	handle("POST /v1/card/voids", s.needs(api.Card, s.cardVoid))
 	handle("POST /v1/card/refunds", s.needs(api.Card, s.cardRefund))
 	handle("POST /v1/card/balance", s.needs(api.Card, s.cardBalance))
+	handle("POST /v1/card/settle", s.needs(api.Card, s.cardSettle))
+	handle("GET /v1/card/settlements/{batch}", s.needs(api.Card, s.cardSettlement))
 	// Outside demo mode these routes do not exist: the API's 404.
 	if s.opts.Demo {
 		handle("POST /v1/demo/orders/{id}/pay", s.demoPay)

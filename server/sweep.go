@@ -36,6 +36,11 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.keepRegistered(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.settleLoop(ctx)
+	}()
 	defer wg.Wait()
 	sweep := time.NewTicker(s.opts.SweepInterval)
 	defer sweep.Stop()

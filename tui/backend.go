@@ -37,6 +37,11 @@ type Gateway interface {
 	CardRefund(ctx context.Context, requestID string, req api.CardAdjust) (api.Order, error)
 	// CardBalance asks a card's balance (余额查询).
 	CardBalance(ctx context.Context, req api.CardBalance) (api.Balance, error)
+	// Settle settles the terminal's open card batch (结算), idempotent on
+	// requestID; Settlement returns a batch's settlement, for a batch
+	// settled already (posclient.BatchMovedError).
+	Settle(ctx context.Context, requestID string, req api.SettleBatch) (api.Settlement, error)
+	Settlement(ctx context.Context, batch string) (api.Settlement, error)
 }
 
 // Traces hands out the terminal's trace numbers; posclient.Traces is it.

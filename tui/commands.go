@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -399,5 +400,40 @@ func kickPrinter(o Options) tea.Cmd {
 	return func() tea.Msg {
 		o.Prints.Kick()
 		return nil
+	}
+}
+
+// openBatch asks the server for the terminal's open batch, the one a
+// settlement would close.
+func openBatch(ctx context.Context, o Options, pay int) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, o.timeout())
+		defer cancel()
+		info, err := o.Gateway.Terminal(ctx)
+		if err == nil && info.Batch == "" {
+			err = errors.New("the server did not say the open batch")
+		}
+		return openBatchMsg{pay: pay, batch: info.Batch, err: err}
+	}
+}
+
+// settleCmd settles the card batch (结算) under reqID: posserver sends
+// the totals to the acquirer, which can take as long as a sale.
+func settleCmd(ctx context.Context, o Options, pay int, reqID string, req api.SettleBatch) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, o.payTimeout())
+		defer cancel()
+		res, err := o.Gateway.Settle(ctx, reqID, req)
+		return settledMsg{pay: pay, res: res, err: err}
+	}
+}
+
+// fetchSettlement asks how a batch settled already was settled.
+func fetchSettlement(ctx context.Context, o Options, pay int, batch string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, o.timeout())
+		defer cancel()
+		res, err := o.Gateway.Settlement(ctx, batch)
+		return settledMsg{pay: pay, res: res, fetched: true, err: err}
 	}
 }

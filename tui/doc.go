@@ -28,6 +28,12 @@
 //   - follow.go: the wallet-order follower the QR and payment-code screens
 //     embed (long-poll, retries, close, what can go wrong); masked.go: the
 //     masked digit entry the PIN and supervisor screens embed.
+//   - screen_settle.go: 结算 on the bank-card menu: the open batch and a
+//     warning, the supervisor password (the void's screen and lockout),
+//     the settlement (a batch settled already, at the cut-off or by
+//     another station, is shown as it was settled), then its slip printed
+//     through the receipt screen, one copy; the router keeps the last
+//     slip for printing again.
 //   - say.go: what a screen says is kept as a text key and its arguments
 //     (text) and rendered when drawn, so F1 switches hints with the rest;
 //     help.go: the help lines, wrapped between keys; quit.go: why Ctrl+C

@@ -75,6 +75,8 @@ var errKeys = map[string]string{
 	api.CodeInternal:             "err.internal",
 	api.CodeUnsupportedMediaType: "err.server",
 	api.CodeTraceUsed:            "err.traceused",
+	api.CodeSettling:             "settle.busy",
+	api.CodeBatchMoved:           "err.batchmoved",
 }
 
 // notAdjustableText says why the server refused a void or refund.

@@ -47,6 +47,10 @@ func cardPay(m Model, kind api.Kind) *payment {
 }
 
 func screenCases() []screenCase {
+	return append(baseCases(), settleCases()...)
+}
+
+func baseCases() []screenCase {
 	return []screenCase{
 		{"channels", func(m Model) Screen { return m.Active() }},
 		{"channels-unseen", func(m Model) Screen {

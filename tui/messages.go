@@ -116,3 +116,22 @@ type signOnMsg struct {
 }
 
 func (m balanceMsg) payID() int { return m.pay }
+
+// openBatchMsg answers the settlement screen's question for the open batch.
+type openBatchMsg struct {
+	pay   int
+	batch string
+	err   error
+}
+
+// settledMsg answers a settlement (结算), or the question how a batch
+// settled already was (fetched).
+type settledMsg struct {
+	pay     int
+	res     api.Settlement
+	fetched bool
+	err     error
+}
+
+func (m openBatchMsg) payID() int { return m.pay }
+func (m settledMsg) payID() int   { return m.pay }

@@ -19,6 +19,7 @@ const (
 	actReturn
 	actBalance
 	actSignOn
+	actSettle
 )
 
 // label is the action's menu text key.
@@ -26,13 +27,14 @@ func (a action) label() string {
 	return map[action]string{
 		actQR: "menu.qr", actBarcode: "menu.barcode", actReprint: "menu.reprint",
 		actSale: "menu.sale", actVoid: "menu.void", actReturn: "menu.return", actBalance: "menu.balance", actSignOn: "menu.signon",
+		actSettle: "menu.settle",
 	}[a]
 }
 
 // menuActions are a channel's main menu, in order.
 func menuActions(ch api.Channel) []action {
 	if ch == api.Card {
-		return []action{actSale, actVoid, actReturn, actBalance, actSignOn, actReprint}
+		return []action{actSale, actVoid, actReturn, actBalance, actSignOn, actReprint, actSettle}
 	}
 	return []action{actQR, actBarcode, actReprint}
 }
@@ -58,6 +60,7 @@ type payment struct {
 	kind     api.Kind
 	original api.Order
 	balance  api.Balance
+	batch    string // a settlement's (kindSettle): the open batch it closes
 }
 
 // kindBalance marks a balance inquiry (余额查询): it moves no money, so the
@@ -75,6 +78,8 @@ func kindAction(k api.Kind) action {
 		return actReturn
 	case kindBalance:
 		return actBalance
+	case kindSettle:
+		return actSettle
 	}
 	return actSale
 }

@@ -42,24 +42,35 @@ type (
 	toOriginal  struct{ kind api.Kind } // the supervisor agreed to a void or refund
 	toRefund    struct{ p *payment }    // the amount to give back of p's original
 	toReprint   struct{ r receipts.Receipt }
+	// The settlement (结算): the supervisor for p, then the settlement;
+	// toSettled records a settlement's slip for reprinting, toSettleSlip
+	// prints it.
+	toSettleAuth struct{ p *payment }
+	toSettleSend struct{ p *payment }
+	toSettled    struct{ r receipts.Receipt }
+	toSettleSlip struct{ r receipts.Receipt }
 )
 
-func (goHome) isNext()      {}
-func (goBack) isNext()      {}
-func (toWelcome) isNext()   {}
-func (toMenu) isNext()      {}
-func (toAction) isNext()    {}
-func (toPay) isNext()       {}
-func (toCard) isNext()      {}
-func (toCardCheck) isNext() {}
-func (toPIN) isNext()       {}
-func (toSend) isNext()      {}
-func (toResult) isNext()    {}
-func (toReceipt) isNext()   {}
-func (toBalance) isNext()   {}
-func (toOriginal) isNext()  {}
-func (toRefund) isNext()    {}
-func (toReprint) isNext()   {}
+func (goHome) isNext()       {}
+func (goBack) isNext()       {}
+func (toWelcome) isNext()    {}
+func (toMenu) isNext()       {}
+func (toAction) isNext()     {}
+func (toPay) isNext()        {}
+func (toCard) isNext()       {}
+func (toCardCheck) isNext()  {}
+func (toPIN) isNext()        {}
+func (toSend) isNext()       {}
+func (toResult) isNext()     {}
+func (toReceipt) isNext()    {}
+func (toBalance) isNext()    {}
+func (toOriginal) isNext()   {}
+func (toRefund) isNext()     {}
+func (toReprint) isNext()    {}
+func (toSettleAuth) isNext() {}
+func (toSettleSend) isNext() {}
+func (toSettled) isNext()    {}
+func (toSettleSlip) isNext() {}
 
 // router owns the screens: the stack of those the cashier came through
 // (the active one on top), the payment ids, the supervisor lockout that
@@ -70,7 +81,8 @@ type router struct {
 	lastPayID  int
 	lastResult api.Order
 	guard      *supervisorGuard
-	notice     text // one-shot message below the screen (e.g. quit refused)
+	lastSettle *receipts.Receipt // the slip of the last settlement seen, for reprinting
+	notice     text              // one-shot message below the screen (e.g. quit refused)
 }
 
 func newRouter(b base) *router {
@@ -175,6 +187,23 @@ func (r *router) follow(n next) tea.Cmd {
 	case toReprint:
 		return r.push(newReprint(b, n.r, r.newPayment(api.Channel(n.r.Channel), "")))
 	}
+	return r.settleFlow(n)
+}
+
+// settleFlow follows the settlement's steps.
+func (r *router) settleFlow(n next) tea.Cmd {
+	b := r.base
+	switch n := n.(type) {
+	case toSettleAuth:
+		return r.push(newSupervisorFor(b, r.guard, n.p))
+	case toSettleSend:
+		return r.push(newSettleScreen(b, n.p))
+	case toSettled:
+		slip := n.r
+		r.lastSettle = &slip
+	case toSettleSlip:
+		return r.push(newSettleSlip(b, n.r, r.newPayment(api.Card, kindSettle)))
+	}
 	return nil
 }
 
@@ -192,6 +221,8 @@ func (r *router) action(ch api.Channel, act action) tea.Cmd {
 		return r.push(newSupervisor(b, r.guard, api.KindCardRefund))
 	case actBalance:
 		return r.push(newCardPrompt(b, r.newPayment(api.Card, kindBalance)))
+	case actSettle:
+		return r.push(newSettleConfirm(b, r.newPayment(api.Card, kindSettle), r.lastSettle))
 	}
 	return r.push(newAmount(b, ch, act))
 }

@@ -44,11 +44,13 @@ func (g *supervisorGuard) wrong(now time.Time) int {
 }
 
 // supervisor asks for the supervisor password (主管密码) before a void or
-// refund, as bank POS do: money going back to a card needs a second person.
+// refund, as bank POS do: money going back to a card needs a second person;
+// and before a settlement (结算), which closes the batch for every station.
 type supervisor struct {
 	base
 	guard *supervisorGuard
 	kind  api.Kind
+	p     *payment // a settlement's (kindSettle); nil for a void or refund
 	pw    maskedDigits
 	hint  text
 }
@@ -57,11 +59,27 @@ func newSupervisor(b base, g *supervisorGuard, kind api.Kind) *supervisor {
 	s := &supervisor{base: b, guard: g, kind: kind, pw: newMasked(12)}
 	switch {
 	case b.o.SupervisorPassword == "":
-		s.hint = say("sup.none")
+		s.hint = say(s.supKey("sup.none"))
 	case g.locked(s.now()):
-		s.hint = say("sup.lockeduntil", g.lockedUntil.In(s.now().Location()).Format("15:04:05"))
+		s.hint = say(s.supKey("sup.lockeduntil"), g.lockedUntil.In(s.now().Location()).Format("15:04:05"))
 	}
 	return s
+}
+
+// newSupervisorFor guards the settlement p: the same lockout as voids and
+// refunds, one password count for all.
+func newSupervisorFor(b base, g *supervisorGuard, p *payment) *supervisor {
+	s := newSupervisor(b, g, p.kind)
+	s.p = p
+	return s
+}
+
+// supKey is the text key k for what the password guards here.
+func (s *supervisor) supKey(k string) string {
+	if s.kind == kindSettle {
+		return k + ".settle"
+	}
+	return k
 }
 
 func (s *supervisor) Name() string { return "supervisor" }
@@ -107,6 +125,9 @@ func (s *supervisor) check() next {
 	s.pw.wipe()
 	if good {
 		s.guard.fails = 0
+		if s.p != nil {
+			return toSettleSend{s.p}
+		}
 		return toOriginal{s.kind}
 	}
 	left := s.guard.wrong(s.now())

@@ -51,6 +51,14 @@ func newReprint(b base, r receipts.Receipt, p *payment) *receiptScreen {
 	return s
 }
 
+// newSettleSlip prints a settlement slip (结算单): one copy, the merchant's.
+func newSettleSlip(b base, r receipts.Receipt, p *payment) *receiptScreen {
+	return &receiptScreen{base: b, p: p, slip: r, copy: receipts.MerchantCopy, queuing: true}
+}
+
+// settlement is whether the slip is a settlement slip: one copy only.
+func (s *receiptScreen) settlement() bool { return s.slip.Settlement != nil }
+
 // Init queues the merchant copy.
 func (s *receiptScreen) Init() tea.Cmd { return queueReceipt(*s.o, s.p.id, s.receipt()) }
 
@@ -107,10 +115,16 @@ func receiptOf(b base, p *payment) receipts.Receipt {
 func (s *receiptScreen) receipt() receipts.Receipt {
 	r := s.slip
 	r.Copy = s.copy
+	if s.settlement() {
+		r.Copy = 0 // nobody's copy: the merchant's record of the batch
+	}
 	return r
 }
 
 func (s *receiptScreen) copyName() string {
+	if s.settlement() {
+		return s.c.t("settle.slip")
+	}
 	if s.copy == receipts.MerchantCopy {
 		return s.c.t("receipt.merchant")
 	}
@@ -143,7 +157,7 @@ func (s *receiptScreen) Update(msg tea.Msg) (next, tea.Cmd) {
 }
 
 func (s *receiptScreen) queued(msg queuedMsg) {
-	if msg.copy != int(s.copy) || !s.queuing {
+	if msg.copy != int(s.receipt().Copy) || !s.queuing {
 		return
 	}
 	s.queuing = false
@@ -177,7 +191,7 @@ func (s *receiptScreen) key(msg tea.KeyMsg) (next, tea.Cmd) {
 		s.printing, s.started, s.err = true, false, nil
 		return nil, kickPrinter(*s.o)
 	case key.Matches(msg, c.Keys.Confirm), key.Matches(msg, c.Keys.Cancel) && s.err != nil:
-		if s.copy == receipts.MerchantCopy {
+		if s.copy == receipts.MerchantCopy && !s.settlement() {
 			s.copy = receipts.CustomerCopy
 			return nil, s.print()
 		}
@@ -213,7 +227,11 @@ func (s *receiptScreen) View() string {
 		title = c.t("receipt.reprint") + " · " + title
 	}
 	side.WriteString(st.Title.Render(title) + "\n")
-	side.WriteString(labelCol(c.t("qr.amount"), 8) + st.Amount.Render(s.slip.Amount.Yuan()) + "\n\n")
+	amount := "qr.amount"
+	if s.settlement() {
+		amount = "settle.net"
+	}
+	side.WriteString(labelCol(c.t(amount), 8) + st.Amount.Render(s.slip.Amount.Yuan()) + "\n\n")
 	switch {
 	case s.queuing:
 		side.WriteString(c.tf("receipt.printing", s.copyName()) + "\n")
@@ -250,7 +268,7 @@ func (s *receiptScreen) View() string {
 			side.WriteString(st.Subtle.Render(c.tf("receipt.saved", filepath.Base(s.where))) + "\n")
 		}
 		side.WriteString("\n")
-		if s.copy == receipts.MerchantCopy {
+		if s.copy == receipts.MerchantCopy && !s.settlement() {
 			side.WriteString(c.tf("receipt.nextcopy", c.Keys.Confirm.Help().Key) + "\n")
 		} else {
 			side.WriteString(c.tf("receipt.done", c.Keys.Confirm.Help().Key) + "\n")

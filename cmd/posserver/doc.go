@@ -15,6 +15,10 @@
 //	posserver migrate
 //	posserver sandbox [--alipay ADDR] [--wechat ADDR] [--dir DIR] [--bank ADDR --bundles DIR] …
 //	posserver loadtest [--terminals 1,100,1000] [--duration 10s] …
+//	posserver reconcile [--date D] [--channel alipay|wechat|card] [--bill FILE]
+//	posserver reconcile exceptions [--all] [--format table|csv|json]
+//	posserver reconcile resolve ID --note TEXT [--by WHO]
+//	posserver report daily [--date D] [--format table|csv|json]
 //	posserver reconbench [--lines 20000] [--runs 3] [--engines sqlite,postgres] …
 //
 // The command line is cobra's (package cmd/internal/cmdline): posserver
@@ -32,5 +36,10 @@
 // long-polls, finishes payments already sent to a channel, then closes the
 // database. Package internal/loadtest is the load generator behind
 // `posserver loadtest`; package internal/reconbench, the reconciliation
-// benchmark behind `posserver reconbench`.
+// benchmark behind `posserver reconbench`. serve also runs the daily
+// reconciliation at reconcile_at and exports its gauges
+// (multipos_reconcile_open_exceptions,
+// multipos_reconcile_last_run_timestamp_seconds,
+// multipos_reconcile_last_day_timestamp_seconds) on /metrics; `reconcile`
+// runs or reruns a day by hand, or imports a bill downloaded by hand.
 package main

@@ -7,9 +7,11 @@ import (
 )
 
 // withTiming sets the server's timing from the configuration: the channel
-// timeout, the sweep interval and the payment-code follow-up per wallet.
+// timeout, the sweep interval, the payment-code follow-up per wallet and
+// the card batches' cut-off.
 func withTiming(cfg config.Server, o server.Options) server.Options {
 	o.ChannelTimeout, o.SweepInterval, o.Confirm = cfg.ChannelTimeout, cfg.SweepInterval, confirmPolicies(cfg.Confirm)
+	o.SettleCutoff = cfg.SettleCutoff
 	return o
 }
 

@@ -18,7 +18,8 @@ import (
 
 // Printer is the demo printer: each receipt becomes a UTF-8 text file in a
 // directory, named after its time, trace number and copy, e.g.
-// 20261125-165407-000123-merchant.txt. It is safe for concurrent use.
+// 20261125-165407-000123-merchant.txt; a settlement slip after its batch,
+// 20261125-235001-settlement-000001.txt. It is safe for concurrent use.
 type Printer struct {
 	dir   string
 	width int
@@ -119,6 +120,9 @@ func (p *Printer) fileName(r receipts.Receipt) string {
 		trace = "000000"
 	}
 	name := t.Format("20060102-150405") + "-" + trace + "-" + copyName(r.Copy)
+	if r.Settlement != nil { // a settlement slip: named by its batch
+		name = t.Format("20060102-150405") + "-settlement-" + safeName(r.Settlement.Batch)
+	}
 	if r.Reprint {
 		name += "-reprint"
 	}

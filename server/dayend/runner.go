@@ -207,6 +207,9 @@ func (r *Runner) reconcile(ctx context.Context, run store.ReconRun, src BillSour
 		return Result{}, err
 	}
 	rep := reconcile.Match(run.Day, lines, j.Journal)
+	if err := r.billedTwice(ctx, run, j, rep.Results); err != nil {
+		return Result{}, err
+	}
 	out := r.settle(ctx, run, lines, j, rep.Results)
 	for _, t := range rep.Totals {
 		if string(t.Channel) == run.Channel {
@@ -271,4 +274,40 @@ func (r *Runner) keep(run store.ReconRun, src BillSource, raw []byte) (string, s
 		return "", "", fmt.Errorf("dayend: keep bill: %w", err)
 	}
 	return path, sum, nil
+}
+
+// billedTwice turns a line matched with a neighbouring day's entry that
+// its own day's bill matched already into a line at the channel only: the
+// channel billed the payment twice, and the entry is reported once.
+func (r *Runner) billedTwice(ctx context.Context, run store.ReconRun, j *journal, results []reconcile.Result) error {
+	byDay := map[string][]int{} // entry day → results
+	for i := range results {
+		res := &results[i]
+		if res.Class != reconcile.Matched || res.Line < 0 || res.Neighbour {
+			continue
+		}
+		switch {
+		case res.Order >= 0 && j.Orders[res.Order].Day != run.Day:
+			byDay[j.Orders[res.Order].Day] = append(byDay[j.Orders[res.Order].Day], i)
+		case res.Card >= 0 && j.Cards[res.Card].Day != run.Day:
+			byDay[j.Cards[res.Card].Day] = append(byDay[j.Cards[res.Card].Day], i)
+		}
+	}
+	for day, idx := range byDay {
+		ids := make([]string, len(idx))
+		for k, i := range idx {
+			ids[k] = j.txID(&results[i])
+		}
+		seen, err := r.o.Store.OwnDayMatched(ctx, run.Channel, day, ids)
+		if err != nil {
+			return err
+		}
+		for k, i := range idx {
+			if seen[ids[k]] {
+				results[i].Class, results[i].Note = reconcile.ChannelOnly, "a second line of a payment on the bill of "+day
+				results[i].Order, results[i].Card, results[i].JournalAmount = -1, -1, 0
+			}
+		}
+	}
+	return nil
 }

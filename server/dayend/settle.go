@@ -20,6 +20,17 @@ type journal struct {
 	refs, cardRefs []store.JournalRef
 }
 
+// txID is the journal entry a result matched, "" if none.
+func (j *journal) txID(res *reconcile.Result) string {
+	switch {
+	case res.Order >= 0:
+		return j.refs[res.Order].ID
+	case res.Card >= 0:
+		return j.cardRefs[res.Card].ID
+	}
+	return ""
+}
+
 // settle turns matching's results into stored lines, settling the safe
 // differences on the way (see the package doc) and marking every other one
 // an exception. Results of another day's card lines are that day's.

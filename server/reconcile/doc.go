@@ -63,7 +63,7 @@
 // gross, refunds, fees and net; for cards, net is the file's: sales less
 // voids, refunds and the acquirer's fees.
 //
-// Still to come, in later steps: storing the results and the raw bills;
-// turning differences into exceptions (settling the safe ones with an
-// audit entry); and the `posserver reconcile` command with its daily run.
+// Storing the results and the raw bills, turning differences into
+// exceptions (settling the safe ones with an audit entry) and the daily
+// run are package server/dayend's; this package changes nothing.
 package reconcile

@@ -27,6 +27,24 @@
 // posserver imports it; the cashier app, whose demo server runs on SQLite,
 // does not.
 //
+// Reconciliation (reconcile*.go, migration 008) keeps one run per business
+// day and channel (claimed by one instance at a time), every result line
+// (written in multi-row INSERTs inside one transaction: FinishReconRun
+// takes a million lines in one call), the exceptions, which outlive reruns
+// with their resolutions, and an append-only audit; ReconJournal and
+// ReconCards load a day's journal, with its neighbours', for matching.
+//
+// Card batches: the traces table knows each terminal's open batch; a
+// batch's settlement is a row of settlements (settlements.go), claimed
+// under a lease by one claimant at a time (INSERT … ON CONFLICT, or a
+// conditional UPDATE of a lapsed or given-back lease, behind a lock of the
+// terminal's row on PostgreSQL), and closed SETTLED in the same database
+// transaction that moves the terminal to its next batch. BatchTxns is a
+// batch as its settlement counts and uploads it: approved sales (voided
+// ones too) as debits, approved voids and refunds as credits. While a
+// batch is SETTLING no card sale, void or refund may claim a trace in it
+// (ErrSettling), on the hot path too.
+//
 // A full card number, track data or PIN block never reaches this package:
 // only the masked number is accepted.
 package store

@@ -55,8 +55,10 @@ func (s *Store) createPipelined(ctx context.Context, n NewTx, o *api.Order, now 
 			SELECT $8, $1, $9, $10, $4, 'OPEN', $11, $11 WHERE EXISTS (SELECT 1 FROM d)),
 		t AS (
 			INSERT INTO traces (terminal_id, batch, trace, kind, ref, at)
-			SELECT $1, COALESCE((SELECT batch FROM terminals WHERE id = $1), '` + FirstBatch + `'), $12, $13, $6, $11
-			WHERE EXISTS (SELECT 1 FROM d)
+			SELECT $1, b.batch, $12, $13, $6, $11
+			FROM (SELECT COALESCE((SELECT batch FROM terminals WHERE id = $1), '` + FirstBatch + `') AS batch) b
+			WHERE EXISTS (SELECT 1 FROM d) AND ($2 <> 'card' OR NOT EXISTS (SELECT 1 FROM settlements s
+				WHERE s.terminal_id = $1 AND s.batch = b.batch AND s.state = 'SETTLING'))
 			RETURNING batch),
 		x AS (
 			INSERT INTO transactions (id, sale_id, terminal_id, merchant_id, store_id, trace, channel, kind, amount,

@@ -11,25 +11,27 @@ import (
 // ReconCards loads the journal's card entries of the business day and its
 // two neighbours as reconcile.CardEntry, refs[i] describing cards[i]: the
 // sales (transactions, channel card) and their voids and refunds
-// (card_adjustments), keyed as the terminal sent them. An entry of a
-// neighbouring day a line of another run matched already is left out.
+// (card_adjustments), keyed as the terminal sent them. An entry a line of
+// another day's run matched already is left out.
 func (s *Store) ReconCards(ctx context.Context, day, prev, next string) ([]reconcile.CardEntry, []JournalRef, error) {
 	var (
 		cards []reconcile.CardEntry
 		refs  []JournalRef
 	)
-	notMatched := `(x.day = ? OR NOT EXISTS (SELECT 1 FROM reconcile_lines l JOIN reconcile_runs r ON r.id = l.run_id
-		WHERE l.tx_id = x.id AND l.tx_id <> '' AND l.class = 'matched' AND r.day <> ?))`
 	queries := []string{
 		`SELECT x.id, 'card_sale', x.terminal_id, x.merchant_id, x.store_id, x.batch, x.trace, x.rrn, x.auth_code, x.amount,
 			x.state, x.reason, x.day, x.version, '', '' FROM transactions x
-			WHERE x.channel = 'card' AND x.kind = 'card_sale' AND x.day IN (?, ?, ?) AND ` + notMatched,
+			WHERE x.channel = 'card' AND x.kind = 'card_sale' AND x.day IN (?, ?, ?)`,
 		`SELECT x.id, x.kind, x.terminal_id, t.merchant_id, t.store_id, x.batch, x.trace, x.rrn, x.auth_code, x.amount,
 			x.state, x.reason, x.day, x.version, t.batch, t.trace FROM card_adjustments x JOIN transactions t ON t.id = x.original_id
-			WHERE x.day IN (?, ?, ?) AND ` + notMatched,
+			WHERE x.day IN (?, ?, ?)`,
+	}
+	taken, err := s.crossMatched(ctx, "card", day, prev, next)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: card journal of %s: %w", day, err)
 	}
 	for _, q := range queries {
-		rows, err := s.r.QueryContext(ctx, s.q(q), prev, day, next, day, day)
+		rows, err := s.r.QueryContext(ctx, s.q(q), prev, day, next)
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: card journal of %s: %w", day, err)
 		}
@@ -43,6 +45,9 @@ func (s *Store) ReconCards(ctx context.Context, day, prev, next string) ([]recon
 				&e.Amount, &state, &why, &e.Day, &ref.Version, &e.OrigBatch, &e.OrigTrace); err != nil {
 				rows.Close()
 				return nil, nil, fmt.Errorf("store: card journal of %s: %w", day, err)
+			}
+			if taken[ref.ID] {
+				continue
 			}
 			ref.TermID, ref.State, e.Merchant = e.Terminal, api.State(state), ref.MerchantID
 			e.Kind, e.State = cardEntryKind(kind), cardState(ref.State, why)

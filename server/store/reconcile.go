@@ -199,18 +199,16 @@ type JournalRef struct {
 
 // ReconJournal loads a channel's wallet orders of the business day and its
 // two neighbours (prev and next) as reconcile.Journal, with refs[i]
-// describing Orders[i]. An order of a neighbouring day that a line of
-// another run matched already is left out (reconcile's doc: never twice).
+// describing Orders[i]. An order a line of another day's run matched
+// already is left out (reconcile's doc: never twice).
 // Orders whose money went back on close (CLOSED, reason refunded,
 // amount_mismatch or double_payment) are OrderReversed: the bill shows
 // their refund (or reversal) for the whole amount.
 func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next string) (reconcile.Journal, []JournalRef, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT t.id, COALESCE(t.out_trade_no, ''), t.trade_no, t.amount, t.state, t.reason, t.day,
 		t.version, t.merchant_id, t.store_id, t.terminal_id FROM transactions t
-		WHERE t.channel = ? AND t.day IN (?, ?, ?) AND t.kind IN ('wallet_qr', 'wallet_barcode')
-		AND (t.day = ? OR NOT EXISTS (SELECT 1 FROM reconcile_lines l JOIN reconcile_runs r ON r.id = l.run_id
-			WHERE l.tx_id = t.id AND l.tx_id <> '' AND l.class = 'matched' AND r.day <> ?))`),
-		channel, prev, day, next, day, day)
+		WHERE t.channel = ? AND t.day IN (?, ?, ?) AND t.kind IN ('wallet_qr', 'wallet_barcode')`),
+		channel, prev, day, next)
 	if err != nil {
 		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
 	}
@@ -219,6 +217,10 @@ func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next strin
 		j    reconcile.Journal
 		refs []JournalRef
 	)
+	taken, err := s.crossMatched(ctx, channel, day, prev, next)
+	if err != nil {
+		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
+	}
 	for rows.Next() {
 		var (
 			o          = reconcile.Order{Channel: reconcile.Channel(channel)}
@@ -229,6 +231,9 @@ func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next strin
 			&ref.MerchantID, &ref.StoreID, &ref.TermID); err != nil {
 			return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
 		}
+		if taken[ref.ID] {
+			continue
+		}
 		ref.State = api.State(state)
 		o.State = orderState(ref.State, why)
 		j.Orders = append(j.Orders, o)
@@ -238,6 +243,57 @@ func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next strin
 		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
 	}
 	return j, refs, nil
+}
+
+// crossMatched returns the entries of day, prev and next that a line of
+// another day's run matched across days (cross_day): not offered to day's
+// run. (Neighbours matched on their own day's bill are found after
+// matching: OwnDayMatched.)
+func (s *Store) crossMatched(ctx context.Context, channel, day, prev, next string) (map[string]bool, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT l.tx_id FROM reconcile_lines l JOIN reconcile_runs r ON r.id = l.run_id
+		WHERE l.cross_day = 1 AND l.tx_day IN (?, ?, ?) AND l.class = 'matched' AND r.day <> ? AND r.channel = ?`),
+		day, prev, next, day, channel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// OwnDayMatched returns which of ids (entries of txDay) a line of txDay's
+// own run of the channel matched: a neighbouring day's bill line that
+// matched one of them too is a second line of a payment already billed.
+// Called only for the few entries a bill matched across days.
+func (s *Store) OwnDayMatched(ctx context.Context, channel, txDay string, ids []string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := map[string]bool{}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT l.tx_id FROM reconcile_lines l JOIN reconcile_runs r ON r.id = l.run_id
+		WHERE r.day = ? AND r.channel = ? AND l.class = 'matched' AND l.cross_day = 0 AND l.tx_id <> ''`), txDay, channel)
+	if err != nil {
+		return nil, fmt.Errorf("store: lines of %s %s: %w", txDay, channel, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: lines of %s %s: %w", txDay, channel, err)
+		}
+		if want[id] {
+			out[id] = true
+		}
+	}
+	return out, rows.Err()
 }
 
 // orderState is a journal state as matching sees it.

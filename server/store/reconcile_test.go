@@ -136,3 +136,49 @@ func TestReconResults(t *testing.T) {
 		}
 	})
 }
+
+// TestReconNeighbours: an order of the day before that a line of this
+// day's run matched is not offered to its own day again, and its "not at
+// the channel" exception there is resolved, audited.
+func TestReconNeighbours(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		st := storetest.Open(t, d)
+		ctx := t.Context()
+		late := mustMove(t, st, mustCreate(t, st, walletTx("T1", trace(1), 1000)), api.StateSuccess) // on day
+		const next = "2025-03-02"
+		// The day's run: the late payment is not on its bill.
+		run, _, err := st.ClaimReconRun(ctx, store.Claim{Day: day, Channel: "alipay", Owner: "i1", Lease: time.Minute, Force: true, At: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishReconRun(ctx, run, []store.ReconLine{{Class: "journal_only", Kind: "payment", OutTradeNo: late.OutTradeNo,
+			JournalAmount: 1000, TxID: late.ID, TxDay: day, Outcome: store.OutcomeException}}, t0); err != nil {
+			t.Fatal(err)
+		}
+		// The next day's bill has it: offered as a neighbour, matched.
+		j, _, err := st.ReconJournal(ctx, "alipay", next, day, "2025-03-03")
+		if err != nil || len(j.Orders) != 1 {
+			t.Fatalf("next day's journal: %+v %v", j, err)
+		}
+		run2, _, err := st.ClaimReconRun(ctx, store.Claim{Day: next, Channel: "alipay", Owner: "i1", Lease: time.Minute, Force: true, At: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishReconRun(ctx, run2, []store.ReconLine{{Class: "matched", Kind: "payment", BillRow: 1, OutTradeNo: late.OutTradeNo,
+			ChannelAmount: 1000, JournalAmount: 1000, TxID: late.ID, TxDay: day, CrossDay: true}}, t0); err != nil {
+			t.Fatal(err)
+		}
+		if exs, _ := st.Exceptions(ctx, false); len(exs) != 0 {
+			t.Fatalf("still open: %+v", exs)
+		}
+		if audit, _ := st.ReconAuditLog(ctx, day); len(audit) != 1 || audit[0].Actor != "reconcile" || audit[0].TxID != late.ID {
+			t.Fatalf("audit: %+v", audit)
+		}
+		// Neither the day's own run again nor its other neighbour's sees it.
+		for _, dd := range [][3]string{{day, "2025-02-28", next}, {"2025-02-28", "2025-02-27", day}} {
+			if j, _, err := st.ReconJournal(ctx, "alipay", dd[0], dd[1], dd[2]); err != nil || len(j.Orders) != 0 {
+				t.Fatalf("journal of %s: %+v %v", dd[0], j, err)
+			}
+		}
+	})
+}

@@ -44,6 +44,9 @@ func (s *Store) claimTrace(ctx context.Context, tx *sql.Tx, terminalID, trace, k
 	if err != nil {
 		return "", fmt.Errorf("store: terminal %s batch: %w", terminalID, err)
 	}
+	if err := s.notSettling(ctx, tx, terminalID, batch, kind); err != nil {
+		return "", err
+	}
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO traces (terminal_id, batch, trace, kind, ref, at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), terminalID, batch, trace, kind, ref, at)
 	if err != nil {
@@ -111,4 +114,25 @@ func (s *Store) NextTrace(ctx context.Context, terminalID string) (batch, next s
 		return s.NextTrace(ctx, terminalID)
 	}
 	return batch, fmt.Sprintf("%06d", n+1), nil
+}
+
+// settledKinds are the transactions a batch's settlement counts: none may
+// join a batch while it is being settled.
+var settledKinds = map[string]bool{"card_sale": true, "card_void": true, "card_refund": true}
+
+// notSettling refuses (ErrSettling) a card transaction in a batch being
+// settled.
+func (s *Store) notSettling(ctx context.Context, tx *sql.Tx, terminalID, batch, kind string) error {
+	if !settledKinds[kind] {
+		return nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM settlements WHERE terminal_id = ? AND batch = ? AND state = 'SETTLING'`),
+		terminalID, batch).Scan(&n); err != nil {
+		return fmt.Errorf("store: terminal %s batch %s: %w", terminalID, batch, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("store: terminal %s batch %s: %w", terminalID, batch, ErrSettling)
+	}
+	return nil
 }

@@ -35,8 +35,9 @@ CREATE TABLE reconcile_runs (
 );
 
 -- Every result of a run. cross_day marks a line matched with a journal
--- entry of a neighbouring day. A journal entry a line matched is not
--- offered to a neighbouring day's run again (the index on tx_id).
+-- entry of a neighbouring day: that entry is offered to no other day's run
+-- again. No index on tx_id: it would cost more than the rows it indexes
+-- (a run writes a million lines in one go).
 CREATE TABLE reconcile_lines (
     run_id         TEXT    NOT NULL,
     seq            INTEGER NOT NULL,
@@ -60,7 +61,7 @@ CREATE TABLE reconcile_lines (
     note           TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (run_id, seq)
 );
-CREATE INDEX reconcile_lines_by_tx ON reconcile_lines (tx_id) WHERE tx_id <> '';
+CREATE INDEX reconcile_lines_cross_day ON reconcile_lines (tx_day) WHERE cross_day = 1;
 
 -- A difference an operator settles. diff_key names the difference (day,
 -- channel, class, keys, amounts): a rerun finding the same one keeps it,

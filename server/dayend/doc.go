@@ -24,10 +24,10 @@
 //  3. keeps the bill as received under Dir/<channel>/ (0600 files in
 //     0700 folders), named by day, source and SHA-256, which the run
 //     records, so a dispute can be replayed;
-//  4. loads the journal of the day and its neighbours (store.ReconJournal:
-//     a payment of 23:59:59 completed at 00:00:01 is on the day the
-//     channel puts it on; an entry another day's run matched is not
-//     offered again) and matches;
+//  4. parses the bill while it loads the journal of the day and its
+//     neighbours (store.ReconJournal: a payment of 23:59:59 completed at
+//     00:00:01 is on the day the channel puts it on; an entry another
+//     day's run matched is not offered again), then matches;
 //  5. settles the safe differences, below; marks every other difference an
 //     exception;
 //  6. stores every result line, the exceptions and the totals in one

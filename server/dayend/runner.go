@@ -192,17 +192,7 @@ func (r *Runner) reconcile(ctx context.Context, run store.ReconRun, src BillSour
 		return Result{}, err
 	}
 	run.BillPath, run.BillSHA256 = path, sum
-	lines, err := src.Parse(raw)
-	if err != nil {
-		return Result{}, fmt.Errorf("dayend: %s bill of %s (kept at %s): %w", run.Channel, run.Day, path, err)
-	}
-	prev, next := dayStart.AddDate(0, 0, -1).Format("2006-01-02"), dayStart.AddDate(0, 0, 1).Format("2006-01-02")
-	j := &journal{}
-	if run.Channel == string(reconcile.Card) {
-		j.Cards, j.cardRefs, err = r.o.Store.ReconCards(ctx, run.Day, prev, next)
-	} else {
-		j.Journal, j.refs, err = r.o.Store.ReconJournal(ctx, run.Channel, run.Day, prev, next)
-	}
+	lines, j, err := r.parseAndLoad(ctx, run, src, raw, dayStart)
 	if err != nil {
 		return Result{}, err
 	}
@@ -234,6 +224,43 @@ func (r *Runner) reconcile(ctx context.Context, run store.ReconRun, src BillSour
 	r.o.Logger.Info("reconciled", "day", run.Day, "channel", run.Channel, "lines", run.Lines, "matched", run.Matched,
 		"settled", run.Settled, "exceptions", run.Differences, "net", run.Totals.Net)
 	return Result{Run: run, Report: rep, Taken: true}, nil
+}
+
+// parseAndLoad parses the bill while the day's journal is loaded: the
+// one is CPU in this process, the other mostly the database's.
+func (r *Runner) parseAndLoad(ctx context.Context, run store.ReconRun, src BillSource, raw []byte,
+	dayStart time.Time) ([]reconcile.Line, *journal, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type parsed struct {
+		lines []reconcile.Line
+		err   error
+	}
+	done := make(chan parsed, 1)
+	go func() {
+		lines, err := src.Parse(raw)
+		if err != nil {
+			cancel() // no use loading a journal for a bill that cannot be read
+			err = fmt.Errorf("dayend: %s bill of %s (kept at %s): %w", run.Channel, run.Day, run.BillPath, err)
+		}
+		done <- parsed{lines, err}
+	}()
+	prev, next := dayStart.AddDate(0, 0, -1).Format("2006-01-02"), dayStart.AddDate(0, 0, 1).Format("2006-01-02")
+	j := &journal{}
+	var err error
+	if run.Channel == string(reconcile.Card) {
+		j.Cards, j.cardRefs, err = r.o.Store.ReconCards(ctx, run.Day, prev, next)
+	} else {
+		j.Journal, j.refs, err = r.o.Store.ReconJournal(ctx, run.Channel, run.Day, prev, next)
+	}
+	p := <-done
+	if p.err != nil {
+		return nil, nil, p.err // the bill's error first: the load's is then only its cancellation
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("dayend: %s %s: %w", run.Day, run.Channel, err)
+	}
+	return p.lines, j, nil
 }
 
 // keep writes the bill as received under Dir/<channel>/, named by day,

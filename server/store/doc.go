@@ -29,8 +29,9 @@
 //
 // Reconciliation (reconcile*.go, migration 008) keeps one run per business
 // day and channel (claimed by one instance at a time), every result line
-// (written in multi-row INSERTs inside one transaction: FinishReconRun
-// takes a million lines in one call), the exceptions, which outlive reruns
+// (written inside one transaction, by COPY on PostgreSQL through the
+// driver's CopyFrom, in large multi-row INSERTs into a WITHOUT ROWID table
+// on SQLite: FinishReconRun takes a million lines in one call), the exceptions, which outlive reruns
 // with their resolutions, and an append-only audit; ReconJournal and
 // ReconCards load a day's journal, with its neighbours', for matching.
 //

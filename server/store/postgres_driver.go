@@ -27,6 +27,19 @@ type PostgresDriver interface {
 	// SQLState is the SQLSTATE of an error the server raised, "" for any
 	// other error.
 	SQLState(err error) string
+	// CopyFrom writes rows into table's columns with COPY on conn, inside
+	// the transaction a sql.Tx of conn holds open (conn.BeginTx), so that
+	// it commits or rolls back with the rest. It returns the rows copied.
+	CopyFrom(ctx context.Context, conn *sql.Conn, table string, columns []string, rows CopyRows) (int64, error)
+}
+
+// CopyRows is a source of rows for CopyFrom, read once (the methods of
+// pgx's CopyFromSource). Values may return the same slice each time: each
+// row is encoded before the next is asked for.
+type CopyRows interface {
+	Next() bool
+	Values() ([]any, error)
+	Err() error
 }
 
 // Statement is one statement of a pipelined batch.

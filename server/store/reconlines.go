@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,11 +32,16 @@ type ReconLine struct {
 	Note                             string
 }
 
-// lineBatch is how many lines go in one INSERT: 20 parameters a line,
-// well under SQLite's 32766 and PostgreSQL's 65535.
-const lineBatch = 500
+// lineBatch is how many lines go in one INSERT on SQLite: 20 parameters a
+// line, under its 32766.
+const lineBatch = 1600
 
 const lineCols = 20
+
+// lineColumns are reconcile_lines' columns in the order lines are written.
+var lineColumns = []string{"run_id", "seq", "class", "kind", "bill_row", "out_trade_no", "out_refund_no", "trade_no",
+	"channel_amount", "journal_amount", "settle", "fee_milli", "tx_id", "tx_day", "cross_day", "merchant_id", "store_id",
+	"terminal_id", "outcome", "note"}
 
 // FinishReconRun stores a run's results and marks it done, in one database
 // transaction: the run's previous lines (a rerun) are replaced by lines;
@@ -45,21 +51,42 @@ const lineCols = 20
 // by "reconcile"; an open journal_only exception of a neighbouring day
 // whose entry a line of this run matched is resolved likewise; each such
 // resolution is audited. run carries the totals, counts and bill. Lines are
-// written in multi-row INSERTs: a million lines is one call.
+// written by COPY on PostgreSQL, in large multi-row INSERTs of one
+// prepared statement on SQLite: a million lines is one call.
 func (s *Store) FinishReconRun(ctx context.Context, run ReconRun, lines []ReconLine, at time.Time) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
+	if err := s.finishReconRun(ctx, run, lines, at); err != nil {
 		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) finishReconRun(ctx context.Context, run ReconRun, lines []ReconLine, at time.Time) error {
+	// One connection held throughout: PostgreSQL's COPY goes through its
+	// native connection, inside the transaction begun on it.
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
 	defer tx.Rollback()
+	// A first run has no lines: the DELETE is one probe of the key.
 	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM reconcile_lines WHERE run_id = ?`), run.ID); err != nil {
-		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+		return err
 	}
-	if err := s.insertLines(ctx, tx, run.ID, lines); err != nil {
-		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+	if s.dialect == Postgres {
+		err = s.copyLines(ctx, conn, run.ID, lines)
+	} else {
+		err = s.insertLines(ctx, tx, run.ID, lines)
+	}
+	if err != nil {
+		return err
 	}
 	if err := s.syncExceptions(ctx, tx, run, lines, at); err != nil {
-		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+		return err
 	}
 	t := run.Totals
 	res, err := tx.ExecContext(ctx, s.q(`UPDATE reconcile_runs SET status = 'done', source = ?, bill_path = ?, bill_sha256 = ?,
@@ -69,47 +96,39 @@ func (s *Store) FinishReconRun(ctx context.Context, run ReconRun, lines []ReconL
 		run.Source, run.BillPath, run.BillSHA256, micros(at), run.Lines, run.Matched, run.Differences, run.Settled,
 		t.Payments, t.Refunds, t.Gross, t.Settled, t.Refunded, t.FeeMilli, t.Fees, t.Net, run.ID, run.Owner)
 	if err != nil {
-		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
+		return err
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("store: finish reconciliation %s: no longer held by %s: %w", run.ID, run.Owner, ErrRunBusy)
+		return fmt.Errorf("no longer held by %s: %w", run.Owner, ErrRunBusy)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
-	}
-	return nil
+	return tx.Commit()
 }
 
+// insertLines writes lines on SQLite: one prepared INSERT of lineBatch
+// rows, reused, and one more for the rest.
 func (s *Store) insertLines(ctx context.Context, tx *sql.Tx, runID string, lines []ReconLine) error {
-	if s.dialect == Postgres {
-		return s.insertLinesPG(ctx, tx, runID, lines)
-	}
-	const head = `INSERT INTO reconcile_lines (run_id, seq, class, kind, bill_row, out_trade_no, out_refund_no, trade_no,
-		channel_amount, journal_amount, settle, fee_milli, tx_id, tx_day, cross_day, merchant_id, store_id, terminal_id, outcome, note) VALUES `
+	head := `INSERT INTO reconcile_lines (` + strings.Join(lineColumns, ", ") + `) VALUES `
 	var full *sql.Stmt
 	if len(lines) >= lineBatch {
-		st, err := tx.PrepareContext(ctx, s.q(head+placeholders(lineBatch, lineCols)))
+		st, err := tx.PrepareContext(ctx, head+placeholders(lineBatch, lineCols))
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		full = st
 	}
-	args := make([]any, 0, lineBatch*lineCols)
+	args := make([]any, 0, min(len(lines), lineBatch)*lineCols)
 	for start := 0; start < len(lines); start += lineBatch {
 		batch := lines[start:min(start+lineBatch, len(lines))]
 		args = args[:0]
 		for i := range batch {
-			l := &batch[i]
-			args = append(args, runID, start+i+1, l.Class, l.Kind, l.BillRow, l.OutTradeNo, l.OutRefundNo, l.TradeNo,
-				l.ChannelAmount, l.JournalAmount, l.Settle, l.FeeMilli, l.TxID, l.TxDay, boolInt(l.CrossDay),
-				l.MerchantID, l.StoreID, l.TerminalID, l.Outcome, l.Note)
+			args = appendLine(args, runID, start+i+1, &batch[i])
 		}
 		var err error
 		if len(batch) == lineBatch {
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, s.q(head+placeholders(len(batch), lineCols)), args...)
+			_, err = tx.ExecContext(ctx, head+placeholders(len(batch), lineCols), args...)
 		}
 		if err != nil {
 			return fmt.Errorf("lines %d…: %w", start+1, err)
@@ -118,46 +137,44 @@ func (s *Store) insertLines(ctx context.Context, tx *sql.Tx, runID string, lines
 	return nil
 }
 
-// pgBatch is how many lines go in one INSERT on PostgreSQL.
-const pgBatch = 20000
+// appendLine appends a line's values in lineColumns' order. An empty
+// string or a small number boxed in an interface allocates nothing.
+func appendLine(args []any, runID string, seq int, l *ReconLine) []any {
+	return append(args, runID, seq, l.Class, l.Kind, l.BillRow, l.OutTradeNo, l.OutRefundNo, l.TradeNo,
+		l.ChannelAmount, l.JournalAmount, l.Settle, l.FeeMilli, l.TxID, l.TxDay, boolInt(l.CrossDay),
+		l.MerchantID, l.StoreID, l.TerminalID, l.Outcome, l.Note)
+}
 
-// insertLinesPG sends each column of a batch as one array, unnested by
-// PostgreSQL: twenty parameters a batch instead of twenty a line, whose
-// binding costs more than the insert.
-func (s *Store) insertLinesPG(ctx context.Context, tx *sql.Tx, runID string, lines []ReconLine) error {
-	st, err := tx.PrepareContext(ctx, s.q(`INSERT INTO reconcile_lines (run_id, seq, class, kind, bill_row, out_trade_no, out_refund_no,
-		trade_no, channel_amount, journal_amount, settle, fee_milli, tx_id, tx_day, cross_day, merchant_id, store_id, terminal_id, outcome, note)
-		SELECT ?, * FROM unnest(CAST(? AS integer[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS integer[]), CAST(? AS text[]),
-		CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
-		CAST(? AS text[]), CAST(? AS text[]), CAST(? AS integer[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),
-		CAST(? AS text[]), CAST(? AS text[]))`))
+// copyLines writes lines on PostgreSQL by COPY, on conn, inside the
+// transaction open on it: binding a million lines' parameters costs more
+// than the rows.
+func (s *Store) copyLines(ctx context.Context, conn *sql.Conn, runID string, lines []ReconLine) error {
+	n, err := s.pg.CopyFrom(ctx, conn, "reconcile_lines", lineColumns, &lineRows{runID: runID, lines: lines})
 	if err != nil {
-		return err
+		return fmt.Errorf("copy lines: %w", err)
 	}
-	defer st.Close()
-	for start := 0; start < len(lines); start += pgBatch {
-		batch := lines[start:min(start+pgBatch, len(lines))]
-		n := len(batch)
-		var (
-			seq, row, cross                              = make([]int64, n), make([]int64, n), make([]int64, n)
-			ca, ja, settle, fee                          = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-			class, kind, out, outRef, trade, txID, txDay = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-			merchant, store, terminal, outcome, note     = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		)
-		for i := range batch {
-			l := &batch[i]
-			seq[i], row[i], cross[i] = int64(start+i+1), int64(l.BillRow), int64(boolInt(l.CrossDay))
-			ca[i], ja[i], settle[i], fee[i] = l.ChannelAmount, l.JournalAmount, l.Settle, l.FeeMilli
-			class[i], kind[i], out[i], outRef[i], trade[i], txID[i], txDay[i] = l.Class, l.Kind, l.OutTradeNo, l.OutRefundNo, l.TradeNo, l.TxID, l.TxDay
-			merchant[i], store[i], terminal[i], outcome[i], note[i] = l.MerchantID, l.StoreID, l.TerminalID, l.Outcome, l.Note
-		}
-		if _, err := st.ExecContext(ctx, runID, seq, class, kind, row, out, outRef, trade, ca, ja, settle, fee, txID, txDay, cross,
-			merchant, store, terminal, outcome, note); err != nil {
-			return fmt.Errorf("lines %d…: %w", start+1, err)
-		}
+	if n != int64(len(lines)) {
+		return fmt.Errorf("copy lines: %d of %d copied", n, len(lines))
 	}
 	return nil
 }
+
+// lineRows hands lines to CopyFrom one row at a time, in one reused slice.
+type lineRows struct {
+	runID string
+	lines []ReconLine
+	seq   int
+	vals  []any
+}
+
+func (r *lineRows) Next() bool { r.seq++; return r.seq <= len(r.lines) }
+
+func (r *lineRows) Values() ([]any, error) {
+	r.vals = appendLine(r.vals[:0], r.runID, r.seq, &r.lines[r.seq-1])
+	return r.vals, nil
+}
+
+func (r *lineRows) Err() error { return nil }
 
 // diffKey names a difference, the same on every rerun that finds it.
 func diffKey(day, channel string, l *ReconLine) string {

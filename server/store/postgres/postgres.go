@@ -94,3 +94,15 @@ func (Driver) SQLState(err error) string {
 	}
 	return ""
 }
+
+// CopyFrom runs COPY on conn's native connection. The sql.Tx a caller
+// began on conn is open on that connection, so the rows are part of it.
+func (Driver) CopyFrom(ctx context.Context, conn *sql.Conn, table string, columns []string, rows store.CopyRows) (int64, error) {
+	var n int64
+	err := conn.Raw(func(dc any) error {
+		var err error
+		n, err = dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, rows)
+		return err
+	})
+	return n, err
+}

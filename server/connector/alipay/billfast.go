@@ -34,16 +34,21 @@ const (
 // maxIntern bounds the table of repeated cells (subjects, stores, buyers).
 const maxIntern = 1 << 16
 
+// sampleRows rows give the length of a line, to size the rest.
+const sampleRows = 256
+
 type fastBill struct {
-	mode   int
-	dec    *encoding.Decoder
-	found  bool
-	cols   [nAlipayCols]int
-	cells  [][]byte
-	intern map[string]string
-	rows   []BillRow
-	// For sizing rows once a few lines give their length.
-	size, read int64
+	mode    int
+	dec     *encoding.Decoder
+	found   bool
+	cols    [nAlipayCols]int
+	cells   [][]byte
+	scratch []byte
+	intern  map[string]string
+	rows    []BillRow
+	// For sizing rows once a few lines give their length: the file's
+	// size, bytes read, bytes before the first row.
+	size, read, first int64
 	// Day starts in CST by date, for times without time.ParseInLocation.
 	dayKey  int32
 	dayUnix int64
@@ -75,7 +80,20 @@ func parseBillFast(data []byte) ([]BillRow, bool) {
 			return nil, false
 		}
 		defer rc.Close()
-		return readBillFast(io.LimitReader(rc, maxBill+1), int64(f.UncompressedSize64), maxBill)
+		// Inflate on one core, read lines on the other: the pipe hands
+		// over a chunk while the next is inflated.
+		pr, pw := io.Pipe()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, err := io.CopyBuffer(pw, io.LimitReader(rc, maxBill+1), make([]byte, 256<<10))
+			pw.CloseWithError(err)
+		}()
+		defer func() {
+			pr.Close() // stops the copy if the lines were left unread
+			<-done
+		}()
+		return readBillFast(pr, int64(f.UncompressedSize64), maxBill)
 	}
 	return nil, false
 }
@@ -122,6 +140,7 @@ func readBillFast(r io.Reader, size, limit int64) ([]BillRow, bool) {
 
 // line takes one line (with its '\n', if any); false: give up.
 func (p *fastBill) line(line []byte, lineNo int) bool {
+	lineLen := len(line)
 	line = bytes.TrimSuffix(line, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) == 0 || line[0] == '#' {
@@ -158,13 +177,15 @@ func (p *fastBill) line(line []byte, lineNo int) bool {
 	if !ok {
 		return false
 	}
-	if p.rows == nil {
-		p.rows = make([]BillRow, 0, 64)
-	}
-	if len(p.rows) == 64 && p.size > p.read {
-		// Enough lines to guess how many more there are.
-		n := int((p.size-p.read)/(p.read/64+1))*21/20 + 64
-		p.rows = append(make([]BillRow, 0, n+64), p.rows...)
+	switch {
+	case p.rows == nil:
+		p.rows, p.first = make([]BillRow, 0, sampleRows), p.read-int64(lineLen)
+	case len(p.rows) == sampleRows && p.size > p.read:
+		// Enough lines to guess how many more there are, with a margin
+		// for longer lines later: growing would copy them all.
+		per := (p.read - p.first) / sampleRows
+		n := int((p.size-p.read)/max(per, 1))*11/10 + 2*sampleRows
+		p.rows = append(make([]BillRow, 0, n), p.rows...)
 	}
 	p.rows = append(p.rows, row)
 	return true
@@ -197,7 +218,9 @@ func isASCII(b []byte) bool {
 	return true
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
 
 func trimASCII(b []byte) []byte {
 	for len(b) > 0 && isSpace(b[0]) {
@@ -225,6 +248,17 @@ func (p *fastBill) text(b []byte) string {
 	return strings.TrimSpace(string(b))
 }
 
+// ids is the text of two cells, in one string when both are ASCII.
+func (p *fastBill) ids(a, b []byte) (string, string) {
+	a, b = trimASCII(a), trimASCII(b)
+	if !isASCII(a) || !isASCII(b) {
+		return p.text(a), p.text(b)
+	}
+	p.scratch = append(append(p.scratch[:0], a...), b...)
+	s := string(p.scratch)
+	return s[:len(a)], s[len(a):]
+}
+
 // shared is text for cells that repeat: one string for each value.
 func (p *fastBill) shared(b []byte) string {
 	if len(b) == 0 {
@@ -242,7 +276,7 @@ func (p *fastBill) shared(b []byte) string {
 
 func (p *fastBill) blank() bool {
 	for _, c := range p.cells {
-		if len(trimASCII(c)) > 0 && p.text(c) != "" {
+		if c = trimASCII(c); len(c) > 0 && (isASCII(c) || p.text(c) != "") {
 			return false
 		}
 	}
@@ -258,7 +292,8 @@ func (p *fastBill) cell(c int) []byte {
 
 // row reads a line as billRow does; false for any line billRow refuses.
 func (p *fastBill) row() (BillRow, bool) {
-	row := BillRow{TradeNo: p.text(p.cell(aTradeNo)), OutTradeNo: p.text(p.cell(aOutTradeNo)),
+	trade, out := p.ids(p.cell(aTradeNo), p.cell(aOutTradeNo))
+	row := BillRow{TradeNo: trade, OutTradeNo: out,
 		Subject: p.shared(p.cell(aSubject)), StoreID: p.shared(p.cell(aStore)),
 		OperatorID: p.shared(p.cell(aOperator)), TerminalID: p.shared(p.cell(aTerminal)),
 		Buyer: p.shared(p.cell(aBuyer)), OutRequestNo: p.text(p.cell(aRequestNo)),

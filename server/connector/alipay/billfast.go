@@ -141,6 +141,9 @@ func readBillFast(r io.Reader, size, limit int64) ([]BillRow, bool) {
 // line takes one line (with its '\n', if any); false: give up.
 func (p *fastBill) line(line []byte, lineNo int) bool {
 	lineLen := len(line)
+	if !p.checkText(line) { // comments too: the whole file decides
+		return false
+	}
 	line = bytes.TrimSuffix(line, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) == 0 || line[0] == '#' {
@@ -148,9 +151,6 @@ func (p *fastBill) line(line []byte, lineNo int) bool {
 	}
 	if bytes.IndexByte(line, '"') >= 0 {
 		return false // quoted cells: encoding/csv's rules
-	}
-	if !p.checkText(line) {
-		return false
 	}
 	p.cells = p.cells[:0]
 	for {

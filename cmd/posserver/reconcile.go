@@ -108,6 +108,17 @@ func cardBills(cfg config.Server) dayend.CardBills {
 	return dayend.CardBills{Source: cfg.Bank.SettlementFiles}
 }
 
+// businessDay is -date checked (default yesterday) and the business zone
+// it is a day of.
+func businessDay(cfg config.Server, date string) (string, *time.Location, error) {
+	zone, err := cfg.Zone()
+	if err != nil {
+		return "", nil, err
+	}
+	day, err := parseDay(date, zone)
+	return day, zone, err
+}
+
 // parseDay reads -date, default yesterday in the business zone.
 func parseDay(date string, zone *time.Location) (string, error) {
 	if date == "" {
@@ -120,11 +131,7 @@ func parseDay(date string, zone *time.Location) (string, error) {
 }
 
 func reconcileRun(ctx context.Context, cfg config.Server, date, channel, bill string, stdout io.Writer) error {
-	zone, err := cfg.Zone()
-	if err != nil {
-		return err
-	}
-	day, err := parseDay(date, zone)
+	day, zone, err := businessDay(cfg, date)
 	if err != nil {
 		return err
 	}
@@ -283,20 +290,13 @@ func exceptionsCmd() *cobra.Command {
 		if err := checkFormat(*format); err != nil {
 			return err
 		}
-		cfg, err := c.load()
-		if err != nil {
-			return err
-		}
-		st, err := openStore(cmd.Context(), cfg)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		exs, err := st.Exceptions(cmd.Context(), *all)
-		if err != nil {
-			return err
-		}
-		return writeExceptions(cmd.OutOrStdout(), exs, *format)
+		return c.withStore(cmd.Context(), func(_ config.Server, st *store.Store) error {
+			exs, err := st.Exceptions(cmd.Context(), *all)
+			if err != nil {
+				return err
+			}
+			return writeExceptions(cmd.OutOrStdout(), exs, *format)
+		})
 	}
 	return cmd
 }
@@ -315,30 +315,23 @@ func resolveCmd() *cobra.Command {
 		if strings.TrimSpace(*note) == "" {
 			return cmdline.Usagef("reconcile resolve: -note is required: say how the difference was settled")
 		}
-		cfg, err := c.load()
-		if err != nil {
-			return err
-		}
-		st, err := openStore(cmd.Context(), cfg)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
 		who := *by
 		if who == "" {
 			who = operator()
 		}
-		e, err := st.ResolveException(cmd.Context(), args[0], who, strings.TrimSpace(*note), time.Now())
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return fmt.Errorf("no exception %s (posserver reconcile exceptions lists them)", args[0])
-		case errors.Is(err, store.ErrResolved):
-			return fmt.Errorf("exception %s was resolved already by %s: %s", args[0], e.ResolvedBy, e.Resolution)
-		case err != nil:
-			return err
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "已处理 resolved %s (%s %s %s) by %s: %s\n", e.ID, e.Day, e.Channel, classText[e.Class], who, e.Resolution)
-		return nil
+		return c.withStore(cmd.Context(), func(_ config.Server, st *store.Store) error {
+			e, err := st.ResolveException(cmd.Context(), args[0], who, strings.TrimSpace(*note), time.Now())
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("no exception %s (posserver reconcile exceptions lists them)", args[0])
+			case errors.Is(err, store.ErrResolved):
+				return fmt.Errorf("exception %s was resolved already by %s: %s", args[0], e.ResolvedBy, e.Resolution)
+			case err != nil:
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "已处理 resolved %s (%s %s %s) by %s: %s\n", e.ID, e.Day, e.Channel, classText[e.Class], who, e.Resolution)
+			return nil
+		})
 	}
 	return cmd
 }

@@ -68,34 +68,18 @@ func billSources(ctx context.Context, cfg config.Server) ([]dayend.BillSource, e
 	var (
 		ali *alipayconn.Connector
 		wx  *wechatconn.Connector
+		err error
 	)
-	if a := cfg.Alipay; a != nil {
-		key, err1 := os.ReadFile(a.PrivateKeyFile)
-		pub, err2 := os.ReadFile(a.AlipayPublicKeyFile)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("[alipay] keys: %w", err)
+	quiet := slog.New(slog.DiscardHandler)
+	if cfg.Alipay != nil {
+		if ali, err = alipayConnector(cfg.Alipay, quiet); err != nil {
+			return nil, err
 		}
-		c, err := alipayconn.New(alipayconn.Config{AppID: a.AppID, PrivateKeyPEM: key, AlipayPublicKeyPEM: pub,
-			Gateway: a.Gateway, NotifyURL: a.NotifyURL}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			return nil, fmt.Errorf("[alipay]: %w", err)
-		}
-		ali = c
 	}
-	if x := cfg.WeChat; x != nil {
-		key, err1 := os.ReadFile(x.PrivateKeyFile)
-		pub, err2 := os.ReadFile(x.PublicKeyFile)
-		v3, err3 := os.ReadFile(x.APIv3KeyFile)
-		if err := errors.Join(err1, err2, err3); err != nil {
-			return nil, fmt.Errorf("[wechat] keys: %w", err)
+	if cfg.WeChat != nil {
+		if wx, err = wechatConnector(ctx, cfg.WeChat, quiet); err != nil {
+			return nil, err
 		}
-		c, err := wechatconn.New(ctx, wechatconn.Config{MchID: x.MchID, AppID: x.AppID, MerchantSerial: x.SerialNo,
-			MerchantPrivateKeyPEM: key, APIv3Key: strings.TrimSpace(string(v3)), PublicKeyID: x.PublicKeyID,
-			WechatPayPublicKeyPEM: pub, Endpoint: x.Endpoint, NotifyURL: x.NotifyURL}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			return nil, fmt.Errorf("[wechat]: %w", err)
-		}
-		wx = c
 	}
 	return []dayend.BillSource{dayend.AlipayBills{Conn: ali}, dayend.WeChatBills{Conn: wx}, cardBills(cfg)}, nil
 }

@@ -20,7 +20,19 @@ import (
 // cells ending in a tab, columns found by their header names so that
 // older layouts (without 门店编号, 终端号 …) and reordered ones read too.
 // Amounts are parsed exactly into fen.
+//
+// The usual file is read by parseBillFast, streaming; anything it is unsure
+// of is read again by parseBillSlow, the reference.
 func ParseBill(data []byte) ([]BillRow, error) {
+	if rows, ok := parseBillFast(data); ok {
+		return rows, nil
+	}
+	return parseBillSlow(data)
+}
+
+// parseBillSlow reads the whole file, decodes it whole and reads it with
+// encoding/csv: simple, the reference parseBillFast is held to.
+func parseBillSlow(data []byte) ([]BillRow, error) {
 	if !bytes.HasPrefix(data, []byte("PK")) {
 		rows, err := parseDetail(billText(data))
 		if err != nil {

@@ -36,7 +36,13 @@
 // mark, finds columns by header name (older layouts lack 门店编号 and
 // others, or use half-width brackets) and trims the tabs Alipay puts after
 // IDs. Refunds are rows with 业务类型 退款 and negative amounts; 服务费 is
-// negative when charged.
+// negative when charged. A million-line bill is read streaming: the zip
+// entry is inflated on one goroutine while another splits lines and cells
+// in place, decoding only the cells it keeps (neither ',' nor a newline
+// can be part of a GBK character). A file that reading is unsure of
+// (quoted cells, a line over 1 MB, any refusal) is read again the simple
+// way, whole, with encoding/csv, so rows and errors are the same either
+// way (a differential test and fuzz target hold the two to it).
 //
 // Alipay creates a precreated trade only when the customer scans the code,
 // so Query and Close of a QR order nobody scanned yet answer ErrNotFound.

@@ -26,7 +26,7 @@ func cardKeyOf(batch, trace string) string { return "T1/" + batch + "/" + trace 
 type cardDay struct {
 	s1, s2, s3, s4, s5, s6 api.Order // batch 000001, settled by the terminal
 	v4, r5, r6             api.Order // the void of s4, refunds of s5 and s6
-	s7, s8, s9             api.Order // batch 000002, left to the acquirer's day cut
+	s7, s8, s9, s10        api.Order // batch 000002, left to the acquirer's day cut
 }
 
 // TestReconcileCardClasses drives every card difference class through the
@@ -34,15 +34,18 @@ type cardDay struct {
 // posserver's API, batch 000001 settled balanced by the terminal (POST
 // /v1/card/settle), batch 000002 left open for the acquirer's day cut; the
 // differences planted with the acquirer's own controls (another amount,
-// another fee, another refund amount on the file; an entry lost; a sale and
-// a refund the terminal never sent; a lost answer whose reversal the
-// acquirer refuses, one whose reversal arrives after the cut); the day's
-// file fetched by the dayend runner over HTTP from the acquirer. The
-// store's lines, exceptions and totals are checked against the file. Then
-// the next day: the terminal settles batch 000002 out of balance, its
-// upload brings the lost sale back onto that day's file, and the next
-// day's run matches it across the day and resolves the first day's
-// journal_only exception by itself, audited.
+// another fee, another refund amount on the file; an entry lost; a sale, a
+// refund and a void the terminal never sent; a lost answer still UNKNOWN
+// at midnight, one whose reversal the acquirer refused and that arrives
+// after its day cut) and one on the journal's side (a lost answer the
+// journal has failed); the day's file fetched by the dayend runner over
+// HTTP from the acquirer. The store's lines, exceptions and totals are
+// checked against the file: exactly the planted differences are open
+// exceptions, none settled. Then the next day: the terminal settles batch
+// 000002 out of balance (reversing the UNKNOWN sale first), its upload
+// brings the lost sale back onto that day's file, and the next day's run
+// matches it across the day and resolves the first day's journal_only
+// exception by itself, audited; a rerun of the first day leaves it so.
 func TestReconcileCardClasses(t *testing.T) {
 	onBoth(t, func(o *Options) { o.SettleCutoff = "off" }, func(t *testing.T, r *rig) {
 		ctx := context.Background()
@@ -65,20 +68,22 @@ func TestReconcileCardClasses(t *testing.T) {
 		}
 		checkKept(t, res.Run)
 		want := map[string]string{
-			cardKeyOf("000001", d.s1.Trace): "matched/",
-			cardKeyOf("000001", d.s2.Trace): "amount_differs/exception",
-			cardKeyOf("000001", d.s3.Trace): "matched/", // another fee: the money still matches
-			cardKeyOf("000001", d.s4.Trace): "matched/", // voided: the void is a line of its own
-			cardKeyOf("000001", d.v4.Trace): "matched/",
-			cardKeyOf("000001", d.s5.Trace): "matched/",
-			cardKeyOf("000001", d.r5.Trace): "matched/",
-			cardKeyOf("000001", d.s6.Trace): "matched/",
-			cardKeyOf("000001", d.r6.Trace): "refund_differs/exception",
-			cardKeyOf("000002", d.s7.Trace): "journal_only/exception",
-			cardKeyOf("000002", "000090"):   "channel_only/exception",
-			cardKeyOf("000002", "000091"):   "refund_differs/exception",
-			cardKeyOf("000002", d.s8.Trace): "state_differs/exception", // UNKNOWN in the journal
-			cardKeyOf("000002", d.s9.Trace): "state_differs/exception", // reversed in the journal
+			cardKeyOf("000001", d.s1.Trace):  "matched/",
+			cardKeyOf("000001", d.s2.Trace):  "amount_differs/exception",
+			cardKeyOf("000001", d.s3.Trace):  "matched/", // another fee: the money still matches
+			cardKeyOf("000001", d.s4.Trace):  "matched/", // voided: the void is a line of its own
+			cardKeyOf("000001", d.v4.Trace):  "matched/",
+			cardKeyOf("000001", d.s5.Trace):  "matched/",
+			cardKeyOf("000001", d.r5.Trace):  "matched/",
+			cardKeyOf("000001", d.s6.Trace):  "matched/",
+			cardKeyOf("000001", d.r6.Trace):  "refund_differs/exception",
+			cardKeyOf("000002", d.s7.Trace):  "journal_only/exception",
+			cardKeyOf("000002", "000090"):    "channel_only/exception",
+			cardKeyOf("000002", "000091"):    "refund_differs/exception", // a refund the terminal never sent
+			cardKeyOf("000002", "000092"):    "refund_differs/exception", // a void the terminal never sent
+			cardKeyOf("000002", d.s8.Trace):  "state_differs/exception",  // UNKNOWN in the journal
+			cardKeyOf("000002", d.s9.Trace):  "state_differs/exception",  // reversed in the journal
+			cardKeyOf("000002", d.s10.Trace): "state_differs/exception",  // failed in the journal
 		}
 		checkCardLines(t, r.st, res.Run, want)
 		checkCardTotals(t, r, res.Run, start)
@@ -103,6 +108,11 @@ func TestReconcileCardClasses(t *testing.T) {
 		}
 		if hb := hostBatch(t, r.bank, "T1", "000002"); hb.State != "closed" {
 			t.Fatalf("the acquirer's batch 000002: %+v", hb)
+		}
+		// The settlement reversed s8 first: the journal now has it closed,
+		// the acquirer's file of the day before still lists it.
+		if got := r.get(d.s8.ID); got.State != api.StateClosed || got.Reason != api.ReasonReversed {
+			t.Fatalf("s8 after the settlement: %+v", got)
 		}
 		r.clock.Advance(24 * time.Hour) // the next day's cut
 		res2, err := run.Run(ctx, dayend.Request{Day: next, Channel: reconcile.Card})
@@ -134,6 +144,17 @@ func TestReconcileCardClasses(t *testing.T) {
 		if resolved != 1 {
 			t.Fatalf("no audit of the resolution of %s: %+v", s7, audit)
 		}
+
+		// A rerun of the first day by hand: s7, matched by the next day's
+		// run, is not offered again; its exception stays resolved, the
+		// others stay open.
+		res, err = run.Run(ctx, dayend.Request{Day: day, Channel: reconcile.Card, Force: true})
+		if err != nil || res.Run.Status != store.RunDone {
+			t.Fatalf("rerun of %s: %+v %v", day, res.Run, err)
+		}
+		delete(want, s7)
+		checkCardLines(t, r.st, res.Run, want)
+		checkOpen(t, r.st, day, still, s7)
 	})
 }
 
@@ -188,7 +209,7 @@ func cardDayOf(t *testing.T, r *rig) cardDay {
 		t.Fatal(err)
 	}
 	for _, p := range []acquirer.Planted{{Trace: "000090", Type: acquirer.Sale, Amount: 8000},
-		{Trace: "000091", Type: acquirer.Refund, Amount: 500}} {
+		{Trace: "000091", Type: acquirer.Refund, Amount: 500}, {Trace: "000092", Type: acquirer.Void, Amount: 600}} {
 		p.TerminalID, p.MerchantID, p.Batch = "T1", m1, "000002"
 		if _, err := r.bank.AddEntry(p); err != nil {
 			t.Fatal(err)
@@ -211,6 +232,13 @@ func cardDayOf(t *testing.T, r *rig) cardDay {
 	r.sweep()
 	if got := r.get(d.s9.ID); got.State != api.StateUnknown {
 		t.Fatalf("after a refused reversal: %+v", got)
+	}
+	// s10's answer is lost too, and the journal (planted: no acquirer
+	// control makes a declined sale approved) has it failed.
+	d.s10 = lost("000004", 1100)
+	if _, err := r.st.Transition(ctx, d.s10.ID, d.s10.State, d.s10.Version, store.Change{To: api.StateFailed,
+		Reason: "planted", At: r.clock.Now(), Actor: "test"}); err != nil {
+		t.Fatal(err)
 	}
 	// s8's answer is lost at 23:59:59: still UNKNOWN when the day is
 	// reconciled.
@@ -296,7 +324,7 @@ func checkCardTotals(t *testing.T, r *rig, run store.ReconRun, day time.Time) {
 			t.Errorf("the file has no line with %q:\n%s", s, raw)
 		}
 	}
-	if want.Payments != 9 || want.Refunds != 4 {
+	if want.Payments != 10 || want.Refunds != 5 {
 		t.Errorf("the file lists %d sales and %d voids and refunds:\n%s", want.Payments, want.Refunds, raw)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/internal/privfile"
 	"github.com/multipos/multipos/money"
-	"github.com/multipos/multipos/demo/standins"
 	"github.com/multipos/multipos/sandbox/acquirer"
 	alipaysb "github.com/multipos/multipos/sandbox/alipay"
 	wechatsb "github.com/multipos/multipos/sandbox/wechat"
@@ -31,8 +31,8 @@ const (
 const (
 	AlipayUnknownTrade = "DEMO_ALIPAY_UNKNOWN_1" // an Alipay payment the journal never saw
 	AlipayUnknownFen   = 1888
-	WeChatRefundNo     = "DEMO_WECHAT_REFUND_1" // a refund made in WeChat Pay's merchant platform
-	WeChatRefundFen    = 100                    // at most: a cheaper payment is refunded whole
+	WeChatRefundNo     = "DEMO_WECHAT_REFUND_1"  // a refund made in WeChat Pay's merchant platform
+	WeChatRefundFen    = 100                     // at most: a cheaper payment is refunded whole
 	WeChatUnknownTrade = "DEMO_WECHAT_UNKNOWN_1" // when the trainer took no WeChat Pay payment
 	WeChatUnknownFen   = 666
 	CardPlantedTrace   = "900001" // a sale the acquirer booked that the terminal never sent

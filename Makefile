@@ -16,7 +16,7 @@ TEST_DEBS   := tmux zbar-tools pcscd vsmartcard-vpcd libccid util-linux iproute2
 # git checkout: they then print the module's).
 VERSION     ?= $(shell git describe --always --dirty 2>/dev/null)
 
-.PHONY: all build demo test vet fmt-check fuzz lint bench campaign clean postgres-stop
+.PHONY: all build demo test vet fmt-check fuzz lint bench bench-reconcile campaign clean postgres-stop
 
 all: build
 
@@ -91,6 +91,17 @@ bench: build
 	./bin/posbench startup -n 10 -bin bin/pos
 	./bin/posbench wallets -n 1000
 	./bin/posserver loadtest -pg "$$(scripts/need-postgres)" -terminals 1,100,1000 -duration 10s -out bench.md
+	@$(MAKE) --no-print-directory bench-reconcile
+
+## bench-reconcile: a day's Alipay bill (GBK zip) of RECON_N lines against
+## RECON_N journal orders, parsed, matched and stored on SQLite and
+## PostgreSQL, RECON_RUNS times, next to a plain SQL join of the same rows
+## (the anchor), written to bench-reconcile.md. The default is CI-sized;
+## the issue's figures are RECON_N=1000000 (about 15 minutes with setup).
+RECON_N    ?= 20000
+RECON_RUNS ?= 3
+bench-reconcile: build
+	./bin/posserver reconbench --pg "$$(scripts/need-postgres)" --lines $(RECON_N) --runs $(RECON_RUNS) -out bench-reconcile.md
 
 ## campaign: the fault campaign (issue 11): the sandboxes, posserver and
 ## simulated terminals as processes of their own, faults at seeded moments,

@@ -73,7 +73,7 @@ func TestNoCommandPrintsHelpAndWritesNothing(t *testing.T) {
 			t.Errorf("posserver %q: exit %d, stderr %q", args, code, errOut)
 		}
 		if len(args) == 0 {
-			for _, sub := range []string{"serve", "terminal", "limits", "keys", "migrate", "sandbox", "loadtest", "help"} {
+			for _, sub := range []string{"serve", "terminal", "limits", "keys", "migrate", "sandbox", "loadtest", "reconbench", "help"} {
 				if !strings.Contains(out, "\n  "+sub+" ") {
 					t.Errorf("posserver's help does not list %s:\n%s", sub, out)
 				}

@@ -19,6 +19,7 @@
 //	posserver reconcile exceptions [--all] [--format table|csv|json]
 //	posserver reconcile resolve ID --note TEXT [--by WHO]
 //	posserver report daily [--date D] [--format table|csv|json]
+//	posserver reconbench [--lines 20000] [--runs 3] [--engines sqlite,postgres] …
 //
 // The command line is cobra's (package cmd/internal/cmdline): posserver
 // alone prints its help and does nothing else, every command has --help, and
@@ -34,8 +35,10 @@
 // cleanly on SIGINT or SIGTERM: it reports itself not ready, answers
 // long-polls, finishes payments already sent to a channel, then closes the
 // database. Package internal/loadtest is the load generator behind
-// `posserver loadtest`. serve also runs the daily reconciliation at
-// reconcile_at and exports its gauges (multipos_reconcile_open_exceptions,
+// `posserver loadtest`; package internal/reconbench, the reconciliation
+// benchmark behind `posserver reconbench`. serve also runs the daily
+// reconciliation at reconcile_at and exports its gauges
+// (multipos_reconcile_open_exceptions,
 // multipos_reconcile_last_run_timestamp_seconds,
 // multipos_reconcile_last_day_timestamp_seconds) on /metrics; `reconcile`
 // runs or reruns a day by hand, or imports a bill downloaded by hand.

@@ -68,7 +68,7 @@ Go-style with one dash (-db FILE).`,
   posserver help terminal add`,
 	}
 	return cmdline.Group(root, serveCmd(ready), terminalCmd(), limitsCmd(), keysCmd(), migrateCmd(), sandboxCmd(), loadtestCmd(),
-		reconcileCmd(), reportCmd())
+		reconcileCmd(), reportCmd(), reconbenchCmd())
 }
 
 // common are the flags of the commands that read the configuration.
@@ -111,6 +111,21 @@ func openStore(ctx context.Context, cfg config.Server) (*store.Store, error) {
 	return st, nil
 }
 
+// withStore loads the configuration the flags name, opens its database
+// for f and closes it after.
+func (c common) withStore(ctx context.Context, f func(cfg config.Server, st *store.Store) error) error {
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(cfg, st)
+}
+
 func migrateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -120,17 +135,10 @@ func migrateCmd() *cobra.Command {
 	}
 	c := configFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := c.load()
-		if err != nil {
-			return err
-		}
-		st, err := openStore(cmd.Context(), cfg)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		fmt.Fprintf(cmd.OutOrStdout(), "database schema is up to date (%s)\n", st.Dialect())
-		return nil
+		return c.withStore(cmd.Context(), func(_ config.Server, st *store.Store) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "database schema is up to date (%s)\n", st.Dialect())
+			return nil
+		})
 	}
 	return cmd
 }

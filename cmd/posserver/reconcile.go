@@ -68,34 +68,18 @@ func billSources(ctx context.Context, cfg config.Server) ([]dayend.BillSource, e
 	var (
 		ali *alipayconn.Connector
 		wx  *wechatconn.Connector
+		err error
 	)
-	if a := cfg.Alipay; a != nil {
-		key, err1 := os.ReadFile(a.PrivateKeyFile)
-		pub, err2 := os.ReadFile(a.AlipayPublicKeyFile)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("[alipay] keys: %w", err)
+	quiet := slog.New(slog.DiscardHandler)
+	if cfg.Alipay != nil {
+		if ali, err = alipayConnector(cfg.Alipay, quiet); err != nil {
+			return nil, err
 		}
-		c, err := alipayconn.New(alipayconn.Config{AppID: a.AppID, PrivateKeyPEM: key, AlipayPublicKeyPEM: pub,
-			Gateway: a.Gateway, NotifyURL: a.NotifyURL}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			return nil, fmt.Errorf("[alipay]: %w", err)
-		}
-		ali = c
 	}
-	if x := cfg.WeChat; x != nil {
-		key, err1 := os.ReadFile(x.PrivateKeyFile)
-		pub, err2 := os.ReadFile(x.PublicKeyFile)
-		v3, err3 := os.ReadFile(x.APIv3KeyFile)
-		if err := errors.Join(err1, err2, err3); err != nil {
-			return nil, fmt.Errorf("[wechat] keys: %w", err)
+	if cfg.WeChat != nil {
+		if wx, err = wechatConnector(ctx, cfg.WeChat, quiet); err != nil {
+			return nil, err
 		}
-		c, err := wechatconn.New(ctx, wechatconn.Config{MchID: x.MchID, AppID: x.AppID, MerchantSerial: x.SerialNo,
-			MerchantPrivateKeyPEM: key, APIv3Key: strings.TrimSpace(string(v3)), PublicKeyID: x.PublicKeyID,
-			WechatPayPublicKeyPEM: pub, Endpoint: x.Endpoint, NotifyURL: x.NotifyURL}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			return nil, fmt.Errorf("[wechat]: %w", err)
-		}
-		wx = c
 	}
 	return []dayend.BillSource{dayend.AlipayBills{Conn: ali}, dayend.WeChatBills{Conn: wx}, cardBills(cfg)}, nil
 }
@@ -106,6 +90,17 @@ func cardBills(cfg config.Server) dayend.CardBills {
 		return dayend.CardBills{}
 	}
 	return dayend.CardBills{Source: cfg.Bank.SettlementFiles}
+}
+
+// businessDay is -date checked (default yesterday) and the business zone
+// it is a day of.
+func businessDay(cfg config.Server, date string) (string, *time.Location, error) {
+	zone, err := cfg.Zone()
+	if err != nil {
+		return "", nil, err
+	}
+	day, err := parseDay(date, zone)
+	return day, zone, err
 }
 
 // parseDay reads -date, default yesterday in the business zone.
@@ -120,11 +115,7 @@ func parseDay(date string, zone *time.Location) (string, error) {
 }
 
 func reconcileRun(ctx context.Context, cfg config.Server, date, channel, bill string, stdout io.Writer) error {
-	zone, err := cfg.Zone()
-	if err != nil {
-		return err
-	}
-	day, err := parseDay(date, zone)
+	day, zone, err := businessDay(cfg, date)
 	if err != nil {
 		return err
 	}
@@ -283,20 +274,13 @@ func exceptionsCmd() *cobra.Command {
 		if err := checkFormat(*format); err != nil {
 			return err
 		}
-		cfg, err := c.load()
-		if err != nil {
-			return err
-		}
-		st, err := openStore(cmd.Context(), cfg)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		exs, err := st.Exceptions(cmd.Context(), *all)
-		if err != nil {
-			return err
-		}
-		return writeExceptions(cmd.OutOrStdout(), exs, *format)
+		return c.withStore(cmd.Context(), func(_ config.Server, st *store.Store) error {
+			exs, err := st.Exceptions(cmd.Context(), *all)
+			if err != nil {
+				return err
+			}
+			return writeExceptions(cmd.OutOrStdout(), exs, *format)
+		})
 	}
 	return cmd
 }
@@ -315,30 +299,23 @@ func resolveCmd() *cobra.Command {
 		if strings.TrimSpace(*note) == "" {
 			return cmdline.Usagef("reconcile resolve: -note is required: say how the difference was settled")
 		}
-		cfg, err := c.load()
-		if err != nil {
-			return err
-		}
-		st, err := openStore(cmd.Context(), cfg)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
 		who := *by
 		if who == "" {
 			who = operator()
 		}
-		e, err := st.ResolveException(cmd.Context(), args[0], who, strings.TrimSpace(*note), time.Now())
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return fmt.Errorf("no exception %s (posserver reconcile exceptions lists them)", args[0])
-		case errors.Is(err, store.ErrResolved):
-			return fmt.Errorf("exception %s was resolved already by %s: %s", args[0], e.ResolvedBy, e.Resolution)
-		case err != nil:
-			return err
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "已处理 resolved %s (%s %s %s) by %s: %s\n", e.ID, e.Day, e.Channel, classText[e.Class], who, e.Resolution)
-		return nil
+		return c.withStore(cmd.Context(), func(_ config.Server, st *store.Store) error {
+			e, err := st.ResolveException(cmd.Context(), args[0], who, strings.TrimSpace(*note), time.Now())
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("no exception %s (posserver reconcile exceptions lists them)", args[0])
+			case errors.Is(err, store.ErrResolved):
+				return fmt.Errorf("exception %s was resolved already by %s: %s", args[0], e.ResolvedBy, e.Resolution)
+			case err != nil:
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "已处理 resolved %s (%s %s %s) by %s: %s\n", e.ID, e.Day, e.Channel, classText[e.Class], who, e.Resolution)
+			return nil
+		})
 	}
 	return cmd
 }

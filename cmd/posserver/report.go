@@ -142,11 +142,7 @@ type dailyRow struct {
 }
 
 func reportDaily(ctx context.Context, cfg config.Server, date, format string, w io.Writer) error {
-	zone, err := cfg.Zone()
-	if err != nil {
-		return err
-	}
-	day, err := parseDay(date, zone)
+	day, _, err := businessDay(cfg, date)
 	if err != nil {
 		return err
 	}

@@ -48,35 +48,19 @@ func openWallets(ctx context.Context, cfg config.Server, log *slog.Logger) (*wal
 	}
 	w.notifyLn = ln
 	if a := cfg.Alipay; a != nil {
-		key, err1 := os.ReadFile(a.PrivateKeyFile)
-		pub, err2 := os.ReadFile(a.AlipayPublicKeyFile)
-		if err := errors.Join(err1, err2); err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("[alipay] keys: %w", err)
-		}
-		c, err := alipayconn.New(alipayconn.Config{AppID: a.AppID, PrivateKeyPEM: key, AlipayPublicKeyPEM: pub,
-			Gateway: a.Gateway, NotifyURL: a.NotifyURL}, log)
+		c, err := alipayConnector(a, log)
 		if err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("[alipay]: %w", err)
+			return nil, err
 		}
 		w.conns[api.Alipay], w.notify["/notify/alipay"] = c, c.NotifyHandler
 		w.real = append(w.real, "alipay "+or(a.Gateway, alipayconn.DefaultGateway))
 	}
 	if x := cfg.WeChat; x != nil {
-		key, err1 := os.ReadFile(x.PrivateKeyFile)
-		pub, err2 := os.ReadFile(x.PublicKeyFile)
-		v3, err3 := os.ReadFile(x.APIv3KeyFile)
-		if err := errors.Join(err1, err2, err3); err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("[wechat] keys: %w", err)
-		}
-		c, err := wechatconn.New(ctx, wechatconn.Config{MchID: x.MchID, AppID: x.AppID, MerchantSerial: x.SerialNo,
-			MerchantPrivateKeyPEM: key, APIv3Key: strings.TrimSpace(string(v3)), PublicKeyID: x.PublicKeyID,
-			WechatPayPublicKeyPEM: pub, Endpoint: x.Endpoint, NotifyURL: x.NotifyURL}, log)
+		c, err := wechatConnector(ctx, x, log)
 		if err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("[wechat]: %w", err)
+			return nil, err
 		}
 		w.conns[api.WeChat], w.notify["/notify/wechat"] = c, c.NotifyHandler
 		w.real = append(w.real, "wechat "+or(x.Endpoint, "https://api.mch.weixin.qq.com"))
@@ -101,6 +85,38 @@ func openWallets(ctx context.Context, cfg config.Server, log *slog.Logger) (*wal
 		}
 	}
 	return w, nil
+}
+
+// alipayConnector is the connector of an [alipay] section.
+func alipayConnector(a *config.Alipay, log *slog.Logger) (*alipayconn.Connector, error) {
+	key, err1 := os.ReadFile(a.PrivateKeyFile)
+	pub, err2 := os.ReadFile(a.AlipayPublicKeyFile)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("[alipay] keys: %w", err)
+	}
+	c, err := alipayconn.New(alipayconn.Config{AppID: a.AppID, PrivateKeyPEM: key, AlipayPublicKeyPEM: pub,
+		Gateway: a.Gateway, NotifyURL: a.NotifyURL}, log)
+	if err != nil {
+		return nil, fmt.Errorf("[alipay]: %w", err)
+	}
+	return c, nil
+}
+
+// wechatConnector is the connector of a [wechat] section.
+func wechatConnector(ctx context.Context, x *config.WeChat, log *slog.Logger) (*wechatconn.Connector, error) {
+	key, err1 := os.ReadFile(x.PrivateKeyFile)
+	pub, err2 := os.ReadFile(x.PublicKeyFile)
+	v3, err3 := os.ReadFile(x.APIv3KeyFile)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, fmt.Errorf("[wechat] keys: %w", err)
+	}
+	c, err := wechatconn.New(ctx, wechatconn.Config{MchID: x.MchID, AppID: x.AppID, MerchantSerial: x.SerialNo,
+		MerchantPrivateKeyPEM: key, APIv3Key: strings.TrimSpace(string(v3)), PublicKeyID: x.PublicKeyID,
+		WechatPayPublicKeyPEM: pub, Endpoint: x.Endpoint, NotifyURL: x.NotifyURL}, log)
+	if err != nil {
+		return nil, fmt.Errorf("[wechat]: %w", err)
+	}
+	return c, nil
 }
 
 func or(v, def string) string {

@@ -1,0 +1,87 @@
+package reconbench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/multipos/multipos/server/reconcile"
+	"github.com/multipos/multipos/server/store"
+)
+
+// The product's steps around matching are the store's own calls
+// (store.ReconJournal, store.ClaimReconRun, store.FinishReconRun). What
+// turns matching's results into stored lines is server/dayend's settle
+// (not merged yet): toLines does its work for this data, where no
+// difference is one dayend settles itself. Once dayend is on main the
+// benchmark should time dayend.Runner.Run with the bill imported.
+
+const owner = "reconbench"
+
+// journalFor is the day's journal as the run reads it: the channel's
+// wallet orders of the day and its two neighbours.
+func (db *database) journalFor(ctx context.Context, d Day) (reconcile.Journal, []store.JournalRef, error) {
+	j, refs, err := db.st.ReconJournal(ctx, Channel, d.Name(), d.Date.AddDate(0, 0, -1).Format("2006-01-02"),
+		d.Date.AddDate(0, 0, 1).Format("2006-01-02"))
+	if err != nil {
+		return reconcile.Journal{}, nil, fmt.Errorf("reconbench: %w", err)
+	}
+	return j, refs, nil
+}
+
+// storeRun claims the day's run (forced: each benchmark run is a rerun)
+// and stores the results, replacing the previous run's lines.
+func (db *database) storeRun(ctx context.Context, d Day, lines []reconcile.Line, j reconcile.Journal, refs []store.JournalRef,
+	rep reconcile.Report) error {
+	now := time.Now()
+	run, ok, err := db.st.ClaimReconRun(ctx, store.Claim{Day: d.Name(), Channel: Channel, Owner: owner, Lease: time.Hour,
+		Deadline: now.Add(time.Hour), Force: true, At: now})
+	if err != nil || !ok {
+		return fmt.Errorf("reconbench: claim the run: taken %v: %w", ok, err)
+	}
+	out := toLines(run, lines, j, refs, rep.Results)
+	for _, t := range rep.Totals {
+		if string(t.Channel) == Channel {
+			run.Totals = t
+		}
+	}
+	run.Source, run.Lines = "imported", len(out)
+	for i := range out {
+		if out[i].Outcome == store.OutcomeException {
+			run.Differences++
+		} else {
+			run.Matched++
+		}
+	}
+	if err := db.st.FinishReconRun(ctx, run, out, time.Now()); err != nil {
+		return fmt.Errorf("reconbench: %w", err)
+	}
+	return nil
+}
+
+// toLines is dayend's settle without settling (see above).
+func toLines(run store.ReconRun, lines []reconcile.Line, j reconcile.Journal, refs []store.JournalRef,
+	results []reconcile.Result) []store.ReconLine {
+	out := make([]store.ReconLine, len(results))
+	for i := range results {
+		res := &results[i]
+		l := store.ReconLine{Class: res.Class.String(), Kind: res.Kind.String(), OutTradeNo: res.OutTradeNo,
+			OutRefundNo: res.OutRefundNo, ChannelAmount: res.ChannelAmount, JournalAmount: res.JournalAmount, Note: res.Note}
+		if res.Line >= 0 {
+			line := &lines[res.Line]
+			l.BillRow, l.TradeNo, l.Settle, l.FeeMilli = line.Row, line.TradeNo, line.Settle, line.FeeMilli
+			l.StoreID, l.TerminalID = line.Store, line.Terminal
+		}
+		if res.Order >= 0 {
+			ref := &refs[res.Order]
+			l.TxID, l.TxDay = ref.ID, j.Orders[res.Order].Day
+			l.CrossDay = l.TxDay != run.Day
+			l.MerchantID, l.StoreID, l.TerminalID = ref.MerchantID, ref.StoreID, ref.TermID
+		}
+		if res.Class != reconcile.Matched {
+			l.Outcome = store.OutcomeException
+		}
+		out[i] = l
+	}
+	return out
+}

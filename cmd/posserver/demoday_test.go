@@ -90,18 +90,68 @@ func trainerDay(t *testing.T, env *demo.Env) map[string]int {
 // second shell, lists every planted difference and nothing else; the
 // trainer's payments all match.
 func TestDemoEndOfDayReconciles(t *testing.T) {
+	env := startDayDemo(t)
+	d := endAndReconcile(t, env, trainerDay(t, env))
+	if d.Planted[1].Class != "refund_differs" {
+		t.Fatalf("planted %+v", d.Planted)
+	}
 	ctx := context.Background()
-	env, err := demo.Start(ctx, demo.Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// The demo goes on: a second end of the day changes nothing, and the
+	// station still takes a QR payment on the advanced sandboxes.
+	if again, err := env.EndTheDay(ctx); err != nil || !again.Again || again.Command != d.Command {
+		t.Fatalf("second end of the day: %+v, %v", again, err)
+	}
+	tr, _ := env.Traces.Next()
+	o, err := env.Client.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: tr, Channel: api.WeChat, Amount: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer env.Close()
-	matched := trainerDay(t, env)
+	if err := env.CustomerPays(ctx, api.WeChat, o.OutTradeNo); err != nil {
+		t.Fatalf("a QR payment after the end of the day: %v", err)
+	}
+	for o.State != api.StateSuccess {
+		if o, err = env.Client.WaitOrder(ctx, o.ID, o.Version, 5*time.Second); err != nil || o.State.Final() && o.State != api.StateSuccess {
+			t.Fatalf("a QR payment after the end of the day: %+v, %v", o, err)
+		}
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// cardKey is how a card exception names its transaction.
+func cardKey(terminal, batch, trace string) string { return terminal + "/" + batch + "/" + trace }
+
+func startDayDemo(t *testing.T) *demo.Env {
+	t.Helper()
+	env, err := demo.Start(context.Background(), demo.Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	return env
+}
+
+// A day without a payment: WeChat Pay's difference is then a payment
+// the journal never saw, and nothing else is reported either.
+func TestDemoEndOfDayWithoutPayments(t *testing.T) {
+	env := startDayDemo(t)
+	d := endAndReconcile(t, env, map[string]int{"alipay": 0, "wechat": 0, "card": 0})
+	if d.Planted[1].OutTradeNo != demo.WeChatUnknownTrade || d.Planted[1].Class != "channel_only" {
+		t.Fatalf("planted %+v", d.Planted)
+	}
+}
+
+// endAndReconcile ends the demo's day, runs the printed command and
+// checks that the open exceptions are the planted ones and the matched
+// counts what the trainer took.
+func endAndReconcile(t *testing.T, env *demo.Env, matched map[string]int) demo.DayEnd {
+	t.Helper()
+	ctx := context.Background()
 	d, err := env.EndTheDay(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Planted) != 3 || d.Planted[1].Class != "refund_differs" {
+	if len(d.Planted) != 3 {
 		t.Fatalf("planted %+v", d.Planted)
 	}
 	for _, p := range []string{d.Config, d.File} {
@@ -152,22 +202,5 @@ func TestDemoEndOfDayReconciles(t *testing.T) {
 		t.Fatalf("open exceptions\n%s\nwant the planted ones\n%s\n(reconcile said:\n%s)", strings.Join(got, "\n"), strings.Join(want, "\n"), out)
 	}
 
-	// The demo goes on: a second end of the day changes nothing, and the
-	// station still takes a QR payment on the advanced sandboxes.
-	if again, err := env.EndTheDay(ctx); err != nil || !again.Again || again.Command != d.Command {
-		t.Fatalf("second end of the day: %+v, %v", again, err)
-	}
-	tr, _ := env.Traces.Next()
-	o, err := env.Client.CreateWalletOrder(ctx, posclient.NewRequestID(), api.CreateWalletOrder{Trace: tr, Channel: api.WeChat, Amount: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.CustomerPays(ctx, api.WeChat, o.OutTradeNo); err != nil {
-		t.Fatalf("a QR payment after the end of the day: %v", err)
-	}
+	return d
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-// cardKey is how a card exception names its transaction.
-func cardKey(terminal, batch, trace string) string { return terminal + "/" + batch + "/" + trace }

@@ -52,6 +52,7 @@ func TestDefaultTerminal(t *testing.T) {
 		Confirm: []string{"enter"}, Cancel: []string{"esc"}, Delete: []string{"backspace"},
 		Function: []string{"f1"}, Symbol: []string{"*"}, Quit: []string{"ctrl+c"},
 		CustomerPays: []string{"f5"}, CustomerDeclines: []string{"f6"}, InsertCard: []string{"f7"}, PaperOut: []string{"f8"},
+		EndDay: []string{"f9"},
 	}
 	if !reflect.DeepEqual(d.Keys, want) {
 		t.Errorf("default keys = %+v, want %+v", d.Keys, want)

@@ -25,6 +25,7 @@ func DefaultTerminal() Terminal {
 			CustomerDeclines: []string{"f6"},
 			InsertCard:       []string{"f7"},
 			PaperOut:         []string{"f8"},
+			EndDay:           []string{"f9"},
 		},
 	}
 }

@@ -74,6 +74,7 @@ type Keys struct {
 	CustomerDeclines []string `toml:"customer_declines"`
 	InsertCard       []string `toml:"insert_card"`
 	PaperOut         []string `toml:"paper_out"` // the demo printer runs out of paper, or is refilled
+	EndDay           []string `toml:"end_day"`   // the demo's business day ends (日结): bills ready, differences planted
 }
 
 // Server is posserver's configuration (posserver.toml). Merchants and

@@ -49,7 +49,7 @@ func validateKeys(p *problems, md toml.MetaData, k *Keys) {
 		{"confirm", &k.Confirm}, {"cancel", &k.Cancel}, {"delete", &k.Delete},
 		{"function", &k.Function}, {"symbol", &k.Symbol}, {"quit", &k.Quit},
 		{"customer_pays", &k.CustomerPays}, {"customer_declines", &k.CustomerDeclines},
-		{"insert_card", &k.InsertCard}, {"paper_out", &k.PaperOut},
+		{"insert_card", &k.InsertCard}, {"paper_out", &k.PaperOut}, {"end_day", &k.EndDay},
 	}
 	type binding struct {
 		action string

@@ -91,6 +91,10 @@ type Env struct {
 	logFile *os.File
 	runLock *os.File // held while the demo runs in a folder of its own (runs.go)
 	width   int
+	now     func() time.Time
+
+	dayMu  sync.Mutex
+	dayEnd DayEnd // the trainer's end of the day, once done (dayend.go)
 }
 
 // openDir makes the run's folder (a fresh one under the user's state
@@ -113,7 +117,7 @@ func (e *Env) openDir(log *slog.Logger) error {
 		e.Dir = filepath.Join(base, "demo", time.Now().Format(runLayout))
 		dirs = []string{base, filepath.Join(base, "demo"), e.Dir}
 	}
-	for _, d := range append(dirs, filepath.Join(e.Dir, "receipts")) {
+	for _, d := range append(dirs, filepath.Join(e.Dir, "receipts"), filepath.Join(e.Dir, "settlement")) {
 		if err := privfile.MkdirAll(d, elog); err != nil {
 			return fmt.Errorf("demo directory: %w", err)
 		}
@@ -155,6 +159,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if now == nil {
 		now = time.Now
 	}
+	e.now = now
 	ln, err := e.provision(ctx, now)
 	if err != nil {
 		return nil, err
@@ -166,6 +171,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		return nil, err
 	}
 	if err := e.newServer(o, keys, now); err != nil {
+		ln.Close()
+		notifyLn.Close()
+		return nil, err
+	}
+	if err := e.writeServerConfig(notifyLn.Addr().String()); err != nil {
 		ln.Close()
 		notifyLn.Close()
 		return nil, err

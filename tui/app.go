@@ -105,6 +105,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.router.notice = say("trainer.error", msg.err)
 		}
+	case dayEndMsg:
+		m.router.notice = dayEndNotice(msg)
 	}
 	cmd := m.st.Update(msg, m.Screen() == "channels")
 	return m, tea.Batch(cmd, m.route(msg))
@@ -142,6 +144,10 @@ func (m Model) globalKey(k tea.KeyMsg) (tea.Cmd, bool) {
 		// A trainer's key on every screen: printing problems happen
 		// whenever they like.
 		return togglePaper(*o), true
+	case key.Matches(k, c.Keys.EndDay) && m.Screen() == "channels" && m.dayEnder() != nil:
+		// Only between payments: the trainer closes the day at the
+		// channel list, as a shop does after its last customer.
+		return endDay(c.ctx, m.dayEnder()), true
 	case key.Matches(k, c.Keys.Quit):
 		if m.busy() {
 			m.router.notice = m.quitRefused()

@@ -67,6 +67,21 @@ type Trainer interface {
 	TogglePaper() (out bool, err error)
 }
 
+// DayEnder is a Trainer that can end the business day (the demo's 日结
+// key on the channel list): the channels' bills become ready and the
+// station shows the reconciliation command to run.
+type DayEnder interface {
+	EndDay(ctx context.Context) (DayEnded, error)
+}
+
+// DayEnded is what ending the day did.
+type DayEnded struct {
+	Day     string // YYYY-MM-DD
+	Command string // the reconciliation to run in a second shell
+	File    string // the planted differences, for the trainer
+	Again   bool   // the day had been ended already
+}
+
 // TestCard is a demo card the trainer can insert.
 type TestCard struct {
 	ID      string

@@ -392,6 +392,36 @@ func togglePaper(o Options) tea.Cmd {
 	}
 }
 
+// dayEndMsg is the trainer's end of the day, done.
+type dayEndMsg struct {
+	res DayEnded
+	err error
+}
+
+func endDay(ctx context.Context, d DayEnder) tea.Cmd {
+	return func() tea.Msg {
+		res, err := d.EndDay(ctx)
+		return dayEndMsg{res: res, err: err}
+	}
+}
+
+// dayEndNotice tells the trainer what to run next.
+func dayEndNotice(msg dayEndMsg) text {
+	switch {
+	case msg.err != nil:
+		return say("trainer.error", msg.err)
+	case msg.res.Again:
+		return say("trainer.dayagain", msg.res.Day, msg.res.Command)
+	}
+	return say("trainer.dayended", msg.res.Day, msg.res.Command)
+}
+
+// dayEnder is the trainer's end of the day, when it has one.
+func (m Model) dayEnder() DayEnder {
+	d, _ := m.o.Trainer.(DayEnder)
+	return d
+}
+
 // kickPrinter makes the queue try the printer now.
 func kickPrinter(o Options) tea.Cmd {
 	if o.Prints == nil {

@@ -9,8 +9,10 @@
 //
 //   - app.go: the root Model. It owns Common and only routes: raw keys to
 //     the key filter, background news to the station, the cashier's events
-//     to the router. Global keys (language, quit, the trainer's paper key)
-//     live here too. Quitting cancels the app's one context.
+//     to the router. Global keys (language, quit, the trainer's paper key,
+//     and on the channel list the trainer's end of the day when the
+//     Trainer is a DayEnder) live here too. Quitting cancels the app's one
+//     context.
 //   - common.go: Common, what every screen reads and none writes (context,
 //     size, styles, keys, language); facts, the read-only view screens have
 //     of what the station knows; base, embedded by every screen; Screen.

@@ -18,6 +18,9 @@ func (m Model) helpBindings() []key.Binding {
 	if m.o.Trainer != nil {
 		bindings = append(bindings, c.Keys.PaperOut)
 	}
+	if m.Screen() == "channels" && m.dayEnder() != nil {
+		bindings = append(bindings, c.Keys.EndDay)
+	}
 	if !m.busy() {
 		bindings = append(bindings, c.Keys.Quit)
 	}

@@ -25,6 +25,7 @@ type KeyMap struct {
 	CustomerDeclines key.Binding
 	InsertCard       key.Binding
 	PaperOut         key.Binding
+	EndDay           key.Binding // on the channel list only
 }
 
 // NewKeyMap builds the key map from the configured key names, with help in lang.
@@ -46,12 +47,14 @@ func NewKeyMap(k config.Keys, lang i18n.Lang, demo bool) KeyMap {
 		CustomerDeclines: b(k.CustomerDeclines, "trainer.decl"),
 		InsertCard:       b(k.InsertCard, "trainer.card"),
 		PaperOut:         b(k.PaperOut, "trainer.paper"),
+		EndDay:           b(k.EndDay, "trainer.endday"),
 	}
 	if !demo {
 		m.CustomerPays.SetEnabled(false)
 		m.CustomerDeclines.SetEnabled(false)
 		m.InsertCard.SetEnabled(false)
 		m.PaperOut.SetEnabled(false)
+		m.EndDay.SetEnabled(false)
 	}
 	return m
 }

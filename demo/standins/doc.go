@@ -8,7 +8,9 @@
 //   - StartWallets: the Alipay and WeChat Pay sandboxes on loopback HTTP
 //     and the real connectors pointed at them, with the sandboxes' own keys
 //     (WriteClientFiles and WriteServerFiles write the configuration a
-//     separate posserver needs to use them);
+//     separate posserver needs to use them); the connectors move a QR
+//     code's expiry onto the sandbox's business clock, which a trainer's
+//     end of the day advances;
 //   - StartBank: the acquirer host on a loopback port and posserver's real
 //     ISO 8583 link to it; BundleKeys gives the host the terminals' master
 //     keys from their bundles, as a bank gets them out of band;

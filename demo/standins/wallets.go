@@ -59,16 +59,17 @@ type fullWallet interface {
 	connector.Refunder
 }
 
-// shifted moves a QR code's expiry from the server's clock onto the real
-// one.
+// shifted moves a QR code's expiry from the server's clock onto the
+// sandbox's business clock, which a test's fixed clock or a trainer's end
+// of the day (Advance) puts elsewhere.
 type shifted struct {
 	fullWallet
-	now func() time.Time
+	now, sandbox func() time.Time
 }
 
 func (s shifted) Precreate(ctx context.Context, req connector.Precreate) (string, error) {
 	if !req.ExpiresAt.IsZero() {
-		req.ExpiresAt = time.Now().Add(req.ExpiresAt.Sub(s.now()))
+		req.ExpiresAt = s.sandbox().Add(req.ExpiresAt.Sub(s.now()))
 	}
 	return s.fullWallet.Precreate(ctx, req)
 }
@@ -171,10 +172,12 @@ func (w *Wallets) serve(addr string, h http.Handler, log *slog.Logger) (string, 
 
 // Connectors is the server's wallet connector table.
 func (w *Wallets) Connectors() map[api.Channel]connector.Wallet {
-	if w.now != nil {
-		return map[api.Channel]connector.Wallet{api.Alipay: shifted{w.AlipayConn, w.now}, api.WeChat: shifted{w.WeChatConn, w.now}}
+	now := w.now
+	if now == nil {
+		now = time.Now
 	}
-	return map[api.Channel]connector.Wallet{api.Alipay: w.AlipayConn, api.WeChat: w.WeChatConn}
+	return map[api.Channel]connector.Wallet{api.Alipay: shifted{w.AlipayConn, now, w.Alipay.Now},
+		api.WeChat: shifted{w.WeChatConn, now, w.WeChat.Now}}
 }
 
 // NotifyHandler serves the wallets' notifications to n, as posserver's

@@ -76,6 +76,7 @@ func (h *Host) ControlHandler() http.Handler {
 		controlJSON(w, http.StatusOK, map[string]int{"calls": h.Calls(), "reversals": h.Reversals()})
 	})
 	mux.HandleFunc("POST /control/file/line", h.controlFileLine)
+	mux.HandleFunc("POST /control/clock", h.controlClock)
 	mux.HandleFunc("GET /files/{name}", h.serveFile)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint: " + r.Method + " " + r.URL.Path})

@@ -83,8 +83,9 @@
 // day the terminal closes it, or of the next cut. Declined and reversed
 // transactions, and entries the host lost (DropEntry), are not listed;
 // planted ones (AddEntry) are. The cut runs at the first request or file
-// request after midnight; the file is then frozen, written to
-// SettlementDir (0600) and served at GET /files/….
+// request after midnight, or at once when Advance moves the host's
+// business clock past midnight (a trainer ending the day); the file is
+// then frozen, written to SettlementDir (0600) and served at GET /files/….
 //
 // The layout is ours (real acquirers each have theirs; the server maps
 // columns by header name, see bank.ParseSettlementFile): CSV, UTF-8,
@@ -108,7 +109,8 @@
 //
 // Tests drive the host through Go methods (DropNext, DelayNext,
 // FailNextReversals, DropNextReversals, DropEntry, AddEntry, EditFileLine,
-// Ledger, Batches, Calls, Reversals, SettlementFileData, WriteSettlement); a
+// Ledger, Batches, Calls, Reversals, SettlementFileData, WriteSettlement,
+// Now, Advance); a
 // process of its own (`posserver sandbox -bank … -bank-control …`) offers
 // the same over HTTP from ControlHandler: JSON in, JSON out, errors as
 // {"error":"…"} with 400 or 404. It has no authentication: never expose it
@@ -143,6 +145,9 @@
 //	                        the settlement file lists that entry with
 //	                        another amount and/or fee than the books (404
 //	                        no such entry, 409 already listed)
+//	POST /control/clock {"advance":"27h"}
+//	                        moves the business clock ahead (the day cut
+//	                        it crosses runs at once); answers {"now":…}
 //	GET  /files/settlement-YYYYMMDD.csv
 //	                        the day's settlement file (text/csv), 404
 //	                        until the host has closed the day

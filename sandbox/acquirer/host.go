@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/multipos/multipos/cardkeys"
@@ -88,6 +89,7 @@ type Host struct {
 	calls                                   int
 	reversals                               int
 	delay                                   time.Duration
+	offset                                  atomic.Int64 // Advance: the business clock ahead of Options.Now, ns
 	listeners                               []net.Listener
 	conns                                   map[net.Conn]struct{}
 	closed                                  bool
@@ -104,14 +106,15 @@ func New(opts Options) *Host {
 	// Dates (fields 13 and 37, same-day voids) are China Standard Time, as
 	// a CUP acquirer's are, whatever the machine's zone.
 	clock := opts.Now
-	opts.Now = func() time.Time { return clock().In(CST) }
+	h := &Host{}
+	opts.Now = func() time.Time { return clock().Add(time.Duration(h.offset.Load())).In(CST) }
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	if opts.MasterKey == nil {
 		opts.MasterKey = func(string) ([]byte, bool) { return nil, false }
 	}
-	h := &Host{
+	*h = Host{
 		opts: opts, log: opts.Logger.With("sandbox", "acquirer"),
 		keys: map[string]cardkeys.WorkingKeys{}, balances: map[string]int64{}, pinFails: map[string]int{},
 		byKey: map[string]int{}, seen: map[string]seenMsg{}, revAnswer: map[string]bank.Message{}, orphans: map[string]bool{},

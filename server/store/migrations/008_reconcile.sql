@@ -3,8 +3,8 @@
 -- entry, the differences left for an operator (exceptions, which outlive
 -- reruns) and an append-only audit of what reconciliation changed itself
 -- and of every resolution.
--- SQLite's and PostgreSQL's files differ only in reconcile_lines: WITHOUT
--- ROWID is SQLite's alone.
+-- The lines' table is in 009 (SQLite's is WITHOUT ROWID, PostgreSQL's
+-- is not).
 CREATE TABLE reconcile_runs (
     id          TEXT    PRIMARY KEY,
     day         TEXT    NOT NULL,
@@ -35,37 +35,6 @@ CREATE TABLE reconcile_runs (
     net         BIGINT  NOT NULL DEFAULT 0,
     UNIQUE (day, channel)
 );
-
--- Every result of a run. cross_day marks a line matched with a journal
--- entry of a neighbouring day: that entry is offered to no other day's run
--- again. No index on tx_id: it would cost more than the rows it indexes
--- (a run writes a million lines in one go). WITHOUT ROWID: a line is
--- written once, in its (run_id, seq) key's tree, not to the table and again
--- to the key's index.
-CREATE TABLE reconcile_lines (
-    run_id         TEXT    NOT NULL,
-    seq            INTEGER NOT NULL,
-    class          TEXT    NOT NULL,
-    kind           TEXT    NOT NULL,
-    bill_row       INTEGER NOT NULL DEFAULT 0,
-    out_trade_no   TEXT    NOT NULL DEFAULT '',
-    out_refund_no  TEXT    NOT NULL DEFAULT '',
-    trade_no       TEXT    NOT NULL DEFAULT '',
-    channel_amount BIGINT  NOT NULL DEFAULT 0,
-    journal_amount BIGINT  NOT NULL DEFAULT 0,
-    settle         BIGINT  NOT NULL DEFAULT 0,
-    fee_milli      BIGINT  NOT NULL DEFAULT 0,
-    tx_id          TEXT    NOT NULL DEFAULT '',
-    tx_day         TEXT    NOT NULL DEFAULT '',
-    cross_day      INTEGER NOT NULL DEFAULT 0,
-    merchant_id    TEXT    NOT NULL DEFAULT '',
-    store_id       TEXT    NOT NULL DEFAULT '',
-    terminal_id    TEXT    NOT NULL DEFAULT '',
-    outcome        TEXT    NOT NULL DEFAULT '',
-    note           TEXT    NOT NULL DEFAULT '',
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-CREATE INDEX reconcile_lines_cross_day ON reconcile_lines (tx_day) WHERE cross_day = 1;
 
 -- A difference an operator settles. diff_key names the difference (day,
 -- channel, class, keys, amounts): a rerun finding the same one keeps it,
@@ -110,6 +79,9 @@ CREATE TABLE reconcile_audit (
 
 -- A day's wallet orders of a channel, for reconciliation's journal: without
 -- it the day's lookup walks every order of the channel. channel and day
--- never change after the insert, so it costs the insert only, not the
--- state changes (SQLite updates only the indexes whose columns change).
+-- never change after the insert: on SQLite it costs the insert only (SQLite
+-- updates only the indexes whose columns change); on PostgreSQL a state
+-- change touches indexed columns already (001_init.sql), so it writes a new
+-- entry here at each one too: its cost on a sale is in BENCHMARKS.md
+-- (reconciliation).
 CREATE INDEX transactions_by_day ON transactions (channel, day);

@@ -60,6 +60,19 @@ func (r *Runner) settle(ctx context.Context, run store.ReconRun, lines []reconci
 	return out
 }
 
+// Lines is what a run stores of a wallet channel's results, without
+// settling anything or marking exceptions: the benchmark times the store's
+// writing of them apart from the rest.
+func Lines(run store.ReconRun, results []reconcile.Result, lines []reconcile.Line, j reconcile.Journal,
+	refs []store.JournalRef) []store.ReconLine {
+	jj := &journal{Journal: j, refs: refs}
+	out := make([]store.ReconLine, len(results))
+	for i := range results {
+		out[i] = lineOf(run, &results[i], lines, jj)
+	}
+	return out
+}
+
 // lineOf is a result as stored: where the entry was taken (the journal's
 // merchant, store and terminal; else the bill's), a card keyed
 // terminal/batch/trace with its RRN.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/multipos/multipos/server/dayend"
 	"github.com/multipos/multipos/server/reconcile"
 	"github.com/multipos/multipos/server/store"
 )
@@ -59,29 +60,15 @@ func (db *database) storeRun(ctx context.Context, d Day, lines []reconcile.Line,
 	return nil
 }
 
-// toLines is dayend's settle without settling (see above).
+// toLines is dayend's lines of the results, the differences marked
+// exceptions (the benchmark's data has nothing safe to settle).
 func toLines(run store.ReconRun, lines []reconcile.Line, j reconcile.Journal, refs []store.JournalRef,
 	results []reconcile.Result) []store.ReconLine {
-	out := make([]store.ReconLine, len(results))
-	for i := range results {
-		res := &results[i]
-		l := store.ReconLine{Class: res.Class.String(), Kind: res.Kind.String(), OutTradeNo: res.OutTradeNo,
-			OutRefundNo: res.OutRefundNo, ChannelAmount: res.ChannelAmount, JournalAmount: res.JournalAmount, Note: res.Note}
-		if res.Line >= 0 {
-			line := &lines[res.Line]
-			l.BillRow, l.TradeNo, l.Settle, l.FeeMilli = line.Row, line.TradeNo, line.Settle, line.FeeMilli
-			l.StoreID, l.TerminalID = line.Store, line.Terminal
+	out := dayend.Lines(run, results, lines, j, refs)
+	for i := range out {
+		if results[i].Class != reconcile.Matched {
+			out[i].Outcome = store.OutcomeException
 		}
-		if res.Order >= 0 {
-			ref := &refs[res.Order]
-			l.TxID, l.TxDay = ref.ID, j.Orders[res.Order].Day
-			l.CrossDay = l.TxDay != run.Day
-			l.MerchantID, l.StoreID, l.TerminalID = ref.MerchantID, ref.StoreID, ref.TermID
-		}
-		if res.Class != reconcile.Matched {
-			l.Outcome = store.OutcomeException
-		}
-		out[i] = l
 	}
 	return out
 }

@@ -11,11 +11,9 @@ import (
 )
 
 // The product's steps around matching are the store's own calls
-// (store.ReconJournal, store.ClaimReconRun, store.FinishReconRun). What
-// turns matching's results into stored lines is server/dayend's settle
-// (not merged yet): toLines does its work for this data, where no
-// difference is one dayend settles itself. Once dayend is on main the
-// benchmark should time dayend.Runner.Run with the bill imported.
+// (store.ReconJournal, store.ClaimReconRun, store.FinishReconRun) and
+// dayend's (dayend.Lines); the whole path, dayend.Runner.Run, is timed
+// apart (see the package doc).
 
 const owner = "reconbench"
 

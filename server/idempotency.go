@@ -85,6 +85,16 @@ func (s *Server) replay(ctx context.Context, prev *store.Request) (int, any, err
 // the transaction open (a cancel the wallet has not confirmed yet): a
 // repeat looks again rather than hear an answer that is out of date.
 func (s *Server) once(r *http.Request, t *terminal, op, hash, txID string, do func(context.Context) (int, api.Order, error)) (int, any, error) {
+	return s.atMostOnce(r, t, op, hash, txID, func(ctx context.Context) (int, any, bool, error) {
+		status, o, err := do(ctx)
+		return status, o, o.State.Final(), err
+	})
+}
+
+// atMostOnce is once for any answer: do says whether its answer is kept
+// for repeats (keep) or the request forgotten, as it is when do fails.
+func (s *Server) atMostOnce(r *http.Request, t *terminal, op, hash, txID string,
+	do func(context.Context) (status int, answer any, keep bool, err error)) (int, any, error) {
 	rid, err := requestID(r)
 	if err != nil {
 		return 0, nil, err
@@ -99,17 +109,17 @@ func (s *Server) once(r *http.Request, t *terminal, op, hash, txID string, do fu
 	case prev != nil:
 		return s.replay(r.Context(), prev)
 	}
-	status, o, err := do(ctx)
-	if err != nil || !o.State.Final() {
+	status, answer, keep, err := do(ctx)
+	if err != nil || !keep {
 		if uerr := s.st.Unclaim(ctx, t.ID, rid); uerr != nil {
 			s.log.Error("request id left claimed", "terminal", t.ID, "request", rid, "err", uerr)
 		}
 		if err != nil {
 			return 0, nil, err
 		}
-		return status, o, nil
+		return status, answer, nil
 	}
-	body, err := json.Marshal(o)
+	body, err := json.Marshal(answer)
 	if err != nil {
 		return 0, nil, fmt.Errorf("answer to %s: %w", rid, err)
 	}

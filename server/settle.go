@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,8 +29,7 @@ const settleRetry = time.Minute
 
 // cardSettle is POST /v1/card/settle.
 func (s *Server) cardSettle(r *http.Request, t *terminal) (int, any, error) {
-	rid, err := requestID(r)
-	if err != nil {
+	if _, err := requestID(r); err != nil {
 		return 0, nil, err
 	}
 	var req api.SettleBatch
@@ -44,33 +42,13 @@ func (s *Server) cardSettle(r *http.Request, t *terminal) (int, any, error) {
 	if len(req.Operator) > 20 || strings.ContainsFunc(req.Operator, func(c rune) bool { return c < ' ' || c > '~' }) {
 		return 0, nil, badRequest("operator must be at most 20 printable ASCII characters")
 	}
-	ctx := context.WithoutCancel(r.Context())
-	prev, err := s.st.Claim(ctx, store.Request{TerminalID: t.ID, RequestID: rid, Op: "card_settle",
-		Hash: requestHash("settle", req.Batch, req.Operator), CreatedAt: s.now()})
-	switch {
-	case errors.Is(err, store.ErrRequestMismatch):
-		return 0, nil, s.conflict(rid, prev)
-	case err != nil:
-		return 0, nil, err
-	case prev != nil:
-		return s.replay(r.Context(), prev)
-	}
-	res, err := s.SettleBatch(ctx, t.ID, req.Batch, req.Operator, req.Operator)
-	if err != nil {
-		// Forgotten, so that the station may ask again under the same id.
-		if uerr := s.st.Unclaim(ctx, t.ID, rid); uerr != nil {
-			s.log.Error("request id left claimed", "terminal", t.ID, "request", rid, "err", uerr)
-		}
-		return 0, nil, err
-	}
-	body, err := json.Marshal(res)
-	if err != nil {
-		return 0, nil, fmt.Errorf("answer to %s: %w", rid, err)
-	}
-	if err := s.st.Answer(ctx, t.ID, rid, http.StatusOK, body, s.now()); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, json.RawMessage(body), nil
+	// A settlement that fails is forgotten, so that the station may ask
+	// again under the same id.
+	return s.atMostOnce(r, t, "card_settle", requestHash("settle", req.Batch, req.Operator), "",
+		func(ctx context.Context) (int, any, bool, error) {
+			res, err := s.SettleBatch(ctx, t.ID, req.Batch, req.Operator, req.Operator)
+			return http.StatusOK, res, true, err
+		})
 }
 
 // cardSettlement is GET /v1/card/settlements/{batch}: a settled batch's

@@ -31,7 +31,9 @@
 //  5. settles the safe differences, below; marks every other difference an
 //     exception;
 //  6. stores every result line, the exceptions and the totals in one
-//     database transaction (store.FinishReconRun). A rerun replaces the
+//     database transaction (store.FinishReconRun; a payment line that
+//     matched a paid order of the day exactly, trade number and all, as a
+//     store.MatchedLine, packed). A rerun replaces the
 //     lines but keeps each exception it finds again as it was (resolved
 //     stays resolved); an open exception it no longer finds, and a
 //     neighbouring day's "not at the channel" exception whose entry this

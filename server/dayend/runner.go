@@ -192,21 +192,23 @@ func (r *Runner) reconcile(ctx context.Context, run store.ReconRun, src BillSour
 		return Result{}, err
 	}
 	run.BillPath, run.BillSHA256 = path, sum
+	began := time.Now()
 	lines, j, err := r.parseAndLoad(ctx, run, src, raw, dayStart)
 	if err != nil {
 		return Result{}, err
 	}
+	loaded := time.Now()
 	rep := reconcile.Match(run.Day, lines, j.Journal)
 	if err := r.billedTwice(ctx, run, j, rep.Results); err != nil {
 		return Result{}, err
 	}
-	out := r.settle(ctx, run, lines, j, rep.Results)
+	out, matched := r.settle(ctx, run, lines, j, rep.Results)
 	for _, t := range rep.Totals {
 		if string(t.Channel) == run.Channel {
 			run.Totals = t
 		}
 	}
-	run.Lines, run.Matched, run.Settled, run.Differences = len(out), 0, 0, 0
+	run.Lines, run.Matched, run.Settled, run.Differences = len(out)+len(matched), len(matched), 0, 0
 	for i := range out {
 		switch {
 		case out[i].Class == reconcile.Matched.String():
@@ -217,12 +219,14 @@ func (r *Runner) reconcile(ctx context.Context, run store.ReconRun, src BillSour
 			run.Differences++
 		}
 	}
-	if err := r.o.Store.FinishReconRun(ctx, run, out, r.o.Now()); err != nil {
+	stored := time.Now()
+	if err := r.o.Store.FinishReconRun(ctx, run, out, matched, r.o.Now()); err != nil {
 		return Result{}, err
 	}
 	run.Status = store.RunDone
 	r.o.Logger.Info("reconciled", "day", run.Day, "channel", run.Channel, "lines", run.Lines, "matched", run.Matched,
-		"settled", run.Settled, "exceptions", run.Differences, "net", run.Totals.Net)
+		"settled", run.Settled, "exceptions", run.Differences, "net", run.Totals.Net,
+		"read", loaded.Sub(began), "matching", stored.Sub(loaded), "storing", time.Since(stored))
 	return Result{Run: run, Report: rep, Taken: true}, nil
 }
 
@@ -237,8 +241,11 @@ func (r *Runner) parseAndLoad(ctx context.Context, run store.ReconRun, src BillS
 		err   error
 	}
 	done := make(chan parsed, 1)
+	began := time.Now()
+	var parsing time.Duration
 	go func() {
 		lines, err := src.Parse(raw)
+		parsing = time.Since(began)
 		if err != nil {
 			cancel() // no use loading a journal for a bill that cannot be read
 			err = fmt.Errorf("dayend: %s bill of %s (kept at %s): %w", run.Channel, run.Day, run.BillPath, err)
@@ -253,10 +260,13 @@ func (r *Runner) parseAndLoad(ctx context.Context, run store.ReconRun, src BillS
 	} else {
 		j.Journal, j.refs, err = r.o.Store.ReconJournal(ctx, run.Channel, run.Day, prev, next)
 	}
+	loading := time.Since(began)
 	p := <-done
 	if p.err != nil {
 		return nil, nil, p.err // the bill's error first: the load's is then only its cancellation
 	}
+	r.o.Logger.Debug("reconciliation: bill and journal read", "day", run.Day, "channel", run.Channel, "bill_lines", len(p.lines),
+		"parsing", parsing, "journal_entries", len(j.Orders)+len(j.Refunds)+len(j.Cards), "loading", loading)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dayend: %s %s: %w", run.Day, run.Channel, err)
 	}

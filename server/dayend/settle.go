@@ -35,20 +35,28 @@ func (j *journal) txID(res *reconcile.Result) string {
 // differences on the way (see the package doc) and marking every other one
 // an exception. Results of another day's card lines are that day's.
 func (r *Runner) settle(ctx context.Context, run store.ReconRun, lines []reconcile.Line, j *journal,
-	results []reconcile.Result) []store.ReconLine {
+	results []reconcile.Result) ([]store.ReconLine, []store.MatchedLine) {
 	refunded := map[string]bool{} // orders the bill gives money back for
 	for i := range lines {
 		if lines[i].Kind == reconcile.Refund {
 			refunded[lines[i].OutTradeNo] = true
 		}
 	}
-	out := make([]store.ReconLine, 0, len(results))
+	var out []store.ReconLine
+	matched := make([]store.MatchedLine, 0, len(results))
+	seq := 0
 	for i := range results {
 		res := &results[i]
 		if res.Neighbour {
 			continue
 		}
+		seq++
+		if m, ok := packed(run, res, lines, j, seq); ok {
+			matched = append(matched, m)
+			continue
+		}
 		l := lineOf(run, res, lines, j)
+		l.Seq = seq
 		if res.Class != reconcile.Matched {
 			l.Outcome = store.OutcomeException
 			if res.Line >= 0 && safe(res, &lines[res.Line], j.refs, refunded) {
@@ -57,20 +65,43 @@ func (r *Runner) settle(ctx context.Context, run store.ReconRun, lines []reconci
 		}
 		out = append(out, l)
 	}
-	return out
+	return out, matched
+}
+
+// packed returns a result as a store.MatchedLine when it is one: a
+// payment line matched with a paid order of the run's own day with
+// nothing to say, the order's trade number the line's.
+func packed(run store.ReconRun, res *reconcile.Result, lines []reconcile.Line, j *journal, seq int) (store.MatchedLine, bool) {
+	if res.Class != reconcile.Matched || res.Kind != reconcile.Payment || res.Note != "" || res.Line < 0 || res.Order < 0 ||
+		res.ChannelAmount != res.JournalAmount {
+		return store.MatchedLine{}, false
+	}
+	line, o := &lines[res.Line], &j.Orders[res.Order]
+	if o.Day != run.Day || o.TradeNo != line.TradeNo || o.OutTradeNo != res.OutTradeNo {
+		return store.MatchedLine{}, false
+	}
+	return store.MatchedLine{Seq: seq, BillRow: line.Row, Amount: line.Amount, Settle: line.Settle, FeeMilli: line.FeeMilli,
+		Ref: &j.refs[res.Order]}, true
 }
 
 // Lines is what a run stores of a wallet channel's results, without
 // settling anything or marking exceptions: the benchmark times the store's
 // writing of them apart from the rest.
 func Lines(run store.ReconRun, results []reconcile.Result, lines []reconcile.Line, j reconcile.Journal,
-	refs []store.JournalRef) []store.ReconLine {
+	refs []store.JournalRef) ([]store.ReconLine, []store.MatchedLine) {
 	jj := &journal{Journal: j, refs: refs}
-	out := make([]store.ReconLine, len(results))
+	var out []store.ReconLine
+	matched := make([]store.MatchedLine, 0, len(results))
 	for i := range results {
-		out[i] = lineOf(run, &results[i], lines, jj)
+		if m, ok := packed(run, &results[i], lines, jj, i+1); ok {
+			matched = append(matched, m)
+			continue
+		}
+		l := lineOf(run, &results[i], lines, jj)
+		l.Seq = i + 1
+		out = append(out, l)
 	}
-	return out
+	return out, matched
 }
 
 // lineOf is a result as stored: where the entry was taken (the journal's

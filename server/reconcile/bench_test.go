@@ -1,6 +1,8 @@
 package reconcile_test
 
 import (
+	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -55,5 +57,25 @@ func TestBenchDayShape(t *testing.T) {
 		rep.Count(reconcile.Matched) < len(lines)*9/10 {
 		t.Fatalf("matched %d, amount %d, journal only %d", rep.Count(reconcile.Matched),
 			rep.Count(reconcile.AmountDiffers), rep.Count(reconcile.JournalOnly))
+	}
+}
+
+// TestMatchAcrossCores: a day large enough for lookUp to split its lines
+// among goroutines gives what one goroutine gives.
+func TestMatchAcrossCores(t *testing.T) {
+	lines, j := benchDay(5 * 32768)
+	const k = 70_001 // order k's payment line, found by trade number after lookUp
+	i := slices.IndexFunc(lines, func(l reconcile.Line) bool { return l.OutTradeNo == j.Orders[k].OutTradeNo })
+	lines[i].OutTradeNo, j.Orders[k].TradeNo = "", lines[i].TradeNo
+	prev := runtime.GOMAXPROCS(1)
+	one := reconcile.Match(day, lines, j)
+	runtime.GOMAXPROCS(max(prev, 4))
+	many := reconcile.Match(day, lines, j)
+	runtime.GOMAXPROCS(prev)
+	if !slices.Equal(one.Results, many.Results) {
+		t.Fatal("results differ between one goroutine and several")
+	}
+	if r := many.Results[i]; r.Class != reconcile.Matched || r.Order != k {
+		t.Fatalf("line found by trade number: %+v", r)
 	}
 }

@@ -2,7 +2,9 @@ package reconcile
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // index finds a channel's journal orders by number, and each order's refunds.
@@ -25,6 +27,7 @@ type matcher struct {
 	refundSeen []bool
 	res        []Result
 	cards      cardIndex
+	pre        []int32 // per line: its order found by out_trade_no (lookUp), -1
 }
 
 // Match matches the bill lines of one business day (2006-01-02) with the
@@ -40,6 +43,7 @@ func Match(day string, lines []Line, j Journal) Report {
 		returned: make([]int64, len(j.Orders)), refundSeen: make([]bool, len(j.Refunds)),
 		res: make([]Result, len(lines), len(lines)+len(lines)/16+16)}
 	m.build()
+	m.lookUp()
 	// Refunds first: a reversal line decides what its payment line is.
 	for i := range lines {
 		if lines[i].Kind == Refund && lines[i].Channel != Card {
@@ -54,6 +58,48 @@ func Match(day string, lines []Line, j Journal) Report {
 	m.matchCards()
 	m.leftOver()
 	return Report{Day: day, Results: m.res, Totals: totals(day, lines)}
+}
+
+// lookUpChunk is the fewest lines worth a goroutine of lookUp.
+const lookUpChunk = 1 << 15
+
+// lookUp finds each line's order by out_trade_no, on every core: a
+// million lookups in a million-entry map are most of matching's time, and
+// they change nothing. What they miss, order tries again by trade number.
+func (m *matcher) lookUp() {
+	m.pre = make([]int32, len(m.lines))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(m.lines)/lookUpChunk))
+	per := (len(m.lines) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		lines, pre := m.lines[w*per:min((w+1)*per, len(m.lines))], m.pre[w*per:min((w+1)*per, len(m.lines))]
+		wg.Go(func() {
+			var ch Channel
+			var ix *index
+			for i := range lines {
+				l := &lines[i]
+				if l.Channel != ch || i == 0 {
+					ch, ix = l.Channel, m.idx[l.Channel]
+				}
+				pre[i] = -1
+				if ix != nil && l.OutTradeNo != "" {
+					if oi, ok := ix.byOut[l.OutTradeNo]; ok {
+						pre[i] = oi
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// orderOf is line i's order, -1 if none.
+func (m *matcher) orderOf(i int) int {
+	if oi := m.pre[i]; oi >= 0 {
+		return int(oi)
+	}
+	l := &m.lines[i]
+	return m.order(l.Channel, l.OutTradeNo, l.TradeNo)
 }
 
 func (m *matcher) build() {
@@ -99,7 +145,7 @@ func (m *matcher) order(ch Channel, out, trade string) int {
 		return -1
 	}
 	if ix.byTrade == nil {
-		ix.byTrade = map[string]int32{}
+		ix.byTrade = make(map[string]int32, len(ix.byOut))
 		for i := range m.j.Orders {
 			if o := &m.j.Orders[i]; o.Channel == ch && o.TradeNo != "" {
 				ix.byTrade[o.TradeNo] = int32(i)
@@ -120,7 +166,7 @@ func (m *matcher) lineResult(i int, c Class, note string) Result {
 
 func (m *matcher) paymentLine(i int) Result {
 	l := &m.lines[i]
-	oi := m.order(l.Channel, l.OutTradeNo, l.TradeNo)
+	oi := m.orderOf(i)
 	if oi < 0 {
 		return m.lineResult(i, ChannelOnly, "paid at the channel, not in the journal")
 	}
@@ -147,7 +193,7 @@ func (m *matcher) paymentLine(i int) Result {
 
 func (m *matcher) refundLine(i int) Result {
 	l := &m.lines[i]
-	oi := m.order(l.Channel, l.OutTradeNo, l.TradeNo)
+	oi := m.orderOf(i)
 	if oi < 0 {
 		return m.lineResult(i, RefundDiffers, "refunded at the channel, the journal has no such order")
 	}

@@ -27,13 +27,17 @@
 // posserver imports it; the cashier app, whose demo server runs on SQLite,
 // does not.
 //
-// Reconciliation (reconcile*.go, migration 008) keeps one run per business
-// day and channel (claimed by one instance at a time), every result line
-// (written inside one transaction, by COPY on PostgreSQL through the
-// driver's CopyFrom, in large multi-row INSERTs into a WITHOUT ROWID table
-// on SQLite: FinishReconRun takes a million lines in one call), the exceptions, which outlive reruns
-// with their resolutions, and an append-only audit; ReconJournal and
-// ReconCards load a day's journal, with its neighbours', for matching.
+// Reconciliation (recon*.go, migrations 008–010) keeps one run per
+// business day and channel (claimed by one instance at a time) and every
+// result line, written inside one transaction: a line with anything to
+// say a row of reconcile_lines (by COPY on PostgreSQL through the
+// driver's CopyFrom, in large multi-row INSERTs on SQLite); a payment line
+// that matched its order exactly, nearly all of a day's, packed with the
+// others into a few blobs of reconcile_matched (MatchedLine), its keys
+// read back from transactions; the bill lines' totals per terminal for the
+// daily report; the exceptions, which outlive reruns with their
+// resolutions; and an append-only audit. ReconJournal and ReconCards load
+// a day's journal, with its neighbours', for matching.
 //
 // Card batches: the traces table knows each terminal's open batch; a
 // batch's settlement is a row of settlements (settlements.go), claimed

@@ -205,26 +205,40 @@ type JournalRef struct {
 // amount_mismatch or double_payment) are OrderReversed: the bill shows
 // their refund (or reversal) for the whole amount.
 func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next string) (reconcile.Journal, []JournalRef, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT t.id, COALESCE(t.out_trade_no, ''), t.trade_no, t.amount, t.state, t.reason, t.day,
-		t.version, t.merchant_id, t.store_id, t.terminal_id FROM transactions t
-		WHERE t.channel = ? AND t.day IN (?, ?, ?) AND t.kind IN ('wallet_qr', 'wallet_barcode')`),
-		channel, prev, day, next)
+	j, refs, err := s.reconJournal(ctx, channel, day, prev, next)
 	if err != nil {
 		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
 	}
-	defer rows.Close()
+	return j, refs, nil
+}
+
+func (s *Store) reconJournal(ctx context.Context, channel, day, prev, next string) (reconcile.Journal, []JournalRef, error) {
 	taken, err := s.crossMatched(ctx, channel, day, prev, next)
 	if err != nil {
-		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
+		return reconcile.Journal{}, nil, err
 	}
 	// Sized once: growing a million-entry slice copies it twenty times.
 	// The count walks transactions_by_day alone; it bounds the rows.
 	var n int
 	if err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM transactions WHERE channel = ? AND day IN (?, ?, ?)`),
 		channel, prev, day, next).Scan(&n); err != nil {
-		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
+		return reconcile.Journal{}, nil, err
 	}
-	j, refs := reconcile.Journal{Orders: make([]reconcile.Order, 0, n)}, make([]JournalRef, 0, n)
+	return s.journalRows(ctx, channel, [3]string{prev, day, next}, n, taken)
+}
+
+// journalRows reads the orders ReconJournal loads, about size of them.
+func (s *Store) journalRows(ctx context.Context, channel string, days [3]string, size int,
+	taken map[string]bool) (reconcile.Journal, []JournalRef, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT t.id, COALESCE(t.out_trade_no, ''), t.trade_no, t.amount, t.state, t.reason, t.day,
+		t.version, t.merchant_id, t.store_id, t.terminal_id FROM transactions t
+		WHERE t.channel = ? AND t.day IN (?, ?, ?) AND t.kind IN ('wallet_qr', 'wallet_barcode')`),
+		channel, days[0], days[1], days[2])
+	if err != nil {
+		return reconcile.Journal{}, nil, err
+	}
+	defer rows.Close()
+	orders, refs := make([]reconcile.Order, 0, size), make([]JournalRef, 0, size)
 	for rows.Next() {
 		var (
 			o          = reconcile.Order{Channel: reconcile.Channel(channel)}
@@ -233,20 +247,17 @@ func (s *Store) ReconJournal(ctx context.Context, channel, day, prev, next strin
 		)
 		if err := rows.Scan(&ref.ID, &o.OutTradeNo, &o.TradeNo, &o.Amount, &state, &why, &o.Day, &ref.Version,
 			&ref.MerchantID, &ref.StoreID, &ref.TermID); err != nil {
-			return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
+			return reconcile.Journal{}, nil, err
 		}
 		if taken[ref.ID] {
 			continue
 		}
 		ref.State = api.State(state)
 		o.State = orderState(ref.State, why)
-		j.Orders = append(j.Orders, o)
+		orders = append(orders, o)
 		refs = append(refs, ref)
 	}
-	if err := rows.Err(); err != nil {
-		return reconcile.Journal{}, nil, fmt.Errorf("store: journal of %s %s: %w", channel, day, err)
-	}
-	return j, refs, nil
+	return reconcile.Journal{Orders: orders}, refs, rows.Err()
 }
 
 // crossMatched returns the entries of day, prev and next that a line of
@@ -297,7 +308,20 @@ func (s *Store) OwnDayMatched(ctx context.Context, channel, txDay string, ids []
 			out[id] = true
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: lines of %s %s: %w", txDay, channel, err)
+	}
+	// And the packed ones: all matched on their own day.
+	err = s.readMatched(ctx, `SELECT m.lines, m.data FROM reconcile_matched m JOIN reconcile_runs r ON r.id = m.run_id
+		WHERE r.day = ? AND r.channel = ?`, []any{txDay, channel}, func(p *packedLine) {
+		if want[p.TxID] {
+			out[p.TxID] = true
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: matched lines of %s %s: %w", txDay, channel, err)
+	}
+	return out, nil
 }
 
 // orderState is a journal state as matching sees it.

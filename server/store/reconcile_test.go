@@ -91,7 +91,7 @@ func TestReconResults(t *testing.T) {
 			t.Fatal(err)
 		}
 		run.Lines, run.Differences, run.Source = len(lines), 2, "imported"
-		if err := st.FinishReconRun(ctx, run, lines, t0); err != nil {
+		if err := st.FinishReconRun(ctx, run, lines, nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		open, err := st.Exceptions(ctx, false)
@@ -110,7 +110,7 @@ func TestReconResults(t *testing.T) {
 		// The rerun finds the first difference again, not the second.
 		run, _, _ = claimRun(t, st, "i1", true, t0.Add(time.Minute))
 		lines[2] = store.ReconLine{Class: "matched", Kind: "payment", BillRow: 3, OutTradeNo: "X2", ChannelAmount: 1}
-		if err := st.FinishReconRun(ctx, run, lines, t0.Add(time.Minute)); err != nil {
+		if err := st.FinishReconRun(ctx, run, lines, nil, t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		all, _ := st.Exceptions(ctx, true)
@@ -152,7 +152,7 @@ func TestReconNeighbours(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := st.FinishReconRun(ctx, run, []store.ReconLine{{Class: "journal_only", Kind: "payment", OutTradeNo: late.OutTradeNo,
-			JournalAmount: 1000, TxID: late.ID, TxDay: day, Outcome: store.OutcomeException}}, t0); err != nil {
+			JournalAmount: 1000, TxID: late.ID, TxDay: day, Outcome: store.OutcomeException}}, nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		// The next day's bill has it: offered as a neighbour, matched.
@@ -165,7 +165,7 @@ func TestReconNeighbours(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := st.FinishReconRun(ctx, run2, []store.ReconLine{{Class: "matched", Kind: "payment", BillRow: 1, OutTradeNo: late.OutTradeNo,
-			ChannelAmount: 1000, JournalAmount: 1000, TxID: late.ID, TxDay: day, CrossDay: true}}, t0); err != nil {
+			ChannelAmount: 1000, JournalAmount: 1000, TxID: late.ID, TxDay: day, CrossDay: true}}, nil, t0); err != nil {
 			t.Fatal(err)
 		}
 		if exs, _ := st.Exceptions(ctx, false); len(exs) != 0 {
@@ -179,6 +179,71 @@ func TestReconNeighbours(t *testing.T) {
 			if j, _, err := st.ReconJournal(ctx, "alipay", dd[0], dd[1], dd[2]); err != nil || len(j.Orders) != 0 {
 				t.Fatalf("journal of %s: %+v %v", dd[0], j, err)
 			}
+		}
+	})
+}
+
+// TestReconPacked: matched lines stored packed read back in their places
+// among the other lines, with their orders' keys and IDs; they count in
+// the daily report, and a neighbouring day's run sees them as matched on
+// their own day.
+func TestReconPacked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		st := storetest.Open(t, d)
+		ctx := t.Context()
+		a := mustMove(t, st, mustCreate(t, st, walletTx("T1", trace(1), 1000)), api.StateSuccess)
+		b := mustMove(t, st, mustCreate(t, st, walletTx("T2", trace(2), 2500)), api.StateSuccess)
+		_, refs, err := st.ReconJournal(ctx, "alipay", day, "2025-02-28", "2025-03-02")
+		if err != nil || len(refs) != 2 {
+			t.Fatalf("journal: %+v %v", refs, err)
+		}
+		ref := map[string]*store.JournalRef{refs[0].ID: &refs[0], refs[1].ID: &refs[1]}
+		run, _, err := claimRun(t, st, "i1", true, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		matched := []store.MatchedLine{
+			{Seq: 1, BillRow: 1, Amount: 1000, Settle: 990, FeeMilli: 6000, Ref: ref[a.ID]},
+			{Seq: 3, BillRow: 3, Amount: 2500, Settle: 2500, FeeMilli: -1, Ref: ref[b.ID]},
+		}
+		lines := []store.ReconLine{{Seq: 2, Class: "channel_only", Kind: "payment", BillRow: 2, OutTradeNo: "X1", ChannelAmount: 700,
+			Settle: 700, TerminalID: "T9", Outcome: store.OutcomeException}}
+		run.Lines, run.Matched, run.Differences = 3, 2, 1
+		if err := st.FinishReconRun(ctx, run, lines, matched, t0); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.ReconLines(ctx, run.ID)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("lines: %+v %v", got, err)
+		}
+		want := store.ReconLine{Seq: 1, Class: "matched", Kind: "payment", BillRow: 1, OutTradeNo: a.OutTradeNo, TradeNo: a.TradeNo,
+			ChannelAmount: 1000, JournalAmount: 1000, Settle: 990, FeeMilli: 6000, TxID: a.ID, TxDay: day, MerchantID: "M1",
+			StoreID: "S1", TerminalID: "T1"}
+		if got[0] != want || got[1].OutTradeNo != "X1" || got[2].TxID != b.ID || got[2].TerminalID != "T2" || got[2].FeeMilli != -1 {
+			t.Fatalf("lines:\n%+v\nwant %+v", got, want)
+		}
+		rep, err := st.DailyReport(ctx, day)
+		if err != nil || len(rep) != 3 {
+			t.Fatalf("report: %+v %v", rep, err)
+		}
+		var gross, fee int64
+		for _, r := range rep {
+			gross, fee = gross+r.Gross, fee+r.FeeMilli
+		}
+		if gross != 4200 || fee != 5999 {
+			t.Fatalf("report: %+v", rep)
+		}
+		seen, err := st.OwnDayMatched(ctx, "alipay", day, []string{b.ID, "tx-none"})
+		if err != nil || !seen[b.ID] || len(seen) != 1 {
+			t.Fatalf("own day matched: %v %v", seen, err)
+		}
+		// A rerun replaces them.
+		run, _, _ = claimRun(t, st, "i1", true, t0.Add(time.Minute))
+		if err := st.FinishReconRun(ctx, run, lines, matched[:1], t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.ReconLines(ctx, run.ID); len(got) != 2 {
+			t.Fatalf("after rerun: %+v", got)
 		}
 	})
 }

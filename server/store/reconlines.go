@@ -19,6 +19,7 @@ const (
 // ReconLine is one result of a run: a bill line (BillRow > 0) or a journal
 // entry no line matched (BillRow 0).
 type ReconLine struct {
+	Seq                              int    // place among the run's lines, 1-based; 0: its place in the slice
 	Class, Kind                      string // reconcile.Class and reconcile.Kind names
 	BillRow                          int
 	OutTradeNo, OutRefundNo, TradeNo string
@@ -44,23 +45,26 @@ var lineColumns = []string{"run_id", "seq", "class", "kind", "bill_row", "out_tr
 	"terminal_id", "outcome", "note"}
 
 // FinishReconRun stores a run's results and marks it done, in one database
-// transaction: the run's previous lines (a rerun) are replaced by lines;
-// every line with Outcome exception is an exception, kept as it was
-// (resolved or not) when the same difference is on file already; an open
-// exception of the day and channel the rerun no longer finds is resolved
-// by "reconcile"; an open journal_only exception of a neighbouring day
-// whose entry a line of this run matched is resolved likewise; each such
-// resolution is audited. run carries the totals, counts and bill. Lines are
-// written by COPY on PostgreSQL, in large multi-row INSERTs of one
-// prepared statement on SQLite: a million lines is one call.
-func (s *Store) FinishReconRun(ctx context.Context, run ReconRun, lines []ReconLine, at time.Time) error {
-	if err := s.finishReconRun(ctx, run, lines, at); err != nil {
+// transaction: the run's previous results (a rerun) are replaced by lines
+// and matched (packed, see MatchedLine), ordered together by Seq (a line
+// with Seq 0 takes its place in lines); the bill lines' totals per
+// terminal are kept for the daily report; every line with Outcome
+// exception is an exception, kept as it was (resolved or not) when the
+// same difference is on file already; an open exception of the day and
+// channel the rerun no longer finds is resolved by "reconcile"; an open
+// journal_only exception of a neighbouring day whose entry a line of this
+// run matched is resolved likewise; each such resolution is audited. run
+// carries the totals, counts and bill. Lines are written by COPY on
+// PostgreSQL, in large multi-row INSERTs of one prepared statement on
+// SQLite.
+func (s *Store) FinishReconRun(ctx context.Context, run ReconRun, lines []ReconLine, matched []MatchedLine, at time.Time) error {
+	if err := s.finishReconRun(ctx, run, lines, matched, at); err != nil {
 		return fmt.Errorf("store: finish reconciliation %s: %w", run.ID, err)
 	}
 	return nil
 }
 
-func (s *Store) finishReconRun(ctx context.Context, run ReconRun, lines []ReconLine, at time.Time) error {
+func (s *Store) finishReconRun(ctx context.Context, run ReconRun, lines []ReconLine, matched []MatchedLine, at time.Time) error {
 	// One connection held throughout: PostgreSQL's COPY goes through its
 	// native connection, inside the transaction begun on it.
 	conn, err := s.w.Conn(ctx)
@@ -73,9 +77,11 @@ func (s *Store) finishReconRun(ctx context.Context, run ReconRun, lines []ReconL
 		return err
 	}
 	defer tx.Rollback()
-	// A first run has no lines: the DELETE is one probe of the key.
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM reconcile_lines WHERE run_id = ?`), run.ID); err != nil {
-		return err
+	// A first run has none: each DELETE is one probe of a key.
+	for _, table := range []string{"reconcile_lines", "reconcile_matched", "reconcile_terminals"} {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE run_id = ?`), run.ID); err != nil {
+			return err
+		}
 	}
 	if s.dialect == Postgres {
 		err = s.copyLines(ctx, conn, run.ID, lines)
@@ -83,6 +89,12 @@ func (s *Store) finishReconRun(ctx context.Context, run ReconRun, lines []ReconL
 		err = s.insertLines(ctx, tx, run.ID, lines)
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.insertMatched(ctx, tx, run.ID, matched); err != nil {
+		return err
+	}
+	if err := s.insertTerminals(ctx, tx, run.ID, terminalTotals(lines, matched)); err != nil {
 		return err
 	}
 	if err := s.syncExceptions(ctx, tx, run, lines, at); err != nil {
@@ -140,6 +152,9 @@ func (s *Store) insertLines(ctx context.Context, tx *sql.Tx, runID string, lines
 // appendLine appends a line's values in lineColumns' order. An empty
 // string or a small number boxed in an interface allocates nothing.
 func appendLine(args []any, runID string, seq int, l *ReconLine) []any {
+	if l.Seq > 0 {
+		seq = l.Seq
+	}
 	return append(args, runID, seq, l.Class, l.Kind, l.BillRow, l.OutTradeNo, l.OutRefundNo, l.TradeNo,
 		l.ChannelAmount, l.JournalAmount, l.Settle, l.FeeMilli, l.TxID, l.TxDay, boolInt(l.CrossDay),
 		l.MerchantID, l.StoreID, l.TerminalID, l.Outcome, l.Note)
@@ -184,6 +199,25 @@ func diffKey(day, channel string, l *ReconLine) string {
 
 func (s *Store) syncExceptions(ctx context.Context, tx *sql.Tx, run ReconRun, lines []ReconLine, at time.Time) error {
 	keys := map[string]bool{}
+	// Many to a statement: a day can have thousands, and on PostgreSQL a
+	// statement each is a round trip each.
+	const per, cols = 500, 14
+	head := `INSERT INTO reconcile_exceptions (id, diff_key, run_id, day, channel, class, kind, out_trade_no, out_refund_no,
+		tx_id, channel_amount, journal_amount, note, state, created_at) VALUES `
+	tail := ` ON CONFLICT (diff_key) DO UPDATE SET run_id = excluded.run_id, note = excluded.note`
+	args := make([]any, 0, per*cols)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		n := len(args) / cols
+		one := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)"
+		if _, err := tx.ExecContext(ctx, s.q(head+strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")+tail), args...); err != nil {
+			return fmt.Errorf("exceptions: %w", err)
+		}
+		args = args[:0]
+		return nil
+	}
 	for i := range lines {
 		l := &lines[i]
 		if l.Outcome != OutcomeException {
@@ -194,14 +228,16 @@ func (s *Store) syncExceptions(ctx context.Context, tx *sql.Tx, run ReconRun, li
 			k = diffKey(run.Day, run.Channel, l) + "#" + strconv.Itoa(n)
 		}
 		keys[k] = true
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO reconcile_exceptions (id, diff_key, run_id, day, channel, class, kind,
-			out_trade_no, out_refund_no, tx_id, channel_amount, journal_amount, note, state, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
-			ON CONFLICT (diff_key) DO UPDATE SET run_id = excluded.run_id, note = excluded.note`),
-			newID("ex"), k, run.ID, run.Day, run.Channel, l.Class, l.Kind, l.OutTradeNo, l.OutRefundNo, l.TxID,
-			l.ChannelAmount, l.JournalAmount, l.Note, micros(at)); err != nil {
-			return fmt.Errorf("exception %s: %w", k, err)
+		args = append(args, newID("ex"), k, run.ID, run.Day, run.Channel, l.Class, l.Kind, l.OutTradeNo, l.OutRefundNo, l.TxID,
+			l.ChannelAmount, l.JournalAmount, l.Note, micros(at))
+		if len(args) == per*cols {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if err := s.resolveGone(ctx, tx, run, keys, at); err != nil {
 		return err

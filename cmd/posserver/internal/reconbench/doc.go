@@ -24,9 +24,10 @@
 // found against the day.
 //
 // Turning matching's results into the store's lines is server/dayend's
-// work (its settle, which also settles the safe differences): toLines
-// takes dayend.Lines and marks the differences, none of which is a safe
-// one in this data, so that the steps
+// work (its settle, which also settles the safe differences, and sets the
+// exact matches apart as packed store.MatchedLines): toLines takes
+// dayend.Lines and marks the differences, none of which is a safe one in
+// this data, so that the steps
 // can be timed one by one. Then each run times the product's whole path,
 // dayend.Runner.Run with the bill imported (claim, keep the bill, parse,
 // load, match, settle, store), and that is what is held against the join.

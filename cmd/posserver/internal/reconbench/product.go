@@ -38,13 +38,13 @@ func (db *database) storeRun(ctx context.Context, d Day, lines []reconcile.Line,
 	if err != nil || !ok {
 		return fmt.Errorf("reconbench: claim the run: taken %v: %w", ok, err)
 	}
-	out := toLines(run, lines, j, refs, rep.Results)
+	out, matched := toLines(run, lines, j, refs, rep.Results)
 	for _, t := range rep.Totals {
 		if string(t.Channel) == Channel {
 			run.Totals = t
 		}
 	}
-	run.Source, run.Lines = "imported", len(out)
+	run.Source, run.Lines, run.Matched = "imported", len(out)+len(matched), len(matched)
 	for i := range out {
 		if out[i].Outcome == store.OutcomeException {
 			run.Differences++
@@ -52,7 +52,7 @@ func (db *database) storeRun(ctx context.Context, d Day, lines []reconcile.Line,
 			run.Matched++
 		}
 	}
-	if err := db.st.FinishReconRun(ctx, run, out, time.Now()); err != nil {
+	if err := db.st.FinishReconRun(ctx, run, out, matched, time.Now()); err != nil {
 		return fmt.Errorf("reconbench: %w", err)
 	}
 	return nil
@@ -61,12 +61,12 @@ func (db *database) storeRun(ctx context.Context, d Day, lines []reconcile.Line,
 // toLines is dayend's lines of the results, the differences marked
 // exceptions (the benchmark's data has nothing safe to settle).
 func toLines(run store.ReconRun, lines []reconcile.Line, j reconcile.Journal, refs []store.JournalRef,
-	results []reconcile.Result) []store.ReconLine {
-	out := dayend.Lines(run, results, lines, j, refs)
+	results []reconcile.Result) ([]store.ReconLine, []store.MatchedLine) {
+	out, matched := dayend.Lines(run, results, lines, j, refs)
 	for i := range out {
-		if results[i].Class != reconcile.Matched {
+		if out[i].Class != reconcile.Matched.String() {
 			out[i].Outcome = store.OutcomeException
 		}
 	}
-	return out
+	return out, matched
 }

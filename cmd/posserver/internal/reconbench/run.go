@@ -219,7 +219,7 @@ func (db *database) reconcileOnce(ctx context.Context, d Day, zipData []byte, ch
 				return t, fmt.Errorf("reconbench: matching found %d %s, want %d", got, class, want)
 			}
 		}
-		if n, err := db.count(ctx, "SELECT COUNT(*) FROM reconcile_lines"); err != nil {
+		if n, err := db.count(ctx, "SELECT (SELECT COUNT(*) FROM reconcile_lines) + (SELECT COALESCE(SUM(lines), 0) FROM reconcile_matched)"); err != nil {
 			return t, err
 		} else if int(n) != len(rep.Results) {
 			return t, fmt.Errorf("reconbench: %d results stored, want %d", n, len(rep.Results))

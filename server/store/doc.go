@@ -27,7 +27,7 @@
 // posserver imports it; the cashier app, whose demo server runs on SQLite,
 // does not.
 //
-// Reconciliation (recon*.go, migrations 008–010) keeps one run per
+// Reconciliation (recon*.go, migrations 008–011) keeps one run per
 // business day and channel (claimed by one instance at a time) and every
 // result line, written inside one transaction: a line with anything to
 // say a row of reconcile_lines (by COPY on PostgreSQL through the

@@ -259,6 +259,9 @@ func (r *Runner) parseAndLoad(ctx context.Context, run store.ReconRun, src BillS
 		j.Cards, j.cardRefs, err = r.o.Store.ReconCards(ctx, run.Day, prev, next)
 	} else {
 		j.Journal, j.refs, err = r.o.Store.ReconJournal(ctx, run.Channel, run.Day, prev, next)
+		if err == nil {
+			j.Prepare() // while the bill is still being parsed, as it often is
+		}
 	}
 	loading := time.Since(began)
 	p := <-done

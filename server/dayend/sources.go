@@ -53,13 +53,7 @@ func (a AlipayBills) Fetch(ctx context.Context, day time.Time) ([]byte, error) {
 	return raw, err
 }
 
-func (AlipayBills) Parse(raw []byte) ([]reconcile.Line, error) {
-	rows, err := alipay.ParseBill(raw)
-	if err != nil {
-		return nil, err
-	}
-	return reconcile.FromAlipay(rows), nil
-}
+func (AlipayBills) Parse(raw []byte) ([]reconcile.Line, error) { return reconcile.AlipayBill(raw) }
 
 // Recognise: a zip (its file names are GBK); of the channels' bills only
 // Alipay's is one.

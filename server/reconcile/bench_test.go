@@ -61,7 +61,8 @@ func TestBenchDayShape(t *testing.T) {
 }
 
 // TestMatchAcrossCores: a day large enough for lookUp to split its lines
-// among goroutines gives what one goroutine gives.
+// among goroutines gives what one goroutine gives, and so does a journal
+// prepared beforehand, matched twice.
 func TestMatchAcrossCores(t *testing.T) {
 	lines, j := benchDay(5 * 32768)
 	const k = 70_001 // order k's payment line, found by trade number after lookUp
@@ -74,6 +75,12 @@ func TestMatchAcrossCores(t *testing.T) {
 	runtime.GOMAXPROCS(prev)
 	if !slices.Equal(one.Results, many.Results) {
 		t.Fatal("results differ between one goroutine and several")
+	}
+	j.Prepare()
+	for range 2 {
+		if again := reconcile.Match(day, lines, j); !slices.Equal(one.Results, again.Results) {
+			t.Fatal("results differ with the journal prepared beforehand")
+		}
 	}
 	if r := many.Results[i]; r.Class != reconcile.Matched || r.Order != k {
 		t.Fatalf("line found by trade number: %+v", r)

@@ -11,20 +11,38 @@ import (
 // refund sent without out_request_no is known by the out_trade_no, as
 // Alipay's refund query does.
 func FromAlipay(rows []alipay.BillRow) []Line {
-	lines := make([]Line, len(rows))
+	lines := alipayLines(make([]Line, 0, len(rows)))
 	for i := range rows {
-		r := &rows[i]
-		l := Line{Channel: Alipay, Row: i + 1, At: r.Finished, Store: r.StoreID, Terminal: r.TerminalID, OutTradeNo: r.OutTradeNo, TradeNo: r.TradeNo,
-			Amount: r.Amount, Settle: r.Received, FeeMilli: -r.Fee * 1000}
-		if r.Refund {
-			l.Kind, l.Amount, l.Settle, l.OutRefundNo = Refund, -r.Amount, 0, r.OutRequestNo
-			if l.OutRefundNo == "" {
-				l.OutRefundNo = r.OutTradeNo
-			}
-		}
-		lines[i] = l
+		lines.Add(&rows[i])
 	}
 	return lines
+}
+
+// AlipayBill reads an Alipay trade bill (as alipay.ParseBill takes it)
+// straight into lines, as FromAlipay would make them of its rows.
+func AlipayBill(data []byte) ([]Line, error) {
+	var lines alipayLines
+	if err := alipay.ParseBillTo(data, &lines); err != nil {
+		return nil, err
+	}
+	return lines, nil
+}
+
+// alipayLines takes a bill's rows as lines (alipay.BillRows).
+type alipayLines []Line
+
+func (ls *alipayLines) Reset(n int) { *ls = make([]Line, 0, n) }
+
+func (ls *alipayLines) Add(r *alipay.BillRow) {
+	l := Line{Channel: Alipay, Row: len(*ls) + 1, At: r.Finished, Store: r.StoreID, Terminal: r.TerminalID,
+		OutTradeNo: r.OutTradeNo, TradeNo: r.TradeNo, Amount: r.Amount, Settle: r.Received, FeeMilli: -r.Fee * 1000}
+	if r.Refund {
+		l.Kind, l.Amount, l.Settle, l.OutRefundNo = Refund, -r.Amount, 0, r.OutRequestNo
+		if l.OutRefundNo == "" {
+			l.OutRefundNo = r.OutTradeNo
+		}
+	}
+	*ls = append(*ls, l)
 }
 
 // FromWeChat turns the rows of a WeChat Pay trade bill (wechat.ParseTradeBill,

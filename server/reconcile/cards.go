@@ -53,8 +53,9 @@ func FromSettlementFile(rows []bank.SettleRow) []Line {
 	lines := make([]Line, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		l := Line{Channel: Card, Kind: Payment, Row: i + 1, At: r.At, Terminal: r.Terminal, Merchant: r.Merchant,
-			Batch: r.Batch, Trace: r.Trace, RRN: r.RRN, AuthCode: r.AuthCode, TxnType: r.Type, SettleDay: r.SettleDate,
+		l := Line{Channel: Card, Kind: Payment, Row: i + 1, At: r.At, Terminal: r.Terminal,
+			CardLine: &CardLine{Merchant: r.Merchant, Batch: r.Batch, Trace: r.Trace, RRN: r.RRN, AuthCode: r.AuthCode,
+				TxnType: r.Type, SettleDay: r.SettleDate},
 			Amount: r.Amount, Settle: r.Amount, FeeMilli: r.Fee * 1000}
 		if r.Type != "sale" {
 			l.Kind, l.Settle = Refund, 0
@@ -122,7 +123,7 @@ func (m *matcher) cardEntry(l *Line) (ci int, ok bool) {
 
 // neighbour says l is a card line of another day's file than day's.
 func (l *Line) neighbour(day string) bool {
-	return l.Channel == Card && l.SettleDay != "" && l.SettleDay != day
+	return l.Channel == Card && l.CardLine != nil && l.SettleDay != "" && l.SettleDay != day
 }
 
 func (m *matcher) cardLine(i int) Result {
@@ -133,6 +134,11 @@ func (m *matcher) cardLine(i int) Result {
 
 func (m *matcher) cardResult(i int) Result {
 	l := &m.lines[i]
+	if l.CardLine == nil { // a card line without its keys: matched by none
+		c := *l
+		c.CardLine = &CardLine{}
+		l = &c
+	}
 	r := m.lineResult(i, Matched, "")
 	r.Terminal, r.Batch, r.Trace = l.Terminal, l.Batch, l.Trace
 	ci, ok := m.cardEntry(l)

@@ -337,8 +337,8 @@ func TestMatchCardsSandboxFile(t *testing.T) {
 }
 
 func cardLine(txn, batch, trace, rrn string, amount int64) reconcile.Line {
-	l := reconcile.Line{Channel: reconcile.Card, Kind: reconcile.Payment, Terminal: "T1", Batch: batch, Trace: trace, RRN: rrn,
-		TxnType: txn, Amount: amount, Settle: amount, SettleDay: day}
+	l := reconcile.Line{Channel: reconcile.Card, Kind: reconcile.Payment, Terminal: "T1",
+		CardLine: &reconcile.CardLine{Batch: batch, Trace: trace, RRN: rrn, TxnType: txn, SettleDay: day}, Amount: amount, Settle: amount}
 	if txn != "sale" {
 		l.Kind, l.Settle = reconcile.Refund, 0
 	}
@@ -404,5 +404,15 @@ func TestMatchCardRules(t *testing.T) {
 	}
 	if len(rep.Totals) != 2 || rep.Totals[0].Channel != reconcile.Alipay || rep.Totals[1].Channel != reconcile.Card {
 		t.Fatalf("totals %+v", rep.Totals)
+	}
+}
+
+// TestCardLineWithoutKeys: a card line made without its CardLine is
+// matched by nothing, not a panic.
+func TestCardLineWithoutKeys(t *testing.T) {
+	lines := []reconcile.Line{{Channel: reconcile.Card, Kind: reconcile.Payment, Row: 1, Terminal: "T1", Amount: 100}}
+	rep := reconcile.Match(day, lines, reconcile.Journal{})
+	if len(rep.Results) != 1 || rep.Results[0].Class != reconcile.ChannelOnly {
+		t.Fatalf("results: %+v", rep.Results)
 	}
 }

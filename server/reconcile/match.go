@@ -13,14 +13,25 @@ type index struct {
 	byTrade map[string]int32 // built on first need: most lines carry out_trade_no
 }
 
+// prepared is what matching builds of a journal before it reads a line.
+type prepared struct {
+	idx      map[Channel]*index
+	firstRef []int32 // per order: its first refund, -1
+	nextRef  []int32 // per refund: the order's next refund, -1
+	refOrder []int32 // per refund: its order, -1
+}
+
+// Prepare builds what Match builds of the journal before it reads a line
+// (its orders' index), so that a caller can have it built while it does
+// something else, such as parse the bill. The journal must not change
+// afterwards, and Match calls on it must not run at once.
+func (j *Journal) Prepare() { j.prep = prepare(j) }
+
 type matcher struct {
+	*prepared
 	day        string
 	lines      []Line
 	j          *Journal
-	idx        map[Channel]*index
-	firstRef   []int32 // per order: its first refund, -1
-	nextRef    []int32 // per refund: the order's next refund, -1
-	refOrder   []int32 // per refund: its order, -1
 	paid       []bool  // per order: a payment line matched it
 	touched    []bool  // per order: some line of the bill names it
 	returned   []int64 // per order: fen the bill gives back outside the journal's refunds (reversals)
@@ -36,13 +47,14 @@ type matcher struct {
 // channels whose bills are given, as a paid order of a channel without
 // lines is reported as not at the channel. The inputs are not changed.
 func Match(day string, lines []Line, j Journal) Report {
-	m := &matcher{day: day, lines: lines, j: &j, idx: map[Channel]*index{},
-		firstRef: make([]int32, len(j.Orders)), nextRef: make([]int32, len(j.Refunds)),
-		refOrder: make([]int32, len(j.Refunds)),
-		paid:     make([]bool, len(j.Orders)), touched: make([]bool, len(j.Orders)),
+	p := j.prep
+	if p == nil || len(p.firstRef) != len(j.Orders) || len(p.nextRef) != len(j.Refunds) {
+		p = prepare(&j)
+	}
+	m := &matcher{prepared: p, day: day, lines: lines, j: &j,
+		paid: make([]bool, len(j.Orders)), touched: make([]bool, len(j.Orders)),
 		returned: make([]int64, len(j.Orders)), refundSeen: make([]bool, len(j.Refunds)),
 		res: make([]Result, len(lines), len(lines)+len(lines)/16+16)}
-	m.build()
 	m.lookUp()
 	// Refunds first: a reversal line decides what its payment line is.
 	for i := range lines {
@@ -99,40 +111,43 @@ func (m *matcher) orderOf(i int) int {
 		return int(oi)
 	}
 	l := &m.lines[i]
-	return m.order(l.Channel, l.OutTradeNo, l.TradeNo)
+	return m.order(m.j, l.Channel, l.OutTradeNo, l.TradeNo)
 }
 
-func (m *matcher) build() {
+func prepare(j *Journal) *prepared {
+	p := &prepared{idx: map[Channel]*index{}, firstRef: make([]int32, len(j.Orders)), nextRef: make([]int32, len(j.Refunds)),
+		refOrder: make([]int32, len(j.Refunds))}
 	counts := map[Channel]int{}
-	for i := range m.j.Orders {
-		counts[m.j.Orders[i].Channel]++
+	for i := range j.Orders {
+		counts[j.Orders[i].Channel]++
 	}
 	for ch, n := range counts {
-		m.idx[ch] = &index{byOut: make(map[string]int32, n)}
+		p.idx[ch] = &index{byOut: make(map[string]int32, n)}
 	}
-	for i := range m.j.Orders {
-		o := &m.j.Orders[i]
-		m.idx[o.Channel].byOut[o.OutTradeNo] = int32(i)
-		m.firstRef[i] = -1
+	for i := range j.Orders {
+		o := &j.Orders[i]
+		p.idx[o.Channel].byOut[o.OutTradeNo] = int32(i)
+		p.firstRef[i] = -1
 	}
 	// Each order's refunds as a list threaded through nextRef, newest
 	// first: no allocation per order.
-	for i := range m.j.Refunds {
-		r := &m.j.Refunds[i]
-		m.nextRef[i] = -1
-		o := m.order(r.Channel, r.OutTradeNo, "")
-		m.refOrder[i] = int32(o)
+	for i := range j.Refunds {
+		r := &j.Refunds[i]
+		p.nextRef[i] = -1
+		o := p.order(j, r.Channel, r.OutTradeNo, "")
+		p.refOrder[i] = int32(o)
 		if o >= 0 {
-			m.nextRef[i] = m.firstRef[o]
-			m.firstRef[o] = int32(i)
+			p.nextRef[i] = p.firstRef[o]
+			p.firstRef[o] = int32(i)
 		}
 	}
+	return p
 }
 
 // order finds a journal order by out_trade_no, else by the channel's trade
 // number; -1 if none.
-func (m *matcher) order(ch Channel, out, trade string) int {
-	ix := m.idx[ch]
+func (p *prepared) order(j *Journal, ch Channel, out, trade string) int {
+	ix := p.idx[ch]
 	if ix == nil {
 		return -1
 	}
@@ -146,8 +161,8 @@ func (m *matcher) order(ch Channel, out, trade string) int {
 	}
 	if ix.byTrade == nil {
 		ix.byTrade = make(map[string]int32, len(ix.byOut))
-		for i := range m.j.Orders {
-			if o := &m.j.Orders[i]; o.Channel == ch && o.TradeNo != "" {
+		for i := range j.Orders {
+			if o := &j.Orders[i]; o.Channel == ch && o.TradeNo != "" {
 				ix.byTrade[o.TradeNo] = int32(i)
 			}
 		}

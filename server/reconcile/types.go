@@ -45,8 +45,15 @@ type Line struct {
 	// negative given back (on a refund).
 	FeeMilli int64
 
-	// Card lines (Channel Card, Kind Refund for voids and refunds), keyed
-	// by Terminal, Batch and Trace as the terminal sent them:
+	// *CardLine is a card line's own (Channel Card); nil on a wallet's,
+	// whose bills run to a million lines.
+	*CardLine
+}
+
+// CardLine is what a line of the acquirer's file carries beyond a
+// wallet's (Kind Refund for voids and refunds), keyed by Terminal, Batch
+// and Trace as the terminal sent them.
+type CardLine struct {
 	Merchant  string
 	Batch     string
 	Trace     string
@@ -111,6 +118,7 @@ type Journal struct {
 	Orders  []Order
 	Refunds []RefundEntry
 	Cards   []CardEntry
+	prep    *prepared // Prepare's
 }
 
 // Class is what matching found.

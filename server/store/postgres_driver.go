@@ -31,6 +31,10 @@ type PostgresDriver interface {
 	// the transaction a sql.Tx of conn holds open (conn.BeginTx), so that
 	// it commits or rolls back with the rest. It returns the rows copied.
 	CopyFrom(ctx context.Context, conn *sql.Conn, table string, columns []string, rows CopyRows) (int64, error)
+	// QueryRaw runs query on conn and calls row with each result row's
+	// columns in PostgreSQL's text format (nil for NULL), valid only during
+	// the call: a million rows read with no value made per column.
+	QueryRaw(ctx context.Context, conn *sql.Conn, query string, args []any, row func(cols [][]byte) error) error
 }
 
 // CopyRows is a source of rows for CopyFrom, read once (the methods of

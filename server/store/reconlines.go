@@ -65,6 +65,16 @@ func (s *Store) FinishReconRun(ctx context.Context, run ReconRun, lines []ReconL
 }
 
 func (s *Store) finishReconRun(ctx context.Context, run ReconRun, lines []ReconLine, matched []MatchedLine, at time.Time) error {
+	// The matched lines are packed and the totals per terminal summed
+	// while the database takes the rest.
+	type packing struct {
+		blobs  [][]byte
+		totals map[terminalKey]*DayTotals
+	}
+	packed := make(chan packing, 1)
+	go func() { packed <- packing{packMatched(matched), terminalTotals(lines, matched)} }()
+	pk := func() packing { p := <-packed; packed <- p; return p }
+	defer pk() // not to return before the goroutine is done with the lines
 	// One connection held throughout: PostgreSQL's COPY goes through its
 	// native connection, inside the transaction begun on it.
 	conn, err := s.w.Conn(ctx)
@@ -91,13 +101,14 @@ func (s *Store) finishReconRun(ctx context.Context, run ReconRun, lines []ReconL
 	if err != nil {
 		return err
 	}
-	if err := s.insertMatched(ctx, tx, run.ID, matched); err != nil {
-		return err
-	}
-	if err := s.insertTerminals(ctx, tx, run.ID, terminalTotals(lines, matched)); err != nil {
-		return err
-	}
 	if err := s.syncExceptions(ctx, tx, run, lines, at); err != nil {
+		return err
+	}
+	p := pk()
+	if err := s.insertMatched(ctx, tx, run.ID, p.blobs, matched); err != nil {
+		return err
+	}
+	if err := s.insertTerminals(ctx, tx, run.ID, p.totals); err != nil {
 		return err
 	}
 	t := run.Totals

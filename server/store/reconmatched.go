@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/base32"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // MatchedLine is a bill's payment line that matched a paid order of the
@@ -33,7 +35,9 @@ const matchedFormat = 1
 
 // encodeMatched packs lines: per line, varints of the seq and bill row
 // (as steps from the line before), the amount, amount − settle and the
-// fee, then the order's id, its length first.
+// fee, then the order's id: 0 and the 16 bytes of an id as the store makes
+// them ("tx" and 26 letters and digits of base32, canonical), else its
+// length + 1 and the id as it is.
 func encodeMatched(buf []byte, lines []MatchedLine) []byte {
 	buf = append(buf[:0], matchedFormat)
 	var seq, row int64
@@ -44,11 +48,52 @@ func encodeMatched(buf []byte, lines []MatchedLine) []byte {
 		buf = binary.AppendVarint(buf, l.Amount)
 		buf = binary.AppendVarint(buf, l.Amount-l.Settle)
 		buf = binary.AppendVarint(buf, l.FeeMilli)
-		buf = binary.AppendUvarint(buf, uint64(len(l.Ref.ID)))
-		buf = append(buf, l.Ref.ID...)
+		buf = appendTxID(buf, l.Ref.ID)
 		seq, row = int64(l.Seq), int64(l.BillRow)
 	}
 	return buf
+}
+
+// idText is the base32 of the store's ids (internal/ids).
+var idText = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// appendTxID appends id as encodeMatched writes it.
+func appendTxID(buf []byte, id string) []byte {
+	if raw, ok := txIDBytes(id); ok {
+		return append(append(buf, 0), raw[:]...)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(id))+1)
+	return append(buf, id...)
+}
+
+// txIDBytes reads an id the store made: "tx" and 26 lowercase base32
+// digits holding 128 bits, the last two bits of the last digit zero (so
+// that the bytes give the id back).
+func txIDBytes(id string) (raw [16]byte, ok bool) {
+	if len(id) != 28 || id[:2] != "tx" {
+		return raw, false
+	}
+	var acc uint64
+	bits, n := 0, 0
+	for i := 2; i < 28; i++ {
+		c := id[i]
+		var v byte
+		switch {
+		case c >= 'a' && c <= 'z':
+			v = c - 'a'
+		case c >= '2' && c <= '7':
+			v = c - '2' + 26
+		default:
+			return raw, false
+		}
+		acc, bits = acc<<5|uint64(v), bits+5
+		if bits >= 8 {
+			bits -= 8
+			raw[n] = byte(acc >> bits)
+			n++
+		}
+	}
+	return raw, n == 16 && acc&(1<<bits-1) == 0
 }
 
 // packedLine is a matched line as read back: its order by ID only.
@@ -86,24 +131,39 @@ func decodeMatched(data []byte, n int, each func(*packedLine)) error {
 		p.Settle = p.Amount - next()
 		p.FeeMilli = next()
 		k, w := binary.Uvarint(data)
-		if w <= 0 || uint64(len(data)-w) < k {
+		switch {
+		case w <= 0:
+			return errPacked
+		case k == 0 && len(data)-w >= 16:
+			p.TxID = "tx" + strings.ToLower(idText.EncodeToString(data[w:w+16]))
+			data = data[w+16:]
+		case k > 0 && uint64(len(data)-w) >= k-1:
+			p.TxID = string(data[w : w+int(k-1)])
+			data = data[w+int(k-1):]
+		default:
 			return errPacked
 		}
-		p.TxID = string(data[w : w+int(k)])
-		data = data[w+int(k):]
 		each(&p)
 	}
 	return nil
 }
 
-// insertMatched writes a run's matched lines, matchedChunk to a blob.
-func (s *Store) insertMatched(ctx context.Context, tx *sql.Tx, runID string, lines []MatchedLine) error {
-	var buf []byte
-	for chunk := 0; chunk*matchedChunk < len(lines); chunk++ {
-		part := lines[chunk*matchedChunk : min((chunk+1)*matchedChunk, len(lines))]
-		buf = encodeMatched(buf, part)
+// packMatched packs lines, matchedChunk to a blob.
+func packMatched(lines []MatchedLine) [][]byte {
+	var blobs [][]byte
+	for start := 0; start < len(lines); start += matchedChunk {
+		part := lines[start:min(start+matchedChunk, len(lines))]
+		blobs = append(blobs, encodeMatched(make([]byte, 0, len(part)*32), part))
+	}
+	return blobs
+}
+
+// insertMatched writes a run's matched lines as packMatched packed them.
+func (s *Store) insertMatched(ctx context.Context, tx *sql.Tx, runID string, blobs [][]byte, lines []MatchedLine) error {
+	for chunk, blob := range blobs {
+		n := min(matchedChunk, len(lines)-chunk*matchedChunk)
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO reconcile_matched (run_id, chunk, lines, data) VALUES (?, ?, ?, ?)`),
-			runID, chunk, len(part), buf); err != nil {
+			runID, chunk, n, blob); err != nil {
 			return fmt.Errorf("matched lines %d…: %w", chunk*matchedChunk+1, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -15,6 +16,14 @@ func TestMatchedPacking(t *testing.T) {
 		refs[i].ID = "tx" + strconv.Itoa(i*7919)
 	}
 	refs[4].ID = ""
+	refs[0].ID = "tx" + strings.ToLower(idText.EncodeToString([]byte("0123456789abcdef"))) // as ids.New makes them
+	refs[2].ID = refs[0].ID[:27] + "b"                                                     // not canonical: kept as it is
+	if _, ok := txIDBytes(refs[0].ID); !ok {
+		t.Fatalf("%s not taken for an id", refs[0].ID)
+	}
+	if _, ok := txIDBytes(refs[2].ID); ok {
+		t.Fatalf("%s taken for an id", refs[2].ID)
+	}
 	in := []MatchedLine{
 		{Seq: 1, BillRow: 1, Amount: 1, Settle: 1, Ref: &refs[0]},
 		{Seq: 9, BillRow: 3, Amount: math.MaxInt64, Settle: math.MinInt64 + 5, FeeMilli: math.MinInt64, Ref: &refs[1]},
@@ -37,6 +46,19 @@ func TestMatchedPacking(t *testing.T) {
 	for _, bad := range [][]byte{nil, {2}, data[:len(data)-1], data[:len(data)/2], append([]byte{1}, 0xff, 0xff)} {
 		if err := decodeMatched(bad, len(in), func(*packedLine) {}); !errors.Is(err, errPacked) {
 			t.Errorf("damaged %x: %v", bad, err)
+		}
+	}
+}
+
+func TestDecimal(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "42": 42, "-7": -7, "999999999999999999": 999999999999999999} {
+		if got, ok := decimal([]byte(in)); !ok || got != want {
+			t.Errorf("decimal(%q) = %d, %v", in, got, ok)
+		}
+	}
+	for _, in := range []string{"", "-", "1x", "1.5", "9999999999999999999", " 1"} {
+		if _, ok := decimal([]byte(in)); ok {
+			t.Errorf("decimal(%q) taken", in)
 		}
 	}
 }

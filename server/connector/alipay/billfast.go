@@ -45,9 +45,12 @@ type fastBill struct {
 	cells   [][]byte
 	scratch []byte
 	intern  map[string]string
-	rows    []BillRow
-	// For sizing rows once a few lines give their length: the file's
-	// size, bytes read, bytes before the first row.
+	to      BillRows
+	// The first rows, kept until they give the length of a line, to size
+	// the rest: then to is Reset and given them.
+	sample []BillRow
+	sized  bool
+	// For that: the file's size, bytes read, bytes before the first row.
 	size, read, first int64
 	// Day starts in CST by date, for times without time.ParseInLocation.
 	dayKey  int32
@@ -57,12 +60,20 @@ type fastBill struct {
 // parseBillFast is ParseBill when all goes well; false sends the caller
 // to parseBillSlow.
 func parseBillFast(data []byte) ([]BillRow, bool) {
+	var rows rowSlice
+	ok := parseBillFastTo(data, &rows)
+	return rows, ok
+}
+
+// parseBillFastTo is ParseBillTo when all goes well; false: to may have
+// been given rows, and parseBillSlow is to read the bill again.
+func parseBillFastTo(data []byte, to BillRows) bool {
 	if !bytes.HasPrefix(data, []byte("PK")) {
-		return readBillFast(bytes.NewReader(data), int64(len(data)), 0)
+		return readBillFast(bytes.NewReader(data), int64(len(data)), 0, to)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return nil, false
+		return false
 	}
 	for _, f := range zr.File {
 		name := f.Name
@@ -73,11 +84,11 @@ func parseBillFast(data []byte) ([]BillRow, bool) {
 			continue
 		}
 		if f.UncompressedSize64 > maxBill {
-			return nil, false
+			return false
 		}
 		rc, err := f.Open()
 		if err != nil {
-			return nil, false
+			return false
 		}
 		defer rc.Close()
 		// Inflate on one core, read lines on the other: the pipe hands
@@ -93,31 +104,31 @@ func parseBillFast(data []byte) ([]BillRow, bool) {
 			pr.Close() // stops the copy if the lines were left unread
 			<-done
 		}()
-		return readBillFast(pr, int64(f.UncompressedSize64), maxBill)
+		return readBillFast(pr, int64(f.UncompressedSize64), maxBill, to)
 	}
-	return nil, false
+	return false
 }
 
 // readBillFast reads a detail file of about size bytes; more than limit
 // (unless 0) is refused.
-func readBillFast(r io.Reader, size, limit int64) ([]BillRow, bool) {
-	p := &fastBill{size: size, intern: map[string]string{}, cells: make([][]byte, 0, 32), dayKey: -1}
+func readBillFast(r io.Reader, size, limit int64, to BillRows) bool {
+	p := &fastBill{size: size, intern: map[string]string{}, cells: make([][]byte, 0, 32), dayKey: -1, to: to}
 	br := bufio.NewReaderSize(r, 1<<20)
 	lineNo := 0
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			return nil, false
+			return false
 		}
 		if err != nil && err != io.EOF {
-			return nil, false // a damaged zip: the slow reading says how
+			return false // a damaged zip: the slow reading says how
 		}
 		if len(line) == 0 && err == io.EOF {
 			break
 		}
 		p.read += int64(len(line))
 		if limit > 0 && p.read > limit {
-			return nil, false
+			return false
 		}
 		if lineNo == 0 {
 			if rest, bom := bytes.CutPrefix(line, []byte("\xef\xbb\xbf")); bom {
@@ -126,16 +137,34 @@ func readBillFast(r io.Reader, size, limit int64) ([]BillRow, bool) {
 		}
 		lineNo++
 		if !p.line(line, lineNo) {
-			return nil, false
+			return false
 		}
 		if err == io.EOF {
 			break
 		}
 	}
 	if !p.found {
-		return nil, false
+		return false
 	}
-	return p.rows, true
+	if !p.sized {
+		p.flush()
+	}
+	return true
+}
+
+// flush gives to the rows kept so far, after sizing it from them.
+func (p *fastBill) flush() {
+	n := len(p.sample)
+	if n > 0 && p.size > p.read {
+		// A margin for longer lines later: growing would copy them all.
+		per := (p.read - p.first) / int64(n)
+		n += int((p.size-p.read)/max(per, 1))*11/10 + sampleRows
+	}
+	p.to.Reset(n)
+	for i := range p.sample {
+		p.to.Add(&p.sample[i])
+	}
+	p.sample, p.sized = nil, true
 }
 
 // line takes one line (with its '\n', if any); false: give up.
@@ -177,17 +206,17 @@ func (p *fastBill) line(line []byte, lineNo int) bool {
 	if !ok {
 		return false
 	}
-	switch {
-	case p.rows == nil:
-		p.rows, p.first = make([]BillRow, 0, sampleRows), p.read-int64(lineLen)
-	case len(p.rows) == sampleRows && p.size > p.read:
-		// Enough lines to guess how many more there are, with a margin
-		// for longer lines later: growing would copy them all.
-		per := (p.read - p.first) / sampleRows
-		n := int((p.size-p.read)/max(per, 1))*11/10 + 2*sampleRows
-		p.rows = append(make([]BillRow, 0, n), p.rows...)
+	if p.sized {
+		p.to.Add(&row)
+		return true
 	}
-	p.rows = append(p.rows, row)
+	if p.sample == nil {
+		p.sample, p.first = make([]BillRow, 0, sampleRows), p.read-int64(lineLen)
+	}
+	p.sample = append(p.sample, row)
+	if len(p.sample) == sampleRows {
+		p.flush()
+	}
 	return true
 }
 

@@ -24,11 +24,47 @@ import (
 // The usual file is read by parseBillFast, streaming; anything it is unsure
 // of is read again by parseBillSlow, the reference.
 func ParseBill(data []byte) ([]BillRow, error) {
-	if rows, ok := parseBillFast(data); ok {
-		return rows, nil
+	var rows rowSlice
+	if err := ParseBillTo(data, &rows); err != nil {
+		return nil, err
 	}
-	return parseBillSlow(data)
+	return rows, nil
 }
+
+// BillRows takes the rows of a bill as ParseBillTo reads them, for a
+// caller that turns them into something of its own without a million
+// BillRows in between.
+type BillRows interface {
+	// Reset begins the rows again: drop any given before; about n follow
+	// (0: not known).
+	Reset(n int)
+	// Add is the next row; r is the parser's, not to be kept.
+	Add(r *BillRow)
+}
+
+// ParseBillTo reads a bill as ParseBill does, handing its rows to to. On
+// an error, what to was given is not the bill's.
+func ParseBillTo(data []byte, to BillRows) error {
+	if parseBillFastTo(data, to) {
+		return nil
+	}
+	rows, err := parseBillSlow(data)
+	if err != nil {
+		return err
+	}
+	to.Reset(len(rows))
+	for i := range rows {
+		to.Add(&rows[i])
+	}
+	return nil
+}
+
+// rowSlice is BillRows keeping them all.
+type rowSlice []BillRow
+
+func (s *rowSlice) Reset(n int) { *s = make([]BillRow, 0, n) }
+
+func (s *rowSlice) Add(r *BillRow) { *s = append(*s, *r) }
 
 // parseBillSlow reads the whole file, decodes it whole and reads it with
 // encoding/csv: simple, the reference parseBillFast is held to.

@@ -106,3 +106,21 @@ func (Driver) CopyFrom(ctx context.Context, conn *sql.Conn, table string, column
 	})
 	return n, err
 }
+
+// QueryRaw runs query on conn's native connection with every column sent
+// in text format and hands row each row's columns as sent.
+func (Driver) QueryRaw(ctx context.Context, conn *sql.Conn, query string, args []any, row func(cols [][]byte) error) error {
+	return conn.Raw(func(dc any) error {
+		rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, query, append([]any{pgx.QueryResultFormats{pgx.TextFormatCode}}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := row(rows.RawValues()); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}

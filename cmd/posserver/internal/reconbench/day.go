@@ -1,8 +1,10 @@
 package reconbench
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,7 +55,7 @@ func (d Day) order(i int) order {
 	trace := fmt.Sprintf("%06d", i/1000)
 	at := d.Date.Add(time.Duration(int64(i) * int64(24*time.Hour) / int64(d.N)))
 	o := order{
-		id: "tx" + strconv.Itoa(10_000_000+i), saleID: "sa" + strconv.Itoa(10_000_000+i),
+		id: "tx" + idOf(i, 1), saleID: "sa" + idOf(i, 2),
 		terminal: term, trace: trace,
 		outTradeNo: term + at.Format("20060102150405") + trace,
 		tradeNo:    at.Format("20060102") + "22001" + fmt.Sprintf("%015d", 300_000_000_000+i),
@@ -63,6 +65,15 @@ func (d Day) order(i int) order {
 		o.state = "CLOSED"
 	}
 	return o
+}
+
+// idOf is an id shaped as ids.New makes them (26 of base32's lowercase
+// letters and digits, 128 bits that look random), the same for the same i
+// and kind: the journal's ids are as long as the product's, which the
+// load and the stored lines pay for.
+func idOf(i, kind int) string {
+	h := sha256.Sum256([]byte{byte(kind), byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24)})
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:16]))
 }
 
 // line is one payment line of the day's bill.

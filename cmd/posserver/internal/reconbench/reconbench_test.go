@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/multipos/multipos/server/connector/alipay"
 	"github.com/multipos/multipos/server/reconcile"
 	"github.com/multipos/multipos/server/store/storetest"
 )
@@ -54,5 +57,23 @@ func TestRun(t *testing.T) {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}
+	}
+}
+
+// TestBillStraightToLines: the bill read straight into lines gives what
+// its rows turned into lines give.
+func TestBillStraightToLines(t *testing.T) {
+	d := NewDay(3 * diffEvery)
+	zipData, err := d.AlipayBill(d.Date.AddDate(0, 0, 1).Add(5 * time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := alipay.ParseBill(zipData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := reconcile.AlipayBill(zipData)
+	if err != nil || !reflect.DeepEqual(got, reconcile.FromAlipay(rows)) || len(got) != d.N {
+		t.Fatalf("%d lines, %v; want the %d of its rows", len(got), err, len(rows))
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/multipos/multipos/server/connector/alipay"
 	"github.com/multipos/multipos/server/dayend"
 	"github.com/multipos/multipos/server/reconcile"
 	"github.com/multipos/multipos/server/store"
@@ -180,13 +179,7 @@ func runEngine(ctx context.Context, o Options, d Day, zipData []byte, pg string)
 }
 
 // parse is the product's reading of a downloaded bill.
-func parse(zipData []byte) ([]reconcile.Line, error) {
-	rows, err := alipay.ParseBill(zipData)
-	if err != nil {
-		return nil, err
-	}
-	return reconcile.FromAlipay(rows), nil
-}
+func parse(zipData []byte) ([]reconcile.Line, error) { return reconcile.AlipayBill(zipData) }
 
 // reconcileOnce is one end-to-end run of the product's code; check
 // compares what it found with what the day holds.

@@ -97,7 +97,7 @@ bench: build
 ## RECON_N journal orders, parsed, matched and stored on SQLite and
 ## PostgreSQL, RECON_RUNS times, next to a plain SQL join of the same rows
 ## (the anchor), written to bench-reconcile.md. The default is CI-sized;
-## the issue's figures are RECON_N=1000000 (about 15 minutes with setup).
+## the issue's figures are RECON_N=1000000 (about 5 minutes with setup).
 RECON_N    ?= 20000
 RECON_RUNS ?= 3
 bench-reconcile: build

@@ -3,10 +3,12 @@
 // orders and refunds and says, for every bill line and every journal entry
 // left over, what it found.
 //
-// Bill lines come from the channels' own files: FromAlipay turns the rows of
-// alipay.ParseBill (the 业务明细 of the trade bill) into Lines, FromWeChat
-// those of wechat.ParseTradeBill (the ALL trade bill). The journal side is
-// Journal, plain rows the store layer fills. Money is int64 fen; fees are
+// Bill lines come from the channels' own files: AlipayBill reads the
+// 业务明细 of an Alipay trade bill straight into Lines (FromAlipay turns
+// rows of alipay.ParseBill into the same), FromWeChat the rows of
+// wechat.ParseTradeBill (the ALL trade bill), FromSettlementFile the
+// acquirer's file. The journal side is Journal, plain rows the store layer
+// fills; Journal.Prepare builds its index ahead of Match. Money is int64 fen; fees are
 // kept in 0.001 fen (WeChat Pay bills them to 0.00001 yuan) and rounded only
 // in the totals.
 //

@@ -14,7 +14,7 @@
 // against the goal.
 //
 // Run then times, Runs times per engine, the product's steps one after the
-// other: parse (alipay.ParseBill, reconcile.FromAlipay), load the day's
+// other: parse (reconcile.AlipayBill), load the day's
 // journal (store.ReconJournal), reconcile.Match, store the results
 // (store.ClaimReconRun and store.FinishReconRun, the run's lines replacing
 // the previous run's); and, in the same run and database, the anchor: a

@@ -37,15 +37,34 @@ const maxIntern = 1 << 16
 // sampleRows rows give the length of a line, to size the rest.
 const sampleRows = 256
 
+// pendRows rows' ids share a string.
+const pendRows = 4096
+
+// idEnds is where a pending row's trade_no and out_trade_no end in
+// idText; later is false when the row has its ids already.
+type idEnds struct {
+	later    bool
+	mid, end int
+}
+
 type fastBill struct {
-	mode    int
-	dec     *encoding.Decoder
-	found   bool
-	cols    [nAlipayCols]int
-	cells   [][]byte
-	scratch []byte
-	intern  map[string]string
-	to      BillRows
+	mode   int
+	dec    *encoding.Decoder
+	found  bool
+	cols   [nAlipayCols]int
+	cells  [][]byte
+	intern map[string]string
+	to     BillRows
+	// Rows whose trade and out_trade_no wait in idText, to be made
+	// substrings of one string per pendRows rows (flushIDs): one string a
+	// row is a million objects for the garbage collector to mark while
+	// reconciliation grows the heap.
+	pend   []BillRow
+	ends   []idEnds
+	idText []byte
+	later  bool   // row's ids are in idText, ending at idEnd
+	idEnd  idEnds // of the row just read
+	parsed int    // rows read
 	// The first rows, kept until they give the length of a line, to size
 	// the rest: then to is Reset and given them.
 	sample []BillRow
@@ -146,6 +165,7 @@ func readBillFast(r io.Reader, size, limit int64, to BillRows) bool {
 	if !p.found {
 		return false
 	}
+	p.flushIDs()
 	if !p.sized {
 		p.flush()
 	}
@@ -155,10 +175,10 @@ func readBillFast(r io.Reader, size, limit int64, to BillRows) bool {
 // flush gives to the rows kept so far, after sizing it from them.
 func (p *fastBill) flush() {
 	n := len(p.sample)
-	if n > 0 && p.size > p.read {
+	if p.parsed > 0 && p.size > p.read {
 		// A margin for longer lines later: growing would copy them all.
-		per := (p.read - p.first) / int64(n)
-		n += int((p.size-p.read)/max(per, 1))*11/10 + sampleRows
+		per := (p.read - p.first) / int64(p.parsed)
+		n = p.parsed + int((p.size-p.read)/max(per, 1))*11/10 + sampleRows
 	}
 	p.to.Reset(n)
 	for i := range p.sample {
@@ -206,18 +226,42 @@ func (p *fastBill) line(line []byte, lineNo int) bool {
 	if !ok {
 		return false
 	}
+	if p.parsed == 0 {
+		p.first = p.read - int64(lineLen)
+	}
+	p.parsed++
+	end := p.idEnd
+	end.later = p.later
+	p.pend, p.ends = append(p.pend, row), append(p.ends, end)
+	if len(p.pend) == pendRows {
+		p.flushIDs()
+	}
+	return true
+}
+
+// flushIDs gives the pending rows their ids and hands them on.
+func (p *fastBill) flushIDs() {
+	s, start := string(p.idText), 0
+	for i := range p.pend {
+		if e := p.ends[i]; e.later {
+			p.pend[i].TradeNo, p.pend[i].OutTradeNo = s[start:e.mid], s[e.mid:e.end]
+			start = e.end
+		}
+		p.emit(&p.pend[i])
+	}
+	p.pend, p.ends, p.idText = p.pend[:0], p.ends[:0], p.idText[:0]
+}
+
+// emit hands a row to to, or keeps it for sizing to first.
+func (p *fastBill) emit(r *BillRow) {
 	if p.sized {
-		p.to.Add(&row)
-		return true
+		p.to.Add(r)
+		return
 	}
-	if p.sample == nil {
-		p.sample, p.first = make([]BillRow, 0, sampleRows), p.read-int64(lineLen)
-	}
-	p.sample = append(p.sample, row)
+	p.sample = append(p.sample, *r)
 	if len(p.sample) == sampleRows {
 		p.flush()
 	}
-	return true
 }
 
 // checkText settles the file's encoding as lines come: the first line
@@ -277,15 +321,17 @@ func (p *fastBill) text(b []byte) string {
 	return strings.TrimSpace(string(b))
 }
 
-// ids is the text of two cells, in one string when both are ASCII.
-func (p *fastBill) ids(a, b []byte) (string, string) {
-	a, b = trimASCII(a), trimASCII(b)
-	if !isASCII(a) || !isASCII(b) {
-		return p.text(a), p.text(b)
+// ids takes the row's trade_no and out_trade_no: ASCII ones (nearly all)
+// into idText, for flushIDs; false when both are empty.
+func (p *fastBill) ids(row *BillRow, a, b []byte) bool {
+	p.later = isASCII(a) && isASCII(b)
+	if !p.later {
+		row.TradeNo, row.OutTradeNo = p.text(a), p.text(b)
+		return row.TradeNo != "" || row.OutTradeNo != ""
 	}
-	p.scratch = append(append(p.scratch[:0], a...), b...)
-	s := string(p.scratch)
-	return s[:len(a)], s[len(a):]
+	p.idText = append(append(p.idText, a...), b...)
+	p.idEnd = idEnds{mid: len(p.idText) - len(b), end: len(p.idText)}
+	return len(a) > 0 || len(b) > 0
 }
 
 // shared is text for cells that repeat: one string for each value.
@@ -321,13 +367,12 @@ func (p *fastBill) cell(c int) []byte {
 
 // row reads a line as billRow does; false for any line billRow refuses.
 func (p *fastBill) row() (BillRow, bool) {
-	trade, out := p.ids(p.cell(aTradeNo), p.cell(aOutTradeNo))
-	row := BillRow{TradeNo: trade, OutTradeNo: out,
+	row := BillRow{
 		Subject: p.shared(p.cell(aSubject)), StoreID: p.shared(p.cell(aStore)),
 		OperatorID: p.shared(p.cell(aOperator)), TerminalID: p.shared(p.cell(aTerminal)),
 		Buyer: p.shared(p.cell(aBuyer)), OutRequestNo: p.text(p.cell(aRequestNo)),
 		Remark: p.shared(p.cell(aRemark)), Created: p.time(p.cell(aCreated)), Finished: p.time(p.cell(aFinished))}
-	if row.TradeNo == "" && row.OutTradeNo == "" {
+	if !p.ids(&row, trimASCII(p.cell(aTradeNo)), trimASCII(p.cell(aOutTradeNo))) {
 		return row, false
 	}
 	switch p.shared(p.cell(aKind)) {

@@ -47,6 +47,11 @@ func TestParseBillFastSameAsSlow(t *testing.T) {
 		sameAsSlow(t, "CRLF", []byte(strings.ReplaceAll(gbk, "\n", "\r\n")), true)
 		sameAsSlow(t, "no final newline", []byte(strings.TrimSuffix(gbk, "\n")), true)
 		sameAsSlow(t, "no tabs", []byte(strings.ReplaceAll(detail, "\t", "")), true)
+		if seed == 0 { // more rows than share one string of ids, and a late GBK line after them
+			many := billDetailForTest(2*pendRows+7, seed)
+			sameAsSlow(t, "many", []byte(many), true)
+			sameAsSlow(t, "many, late GBK", []byte(many+"X1,O1,交易,\xc9\xcc\xc6\xb7,,,,,,,,1.00\n"), false)
+		}
 		// UTF-8 up to a late GBK line: GBK after all.
 		sameAsSlow(t, "late GBK", []byte(detail+"X1,O1,交易,\xc9\xcc\xc6\xb7,,,,,,,,1.00\n"), false)
 		for name, bad := range map[string]string{

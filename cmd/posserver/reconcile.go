@@ -225,13 +225,9 @@ func printRun(ctx context.Context, st *store.Store, run store.ReconRun, w io.Wri
 		return nil
 	}
 	fmt.Fprintf(w, "  账单 bill (%s): %s\n  sha256 %s\n", run.Source, run.BillPath, run.BillSHA256)
-	lines, err := st.ReconLines(ctx, run.ID)
+	counts, err := st.ReconClassCounts(ctx, run.ID)
 	if err != nil {
 		return err
-	}
-	counts := map[string]int{}
-	for _, l := range lines {
-		counts[l.Class]++
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range []string{"matched", "channel_only", "journal_only", "amount_differs", "state_differs", "refund_differs"} {

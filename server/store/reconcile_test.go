@@ -233,6 +233,9 @@ func TestReconPacked(t *testing.T) {
 		if gross != 4200 || fee != 5999 {
 			t.Fatalf("report: %+v", rep)
 		}
+		if counts, err := st.ReconClassCounts(ctx, run.ID); err != nil || counts["matched"] != 2 || counts["channel_only"] != 1 {
+			t.Fatalf("counts: %v %v", counts, err)
+		}
 		seen, err := st.OwnDayMatched(ctx, "alipay", day, []string{b.ID, "tx-none"})
 		if err != nil || !seen[b.ID] || len(seen) != 1 {
 			t.Fatalf("own day matched: %v %v", seen, err)

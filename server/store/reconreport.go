@@ -45,6 +45,26 @@ func (s *Store) DailyReport(ctx context.Context, day string) ([]DayTotals, error
 	return out, rows.Err()
 }
 
+// ReconClassCounts counts a run's lines by class, without reading them.
+func (s *Store) ReconClassCounts(ctx context.Context, runID string) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT class, COUNT(*) FROM reconcile_lines WHERE run_id = ? GROUP BY class
+		UNION ALL SELECT 'matched', COALESCE(SUM(lines), 0) FROM reconcile_matched WHERE run_id = ?`), runID, runID)
+	if err != nil {
+		return nil, fmt.Errorf("store: counts of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var class string
+		var n int
+		if err := rows.Scan(&class, &n); err != nil {
+			return nil, fmt.Errorf("store: counts of %s: %w", runID, err)
+		}
+		out[class] += n
+	}
+	return out, rows.Err()
+}
+
 // ReconLines returns a run's lines in order: those stored a row each, and
 // the matched lines packed, with their orders' keys and IDs read back
 // from transactions.

@@ -33,7 +33,7 @@ func (j *journal) txID(res *reconcile.Result) string {
 
 // settle turns matching's results into stored lines, settling the safe
 // differences on the way (see the package doc) and marking every other one
-// an exception. Results of another day's card lines are that day's.
+// an exception.
 func (r *Runner) settle(ctx context.Context, run store.ReconRun, lines []reconcile.Line, j *journal,
 	results []reconcile.Result) ([]store.ReconLine, []store.MatchedLine) {
 	refunded := map[string]bool{} // orders the bill gives money back for
@@ -42,6 +42,22 @@ func (r *Runner) settle(ctx context.Context, run store.ReconRun, lines []reconci
 			refunded[lines[i].OutTradeNo] = true
 		}
 	}
+	return split(run, results, lines, j, func(res *reconcile.Result, l *store.ReconLine) {
+		if res.Class == reconcile.Matched {
+			return
+		}
+		l.Outcome = store.OutcomeException
+		if res.Line >= 0 && safe(res, &lines[res.Line], j.refs, refunded) {
+			r.settleOne(ctx, run, l, &j.refs[res.Order], &lines[res.Line])
+		}
+	})
+}
+
+// split turns results into what a run stores: exact matches packed, the
+// rest lines, which each (if not nil) may amend. Results of another day's
+// card lines are that day's, and left out.
+func split(run store.ReconRun, results []reconcile.Result, lines []reconcile.Line, j *journal,
+	each func(*reconcile.Result, *store.ReconLine)) ([]store.ReconLine, []store.MatchedLine) {
 	var out []store.ReconLine
 	matched := make([]store.MatchedLine, 0, len(results))
 	seq := 0
@@ -57,11 +73,8 @@ func (r *Runner) settle(ctx context.Context, run store.ReconRun, lines []reconci
 		}
 		l := lineOf(run, res, lines, j)
 		l.Seq = seq
-		if res.Class != reconcile.Matched {
-			l.Outcome = store.OutcomeException
-			if res.Line >= 0 && safe(res, &lines[res.Line], j.refs, refunded) {
-				r.settleOne(ctx, run, &l, &j.refs[res.Order], &lines[res.Line])
-			}
+		if each != nil {
+			each(res, &l)
 		}
 		out = append(out, l)
 	}
@@ -89,19 +102,7 @@ func packed(run store.ReconRun, res *reconcile.Result, lines []reconcile.Line, j
 // writing of them apart from the rest.
 func Lines(run store.ReconRun, results []reconcile.Result, lines []reconcile.Line, j reconcile.Journal,
 	refs []store.JournalRef) ([]store.ReconLine, []store.MatchedLine) {
-	jj := &journal{Journal: j, refs: refs}
-	var out []store.ReconLine
-	matched := make([]store.MatchedLine, 0, len(results))
-	for i := range results {
-		if m, ok := packed(run, &results[i], lines, jj, i+1); ok {
-			matched = append(matched, m)
-			continue
-		}
-		l := lineOf(run, &results[i], lines, jj)
-		l.Seq = i + 1
-		out = append(out, l)
-	}
-	return out, matched
+	return split(run, results, lines, &journal{Journal: j, refs: refs}, nil)
 }
 
 // lineOf is a result as stored: where the entry was taken (the journal's

@@ -92,9 +92,13 @@ type pendingRow struct {
 }
 
 func (b *journalBuilder) add(o reconcile.Order, ref JournalRef, why string) {
-	if b.taken[ref.ID] {
-		return
+	if !b.taken[ref.ID] {
+		b.push(o, ref, why)
 	}
+}
+
+// push adds an order not taken by another day's run.
+func (b *journalBuilder) push(o reconcile.Order, ref JournalRef, why string) {
 	o.Channel = b.channel
 	o.State = orderState(ref.State, why)
 	b.orders = append(b.orders, o)
@@ -110,7 +114,7 @@ func (b *journalBuilder) addRaw(o reconcile.Order, ref JournalRef, why string, i
 	b.ids = append(append(append(b.ids, id...), out...), trade...)
 	n := len(b.ids)
 	b.pending = append(b.pending, pendingRow{at: len(b.orders), trade: n, out: n - len(trade), id: n - len(trade) - len(out)})
-	b.add(o, ref, why)
+	b.push(o, ref, why)
 	if len(b.pending) == textRows {
 		b.flush()
 	}

@@ -199,8 +199,6 @@ type terminalKey struct{ merchant, store, terminal string }
 // report: stored with the run, so the report need not read its lines.
 func terminalTotals(lines []ReconLine, matched []MatchedLine) map[terminalKey]*DayTotals {
 	out := map[terminalKey]*DayTotals{}
-	var last *JournalRef
-	var lastT *DayTotals
 	at := func(m, s, t string) *DayTotals {
 		k := terminalKey{m, s, t}
 		d := out[k]
@@ -212,13 +210,11 @@ func terminalTotals(lines []ReconLine, matched []MatchedLine) map[terminalKey]*D
 	}
 	for i := range matched {
 		l := &matched[i]
-		if l.Ref != last { // a terminal's orders tend to come together
-			last, lastT = l.Ref, at(l.Ref.MerchantID, l.Ref.StoreID, l.Ref.TermID)
-		}
-		lastT.Payments++
-		lastT.Gross += l.Amount
-		lastT.FeeMilli += l.FeeMilli
-		lastT.Settle += l.Settle
+		d := at(l.Ref.MerchantID, l.Ref.StoreID, l.Ref.TermID)
+		d.Payments++
+		d.Gross += l.Amount
+		d.FeeMilli += l.FeeMilli
+		d.Settle += l.Settle
 	}
 	for i := range lines {
 		l := &lines[i]

@@ -62,9 +62,7 @@ type fastBill struct {
 	pend   []BillRow
 	ends   []idEnds
 	idText []byte
-	later  bool   // row's ids are in idText, ending at idEnd
-	idEnd  idEnds // of the row just read
-	parsed int    // rows read
+	parsed int // rows read
 	// The first rows, kept until they give the length of a line, to size
 	// the rest: then to is Reset and given them.
 	sample []BillRow
@@ -222,7 +220,7 @@ func (p *fastBill) line(line []byte, lineNo int) bool {
 	if p.blank() {
 		return true
 	}
-	row, ok := p.row()
+	row, end, ok := p.row()
 	if !ok {
 		return false
 	}
@@ -230,8 +228,6 @@ func (p *fastBill) line(line []byte, lineNo int) bool {
 		p.first = p.read - int64(lineLen)
 	}
 	p.parsed++
-	end := p.idEnd
-	end.later = p.later
 	p.pend, p.ends = append(p.pend, row), append(p.ends, end)
 	if len(p.pend) == pendRows {
 		p.flushIDs()
@@ -322,16 +318,14 @@ func (p *fastBill) text(b []byte) string {
 }
 
 // ids takes the row's trade_no and out_trade_no: ASCII ones (nearly all)
-// into idText, for flushIDs; false when both are empty.
-func (p *fastBill) ids(row *BillRow, a, b []byte) bool {
-	p.later = isASCII(a) && isASCII(b)
-	if !p.later {
+// into idText, for flushIDs, saying where; false when both are empty.
+func (p *fastBill) ids(row *BillRow, a, b []byte) (idEnds, bool) {
+	if !isASCII(a) || !isASCII(b) {
 		row.TradeNo, row.OutTradeNo = p.text(a), p.text(b)
-		return row.TradeNo != "" || row.OutTradeNo != ""
+		return idEnds{}, row.TradeNo != "" || row.OutTradeNo != ""
 	}
 	p.idText = append(append(p.idText, a...), b...)
-	p.idEnd = idEnds{mid: len(p.idText) - len(b), end: len(p.idText)}
-	return len(a) > 0 || len(b) > 0
+	return idEnds{later: true, mid: len(p.idText) - len(b), end: len(p.idText)}, len(a) > 0 || len(b) > 0
 }
 
 // shared is text for cells that repeat: one string for each value.
@@ -365,37 +359,38 @@ func (p *fastBill) cell(c int) []byte {
 	return nil
 }
 
-// row reads a line as billRow does; false for any line billRow refuses.
-func (p *fastBill) row() (BillRow, bool) {
+// row reads a line as billRow does, with where its ids wait (ids); false
+// for any line billRow refuses.
+func (p *fastBill) row() (BillRow, idEnds, bool) {
 	row := BillRow{
 		Subject: p.shared(p.cell(aSubject)), StoreID: p.shared(p.cell(aStore)),
 		OperatorID: p.shared(p.cell(aOperator)), TerminalID: p.shared(p.cell(aTerminal)),
 		Buyer: p.shared(p.cell(aBuyer)), OutRequestNo: p.text(p.cell(aRequestNo)),
 		Remark: p.shared(p.cell(aRemark)), Created: p.time(p.cell(aCreated)), Finished: p.time(p.cell(aFinished))}
-	if !p.ids(&row, trimASCII(p.cell(aTradeNo)), trimASCII(p.cell(aOutTradeNo))) {
-		return row, false
+	ends, ok := p.ids(&row, trimASCII(p.cell(aTradeNo)), trimASCII(p.cell(aOutTradeNo)))
+	if !ok {
+		return row, ends, false
 	}
 	switch p.shared(p.cell(aKind)) {
 	case "交易", "支付":
 	case "退款":
 		row.Refund = true
 	default:
-		return row, false
+		return row, ends, false
 	}
-	var ok bool
 	if row.Amount, ok = p.fen(p.cell(aAmount)); !ok {
-		return row, false
+		return row, ends, false
 	}
 	row.Received = row.Amount
 	if p.cols[aReceived] >= 0 {
 		if row.Received, ok = p.fen(p.cell(aReceived)); !ok {
-			return row, false
+			return row, ends, false
 		}
 	}
 	if row.Fee, ok = p.fen(p.cell(aFee)); !ok {
-		return row, false
+		return row, ends, false
 	}
-	return row, true
+	return row, ends, true
 }
 
 // fen is signedFen of the cell's text, without strings for the usual

@@ -340,11 +340,6 @@ func (s *Server) settlementOf(ctx context.Context, st *settling, entries []store
 	}
 	now := s.now()
 	from := now
-	if opened, err := s.st.BatchOpenedAt(ctx, tid, batch); err != nil {
-		return api.Settlement{}, err
-	} else if !opened.IsZero() {
-		from = opened
-	}
 	if len(entries) > 0 {
 		from = entries[0].At
 		for _, e := range entries {
@@ -352,6 +347,10 @@ func (s *Server) settlementOf(ctx context.Context, st *settling, entries []store
 				from = e.At
 			}
 		}
+	} else if opened, err := s.st.BatchOpenedAt(ctx, tid, batch); err != nil {
+		return api.Settlement{}, err
+	} else if !opened.IsZero() {
+		from = opened
 	}
 	t := connector.TotalsOf(txns)
 	kinds := []api.KindTotal{{Kind: api.KindCardSale}, {Kind: api.KindCardVoid}, {Kind: api.KindCardRefund}}

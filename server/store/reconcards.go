@@ -12,7 +12,8 @@ import (
 // two neighbours as reconcile.CardEntry, refs[i] describing cards[i]: the
 // sales (transactions, channel card) and their voids and refunds
 // (card_adjustments), keyed as the terminal sent them. An entry a line of
-// another day's run matched already is left out.
+// another day's run matched across days is left out; one a neighbour's own
+// file matched is loaded, and found after matching (OwnDayMatched).
 func (s *Store) ReconCards(ctx context.Context, day, prev, next string) ([]reconcile.CardEntry, []JournalRef, error) {
 	var (
 		cards []reconcile.CardEntry

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/multipos/multipos/api"
@@ -22,7 +23,9 @@ type JournalRef struct {
 // ReconJournal loads a channel's wallet orders of the business day and its
 // two neighbours (prev and next) as reconcile.Journal, with refs[i]
 // describing Orders[i]. An order a line of another day's run matched
-// already is left out (reconcile's doc: never twice).
+// across days is left out (reconcile's doc: never twice); one a
+// neighbour's own bill matched is loaded, and found after matching
+// (OwnDayMatched).
 // Orders whose money went back on close (CLOSED, reason refunded,
 // amount_mismatch or double_payment) are OrderReversed: the bill shows
 // their refund (or reversal) for the whole amount.
@@ -193,13 +196,13 @@ func (s *Store) journalRaw(ctx context.Context, b *journalBuilder, channel, prev
 		if len(c) != 11 {
 			return fmt.Errorf("journal: %d columns, want 11", len(c))
 		}
-		amount, ok1 := decimal(c[3])
-		version, ok2 := decimal(c[7])
-		if !ok1 || !ok2 {
+		amount, err1 := strconv.ParseInt(string(c[3]), 10, 64)
+		version, err2 := strconv.Atoi(string(c[7]))
+		if err1 != nil || err2 != nil {
 			return fmt.Errorf("journal: amount %q, version %q: want integers", c[3], c[7])
 		}
 		o := reconcile.Order{Amount: amount, Day: b.text(c[6])}
-		ref := JournalRef{State: api.State(b.text(c[4])), Version: int(version),
+		ref := JournalRef{State: api.State(b.text(c[4])), Version: version,
 			MerchantID: b.text(c[8]), StoreID: b.text(c[9]), TermID: b.text(c[10])}
 		b.addRaw(o, ref, b.text(c[5]), c[0], c[1], c[2])
 		return nil
@@ -209,29 +212,6 @@ func (s *Store) journalRaw(ctx context.Context, b *journalBuilder, channel, prev
 	}
 	b.flush()
 	return nil
-}
-
-// decimal reads an integer as PostgreSQL writes it in text, without
-// making a string of it (strconv's keeps its input for its error).
-func decimal(b []byte) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var v int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int64(c-'0')
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
 }
 
 // crossMatched returns the entries of day, prev and next that a line of

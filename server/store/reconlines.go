@@ -212,7 +212,7 @@ func (s *Store) syncExceptions(ctx context.Context, tx *sql.Tx, run ReconRun, li
 	keys := map[string]bool{}
 	// Many to a statement: a day can have thousands, and on PostgreSQL a
 	// statement each is a round trip each.
-	const per, cols = 500, 14
+	const per, cols = 500, 15
 	head := `INSERT INTO reconcile_exceptions (id, diff_key, run_id, day, channel, class, kind, out_trade_no, out_refund_no,
 		tx_id, channel_amount, journal_amount, note, state, created_at) VALUES `
 	tail := ` ON CONFLICT (diff_key) DO UPDATE SET run_id = excluded.run_id, note = excluded.note`
@@ -221,9 +221,7 @@ func (s *Store) syncExceptions(ctx context.Context, tx *sql.Tx, run ReconRun, li
 		if len(args) == 0 {
 			return nil
 		}
-		n := len(args) / cols
-		one := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)"
-		if _, err := tx.ExecContext(ctx, s.q(head+strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")+tail), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(head+placeholders(len(args)/cols, cols)+tail), args...); err != nil {
 			return fmt.Errorf("exceptions: %w", err)
 		}
 		args = args[:0]
@@ -240,7 +238,7 @@ func (s *Store) syncExceptions(ctx context.Context, tx *sql.Tx, run ReconRun, li
 		}
 		keys[k] = true
 		args = append(args, newID("ex"), k, run.ID, run.Day, run.Channel, l.Class, l.Kind, l.OutTradeNo, l.OutRefundNo, l.TxID,
-			l.ChannelAmount, l.JournalAmount, l.Note, micros(at))
+			l.ChannelAmount, l.JournalAmount, l.Note, ExceptionOpen, micros(at))
 		if len(args) == per*cols {
 			if err := flush(); err != nil {
 				return err

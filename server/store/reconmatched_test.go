@@ -49,16 +49,3 @@ func TestMatchedPacking(t *testing.T) {
 		}
 	}
 }
-
-func TestDecimal(t *testing.T) {
-	for in, want := range map[string]int64{"0": 0, "42": 42, "-7": -7, "999999999999999999": 999999999999999999} {
-		if got, ok := decimal([]byte(in)); !ok || got != want {
-			t.Errorf("decimal(%q) = %d, %v", in, got, ok)
-		}
-	}
-	for _, in := range []string{"", "-", "1x", "1.5", "9999999999999999999", " 1"} {
-		if _, ok := decimal([]byte(in)); ok {
-			t.Errorf("decimal(%q) taken", in)
-		}
-	}
-}

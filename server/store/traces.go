@@ -38,14 +38,18 @@ func NextBatch(b string) string {
 func (s *Store) claimTrace(ctx context.Context, tx *sql.Tx, terminalID, trace, kind, ref string, at int64) (string, error) {
 	// A terminal with no record (the store's own tests journal for
 	// terminals they never registered) is in the first batch.
+	// One query with the batch's settlement, as the pipelined sale's.
 	var batch string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE((SELECT batch FROM terminals WHERE id = ?), '`+FirstBatch+`')`),
-		terminalID).Scan(&batch)
+	var settling bool
+	err := tx.QueryRowContext(ctx, s.q(`SELECT b.batch, EXISTS (SELECT 1 FROM settlements s
+		WHERE s.terminal_id = ? AND s.batch = b.batch AND s.state = 'SETTLING')
+		FROM (SELECT COALESCE((SELECT batch FROM terminals WHERE id = ?), '`+FirstBatch+`') AS batch) b`),
+		terminalID, terminalID).Scan(&batch, &settling)
 	if err != nil {
 		return "", fmt.Errorf("store: terminal %s batch: %w", terminalID, err)
 	}
-	if err := s.notSettling(ctx, tx, terminalID, batch, kind); err != nil {
-		return "", err
+	if settling && settledKinds[kind] {
+		return "", fmt.Errorf("store: terminal %s batch %s: %w", terminalID, batch, ErrSettling)
 	}
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO traces (terminal_id, batch, trace, kind, ref, at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), terminalID, batch, trace, kind, ref, at)
@@ -119,20 +123,3 @@ func (s *Store) NextTrace(ctx context.Context, terminalID string) (batch, next s
 // settledKinds are the transactions a batch's settlement counts: none may
 // join a batch while it is being settled.
 var settledKinds = map[string]bool{"card_sale": true, "card_void": true, "card_refund": true}
-
-// notSettling refuses (ErrSettling) a card transaction in a batch being
-// settled.
-func (s *Store) notSettling(ctx context.Context, tx *sql.Tx, terminalID, batch, kind string) error {
-	if !settledKinds[kind] {
-		return nil
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM settlements WHERE terminal_id = ? AND batch = ? AND state = 'SETTLING'`),
-		terminalID, batch).Scan(&n); err != nil {
-		return fmt.Errorf("store: terminal %s batch %s: %w", terminalID, batch, err)
-	}
-	if n > 0 {
-		return fmt.Errorf("store: terminal %s batch %s: %w", terminalID, batch, ErrSettling)
-	}
-	return nil
-}

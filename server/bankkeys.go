@@ -67,23 +67,11 @@ func (s *Server) signOnAtBank(ctx context.Context, tid, merchantID string) error
 	if !ok {
 		return fmt.Errorf("sign-on of terminal %s: its master key does not open", tid)
 	}
-	var trace, batch string
-	for range 5 {
-		_, next, err := s.st.NextTrace(ctx, tid)
-		if err != nil {
-			return err
-		}
-		batch, err = s.st.ClaimTrace(ctx, tid, next, store.TraceSignOn, s.now())
-		if err == nil {
-			trace = next
-			break
-		}
-		if !errors.Is(err, store.ErrTraceUsed) {
-			return err
-		}
-	}
-	if trace == "" {
-		return fmt.Errorf("sign-on of terminal %s: no free trace", tid)
+	batch, trace, err := s.claimFreeTrace(ctx, tid, store.TraceSignOn, 5)
+	if errors.Is(err, errNoFreeTrace) {
+		return fmt.Errorf("sign-on of terminal %s: %w", tid, err)
+	} else if err != nil {
+		return err
 	}
 	cctx, cancel := s.callCtx(ctx)
 	start := time.Now()

@@ -85,6 +85,9 @@ type Options struct {
 	// SettleEvery is how often Run looks for batches to settle (the
 	// cut-off passed, a settlement left behind). Default DefaultSettleEvery.
 	SettleEvery time.Duration
+
+	cutoffAt time.Duration // SettleCutoff as New read it, after midnight
+	cutoffOn bool          // false: "off"
 }
 
 // Customer plays a wallet's customer in training.

@@ -246,25 +246,17 @@ func (s *Server) settleTraces(ctx context.Context, st *settling) error {
 	}
 	tid, batch := st.x.TerminalID, st.x.Batch
 	var got []string
-	for tries := 0; len(got) < 2 && tries < 10; tries++ {
-		_, next, err := s.st.NextTrace(ctx, tid)
-		if err != nil {
-			return err
-		}
-		b, err := s.st.ClaimTrace(ctx, tid, next, store.TraceSettle, s.now())
+	for len(got) < 2 {
+		b, next, err := s.claimFreeTrace(ctx, tid, store.TraceSettle, 10)
 		switch {
-		case errors.Is(err, store.ErrTraceUsed):
-			continue
+		case errors.Is(err, errNoFreeTrace):
+			return fmt.Errorf("settlement of %s batch %s: %w", tid, batch, err)
 		case err != nil:
 			return err
 		case b != batch:
 			return fmt.Errorf("settlement of %s batch %s: trace %s fell in batch %s", tid, batch, next, b)
 		}
-		s.usedTrace(tid, b, next)
 		got = append(got, next)
-	}
-	if len(got) < 2 {
-		return fmt.Errorf("settlement of %s batch %s: no free trace", tid, batch)
 	}
 	st.x.SettleTrace, st.x.EndTrace = got[0], got[1]
 	return s.st.SetSettlementTraces(ctx, tid, batch, st.owner, got[0], got[1])
@@ -354,8 +346,9 @@ func (s *Server) settlementOf(ctx context.Context, st *settling, entries []store
 	}
 	t := connector.TotalsOf(txns)
 	kinds := []api.KindTotal{{Kind: api.KindCardSale}, {Kind: api.KindCardVoid}, {Kind: api.KindCardRefund}}
+	at := map[string]int{"sale": 0, "void": 1, "refund": 2}
 	for _, x := range txns {
-		i := map[string]int{"sale": 0, "void": 1, "refund": 2}[x.Kind]
+		i := at[x.Kind]
 		kinds[i].Count++
 		kinds[i].Amount += x.Amount
 	}

@@ -30,7 +30,8 @@ func settleDefaults(o *Options) error {
 	if o.SettleCutoff == "" {
 		o.SettleCutoff = config.DefaultSettleCutoff
 	}
-	if _, _, err := config.ParseCutoff(o.SettleCutoff); err != nil {
+	var err error
+	if o.cutoffAt, o.cutoffOn, err = config.ParseCutoff(o.SettleCutoff); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
 	if o.SettleEvery <= 0 {
@@ -61,8 +62,8 @@ func (s *Server) settleLoop(ctx context.Context) {
 // lastCutoff is the latest cut-off at or before now, in the business
 // zone; ok is false when the cut-off is off.
 func (s *Server) lastCutoff(now time.Time) (time.Time, bool) {
-	at, on, err := config.ParseCutoff(s.opts.SettleCutoff)
-	if err != nil || !on {
+	at := s.opts.cutoffAt
+	if !s.opts.cutoffOn {
 		return time.Time{}, false
 	}
 	n := now.In(s.opts.Zone)

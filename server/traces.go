@@ -119,3 +119,28 @@ func (s *Server) claimTrace(ctx context.Context, tid, trace, kind string) (strin
 }
 
 func isTraceUsed(err error) bool { return errors.Is(err, store.ErrTraceUsed) }
+
+// errNoFreeTrace: claimFreeTrace found every trace it tried taken.
+var errNoFreeTrace = errors.New("no free trace")
+
+// claimFreeTrace claims the terminal's next trace for one of the server's
+// own messages (a sign-on, a settlement), trying the one after when a
+// station's message took it, tries times at most.
+func (s *Server) claimFreeTrace(ctx context.Context, tid, kind string, tries int) (batch, trace string, err error) {
+	for range tries {
+		_, next, err := s.st.NextTrace(ctx, tid)
+		if err != nil {
+			return "", "", err
+		}
+		b, err := s.st.ClaimTrace(ctx, tid, next, kind, s.now())
+		if isTraceUsed(err) {
+			continue
+		}
+		if err != nil {
+			return "", "", err
+		}
+		s.usedTrace(tid, b, next)
+		return b, next, nil
+	}
+	return "", "", errNoFreeTrace
+}

@@ -27,7 +27,10 @@
 //  4. parses the bill while it loads the journal of the day and its
 //     neighbours (store.ReconJournal: a payment of 23:59:59 completed at
 //     00:00:01 is on the day the channel puts it on; an entry another
-//     day's run matched is not offered again), then matches;
+//     day's run matched across days is not offered again), then matches;
+//     a line matched with a neighbour's entry that the neighbour's own bill
+//     matched already is a second line of one payment (billedTwice): at
+//     the channel only;
 //  5. settles the safe differences, below; marks every other difference an
 //     exception;
 //  6. stores every result line, the exceptions and the totals in one

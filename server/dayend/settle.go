@@ -116,7 +116,7 @@ func lineOf(run store.ReconRun, res *reconcile.Result, lines []reconcile.Line, j
 		l.BillRow, l.TradeNo, l.Settle, l.FeeMilli = line.Row, line.TradeNo, line.Settle, line.FeeMilli
 		l.StoreID, l.TerminalID = line.Store, line.Terminal
 		if line.Channel == reconcile.Card {
-			l.TradeNo = line.RRN
+			l.TradeNo = line.Card().RRN
 		}
 	}
 	var ref *store.JournalRef

@@ -123,7 +123,20 @@ func (m *matcher) cardEntry(l *Line) (ci int, ok bool) {
 
 // neighbour says l is a card line of another day's file than day's.
 func (l *Line) neighbour(day string) bool {
-	return l.Channel == Card && l.CardLine != nil && l.SettleDay != "" && l.SettleDay != day
+	c := l.Card()
+	return l.Channel == Card && c.SettleDay != "" && c.SettleDay != day
+}
+
+// noCard is what Card gives for a line without card fields.
+var noCard CardLine
+
+// Card is the line's card fields: empty ones for a wallet's line, or for a
+// card line made without them (matched by none). Not to be changed.
+func (l *Line) Card() *CardLine {
+	if l.CardLine == nil {
+		return &noCard
+	}
+	return l.CardLine
 }
 
 func (m *matcher) cardLine(i int) Result {
@@ -136,7 +149,7 @@ func (m *matcher) cardResult(i int) Result {
 	l := &m.lines[i]
 	if l.CardLine == nil { // a card line without its keys: matched by none
 		c := *l
-		c.CardLine = &CardLine{}
+		c.CardLine = l.Card()
 		l = &c
 	}
 	r := m.lineResult(i, Matched, "")

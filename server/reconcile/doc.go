@@ -33,8 +33,9 @@
 // the bill is frozen when it is cut. Journal entries of the neighbouring days
 // may be passed too: they match lines (a payment made at 23:59:59 and
 // completed after midnight is on the day the channel puts it on) but are
-// never reported missing; the caller leaves out entries already matched on
-// another day's run.
+// never reported missing; the caller leaves out entries another day's run
+// matched across days, and sees to a line matching an entry its own day's
+// bill matched too.
 //
 // Card lines (Channel Card) come from the acquirer's daily settlement file:
 // FromSettlementFile turns the rows of bank.ParseSettlementFile into

@@ -1,7 +1,6 @@
 package alipay
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -55,5 +54,3 @@ func BenchmarkParseBill(b *testing.B) {
 		}
 	}
 }
-
-var _ = bytes.MinRead

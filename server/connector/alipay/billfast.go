@@ -74,14 +74,6 @@ type fastBill struct {
 	dayUnix int64
 }
 
-// parseBillFast is ParseBill when all goes well; false sends the caller
-// to parseBillSlow.
-func parseBillFast(data []byte) ([]BillRow, bool) {
-	var rows rowSlice
-	ok := parseBillFastTo(data, &rows)
-	return rows, ok
-}
-
 // parseBillFastTo is ParseBillTo when all goes well; false: to may have
 // been given rows, and parseBillSlow is to read the bill again.
 func parseBillFastTo(data []byte, to BillRows) bool {
@@ -92,38 +84,29 @@ func parseBillFastTo(data []byte, to BillRows) bool {
 	if err != nil {
 		return false
 	}
-	for _, f := range zr.File {
-		name := f.Name
-		if f.NonUTF8 || !utf8.ValidString(name) {
-			name = gbkText([]byte(name))
-		}
-		if !strings.HasSuffix(name, "业务明细.csv") {
-			continue
-		}
-		if f.UncompressedSize64 > maxBill {
-			return false
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return false
-		}
-		defer rc.Close()
-		// Inflate on one core, read lines on the other: the pipe hands
-		// over a chunk while the next is inflated.
-		pr, pw := io.Pipe()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_, err := io.CopyBuffer(pw, io.LimitReader(rc, maxBill+1), make([]byte, 256<<10))
-			pw.CloseWithError(err)
-		}()
-		defer func() {
-			pr.Close() // stops the copy if the lines were left unread
-			<-done
-		}()
-		return readBillFast(pr, int64(f.UncompressedSize64), maxBill, to)
+	f, _ := detailEntry(zr)
+	if f == nil || f.UncompressedSize64 > maxBill {
+		return false
 	}
-	return false
+	rc, err := f.Open()
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	// Inflate on one core, read lines on the other: the pipe hands over a
+	// chunk while the next is inflated.
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := io.CopyBuffer(pw, io.LimitReader(rc, maxBill+1), make([]byte, 256<<10))
+		pw.CloseWithError(err)
+	}()
+	defer func() {
+		pr.Close() // stops the copy if the lines were left unread
+		<-done
+	}()
+	return readBillFast(pr, int64(f.UncompressedSize64), maxBill, to)
 }
 
 // readBillFast reads a detail file of about size bytes; more than limit

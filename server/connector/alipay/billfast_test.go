@@ -88,3 +88,11 @@ func FuzzParseBillSame(f *testing.F) {
 		sameAsSlow(t, "fuzz", data, false)
 	})
 }
+
+// parseBillFast is ParseBill when all goes well; false sends the caller
+// to parseBillSlow.
+func parseBillFast(data []byte) ([]BillRow, bool) {
+	var rows rowSlice
+	ok := parseBillFastTo(data, &rows)
+	return rows, ok
+}

@@ -80,15 +80,7 @@ func parseBillSlow(data []byte) ([]BillRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alipay bill: %w", err)
 	}
-	for _, f := range zr.File {
-		name := f.Name
-		if f.NonUTF8 || !utf8.ValidString(name) {
-			name = gbkText([]byte(name))
-		}
-		// Not the 业务明细(汇总).csv beside it.
-		if !strings.HasSuffix(name, "业务明细.csv") {
-			continue
-		}
+	if f, name := detailEntry(zr); f != nil {
 		raw, err := readZipped(f)
 		if err != nil {
 			return nil, fmt.Errorf("alipay bill %s: %w", name, err)
@@ -100,6 +92,21 @@ func parseBillSlow(data []byte) ([]BillRow, error) {
 		return rows, nil
 	}
 	return nil, errors.New("alipay bill: no 业务明细.csv in the zip")
+}
+
+// detailEntry is the zip's 业务明细.csv (not the 业务明细(汇总).csv beside
+// it), with its name decoded; nil if none.
+func detailEntry(zr *zip.Reader) (*zip.File, string) {
+	for _, f := range zr.File {
+		name := f.Name
+		if f.NonUTF8 || !utf8.ValidString(name) {
+			name = gbkText([]byte(name))
+		}
+		if strings.HasSuffix(name, "业务明细.csv") {
+			return f, name
+		}
+	}
+	return nil, ""
 }
 
 func readZipped(f *zip.File) ([]byte, error) {
